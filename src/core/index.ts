@@ -1,0 +1,6 @@
+// core: the few types every part shares (reply, verdict, logger, clock).
+// Trusts nothing and imports nothing from other parts; every part may import it.
+export { type Reply, type ReplyCode, reply, formatReply, isPositive, isTransient, isPermanent } from './reply.ts';
+export { type Verdict, accept, refuse } from './verdict.ts';
+export { type Logger, silentLogger, MemoryLogger } from './log.ts';
+export { type Clock, systemClock, ManualClock } from './clock.ts';

@@ -1,0 +1,39 @@
+// Shared test helpers: finding real peers (swaks, postfix, redis-server, nft…).
+// Locally a missing tool skips the test with a reason; under CI (CI=true) it
+// fails, because .ci/run installs every tool the suite needs.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export function which(cmd: string): string | null {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Returns a skip reason (string) when a tool is missing outside CI, throws under CI, or false when present. */
+export function needTools(...cmds: string[]): string | false {
+  const missing = cmds.filter((c) => !which(c));
+  if (!missing.length) return false;
+  const msg = `missing tools: ${missing.join(', ')} (.ci/run installs them)`;
+  if (process.env.CI === 'true') throw new Error(msg);
+  return msg;
+}
+
+/** True when we may create network namespaces (root with CAP_SYS_ADMIN). */
+export function canUseNetns(): boolean {
+  try {
+    execFileSync('unshare', ['--net', 'true'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function tempDir(prefix = 'pw-test-'): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}

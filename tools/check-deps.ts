@@ -1,0 +1,59 @@
+// Fails when a part imports another part's internals, or points the wrong way.
+// A part is a folder under src/; another part may be imported only through its
+// index.ts, and only if ALLOWED says so. Run: node tools/check-deps.ts
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+
+const ALLOWED: Record<string, readonly string[]> = {
+  core: [],
+  store: ['core'],
+  smtp: ['core'],
+  auth: ['core', 'store'],
+  message: ['core'],
+  spool: ['core'],
+  relay: ['core', 'spool', 'message'],
+  limits: ['core'],
+  netpolicy: ['core', 'store'],
+  submission: ['core', 'smtp', 'auth', 'message', 'spool', 'limits', 'store'],
+  config: ['core'],
+  cli: ['*'],
+};
+
+const root = resolve(import.meta.dirname, '..');
+const src = join(root, 'src');
+
+function* files(dir: string): Generator<string> {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) yield* files(p);
+    else if (p.endsWith('.ts')) yield p;
+  }
+}
+
+const importRe = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+const problems: string[] = [];
+for (const part of readdirSync(src)) {
+  if (!statSync(join(src, part)).isDirectory()) continue;
+  const allowed = ALLOWED[part];
+  if (!allowed) { problems.push(`src/${part}: not listed in tools/check-deps.ts ALLOWED`); continue; }
+  for (const file of files(join(src, part))) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(importRe)) {
+      const spec = m[1] ?? m[2];
+      if (!spec.startsWith('.')) continue;
+      const target = resolve(dirname(file), spec);
+      const rel = relative(src, target);
+      if (rel.startsWith('..')) { problems.push(`${relative(root, file)}: imports outside src/: ${spec}`); continue; }
+      const [tpart, ...rest] = rel.split(sep);
+      if (tpart === part) continue;
+      const where = relative(root, file);
+      if (!allowed.includes('*') && !allowed.includes(tpart)) problems.push(`${where}: ${part} may not depend on ${tpart} (${spec})`);
+      if (rest.join('/') !== 'index.ts') problems.push(`${where}: imports ${tpart}'s internals (${spec}); use src/${tpart}/index.ts`);
+    }
+  }
+}
+if (problems.length) {
+  console.error(`dependency check failed:\n  ${problems.join('\n  ')}`);
+  process.exit(1);
+}
+console.log('dependency check: ok');
