@@ -1,0 +1,63 @@
+// store: the embedded state store, SQLite through Node's built-in node:sqlite.
+// Trusts its callers (it runs their SQL); owns the file, WAL mode and the
+// migration ledger. Each part registers its own schema as named migrations,
+// applied once, in order, inside a transaction. A PostgreSQL backend for fleets
+// is planned behind the same small surface (DESIGN.md "store").
+import { DatabaseSync } from 'node:sqlite';
+
+export interface Migration {
+  /** Unique, stable id, e.g. "auth/001-accounts". */
+  id: string;
+  sql: string;
+}
+
+export interface Store {
+  readonly db: DatabaseSync;
+  readonly path: string;
+  /** Applies the migrations not yet applied, in the given order. */
+  migrate(migrations: readonly Migration[]): void;
+  /** Runs fn in one transaction (BEGIN IMMEDIATE … COMMIT, ROLLBACK on throw). */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}
+
+export function openStore(path: string): Store {
+  const db = new DatabaseSync(path);
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  let depth = 0;
+  const store: Store = {
+    db,
+    path,
+    migrate(migrations) {
+      const has = db.prepare('SELECT 1 FROM schema_migrations WHERE id = ?');
+      const mark = db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)');
+      for (const m of migrations) {
+        if (has.get(m.id)) continue;
+        store.transaction(() => {
+          db.exec(m.sql);
+          mark.run(m.id, Date.now());
+        });
+      }
+    },
+    transaction(fn) {
+      if (depth > 0) return fn();
+      db.exec('BEGIN IMMEDIATE');
+      depth++;
+      try {
+        const out = fn();
+        db.exec('COMMIT');
+        return out;
+      } catch (err) {
+        db.exec('ROLLBACK');
+        throw err;
+      } finally {
+        depth--;
+      }
+    },
+    close() {
+      db.close();
+    },
+  };
+  return store;
+}
