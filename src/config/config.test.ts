@@ -1,0 +1,41 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, parseConfig, exampleConfig } from './index.ts';
+
+test('the example config is valid and gets defaults', () => {
+  const c = parseConfig(exampleConfig({ smarthost: '127.0.0.1:10025' }), '/etc/portwarden/portwarden.yaml');
+  assert.equal(c.listeners.length, 2);
+  assert.equal(c.listeners[0].tls, 'starttls');
+  assert.equal(c.listeners[0].bareLf, 'reject');
+  assert.equal(c.smtp.maxRecipients, 100);
+  assert.equal(c.dataDir, '/etc/portwarden/data');
+  assert.equal(c.relay.tls, 'opportunistic');
+});
+
+function errorsOf(text: string): string[] {
+  try {
+    parseConfig(text, 'pw.yaml');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.issues;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+test('errors name file, line and the offending key', () => {
+  const issues = errorsOf('hostname: mail.isp.example\nrelay:\n  smarthost: nowhere\nlisteners:\n  - name: a\n    port: 70000\n    tls: starttls\n');
+  assert.ok(issues.some((i) => /^pw\.yaml:3:\d+: relay\.smarthost: invalid value "nowhere"/.test(i)), issues.join('\n'));
+  assert.ok(issues.some((i) => /^pw\.yaml:6:\d+: listeners\.0\.port: must be ≤ 65535/.test(i)), issues.join('\n'));
+});
+
+test('unknown keys, missing keys and YAML syntax errors are reported', () => {
+  assert.ok(errorsOf('relay:\n  smarthost: 127.0.0.1:25\nlistner: []\n').some((i) => /pw\.yaml:3:\d+: listner: unknown key/.test(i)));
+  assert.ok(errorsOf('hostname: x.example\n').some((i) => /relay: missing required key "relay"/.test(i)));
+  assert.ok(errorsOf('relay: [\n').some((i) => /^pw\.yaml:\d+:\d+: /.test(i)));
+});
+
+test('cross-field rules: cert without key, duplicate listener names', () => {
+  const issues = errorsOf('relay: {smarthost: "127.0.0.1:25"}\ntls: {cert: a.pem}\nlisteners:\n  - {name: a, port: 1, tls: none}\n  - {name: a, port: 2, tls: none}\n');
+  assert.ok(issues.some((i) => /tls: give both cert and key/.test(i)));
+  assert.ok(issues.some((i) => /pw\.yaml:5:\d+: listeners\.1\.name: duplicate/.test(i)));
+});

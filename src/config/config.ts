@@ -1,0 +1,131 @@
+// The one config file. Data only: validated once at start, errors name the file
+// and line. Relative paths are resolved against the config file's directory.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { LineCounter, parseDocument, isNode } from 'yaml';
+import { bool, int, list, obj, oneOf, str, type Issue, type Path } from './schema.ts';
+
+const hostPort = str({ pattern: /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, hint: 'expected host:port, e.g. 127.0.0.1:10025 or [::1]:25' });
+const hostname = str({ pattern: /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/, hint: 'expected a host name' });
+
+const listener = obj({
+  name: str({ pattern: /^[a-z][a-z0-9-]*$/, hint: 'lower-case letters, digits, dashes' }),
+  host: str().default('127.0.0.1'),
+  port: int({ min: 0, max: 65535 }),
+  tls: oneOf(['none', 'starttls', 'implicit'] as const),
+  /** Require TLS before anything but EHLO/STARTTLS (587). Defaults to true for starttls listeners. */
+  requireTls: bool().optional(),
+  bareLf: oneOf(['reject', 'normalize'] as const).default('reject'),
+  maxConnections: int({ min: 1 }).default(1000),
+  maxConnectionsPerIp: int({ min: 1 }).default(50),
+});
+
+const schema = obj({
+  hostname: hostname.default('localhost'),
+  dataDir: str().default('./data'),
+  listeners: list(listener, { min: 1 }).default([
+    { name: 'submission', host: '127.0.0.1', port: 2587, tls: 'starttls', requireTls: undefined, bareLf: 'reject', maxConnections: 1000, maxConnectionsPerIp: 50 },
+    { name: 'submissions', host: '127.0.0.1', port: 2465, tls: 'implicit', requireTls: undefined, bareLf: 'reject', maxConnections: 1000, maxConnectionsPerIp: 50 },
+  ]),
+  tls: obj({
+    /** PEM files; when both are absent a self-signed ECDSA P-256 certificate is generated under dataDir/tls on first start. */
+    cert: str().optional(),
+    key: str().optional(),
+  }).default({ cert: undefined, key: undefined }),
+  smtp: obj({
+    maxMessageSize: int({ min: 1024 }).default(36_700_160),
+    maxRecipients: int({ min: 100 }).default(100),
+    idleTimeout: int({ min: 1 }).default(300),
+    maxSessionTime: int({ min: 1 }).default(3600),
+    maxErrors: int({ min: 1 }).default(20),
+    smtputf8: bool().default(true),
+    chunking: bool().default(true),
+  }).default({ maxMessageSize: 36_700_160, maxRecipients: 100, idleTimeout: 300, maxSessionTime: 3600, maxErrors: 20, smtputf8: true, chunking: true }),
+  submission: obj({
+    /** Shown in 525 5.7.13 and limit replies: where a customer reads what happened. */
+    helpUrl: str().default('https://portal.isp.example/mail-help'),
+    malformedHeaderAction: oneOf(['fix_quietly', 'add_header', 'reject'] as const).default('add_header'),
+    /** RFC 6409 §6.4: let unauthenticated sessions reach postmaster@ these domains. */
+    postmasterDomains: list(hostname).default([]),
+  }).default({ helpUrl: 'https://portal.isp.example/mail-help', malformedHeaderAction: 'add_header', postmasterDomains: [] }),
+  relay: obj({
+    smarthost: hostPort,
+    tls: oneOf(['none', 'opportunistic', 'required'] as const).default('opportunistic'),
+    verifyCertificate: bool().default(false),
+    user: str().optional(),
+    password: str().optional(),
+    concurrency: int({ min: 1, max: 1000 }).default(10),
+    retrySchedule: list(int({ min: 1 })).default([60, 300, 900, 1800, 3600]),
+    maxQueueLifetime: int({ min: 60 }).default(5 * 86400),
+  }),
+  log: obj({
+    level: oneOf(['debug', 'info', 'warn', 'error'] as const).default('info'),
+  }).default({ level: 'info' }),
+});
+
+export type Config = NonNullable<ReturnType<typeof schema.check>>;
+export type ListenerConfig = Config['listeners'][number];
+
+export class ConfigError extends Error {
+  readonly issues: string[];
+  constructor(issues: string[]) {
+    super(`invalid configuration:\n  ${issues.join('\n  ')}`);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+/** Parses and validates config text; `file` names the source in errors. */
+export function parseConfig(text: string, file: string): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const where = (offset: number | undefined): string => {
+    if (offset === undefined) return file;
+    const { line, col } = lineCounter.linePos(offset);
+    return `${file}:${line}:${col}`;
+  };
+  if (doc.errors.length) throw new ConfigError(doc.errors.map((e) => `${where(e.pos[0])}: ${e.message.split('\n')[0]}`));
+  const issues: Issue[] = [];
+  const value = schema.check(doc.toJS() ?? {}, [], issues);
+  if (issues.length || !value) {
+    throw new ConfigError(issues.map((i) => `${where(locate(doc, i.path))}: ${i.path.join('.') || '(top)'}: ${i.message}`));
+  }
+  const base = dirname(resolve(file));
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
+  value.dataDir = abs(value.dataDir);
+  if (value.tls.cert) value.tls.cert = abs(value.tls.cert);
+  if (value.tls.key) value.tls.key = abs(value.tls.key);
+  const cross: string[] = [];
+  if (!!value.tls.cert !== !!value.tls.key) cross.push(`${where(locate(doc, ['tls']))}: tls: give both cert and key, or neither (to generate a self-signed pair)`);
+  const names = new Set<string>();
+  value.listeners.forEach((l, i) => {
+    if (names.has(l.name)) cross.push(`${where(locate(doc, ['listeners', i, 'name']))}: listeners.${i}.name: duplicate listener name "${l.name}"`);
+    names.add(l.name);
+    if (l.tls === 'none' && l.requireTls) cross.push(`${where(locate(doc, ['listeners', i, 'requireTls']))}: listeners.${i}: requireTls needs tls: starttls`);
+  });
+  if (!!value.relay.user !== !!value.relay.password) cross.push(`${where(locate(doc, ['relay']))}: relay: give both user and password, or neither`);
+  if (cross.length) throw new ConfigError(cross);
+  return value;
+}
+
+export function loadConfig(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`${file}: cannot read: ${(err as Error).message}`]);
+  }
+  return parseConfig(text, file);
+}
+
+/** The source offset for a path: the node itself, else the nearest ancestor that exists. */
+function locate(doc: ReturnType<typeof parseDocument>, path: Path): number | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+    if (isNode(node) && node.range) {
+      // For a missing key, point at the mapping that lacks it.
+      return node.range[0];
+    }
+  }
+  return undefined;
+}

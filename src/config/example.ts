@@ -1,0 +1,30 @@
+// The config written by `portwarden init` and used by the README's quick start.
+export function exampleConfig(opts: { smarthost: string; dataDir?: string; hostname?: string }): string {
+  return `# portwarden configuration (see README.md). Paths are relative to this file.
+hostname: ${opts.hostname ?? 'localhost'}
+dataDir: ${opts.dataDir ?? './data'}
+
+listeners:
+  - name: submission        # RFC 6409 port 587 role: STARTTLS required before AUTH
+    host: 127.0.0.1
+    port: 2587
+    tls: starttls
+  - name: submissions       # RFC 8314 port 465 role: implicit TLS
+    host: 127.0.0.1
+    port: 2465
+    tls: implicit
+
+# tls: { cert: /etc/ssl/smtp.pem, key: /etc/ssl/smtp.key }   # absent: self-signed ECDSA generated on first start
+
+submission:
+  helpUrl: https://portal.isp.example/mail-help
+  malformedHeaderAction: add_header   # fix_quietly | add_header | reject
+
+relay:
+  smarthost: ${opts.smarthost}
+  tls: opportunistic                   # none | opportunistic | required
+
+log:
+  level: info
+`;
+}
