@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// The `portwarden` command: one table of subcommands. The only place that
+// reads the environment (PORTWARDEN_CONFIG) and wires parts together.
+import { commands, type Io } from './commands.ts';
+
+const io: Io = {
+  out: (s) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`),
+  err: (s) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`),
+  readStdin: async () => {
+    if (process.stdin.isTTY) return '';
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
+  env: process.env,
+};
+
+const [name, ...rest] = process.argv.slice(2);
+const cmd = name ? commands[name] : undefined;
+if (!cmd || name === 'help' || name === '--help' || name === '-h') {
+  const usage = ['usage: portwarden <command> [options]   (every command takes --help)', '', 'commands:',
+    ...Object.entries(commands).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`)].join('\n');
+  if (!name || name === 'help' || name === '--help' || name === '-h') { io.out(usage); process.exit(0); }
+  io.err(`portwarden: unknown command "${name}"\n${usage}`);
+  process.exit(2);
+}
+try {
+  const code = await cmd.run(rest, io);
+  if (code !== undefined) process.exitCode = code;
+} catch (err) {
+  io.err(`portwarden ${name}: ${(err as Error).message}`);
+  process.exitCode = 1;
+}

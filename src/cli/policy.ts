@@ -1,0 +1,21 @@
+// `portwarden policy …`: the network port-25 policy (netpolicy part).
+import { parseArgs } from 'node:util';
+import { runPolicyCommand } from '../netpolicy/index.ts';
+import { createLogger } from './logger.ts';
+import type { Command } from './commands.ts';
+import { openState } from './state.ts';
+
+export const policyCommand: Command = {
+  summary: 'port-25 network policy: pools, relays, exemptions, quarantine, compile, apply, agent',
+  async run(argv, io) {
+    const { values } = parseArgs({ args: argv, strict: false, options: { config: { type: 'string' } } });
+    const state = openState(typeof values.config === 'string' ? values.config : undefined, io);
+    if (!state) return 1;
+    const rest = argv.filter((a, i) => a !== '--config' && argv[i - 1] !== '--config' && !a.startsWith('--config='));
+    try {
+      return await runPolicyCommand(rest, { store: state.store, logger: createLogger(state.cfg.log.level), out: io.out, err: io.err });
+    } finally {
+      state.store.close();
+    }
+  },
+};

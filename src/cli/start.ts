@@ -1,0 +1,174 @@
+// `portwarden start`: wires config → store, accounts, spool, relay, the MSA
+// handler and the SMTP engine; SIGHUP reloads certificates, SIGTERM drains.
+import { parseArgs } from 'node:util';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { systemClock } from '../core/index.ts';
+import { ConfigError, exampleConfig, loadConfig, type Config } from '../config/index.ts';
+import { openStore } from '../store/index.ts';
+import { AUTH_MIGRATIONS, AccountStore, Authenticator, SASL_MECHANISMS, createSaslServer } from '../auth/index.ts';
+import { MessageFixer, buildReceived, protocolName } from '../message/index.ts';
+import { Spool } from '../spool/index.ts';
+import { Relay } from '../relay/index.ts';
+import { SmtpServer, defaultListenerOptions } from '../smtp/index.ts';
+import { SubmissionHandler, type FixerPort, type SpoolPort, type AccountsPort } from '../submission/index.ts';
+import { createLogger } from './logger.ts';
+import { ensureCertificate, TlsStore } from './tls.ts';
+import { configPath, type Command } from './commands.ts';
+
+export const startCommand: Command = {
+  summary: 'run the submission service (587/465 roles) and the relay',
+  async run(argv, io) {
+    const { values } = parseArgs({ args: argv, options: {
+      config: { type: 'string' }, init: { type: 'boolean', default: false }, help: { type: 'boolean' } } });
+    if (values.help) {
+      io.out('usage: portwarden start [--config FILE] [--init]\n  --init  write a default config first when FILE does not exist');
+      return 0;
+    }
+    const file = configPath(values.config, io);
+    if (values.init && !existsSync(file)) {
+      writeFileSync(file, exampleConfig({ smarthost: '127.0.0.1:10025' }));
+      io.err(`portwarden: wrote a default config to ${file}`);
+    }
+    let cfg: Config;
+    try {
+      cfg = loadConfig(file);
+    } catch (err) {
+      if (err instanceof ConfigError) { io.err(err.issues.join('\n')); return 1; }
+      throw err;
+    }
+    return serve(cfg);
+  },
+};
+
+export async function serve(cfg: Config): Promise<number> {
+  const logger = createLogger(cfg.log.level);
+  mkdirSync(cfg.dataDir, { recursive: true });
+  const tls = new TlsStore(ensureCertificate(cfg.dataDir, cfg.hostname, cfg.tls));
+  logger.info({ event: 'tls', subject: tls.info.subject, validTo: tls.info.validTo, sha256: tls.info.fingerprint256 });
+
+  const store = openStore(join(cfg.dataDir, 'state.db'));
+  store.migrate(AUTH_MIGRATIONS);
+  const accounts = new AccountStore(store, { logger });
+  const authenticator = new Authenticator(accounts, { logger, disabledUrl: cfg.submission.helpUrl });
+  const spool = await Spool.open(join(cfg.dataDir, 'spool'), { logger });
+  const relay = new Relay({
+    spool,
+    logger,
+    ehloName: cfg.hostname,
+    smarthost: parseHostPort(cfg.relay.smarthost, cfg.relay.tls, cfg.relay.verifyCertificate, cfg.relay.user, cfg.relay.password),
+    concurrency: cfg.relay.concurrency,
+    retry: { schedule: cfg.relay.retrySchedule, maxAge: cfg.relay.maxQueueLifetime },
+  });
+
+  const handler = new SubmissionHandler(
+    { hostname: cfg.hostname, helpUrl: cfg.submission.helpUrl, postmasterDomains: cfg.submission.postmasterDomains },
+    {
+      accounts: accountsPort(accounts),
+      sasl: { mechanisms: SASL_MECHANISMS, start: (mech) => createSaslServer(authenticator, mech) },
+      spool: spoolPort(spool),
+      fixer: fixerPort(cfg),
+      logger,
+      clock: systemClock,
+    },
+  );
+  const server = new SmtpServer({
+    listeners: cfg.listeners.map((l) => defaultListenerOptions({
+      name: l.name,
+      host: l.host,
+      port: l.port,
+      hostname: cfg.hostname,
+      tls: l.tls,
+      requireTls: l.requireTls ?? l.tls === 'starttls',
+      authRequiresTls: true,
+      bareLf: l.bareLf,
+      forbidUnauthPipelining: false,
+      maxConnections: l.maxConnections,
+      maxConnectionsPerIp: l.maxConnectionsPerIp,
+      maxMessageSize: cfg.smtp.maxMessageSize,
+      maxRecipients: cfg.smtp.maxRecipients,
+      idleTimeout: cfg.smtp.idleTimeout,
+      maxSessionTime: cfg.smtp.maxSessionTime,
+      maxErrors: cfg.smtp.maxErrors,
+      smtputf8: cfg.smtp.smtputf8,
+      chunking: cfg.smtp.chunking,
+    })),
+    handler,
+    logger,
+    secureContext: tls.context,
+  });
+  await server.listen();
+  relay.start();
+  for (const a of server.addresses()) logger.info({ event: 'listening', listener: a.listener, host: a.host, port: a.port });
+  logger.info({ event: 'started', pid: process.pid, dataDir: cfg.dataDir });
+
+  process.on('SIGHUP', () => {
+    try {
+      tls.reload();
+      logger.info({ event: 'reload', subject: tls.info.subject, validTo: tls.info.validTo, sha256: tls.info.fingerprint256 });
+    } catch (err) {
+      logger.error({ event: 'reload', err: String(err) }, 'reload failed; keeping the old certificate');
+    }
+  });
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = async (signal: string): Promise<void> => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ event: 'stopping', signal, sessions: server.sessionCount() });
+      await server.close({ drainMs: 10_000 });
+      await relay.stop();
+      await spool.close();
+      store.close();
+      logger.info({ event: 'stopped' });
+      resolve(0);
+    };
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+  });
+}
+
+function parseHostPort(hp: string, tls: 'none' | 'opportunistic' | 'required', verify: boolean, user?: string, pass?: string) {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(hp)!;
+  return { host: m[1], port: Number(m[2]), tls, rejectUnauthorized: verify, auth: user && pass ? { user, pass } : undefined };
+}
+
+function accountsPort(accounts: AccountStore): AccountsPort {
+  return {
+    get(login) {
+      const a = accounts.get(login);
+      return a ? { login: a.login, subscriber: a.subscriber, status: a.status, tier: a.tier } : null;
+    },
+    mayUseAddress: (login, address) => accounts.mayUseAddress(login, address),
+  };
+}
+
+function spoolPort(spool: Spool): SpoolPort {
+  return {
+    create(env) {
+      const p = env.mailFrom.params;
+      return spool.create({
+        mailFrom: { address: env.mailFrom.address, ret: p.ret, envid: p.envid, smtputf8: p.smtputf8, body: p.body, size: p.size },
+        recipients: env.rcptTo.map((r) => ({ address: r.address, notify: r.params.notify, orcpt: r.params.orcpt })),
+        account: env.account ?? undefined,
+        identity: env.subscriber ?? undefined,
+        client: { ip: env.client.ip, port: env.client.port },
+        attributes: {
+          listener: env.client.listener,
+          ...(env.client.helo ? { helo: env.client.helo } : {}),
+          ...(env.client.tls ? { tls: env.client.tls } : {}),
+          ...(env.client.mechanism ? { mechanism: env.client.mechanism } : {}),
+        },
+      });
+    },
+  };
+}
+
+function fixerPort(cfg: Config): FixerPort {
+  const options = { hostname: cfg.hostname, malformedHeaderAction: cfg.submission.malformedHeaderAction, clock: systemClock };
+  return {
+    create: (input) => new MessageFixer(options, { received: input.received, queueId: input.queueId }),
+    received: (input) => buildReceived(input),
+    protocolName: (flags) => protocolName(flags),
+  };
+}

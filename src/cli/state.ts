@@ -1,0 +1,18 @@
+// Opening the state a subcommand needs from the config file.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, type Config } from '../config/index.ts';
+import { openStore, type Store } from '../store/index.ts';
+import { configPath, type Io } from './commands.ts';
+
+export function openState(configFlag: string | undefined, io: Io): { cfg: Config; store: Store } | null {
+  let cfg: Config;
+  try {
+    cfg = loadConfig(configPath(configFlag, io));
+  } catch (err) {
+    if (err instanceof ConfigError) { io.err(err.issues.join('\n')); return null; }
+    throw err;
+  }
+  mkdirSync(cfg.dataDir, { recursive: true });
+  return { cfg, store: openStore(join(cfg.dataDir, 'state.db')) };
+}

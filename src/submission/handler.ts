@@ -1,0 +1,235 @@
+// The MSA policy (RFC 6409): answers every phase the SMTP engine asks about.
+// AUTH before MAIL, envelope and header senders bound to the account, message
+// fixups, durable spool; every transaction logged with who sent it.
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { accept, refuse, reply, type Logger, type Reply, type Verdict, type Clock } from '../core/index.ts';
+import { BodyError, type MailFrom, type RcptTo, type SaslExchange, type SessionInfo, type SmtpHandler, type Transaction } from '../smtp/index.ts';
+import type { AccountsPort, FixerPort, LimitContext, LimitsPort, SaslPort, SpoolPort, SpoolWriterPort } from './ports.ts';
+
+export interface SubmissionOptions {
+  hostname: string;
+  /** Where a customer reads about a refusal (limits, disabled account). */
+  helpUrl: string;
+  /** RFC 6409 §6.4: unauthenticated sessions may mail postmaster@ these domains only. */
+  postmasterDomains: readonly string[];
+}
+
+export interface SubmissionDeps {
+  accounts: AccountsPort;
+  sasl: SaslPort;
+  spool: SpoolPort;
+  fixer: FixerPort;
+  limits?: LimitsPort;
+  logger: Logger;
+  clock: Clock;
+}
+
+const R = {
+  authRequired: reply(530, '5.7.0', 'Authentication required'),
+  notFqdn: reply(554, '5.1.2', 'Recipient address rejected: domain name must be fully qualified'),
+  storage: reply(452, '4.3.1', 'Insufficient system storage'),
+  internal: reply(451, '4.3.0', 'Error: internal error, try again later'),
+  noFrom: reply(554, '5.6.0', 'Message has no From: header field'),
+};
+
+interface TxState {
+  limitCtx: LimitContext | null;
+  rcptTaken: number;
+  messageTaken: boolean;
+}
+
+export class SubmissionHandler implements SmtpHandler {
+  private readonly opts: SubmissionOptions;
+  private readonly deps: SubmissionDeps;
+  private readonly txState = new WeakMap<SessionInfo, TxState>();
+
+  constructor(opts: SubmissionOptions, deps: SubmissionDeps) {
+    this.opts = opts;
+    this.deps = deps;
+  }
+
+  authMechanisms(): readonly string[] {
+    return this.deps.sasl.mechanisms;
+  }
+
+  authStart(session: SessionInfo, mechanism: string): SaslExchange | null {
+    const ex = this.deps.sasl.start(mechanism, session);
+    if (!ex) return null;
+    const log = this.deps.logger;
+    return {
+      async step(input) {
+        const s = await ex.step(input);
+        if (s.type === 'success') log.info({ event: 'auth', session: session.id, ip: session.remoteAddress, mechanism, identity: s.identity, outcome: 'success' });
+        if (s.type === 'failure') log.warn({ event: 'auth', session: session.id, ip: session.remoteAddress, mechanism, outcome: 'failure', code: s.reply.code, enhanced: s.reply.enhanced });
+        return s;
+      },
+    };
+  }
+
+  async mailFrom(session: SessionInfo, from: MailFrom): Promise<Verdict> {
+    const state: TxState = { limitCtx: null, rcptTaken: 0, messageTaken: false };
+    this.txState.set(session, state);
+    if (!session.auth) {
+      // Only the RFC 6409 §6.4 postmaster exception lets an unauthenticated session start a transaction.
+      return this.opts.postmasterDomains.length ? accept() : refuse(R.authRequired);
+    }
+    const identity = session.auth.identity;
+    const account = this.deps.accounts.get(identity);
+    if (!account || account.status !== 'active') {
+      return refuse(reply(550, '5.7.1', `Account disabled; see ${this.opts.helpUrl}`));
+    }
+    if (from.address !== '' && !this.deps.accounts.mayUseAddress(identity, from.address)) {
+      return refuse(reply(550, '5.7.1', `Sender address rejected: not owned by user ${identity}`));
+    }
+    if (this.deps.limits) {
+      state.limitCtx = { account: identity, subscriber: account.subscriber, tier: account.tier, ip: session.remoteAddress };
+      const refusal = await this.deps.limits.onMail(state.limitCtx);
+      if (refusal) return refuse(refusal);
+      state.messageTaken = true;
+    }
+    return accept();
+  }
+
+  async rcptTo(session: SessionInfo, _tx: Transaction, rcpt: RcptTo): Promise<Verdict> {
+    if (rcpt.domain === '' && rcpt.localPart.toLowerCase() === 'postmaster') {
+      // RFC 5321 §4.5.1: <Postmaster> without a domain must be accepted.
+      rcpt.address = `postmaster@${this.opts.postmasterDomains[0] ?? this.opts.hostname}`;
+      rcpt.domain = this.opts.postmasterDomains[0] ?? this.opts.hostname;
+    }
+    if (!session.auth) {
+      const pm = rcpt.localPart.toLowerCase() === 'postmaster' && this.opts.postmasterDomains.includes(rcpt.domain.toLowerCase());
+      return pm ? accept() : refuse(R.authRequired);
+    }
+    if (!rcpt.domain.startsWith('[') && !rcpt.domain.includes('.')) return refuse(R.notFqdn);
+    const state = this.txState.get(session);
+    if (this.deps.limits && state?.limitCtx) {
+      const refusal = await this.deps.limits.onRcpt(state.limitCtx);
+      if (refusal) return refuse(refusal);
+      state.rcptTaken++;
+    }
+    return accept();
+  }
+
+  async data(session: SessionInfo, tx: Transaction, body: Readable): Promise<Verdict> {
+    const started = this.deps.clock.now();
+    const identity = session.auth?.identity ?? null;
+    const account = identity ? this.deps.accounts.get(identity) : null;
+    let writer: SpoolWriterPort;
+    try {
+      writer = await this.deps.spool.create({
+        mailFrom: tx.mailFrom,
+        rcptTo: tx.rcptTo,
+        account: identity,
+        subscriber: account?.subscriber ?? null,
+        client: {
+          ip: session.remoteAddress,
+          port: session.remotePort,
+          helo: session.helo,
+          tls: session.tls ? `${session.tls.protocol} ${session.tls.cipher}` : null,
+          mechanism: session.auth?.mechanism ?? null,
+          listener: session.listener,
+        },
+        receivedAt: started,
+      });
+    } catch (err) {
+      body.resume();
+      this.deps.logger.error({ event: 'spool', err: String(err) }, 'cannot create queue file');
+      return this.finish(session, tx, null, refuse(R.storage), started, null);
+    }
+    const f = this.deps.fixer;
+    const utf8 = !!tx.mailFrom.params.smtputf8;
+    const received = f.received({
+      heloName: session.helo ?? session.remoteAddress,
+      clientIp: session.remoteAddress,
+      hostname: this.opts.hostname,
+      protocol: f.protocolName({ esmtp: session.esmtp, tls: !!session.tls, auth: !!session.auth, utf8 }),
+      tls: session.tls ? { version: session.tls.protocol, cipher: session.tls.cipher } : undefined,
+      authId: identity ?? undefined,
+      queueId: writer.id,
+      forRcpt: tx.rcptTo.length === 1 ? tx.rcptTo[0].address : undefined,
+      date: new Date(started),
+    });
+    const fixer = f.create({ received, queueId: writer.id, smtputf8: utf8 });
+    try {
+      await pipeline(body, fixer, writer.stream);
+    } catch (err) {
+      await writer.abort().catch(() => {});
+      if (err instanceof BodyError) return this.finish(session, tx, writer.id, refuse(err.reply), started, null);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EIO') {
+        this.deps.logger.error({ event: 'spool', queueId: writer.id, err: String(err) }, 'write failed');
+        return this.finish(session, tx, writer.id, refuse(R.storage), started, null);
+      }
+      if (code === 'ERR_STREAM_PREMATURE_CLOSE') return this.finish(session, tx, writer.id, refuse(R.internal), started, null);
+      throw err;
+    }
+    const result = fixer.result;
+    const verdict = this.checkHeaders(session, result.reject ?? null, result.from, result.sender);
+    if (!verdict.ok) {
+      await writer.abort().catch(() => {});
+      return this.finish(session, tx, writer.id, verdict, started, result);
+    }
+    try {
+      await writer.commit();
+    } catch (err) {
+      this.deps.logger.error({ event: 'spool', queueId: writer.id, err: String(err) }, 'commit failed');
+      await writer.abort().catch(() => {});
+      // The spool's error carries its reply (452 4.3.1 disk full, 451 4.3.0 other I/O).
+      const r = (err as { reply?: Reply }).reply;
+      return this.finish(session, tx, writer.id, refuse(r ?? R.storage), started, result);
+    }
+    const state = this.txState.get(session);
+    if (state) { state.rcptTaken = 0; state.messageTaken = false; }
+    return this.finish(session, tx, writer.id, accept(reply(250, '2.0.0', `Ok: queued as ${writer.id}`)), started, result);
+  }
+
+  reset(session: SessionInfo): void {
+    const state = this.txState.get(session);
+    this.txState.delete(session);
+    if (state?.limitCtx && this.deps.limits && (state.rcptTaken || state.messageTaken)) {
+      this.deps.limits.refund(state.limitCtx, state.rcptTaken, state.messageTaken ? 1 : 0).catch((err) => {
+        this.deps.logger.warn({ event: 'limits', err: String(err) }, 'refund failed');
+      });
+    }
+  }
+
+  /** RFC 6409 §6.1 and the issue: header From and Sender must belong to the account too. */
+  private checkHeaders(session: SessionInfo, reject: Reply | null, from: readonly string[], sender: string | null): Verdict {
+    if (reject) return refuse(reject);
+    if (!session.auth) return accept(); // postmaster exception: nothing to bind to
+    if (from.length === 0) return refuse(R.noFrom);
+    const identity = session.auth.identity;
+    for (const addr of sender ? [...from, sender] : from) {
+      if (!this.deps.accounts.mayUseAddress(identity, addr)) {
+        return refuse(reply(550, '5.7.1', `Header address <${addr}> rejected: not owned by user ${identity}`));
+      }
+    }
+    return accept();
+  }
+
+  private finish(session: SessionInfo, tx: Transaction, queueId: string | null, verdict: Verdict, started: number, result: { messageId: string; size: number; repairs: string[] } | null): Verdict {
+    const r = verdict.reply;
+    this.deps.logger.info({
+      event: 'transaction',
+      session: session.id,
+      listener: session.listener,
+      account: session.auth?.identity ?? null,
+      ip: session.remoteAddress,
+      port: session.remotePort,
+      tls: session.tls?.protocol ?? null,
+      cipher: session.tls?.cipher ?? null,
+      mechanism: session.auth?.mechanism ?? null,
+      queueId,
+      messageId: result?.messageId ?? null,
+      sender: tx.mailFrom.address,
+      recipients: tx.rcptTo.length,
+      size: result?.size ?? null,
+      repairs: result?.repairs.length ? result.repairs : undefined,
+      verdict: verdict.ok ? 'accepted' : r && r.code < 500 ? 'deferred' : 'rejected',
+      code: r ? `${r.code}${r.enhanced ? ` ${r.enhanced}` : ''}` : '250',
+      ms: this.deps.clock.now() - started,
+    });
+    return verdict;
+  }
+}

@@ -1,0 +1,7 @@
+// submission: the MSA (RFC 6409, RFC 4954, RFC 5068 §3, MAAWG practices 1–2).
+// Composes authentication, sender binding, message fixups and the durable spool
+// into an SmtpHandler. Trusts the engine's parsing and the parts it is given; it
+// trusts nothing the client says until AUTH succeeded, and then only for the
+// addresses the account owns.
+export { SubmissionHandler, type SubmissionOptions, type SubmissionDeps } from './handler.ts';
+export type { AccountsPort, AccountView, SaslPort, SpoolPort, SpoolEnvelope, SpoolWriterPort, FixerPort, FixerResult, LimitsPort, LimitContext } from './ports.ts';

@@ -1,0 +1,85 @@
+// What the MSA needs from the other parts, as small interfaces. cli/ adapts the
+// concrete auth, message, spool and limits parts to them; tests can pass fakes
+// for unit cases, while the end-to-end tests run the real ones.
+import type { Transform, Writable } from 'node:stream';
+import type { Reply } from '../core/index.ts';
+import type { SaslExchange, SessionInfo, MailFrom, RcptTo } from '../smtp/index.ts';
+
+export interface AccountView {
+  login: string;
+  subscriber: string | null;
+  status: 'active' | 'disabled';
+  tier: string;
+}
+
+export interface AccountsPort {
+  get(login: string): AccountView | null;
+  mayUseAddress(login: string, address: string): boolean;
+}
+
+export interface SaslPort {
+  mechanisms: readonly string[];
+  start(mechanism: string, session: SessionInfo): SaslExchange | null;
+}
+
+export interface SpoolEnvelope {
+  mailFrom: MailFrom;
+  rcptTo: readonly RcptTo[];
+  account: string | null;
+  subscriber: string | null;
+  client: { ip: string; port: number; helo: string | null; tls: string | null; mechanism: string | null; listener: string };
+  receivedAt: number;
+}
+
+export interface SpoolWriterPort {
+  readonly id: string;
+  readonly stream: Writable;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export interface SpoolPort {
+  /** Allocates a queue id and an incoming file. Throws a storage error when the disk is unusable. */
+  create(envelope: SpoolEnvelope): SpoolWriterPort | Promise<SpoolWriterPort>;
+}
+
+export interface FixerResult {
+  reject?: Reply;
+  repairs: string[];
+  from: string[];
+  sender: string | null;
+  messageId: string;
+  size: number;
+}
+
+export interface FixerPort {
+  create(input: { received: string; queueId: string; smtputf8: boolean }): Transform & { readonly result: FixerResult };
+  received(input: {
+    heloName: string;
+    clientIp: string;
+    hostname: string;
+    protocol: string;
+    tls?: { version: string; cipher: string };
+    authId?: string;
+    queueId: string;
+    forRcpt?: string;
+    date: Date;
+  }): string;
+  protocolName(input: { esmtp: boolean; tls: boolean; auth: boolean; utf8: boolean }): string;
+}
+
+/** Optional: per-customer and aggregate limits (issue 4). */
+export interface LimitsPort {
+  /** Checked at MAIL (messages) and RCPT (recipients); a refusal becomes the reply. */
+  onMail(ctx: LimitContext): Promise<Reply | null>;
+  onRcpt(ctx: LimitContext): Promise<Reply | null>;
+  /** The transaction failed: give back what it took. */
+  refund(ctx: LimitContext, recipients: number, messages: number): Promise<void>;
+}
+
+export interface LimitContext {
+  account: string;
+  subscriber: string | null;
+  tier: string;
+  ip: string;
+}

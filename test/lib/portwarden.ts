@@ -1,0 +1,141 @@
+// Black-box harness: runs the real `portwarden` command in a child process with
+// its own data directory, listeners on ephemeral loopback ports (learnt from the
+// JSON "listening" log lines) and a smarthost of the test's choosing.
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import { tempDir } from './tools.ts';
+
+const execFileP = promisify(execFile);
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
+export const NODE = process.execPath;
+
+export interface ListenerSpec { name: string; tls: 'none' | 'starttls' | 'implicit'; bareLf?: 'reject' | 'normalize'; extra?: string }
+
+export interface StartOptions {
+  smarthost: string;
+  listeners?: ListenerSpec[];
+  accounts?: Array<{ login: string; password: string; addresses?: string[]; subscriber?: string; disabled?: boolean }>;
+  /** Extra YAML appended under the top level. */
+  extraYaml?: string;
+  relayYaml?: string;
+  smtpYaml?: string;
+  hostname?: string;
+}
+
+export class Portwarden {
+  readonly dir: string;
+  readonly config: string;
+  readonly ports = new Map<string, number>();
+  readonly logs: Array<Record<string, unknown>> = [];
+  private child: ChildProcess | null = null;
+  private readonly cleanup: () => void;
+
+  private constructor(dir: { path: string; remove(): void }) {
+    this.dir = dir.path;
+    this.cleanup = dir.remove;
+    this.config = join(dir.path, 'portwarden.yaml');
+  }
+
+  static async start(opts: StartOptions): Promise<Portwarden> {
+    const pw = new Portwarden(tempDir('pw-e2e-'));
+    const listeners = opts.listeners ?? [
+      { name: 'submission', tls: 'starttls' },
+      { name: 'submissions', tls: 'implicit' },
+    ];
+    writeFileSync(pw.config, [
+      `hostname: ${opts.hostname ?? 'msa.isp.example'}`,
+      'dataDir: ./data',
+      'listeners:',
+      ...listeners.map((l) => `  - {name: ${l.name}, host: 127.0.0.1, port: 0, tls: ${l.tls}${l.bareLf ? `, bareLf: ${l.bareLf}` : ''}${l.extra ? `, ${l.extra}` : ''}}`),
+      'relay:',
+      `  smarthost: "${opts.smarthost}"`,
+      '  retrySchedule: [1, 1, 2]',
+      ...(opts.relayYaml ? opts.relayYaml.split('\n').map((l) => `  ${l}`) : []),
+      ...(opts.smtpYaml ? ['smtp:', ...opts.smtpYaml.split('\n').map((l) => `  ${l}`)] : []),
+      'log: {level: debug}',
+      opts.extraYaml ?? '',
+    ].join('\n') + '\n');
+    for (const a of opts.accounts ?? []) {
+      await pw.cli(['account', 'add', a.login, '--password-stdin',
+        ...(a.subscriber ? ['--subscriber', a.subscriber] : []),
+        ...(a.addresses ?? []).flatMap((x) => ['--address', x])], a.password);
+      if (a.disabled) await pw.cli(['account', 'disable', a.login, '--reason', 'test']);
+    }
+    await pw.run();
+    return pw;
+  }
+
+  /** Runs a portwarden subcommand against this instance's config. */
+  async cli(args: string[], stdin?: string): Promise<{ stdout: string; stderr: string }> {
+    const p = execFileP(NODE, [MAIN, ...args, '--config', this.config], { cwd: this.dir, timeout: 30000 });
+    if (stdin !== undefined) { p.child.stdin?.end(stdin); } else p.child.stdin?.end();
+    return p;
+  }
+
+  private async run(): Promise<void> {
+    const child = spawn(NODE, [MAIN, 'start', '--config', this.config], { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    let stderr = '';
+    child.stderr!.on('data', (d) => { stderr += d; });
+    const want = new Set<string>();
+    const ready = new Promise<void>((res, rej) => {
+      const t = setTimeout(() => rej(new Error(`portwarden did not start in 20 s: ${stderr}`)), 20000);
+      child.on('exit', (code) => { clearTimeout(t); rej(new Error(`portwarden exited with ${code}: ${stderr}`)); });
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        let rec: Record<string, unknown>;
+        try { rec = JSON.parse(line); } catch { return; }
+        this.logs.push(rec);
+        if (rec.event === 'listening') { this.ports.set(String(rec.listener), Number(rec.port)); want.add(String(rec.listener)); }
+        if (rec.event === 'started') { clearTimeout(t); res(); }
+      });
+    });
+    await ready;
+  }
+
+  port(name: string): number {
+    const p = this.ports.get(name);
+    if (!p) throw new Error(`no listener ${name}`);
+    return p;
+  }
+
+  get pid(): number { return this.child?.pid ?? 0; }
+
+  logsOf(event: string): Array<Record<string, unknown>> {
+    return this.logs.filter((l) => l.event === event);
+  }
+
+  /** SIGTERM (drain) and wait for exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const c = this.child;
+    if (!c || c.exitCode !== null) return c?.exitCode ?? null;
+    const exited = new Promise<number | null>((res) => c.once('exit', (code) => res(code)));
+    c.kill(signal);
+    const t = setTimeout(() => c.kill('SIGKILL'), 10000);
+    const code = await exited;
+    clearTimeout(t);
+    return code;
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    this.cleanup();
+  }
+}
+
+/** Runs a command and returns its output and exit code without throwing. */
+export async function run(cmd: string, args: string[], opts: { input?: string; timeout?: number; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    const c = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d) => { stdout += d; });
+    c.stderr.on('data', (d) => { stderr += d; });
+    const t = setTimeout(() => c.kill('SIGKILL'), opts.timeout ?? 30000);
+    c.on('close', (code) => { clearTimeout(t); res({ code: code ?? -1, stdout, stderr }); });
+    c.stdin.end(opts.input ?? '');
+  });
+}
