@@ -1,0 +1,56 @@
+// The trace field we prepend (RFC 5321 §4.4) and the "with" protocol names of
+// RFC 3848 and RFC 6531. The TLS and authenticated-sender comments follow
+// RFC 8314 §4.3 and the Postfix layout operators already grep for.
+import { isIPv6 } from 'node:net';
+import { formatRfc5322Date } from './fields.ts';
+
+export interface ProtocolFlags {
+  esmtp: boolean;
+  tls: boolean;
+  auth: boolean;
+  utf8?: boolean;
+}
+
+/** SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA, UTF8SMTP, UTF8SMTPS, UTF8SMTPA, UTF8SMTPSA. */
+export function protocolName(p: ProtocolFlags): string {
+  // RFC 3848 defines S/A suffixes only for ESMTP: a HELO session is plain "SMTP".
+  if (!p.esmtp) return 'SMTP';
+  return `${p.utf8 ? 'UTF8SMTP' : 'ESMTP'}${p.tls ? 'S' : ''}${p.auth ? 'A' : ''}`;
+}
+
+export interface ReceivedInput {
+  heloName: string;
+  clientIp: string;
+  clientRdns?: string | null;
+  hostname: string;
+  protocol: string;
+  tls?: { version: string; cipher: string } | null;
+  authId?: string | null;
+  queueId: string;
+  forRcpt?: string | null;
+  date: Date | number;
+}
+
+// Client-supplied text ends up inside a header: keep it one printable token so
+// it can neither fold nor close the comment it sits in.
+function token(s: string): string {
+  const t = s.replace(/[\x00-\x20\x7f()\\;<>[\]]/g, '_');
+  return t === '' ? 'unknown' : t;
+}
+
+function ipLiteral(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return `[${mapped[1]}]`;
+  return isIPv6(ip) ? `[IPv6:${ip.replace(/%.*$/, '')}]` : `[${ip}]`;
+}
+
+/** The Received field value (without "Received: "), unfolded; the fixer folds it. */
+export function buildReceived(r: ReceivedInput): string {
+  const parts = [`from ${token(r.heloName)} (${r.clientRdns ? token(r.clientRdns) : 'unknown'} ${ipLiteral(r.clientIp)})`];
+  if (r.tls) parts.push(`(using ${token(r.tls.version)} with cipher ${token(r.tls.cipher)})`);
+  if (r.authId) parts.push(`(Authenticated sender: ${token(r.authId)})`);
+  parts.push(`by ${r.hostname} (portwarden) with ${r.protocol} id ${token(r.queueId)}`);
+  if (r.forRcpt) parts.push(`for <${r.forRcpt.replace(/[\x00-\x20\x7f<>]/g, '_')}>`);
+  const ms = typeof r.date === 'number' ? r.date : r.date.getTime();
+  return `${parts.join(' ')}; ${formatRfc5322Date(ms)}`;
+}
