@@ -16,6 +16,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   netpolicy: ['core', 'store'],
   submission: ['core', 'smtp', 'auth', 'message', 'spool', 'limits', 'store'],
   config: ['core'],
+  metrics: ['core'],
+  accountability: ['core', 'store'],
+  postfix: ['core', 'limits'],
   cli: ['*'],
 };
 
