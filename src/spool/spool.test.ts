@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import { test } from 'node:test';
+import { ManualClock, MemoryLogger } from '../core/index.ts';
+import { tempDir } from './testdata/tmp.ts';
+import { BodyDamaged, QUEUE_ID_RE, Spool } from './index.ts';
+import type { EnvelopeInput } from './index.ts';
+
+const input: EnvelopeInput = {
+  mailFrom: { address: 'alice@example.org', ret: 'HDRS', envid: 'env-1', body: '8BITMIME', size: 1234 },
+  recipients: [
+    { address: 'bob@example.net', notify: ['FAILURE', 'DELAY'], orcpt: 'rfc822;bob@example.net' },
+    { address: 'carol@example.net' },
+  ],
+  account: 'alice',
+  client: { ip: '2001:db8::7', port: 51234 },
+  attributes: { tls: 'TLSv1.3', auth: 'PLAIN' },
+};
+
+async function put(spool: Spool, body: Buffer | string, chunk = 1000): Promise<string> {
+  const w = spool.create(input);
+  const b = Buffer.from(body);
+  for (let i = 0; i < b.length; i += chunk) w.stream.write(b.subarray(i, i + chunk));
+  await w.commit();
+  return w.id;
+}
+
+test('round trip: envelope, large body in many records, reopen', async (t) => {
+  const tmp = tempDir();
+  t.after(() => tmp.remove());
+  const clock = new ManualClock();
+  let spool = await Spool.open(tmp.path, { clock });
+  const body = randomBytes(300_000); // > 4 data records, arbitrary bytes
+  const id = await put(spool, body, 7777);
+  assert.match(id, QUEUE_ID_RE);
+  assert.deepEqual(readdirSync(join(tmp.path, 'active')), [id]);
+  assert.deepEqual(readdirSync(join(tmp.path, 'incoming')), []);
+  await spool.close();
+
+  spool = await Spool.open(tmp.path, { clock });
+  const m = await spool.read(id);
+  assert.ok(m);
+  assert.equal(m.state, 'active');
+  assert.equal(m.bodyLength, body.length);
+  assert.equal(m.envelope.id, id);
+  assert.equal(m.envelope.receivedAt, clock.now());
+  assert.deepEqual(m.envelope.mailFrom, input.mailFrom);
+  assert.deepEqual(m.envelope.recipients.map((r) => [r.address, r.state, r.notify, r.orcpt]), [
+    ['bob@example.net', 'pending', ['FAILURE', 'DELAY'], 'rfc822;bob@example.net'],
+    ['carol@example.net', 'pending', undefined, undefined],
+  ]);
+  assert.deepEqual(m.envelope.client, input.client);
+  assert.deepEqual(m.envelope.attributes, input.attributes);
+  assert.ok((await buffer(spool.body(id))).equals(body));
+  assert.deepEqual(spool.stats().active, 1);
+  await spool.close();
+});
+
+test('ids are unique and sort by time', async () => {
+  const { newQueueId } = await import('./id.ts');
+  const ids = new Set<string>();
+  for (let i = 0; i < 2000; i++) ids.add(newQueueId(1_767_225_600_000));
+  assert.equal(ids.size, 2000);
+  assert.ok(newQueueId(1_767_225_600_000) < newQueueId(1_767_225_600_001));
+});
+
+test('progress records survive reopen; a torn last record is ignored', async (t) => {
+  const tmp = tempDir();
+  t.after(() => tmp.remove());
+  const clock = new ManualClock();
+  let spool = await Spool.open(tmp.path, { clock });
+  const id = await put(spool, 'Subject: x\r\n\r\nhi\r\n');
+  await spool.record(id, [{ t: 'rcpt', i: 0, state: 'done', reply: '250 ok', at: clock.now() }]);
+  await spool.defer(id, clock.now() + 60_000, '451 try later');
+  assert.equal(spool.stateOf(id), 'deferred');
+  await spool.close();
+  appendFileSync(join(tmp.path, 'deferred', id), Buffer.from([0x53, 0, 0, 0, 40, 1, 2])); // torn S record
+
+  spool = await Spool.open(tmp.path, { clock });
+  assert.deepEqual(spool.due(clock.now()), []);
+  assert.deepEqual(spool.due(clock.now() + 60_000), [id]);
+  const m = await spool.read(id);
+  assert.ok(m);
+  assert.equal(m.envelope.attempts, 1);
+  assert.equal(m.envelope.lastReply, '451 try later');
+  assert.deepEqual(m.envelope.recipients.map((r) => r.state), ['done', 'pending']);
+  await spool.hold(id, 'all recipients failed');
+  assert.equal((await spool.read(id))?.envelope.holdReason, 'all recipients failed');
+  assert.deepEqual(spool.stats(), { ...spool.stats(), active: 0, deferred: 0, hold: 1, corrupt: 0 });
+  await spool.close();
+});
+
+test('a flipped byte or a truncation sends the file to corrupt/, never to delivery', async (t) => {
+  const tmp = tempDir();
+  t.after(() => tmp.remove());
+  const log = new MemoryLogger();
+  let spool = await Spool.open(tmp.path, { logger: log });
+  const good = await put(spool, 'Subject: good\r\n\r\nfine\r\n');
+  const flipped = await put(spool, 'Subject: flip\r\n\r\n' + 'y'.repeat(5000));
+  const truncated = await put(spool, 'Subject: cut\r\n\r\n' + 'z'.repeat(5000));
+  await spool.close();
+  const fp = join(tmp.path, 'active', flipped);
+  const bytes = readFileSync(fp);
+  bytes[bytes.length - 100] ^= 0x01;
+  writeFileSync(fp, bytes);
+  const tp = join(tmp.path, 'active', truncated);
+  truncateSync(tp, readFileSync(tp).length - 3); // END record incomplete
+  writeFileSync(join(tmp.path, 'incoming', '0000000000AAAAAAAA'), 'half a message'); // crashed mid-write
+
+  spool = await Spool.open(tmp.path, { logger: log });
+  assert.deepEqual(spool.list('active'), [good]);
+  assert.deepEqual(spool.list('corrupt'), [flipped, truncated].sort());
+  assert.deepEqual(readdirSync(join(tmp.path, 'incoming')), []);
+  const reasons = log.records.filter((r) => r.level === 'error').map((r) => r.reason).sort();
+  assert.deepEqual(reasons, ['checksum mismatch', 'truncated record']);
+  await spool.close();
+});
+
+test('body stream errors instead of ending when the file is damaged after open', async (t) => {
+  const tmp = tempDir();
+  t.after(() => tmp.remove());
+  const spool = await Spool.open(tmp.path);
+  const id = await put(spool, 'Subject: x\r\n\r\n' + 'q'.repeat(1000));
+  const p = join(tmp.path, 'active', id);
+  const bytes = readFileSync(p);
+  bytes[200] ^= 0x20;
+  writeFileSync(p, bytes);
+  let ended = false;
+  const s = spool.body(id);
+  s.on('end', () => { ended = true; });
+  await assert.rejects(buffer(s), BodyDamaged);
+  assert.equal(ended, false);
+  assert.equal(await spool.read(id), null); // read() quarantines it
+  assert.deepEqual(spool.list('corrupt'), [id]);
+  await spool.close();
+});
+
+test('200 parallel commits: all durable, directory fsyncs shared', async (t) => {
+  const tmp = tempDir();
+  t.after(() => tmp.remove());
+  let spool = await Spool.open(tmp.path);
+  const bodies = new Map<string, string>();
+  await Promise.all(Array.from({ length: 200 }, async (_, i) => {
+    const body = `Subject: n${i}\r\n\r\n${'b'.repeat(10_000)}\r\n`;
+    const w = spool.create(input);
+    bodies.set(w.id, body);
+    w.stream.write(body);
+    await w.commit();
+  }));
+  const s = spool.stats();
+  assert.equal(s.commits, 200);
+  assert.equal(s.fileSyncs, 200);
+  assert.ok(s.dirSyncs < 200, `dir fsyncs ${s.dirSyncs} should be shared`);
+  t.diagnostic(`fsyncs per message: ${((s.fileSyncs + s.dirSyncs) / 200).toFixed(2)} (dir ${s.dirSyncs})`);
+  await spool.close();
+  spool = await Spool.open(tmp.path);
+  assert.equal(spool.list('active').length, 200);
+  for (const id of spool.list('active').slice(0, 20)) assert.equal((await buffer(spool.body(id))).toString(), bodies.get(id));
+  await spool.close();
+});
+
+test('abort removes the file; commit after abort is refused', async (t) => {
+  const tmp = tempDir();
+  t.after(() => tmp.remove());
+  const spool = await Spool.open(tmp.path);
+  const w = spool.create(input);
+  w.stream.write('partial');
+  await w.abort();
+  assert.deepEqual(readdirSync(join(tmp.path, 'incoming')), []);
+  await assert.rejects(w.commit(), { name: 'SpoolError', kind: 'aborted' });
+  assert.equal(spool.stats().active, 0);
+  await spool.close();
+});
+
+test('waitEmpty resolves when active and deferred drain', async (t) => {
+  const tmp = tempDir();
+  t.after(() => tmp.remove());
+  const spool = await Spool.open(tmp.path);
+  await spool.waitEmpty();
+  const a = await put(spool, 'x');
+  const b = await put(spool, 'y');
+  await spool.defer(b, 0);
+  let drained = false;
+  const p = spool.waitEmpty().then(() => { drained = true; });
+  await spool.delete(a);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(drained, false);
+  await spool.hold(b, 'test');
+  await p;
+  assert.equal(drained, true);
+  await spool.close();
+});

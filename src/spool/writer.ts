@@ -1,0 +1,152 @@
+// Writes one new queue file in incoming/ and commits it: END record, fsync of
+// the file, rename into active/, then a directory fsync shared with every other
+// commit in flight (group commit). Only then does commit() resolve, and only
+// then may the MSA answer 250.
+import type { FileHandle } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import { crc32 } from 'node:zlib';
+import { DATA_RECORD_MAX, MAGIC, REC_DATA, REC_ENVELOPE, REC_VERSION, endRecord, recordHeader } from './format.ts';
+import type { Envelope } from './types.ts';
+import { SpoolError, toSpoolError } from './types.ts';
+
+/** Where a test may stop the world to simulate a crash. */
+export type CommitPoint = 'written' | 'file-synced' | 'renamed' | 'dir-synced';
+
+export interface WriterContext {
+  incomingPath(id: string): string;
+  activePath(id: string): string;
+  /** Resolves after a directory fsync that started after the caller's rename. */
+  syncActiveDir(): Promise<void>;
+  countFileSync(): void;
+  committed(id: string): void;
+  crashHook?: (point: CommitPoint, id: string) => void | Promise<void>;
+}
+
+export interface SpoolWriter {
+  readonly id: string;
+  /** Body bytes, exactly as they should be relayed. Errors never surface here: commit() reports them. */
+  readonly stream: Writable;
+  /** Durable once resolved; rejects with SpoolError. */
+  commit(): Promise<void>;
+  /** Drops the message; safe to call at any time, also after a failed commit. */
+  abort(): Promise<void>;
+}
+
+export class QueueFileWriter implements SpoolWriter {
+  readonly id: string;
+  readonly stream: Writable;
+  private readonly ctx: WriterContext;
+  private readonly fh: Promise<FileHandle>;
+  private head: Buffer | null;
+  private pending: Buffer[] = [];
+  private pendingLen = 0;
+  private bodyLength = 0;
+  private crc = 0;
+  private failure: SpoolError | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private state: 'open' | 'committing' | 'done' | 'aborted' = 'open';
+
+  constructor(ctx: WriterContext, envelope: Envelope) {
+    this.ctx = ctx;
+    this.id = envelope.id;
+    const env = Buffer.from(JSON.stringify(envelope));
+    this.head = Buffer.concat([recordHeader(REC_VERSION, MAGIC.length), MAGIC, recordHeader(REC_ENVELOPE, env.length), env]);
+    // 'wx': O_EXCL, so an id clash fails instead of overwriting a message.
+    this.fh = open(ctx.incomingPath(this.id), 'wx', 0o600);
+    this.fh.catch((err: unknown) => this.fail(err, 'create'));
+    this.stream = new Writable({
+      highWaterMark: DATA_RECORD_MAX,
+      write: (chunk: Buffer, _enc, cb) => {
+        if (this.failure || this.state === 'aborted') return cb(); // discard: commit() will say why
+        this.pending.push(chunk);
+        this.pendingLen += chunk.length;
+        if (this.pendingLen < DATA_RECORD_MAX) return cb();
+        this.flush(false).then(() => cb(), () => cb());
+      },
+    });
+  }
+
+  private fail(err: unknown, what: string): void {
+    this.failure ??= toSpoolError(err, what);
+  }
+
+  /** Writes buffered body (and, at the end, the END record) in one writev. */
+  private flush(final: boolean): Promise<void> {
+    const parts: Buffer[] = [];
+    if (this.head) { parts.push(this.head); this.head = null; }
+    if (this.pendingLen) {
+      const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingLen);
+      this.pending = [];
+      this.pendingLen = 0;
+      for (let off = 0; off < data.length; off += DATA_RECORD_MAX) {
+        const slice = data.subarray(off, Math.min(off + DATA_RECORD_MAX, data.length));
+        parts.push(recordHeader(REC_DATA, slice.length), slice);
+        this.bodyLength += slice.length;
+      }
+    }
+    for (const p of parts) this.crc = crc32(p, this.crc);
+    if (final) parts.push(endRecord(this.bodyLength, this.crc));
+    if (!parts.length) return this.chain;
+    this.chain = this.chain.then(async () => {
+      if (this.failure) return;
+      try {
+        const fh = await this.fh;
+        await fh.writev(parts);
+      } catch (err) {
+        this.fail(err, 'write');
+      }
+    });
+    return this.chain;
+  }
+
+  async commit(): Promise<void> {
+    if (this.state !== 'open') throw new SpoolError('aborted', `commit in state ${this.state}`);
+    this.state = 'committing';
+    if (!this.stream.writableFinished) {
+      await new Promise<void>((resolve) => {
+        this.stream.once('finish', resolve);
+        if (!this.stream.writableEnded) this.stream.end();
+      });
+    }
+    let renamed = false;
+    try {
+      await this.flush(true);
+      if (this.failure) throw this.failure;
+      const fh = await this.fh;
+      await this.ctx.crashHook?.('written', this.id);
+      await fh.datasync();
+      this.ctx.countFileSync();
+      await this.ctx.crashHook?.('file-synced', this.id);
+      await fh.close();
+      await rename(this.ctx.incomingPath(this.id), this.ctx.activePath(this.id));
+      renamed = true;
+      await this.ctx.crashHook?.('renamed', this.id);
+      await this.ctx.syncActiveDir();
+      await this.ctx.crashHook?.('dir-synced', this.id);
+    } catch (err) {
+      const e = toSpoolError(err, 'commit');
+      this.state = 'aborted';
+      await this.cleanup(renamed);
+      throw e;
+    }
+    this.state = 'done';
+    this.ctx.committed(this.id);
+  }
+
+  async abort(): Promise<void> {
+    if (this.state === 'done' || this.state === 'aborted') return;
+    const wasCommitting = this.state === 'committing';
+    this.state = 'aborted';
+    this.stream.destroy();
+    if (!wasCommitting) await this.cleanup(false);
+  }
+
+  private async cleanup(renamed: boolean): Promise<void> {
+    await this.chain;
+    try { await (await this.fh).close(); } catch { /* never opened, or closed already */ }
+    // A file renamed into active/ whose directory sync failed was never
+    // acknowledged: remove it so the client's retry is the only copy.
+    try { await unlink(renamed ? this.ctx.activePath(this.id) : this.ctx.incomingPath(this.id)); } catch { /* gone */ }
+  }
+}
