@@ -1,0 +1,163 @@
+// Compilers for filters portwarden does not apply itself: iptables-restore with
+// ipset (older Linux edges), Cisco IOS and Junos ACL text (routers and BNGs the
+// operator configures). Same evaluation order as nft.ts: quarantine, then
+// practice 5 (outbound to 25), then practice 6 (inbound from source port 25).
+// These have no interval sets, so ranges are split into CIDR blocks.
+import type { CompiledPolicy, CompiledGarden, SetName } from './compile.ts';
+import { SET_NAMES } from './compile.ts';
+import { formatAddr, formatCidr, parseRange, toCidrs, type Family } from './prefix.ts';
+
+function cidrs(elements: readonly string[]): Array<{ family: Family; lo: bigint; len: number }> {
+  const out: Array<{ family: Family; lo: bigint; len: number }> = [];
+  for (const e of elements) {
+    const r = parseRange(e);
+    if (!r) throw new Error(`netpolicy: bad compiled element ${e}`);
+    for (const c of toCidrs(r)) out.push({ family: r.family, ...c });
+  }
+  return out;
+}
+const cidrTexts = (p: CompiledPolicy, set: SetName): string[] => cidrs(p.sets[set]).map((c) => formatCidr(c.family, c.lo, c.len));
+const protos = (g: CompiledGarden): string[] => (g.proto === 'both' ? ['tcp', 'udp'] : [g.proto]);
+const portSpans = (ports: string): Array<[number, number]> =>
+  ports.split(',').map((p) => { const [a, b] = p.split('-').map(Number); return [a, b ?? a]; });
+
+// ---------------------------------------------------------------- iptables + ipset
+
+export interface IptablesOutput { ipset: string; iptables: string; ip6tables: string }
+
+const ipsetName = (set: string): string => `pw-${set}`;
+
+/**
+ * ipset restore script (each set filled under a temporary name, then swapped in, so lookups never see a
+ * half-filled set) and iptables-restore --noflush input that rewrites only portwarden's own chains.
+ * Hook once with: iptables -I FORWARD -j PW-FORWARD (and the same for ip6tables).
+ */
+export function compileIptables(p: CompiledPolicy): IptablesOutput {
+  let ipset = `# portwarden netpolicy ${p.version}: ipset restore -exist < this\n`;
+  for (const set of SET_NAMES) {
+    const family = set.endsWith('4') ? 'inet' : 'inet6';
+    const items = cidrTexts(p, set);
+    const max = Math.max(65536, items.length * 2);
+    const name = ipsetName(set), tmp = `${name}.new`;
+    ipset += `create ${name} hash:net family ${family} maxelem ${max} -exist\n`;
+    ipset += `create ${tmp} hash:net family ${family} maxelem ${max} -exist\nflush ${tmp}\n`;
+    for (const c of items) ipset += `add ${tmp} ${c}\n`;
+    ipset += `swap ${tmp} ${name}\ndestroy ${tmp}\n`;
+  }
+  for (const v of ['4', '6']) {
+    const family = v === '4' ? 'inet' : 'inet6';
+    ipset += `create pw-blocked-src${v} hash:ip family ${family} timeout 86400 counters maxelem 1048576 -exist\n`;
+  }
+  const table = (v: '4' | '6'): string => {
+    const s = p.settings;
+    const m = (set: string, dir: 'src' | 'dst'): string => `-m set --match-set ${ipsetName(set + v)} ${dir}`;
+    const refuse = s.action === 'reject' ? '-j REJECT --reject-with tcp-reset'
+      : s.action === 'icmp' ? `-j REJECT --reject-with ${v === '4' ? 'icmp-admin-prohibited' : 'icmp6-adm-prohibited'}` : '-j DROP';
+    const lines: string[] = [`# portwarden netpolicy ${p.version}: ip${v === '6' ? '6' : ''}tables-restore --noflush < this`, '*filter'];
+    for (const c of ['PW-FORWARD', 'PW-QUARANTINE-OUT', 'PW-QUARANTINE-IN', 'PW-SMTP-OUT', 'PW-SMTP-IN']) lines.push(`:${c} - [0:0]`, `-F ${c}`);
+    lines.push(`-A PW-FORWARD ${m('quarantine', 'src')} -j PW-QUARANTINE-OUT`, `-A PW-FORWARD ${m('quarantine', 'dst')} -j PW-QUARANTINE-IN`);
+    const ifs = (names: readonly string[]): string[] => (names.length ? names.map((n) => `-i ${n.replace(/\*$/, '+')} `) : ['']);
+    for (const i of ifs(s.subscriberIfaces)) lines.push(`-A PW-FORWARD ${i}-p tcp --dport 25 -j PW-SMTP-OUT`);
+    for (const i of ifs(s.upstreamIfaces)) lines.push(`-A PW-FORWARD ${i}-p tcp --sport 25 -j PW-SMTP-IN`);
+    for (const g of p.garden) {
+      if (String(g.family) !== v) continue;
+      for (const proto of protos(g)) lines.push(`-A PW-QUARANTINE-OUT -d ${g.prefix} -p ${proto} -m multiport --dports ${g.ports.replaceAll('-', ':')} -j ACCEPT`);
+    }
+    if (s.action === 'reject') lines.push('-A PW-QUARANTINE-OUT -p tcp -j REJECT --reject-with tcp-reset');
+    lines.push(`-A PW-QUARANTINE-OUT ${s.action === 'drop' ? '-j DROP' : `-j REJECT --reject-with ${v === '4' ? 'icmp-admin-prohibited' : 'icmp6-adm-prohibited'}`}`);
+    lines.push('-A PW-QUARANTINE-IN -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT', '-A PW-QUARANTINE-IN -j DROP');
+    if (s.relay25) lines.push(`-A PW-SMTP-OUT ${m('relay', 'dst')} -j ACCEPT`);
+    lines.push(`-A PW-SMTP-OUT ${m('relay', 'src')} -j ACCEPT`, `-A PW-SMTP-OUT ${m('server', 'src')} -j ACCEPT`, `-A PW-SMTP-OUT ${m('exempt', 'src')} -j ACCEPT`);
+    lines.push(`-A PW-SMTP-OUT ${m('dynamic', 'src')} -j SET --add-set pw-blocked-src${v} src --exist`);
+    lines.push(`-A PW-SMTP-OUT ${m('dynamic', 'src')} -m set --match-set pw-blocked-src${v} src ${refuse}`);
+    lines.push(`-A PW-SMTP-OUT ${m('dynamic', 'src')} ${refuse}`);
+    if (s.relay25) lines.push(`-A PW-SMTP-IN ${m('relay', 'src')} -j ACCEPT`);
+    lines.push(`-A PW-SMTP-IN ${m('relay', 'dst')} -j ACCEPT`, `-A PW-SMTP-IN ${m('server', 'dst')} -j ACCEPT`, `-A PW-SMTP-IN ${m('exempt', 'dst')} -j ACCEPT`);
+    lines.push(`-A PW-SMTP-IN ${m('dynamic', 'dst')} -j DROP`, 'COMMIT');
+    return lines.join('\n') + '\n';
+  };
+  return { ipset, iptables: table('4'), ip6tables: table('6') };
+}
+
+// ---------------------------------------------------------------- Cisco IOS
+
+function iosAddr(family: Family, lo: bigint, len: number): string {
+  if (family === 6) return len === 128 ? `host ${formatAddr(6, lo)}` : `${formatAddr(6, lo)}/${len}`;
+  if (len === 32) return `host ${formatAddr(4, lo)}`;
+  if (len === 0) return 'any';
+  const wild = (1n << BigInt(32 - len)) - 1n;
+  return `${formatAddr(4, lo)} ${formatAddr(4, wild)}`;
+}
+
+export function compileIos(p: CompiledPolicy): string {
+  // IOS has one deny; whether it answers with ICMP follows the interface's "ip unreachables".
+  const deny = 'deny';
+  let out = `! portwarden netpolicy ${p.version}\n! Apply OP25B-UP inbound and OP25B-DOWN outbound on subscriber-facing interfaces.\n`;
+  for (const v of ['4', '6'] as const) {
+    const family: Family = v === '4' ? 4 : 6;
+    const a = (set: string): string[] => cidrs(p.sets[(set + v) as SetName]).map((c) => iosAddr(family, c.lo, c.len));
+    const head = (name: string): string => (v === '4' ? `ip access-list extended ${name}` : `ipv6 access-list ${name}`);
+    const ipWord = v === '4' ? 'ip' : 'ipv6';
+    const up: string[] = [head(`PW-OP25B-UP${v === '6' ? '6' : ''}`), ' remark portwarden: quarantine walled garden, then MAAWG practice 5'];
+    for (const q of a('quarantine')) {
+      for (const g of p.garden.filter((x) => x.family === family)) {
+        const [gc] = cidrs([g.prefix]);
+        for (const proto of protos(g)) for (const [lo, hi] of portSpans(g.ports)) {
+          up.push(` permit ${proto} ${q} ${iosAddr(family, gc.lo, gc.len)} ${lo === hi ? `eq ${lo}` : `range ${lo} ${hi}`}`);
+        }
+      }
+      up.push(` ${deny} ${ipWord} ${q} any`);
+    }
+    if (p.settings.relay25) for (const r of a('relay')) up.push(` permit tcp any ${r} eq smtp`);
+    for (const set of ['relay', 'server', 'exempt']) for (const s of a(set)) up.push(` permit tcp ${s} any eq smtp`);
+    for (const d of a('dynamic')) up.push(` ${deny} tcp ${d} any eq smtp`);
+    up.push(` permit ${ipWord} any any`);
+    const down: string[] = [head(`PW-OP25B-DOWN${v === '6' ? '6' : ''}`), ' remark portwarden: quarantine, then MAAWG practice 6'];
+    for (const q of a('quarantine')) down.push(` permit tcp any ${q} established`, ` ${deny} ${ipWord} any ${q}`);
+    if (p.settings.relay25) for (const r of a('relay')) down.push(` permit tcp ${r} eq smtp any`);
+    for (const set of ['relay', 'server', 'exempt']) for (const s of a(set)) down.push(` permit tcp any eq smtp ${s}`);
+    for (const d of a('dynamic')) down.push(` ${deny} tcp any eq smtp ${d}`);
+    down.push(` permit ${ipWord} any any`);
+    out += up.join('\n') + '\n' + down.join('\n') + '\n';
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- Junos
+
+export function compileJunos(p: CompiledPolicy): string {
+  const act = p.settings.action === 'reject' ? 'reject tcp-reset;' : p.settings.action === 'icmp' ? 'reject administratively-prohibited;' : 'discard;';
+  let lists = '';
+  for (const set of SET_NAMES) {
+    const items = cidrTexts(p, set);
+    lists += `    prefix-list pw-${set} {\n${items.map((c) => `        ${c};\n`).join('')}    }\n`;
+  }
+  let filters = '';
+  for (const v of ['4', '6'] as const) {
+    const family = v === '4' ? 'inet' : 'inet6';
+    const proto = (x: string): string => (v === '4' ? `protocol ${x};` : `next-header ${x};`);
+    const term = (name: string, from: string, then: string): string =>
+      `            term ${name} {\n                from { ${from} }\n                then { ${then} }\n            }\n`;
+    let up = '';
+    p.garden.filter((g) => String(g.family) === v).forEach((g, i) => {
+      const ports = g.ports.split(',').join(' ');
+      for (const pr of protos(g)) {
+        up += term(`garden-${i}-${pr}`, `source-prefix-list pw-quarantine${v}; destination-address { ${g.prefix}; } ${proto(pr)} destination-port [ ${ports} ];`, 'accept;');
+      }
+    });
+    up += term('quarantine', `source-prefix-list pw-quarantine${v};`, `count pw-quarantine${v}; ${p.settings.action === 'reject' ? 'reject administratively-prohibited;' : act}`);
+    if (p.settings.relay25) up += term('to-relay', `destination-prefix-list pw-relay${v}; ${proto('tcp')} destination-port 25;`, 'accept;');
+    up += term('allowed', `source-prefix-list { pw-relay${v}; pw-server${v}; pw-exempt${v}; } ${proto('tcp')} destination-port 25;`, 'accept;');
+    up += term('op25b', `source-prefix-list pw-dynamic${v}; ${proto('tcp')} destination-port 25;`, `count pw-op25b-up${v}; ${act}`);
+    up += '            term rest {\n                then accept;\n            }\n';
+    let down = '';
+    down += term('quarantine-replies', `destination-prefix-list pw-quarantine${v}; ${proto('tcp')} tcp-established;`, 'accept;');
+    down += term('quarantine', `destination-prefix-list pw-quarantine${v};`, 'discard;');
+    if (p.settings.relay25) down += term('from-relay', `source-prefix-list pw-relay${v}; ${proto('tcp')} source-port 25;`, 'accept;');
+    down += term('allowed', `destination-prefix-list { pw-relay${v}; pw-server${v}; pw-exempt${v}; } ${proto('tcp')} source-port 25;`, 'accept;');
+    down += term('op25b', `destination-prefix-list pw-dynamic${v}; ${proto('tcp')} source-port 25;`, `count pw-op25b-down${v}; discard;`);
+    down += '            term rest {\n                then accept;\n            }\n';
+    filters += `    family ${family} {\n        filter pw-op25b-up${v} {\n${up}        }\n        filter pw-op25b-down${v} {\n${down}        }\n    }\n`;
+  }
+  return `/* portwarden netpolicy ${p.version} */\npolicy-options {\n${lists}}\nfirewall {\n${filters}}\n`;
+}

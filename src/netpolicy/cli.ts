@@ -1,0 +1,280 @@
+// `portwarden policy …`: the operator's view of the network policy. Commands
+// dispatch from one table; each parses its own options and answers with an exit
+// code (0 ok, 1 refused or failed, 2 usage).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { systemClock, type Clock, type Logger } from '../core/index.ts';
+import type { Store } from '../store/index.ts';
+import { compileIos, compileIptables, compileJunos } from './acl.ts';
+import { PolicyAgent } from './agent.ts';
+import { NftApplier, nftRunner } from './apply.ts';
+import { compilePolicy, diffSets } from './compile.ts';
+import { ACTIONS, GARDEN_PROTOS, POOL_CLASSES, RELAY_KINDS, isOneOf, type EdgeSettings, type Result } from './model.ts';
+import { compileNft } from './nft.ts';
+import { compileRbldnsd } from './rbldnsd.ts';
+import { PolicyStore, type Change } from './store.ts';
+
+export interface PolicyCommandContext {
+  store: Store;
+  logger: Logger;
+  out: (s: string) => void;
+  err: (s: string) => void;
+  clock?: Clock;
+  /** Default for --by; the OS user otherwise. */
+  actor?: string;
+  /** Stops `policy agent`; the CLI wires SIGINT/SIGTERM to it. */
+  signal?: AbortSignal;
+}
+
+type Opts = NonNullable<ParseArgsConfig['options']>;
+type Values = Record<string, string | boolean | undefined>;
+interface Cmd { usage: string; options: Opts; run(a: string[], v: Values, c: Ctx): Promise<number> | number }
+interface Ctx extends PolicyCommandContext { policy: PolicyStore; clock: Clock }
+
+const change: Opts = { reason: { type: 'string' }, by: { type: 'string' } };
+const s = (v: Values, k: string): string => (typeof v[k] === 'string' ? (v[k] as string) : '');
+
+function who(v: Values, c: Ctx): Change {
+  return { actor: s(v, 'by') || c.actor || userInfo().username, reason: s(v, 'reason') };
+}
+
+function done(r: Result<unknown>, c: Ctx, what: string): number {
+  if (!r.ok) { c.err(`policy: ${r.error}\n`); return 1; }
+  c.out(`${what}\n`);
+  return 0;
+}
+
+/** "30d", "12h", "45m", or an ISO 8601 instant. */
+function parseExpiry(text: string, now: number): number | null {
+  const m = /^(\d+)([dhm])$/.exec(text);
+  if (m) return now + Number(m[1]) * ({ d: 86_400_000, h: 3_600_000, m: 60_000 } as const)[m[2] as 'd' | 'h' | 'm'];
+  const t = Date.parse(text);
+  return Number.isNaN(t) ? null : t;
+}
+
+function table(rows: string[][]): string {
+  if (!rows.length) return '';
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((x, i) => (i === r.length - 1 ? x : x.padEnd(w[i]))).join('  ')).join('\n') + '\n';
+}
+const iso = (t: number | null): string => (t === null ? 'never' : new Date(t).toISOString());
+
+const commands: Record<string, Cmd> = {
+  'pool add': {
+    usage: 'policy pool add <prefix> --class dynamic|static|business|cgnat [--note T] --reason R [--by WHO]',
+    options: { class: { type: 'string' }, note: { type: 'string' }, ...change },
+    run: ([prefix], v, c) => {
+      const cls = s(v, 'class');
+      if (!prefix || !isOneOf(POOL_CLASSES, cls)) return -1;
+      return done(c.policy.addPool(prefix, cls, s(v, 'note'), who(v, c)), c, `pool ${prefix} (${cls}) added`);
+    },
+  },
+  'pool remove': { usage: 'policy pool remove <prefix> --reason R', options: change, run: ([p], v, c) => (p ? done(c.policy.removePool(p, who(v, c)), c, `pool ${p} removed`) : -1) },
+  'pool list': {
+    usage: 'policy pool list [--json]', options: { json: { type: 'boolean' } },
+    run: (_a, v, c) => list(c, v, c.policy.listPools(), (p) => [p.prefix, p.class, p.note], ['PREFIX', 'CLASS', 'NOTE']),
+  },
+  'relay add': {
+    usage: 'policy relay add <prefix> --kind provider|customer [--customer ID] [--note T] --reason R',
+    options: { kind: { type: 'string' }, customer: { type: 'string' }, note: { type: 'string' }, ...change },
+    run: ([prefix], v, c) => {
+      const kind = s(v, 'kind') || 'provider';
+      if (!prefix || !isOneOf(RELAY_KINDS, kind)) return -1;
+      return done(c.policy.addRelay(prefix, kind, s(v, 'customer'), s(v, 'note'), who(v, c)), c, `relay ${prefix} (${kind}) added`);
+    },
+  },
+  'relay remove': { usage: 'policy relay remove <prefix> --reason R', options: change, run: ([p], v, c) => (p ? done(c.policy.removeRelay(p, who(v, c)), c, `relay ${p} removed`) : -1) },
+  'relay list': {
+    usage: 'policy relay list [--json]', options: { json: { type: 'boolean' } },
+    run: (_a, v, c) => list(c, v, c.policy.listRelays(), (r) => [r.prefix, r.kind, r.customer, r.note], ['PREFIX', 'KIND', 'CUSTOMER', 'NOTE']),
+  },
+  'exempt add': {
+    usage: 'policy exempt add <prefix> --customer ID --reason R [--expires 30d|ISO-8601] [--by WHO]',
+    options: { customer: { type: 'string' }, expires: { type: 'string' }, ...change },
+    run: ([prefix], v, c) => {
+      if (!prefix) return -1;
+      let expires: number | null = null;
+      if (s(v, 'expires')) {
+        expires = parseExpiry(s(v, 'expires'), c.clock.now());
+        if (expires === null) { c.err('policy: --expires takes 30d, 12h, 45m or an ISO 8601 time\n'); return 2; }
+      }
+      return done(c.policy.addExemption(prefix, s(v, 'customer'), expires, who(v, c)), c, `exemption for ${prefix} granted until ${iso(expires)}`);
+    },
+  },
+  'exempt remove': { usage: 'policy exempt remove <prefix> --reason R', options: change, run: ([p], v, c) => (p ? done(c.policy.removeExemption(p, who(v, c)), c, `exemption for ${p} revoked`) : -1) },
+  'exempt list': {
+    usage: 'policy exempt list [--all] [--json]   (--all includes expired ones)', options: { json: { type: 'boolean' }, all: { type: 'boolean' } },
+    run: (_a, v, c) => list(c, v, c.policy.listExemptions(v.all === true),
+      (e) => [String(e.id), e.prefix, e.customer, e.grantedBy, iso(e.grantedAt), iso(e.expiresAt), e.reason],
+      ['ID', 'PREFIX', 'CUSTOMER', 'BY', 'GRANTED', 'EXPIRES', 'REASON']),
+  },
+  'quarantine add': {
+    usage: 'policy quarantine add <prefix> --subscriber ID [--case ID] --reason R',
+    options: { subscriber: { type: 'string' }, case: { type: 'string' }, ...change },
+    run: ([p], v, c) => (p ? done(c.policy.quarantine(p, s(v, 'subscriber'), s(v, 'case'), who(v, c)), c, `${p} quarantined`) : -1),
+  },
+  'quarantine remove': { usage: 'policy quarantine remove <prefix> --reason R', options: change, run: ([p], v, c) => (p ? done(c.policy.release(p, who(v, c)), c, `${p} released`) : -1) },
+  'quarantine list': {
+    usage: 'policy quarantine list [--json]', options: { json: { type: 'boolean' } },
+    run: (_a, v, c) => list(c, v, c.policy.listQuarantines(), (q) => [q.prefix, q.subscriber, q.caseId, q.by, iso(q.since), q.reason],
+      ['PREFIX', 'SUBSCRIBER', 'CASE', 'BY', 'SINCE', 'REASON']),
+  },
+  'garden add': {
+    usage: 'policy garden add <prefix> --proto tcp|udp|both --ports 53|80,443|8000-8100 [--note T] --reason R',
+    options: { proto: { type: 'string' }, ports: { type: 'string' }, note: { type: 'string' }, ...change },
+    run: ([p], v, c) => {
+      const proto = s(v, 'proto') || 'tcp';
+      if (!p || !isOneOf(GARDEN_PROTOS, proto) || !s(v, 'ports')) return -1;
+      return done(c.policy.addGarden(p, proto, s(v, 'ports'), s(v, 'note'), who(v, c)), c, `walled garden: ${p} ${proto} ${s(v, 'ports')} added`);
+    },
+  },
+  'garden remove': { usage: 'policy garden remove <prefix> --reason R', options: change, run: ([p], v, c) => (p ? done(c.policy.removeGarden(p, who(v, c)), c, `walled garden: ${p} removed`) : -1) },
+  'garden list': {
+    usage: 'policy garden list [--json]', options: { json: { type: 'boolean' } },
+    run: (_a, v, c) => list(c, v, c.policy.listGarden(), (g) => [g.prefix, g.proto, g.ports, g.note], ['PREFIX', 'PROTO', 'PORTS', 'NOTE']),
+  },
+  'edge set': {
+    usage: 'policy edge set [--subscriber-if ppp*,eth1] [--upstream-if eth0] [--action reject|icmp|drop] [--relay25 yes|no] --reason R\n'
+      + '  (an empty interface list means pure address matching)',
+    options: { 'subscriber-if': { type: 'string' }, 'upstream-if': { type: 'string' }, action: { type: 'string' }, relay25: { type: 'string' }, ...change },
+    run: (_a, v, c) => {
+      const patch: Partial<EdgeSettings> = {};
+      const ifs = (k: string): string[] => s(v, k).split(',').map((x) => x.trim()).filter(Boolean);
+      if (v['subscriber-if'] !== undefined) patch.subscriberIfaces = ifs('subscriber-if');
+      if (v['upstream-if'] !== undefined) patch.upstreamIfaces = ifs('upstream-if');
+      if (v.action !== undefined) { const a = s(v, 'action'); if (!isOneOf(ACTIONS, a)) return -1; patch.action = a; }
+      if (v.relay25 !== undefined) { if (!['yes', 'no'].includes(s(v, 'relay25'))) return -1; patch.relay25 = s(v, 'relay25') === 'yes'; }
+      return done(c.policy.setSettings(patch, who(v, c)), c, 'edge settings updated');
+    },
+  },
+  show: {
+    usage: 'policy show [--json]   (the policy in force now, its version, and the last audit entries)', options: { json: { type: 'boolean' } },
+    run: (_a, v, c) => {
+      const snap = c.policy.snapshot();
+      const p = compilePolicy(snap);
+      if (v.json) { c.out(JSON.stringify({ version: p.version, snapshot: snap }, null, 2) + '\n'); return 0; }
+      const st = snap.settings;
+      c.out(`version ${p.version}\n`
+        + `edge: subscriber-if ${st.subscriberIfaces.join(',') || '(address matching)'}; upstream-if ${st.upstreamIfaces.join(',') || '(address matching)'}; `
+        + `action ${st.action}; subscribers reach provider relays on 25: ${st.relay25 ? 'yes' : 'no'}\n`
+        + `pools ${snap.pools.length}, relays ${snap.relays.length}, exemptions in force ${snap.exemptions.length}, `
+        + `quarantined ${snap.quarantines.length}, walled garden ${snap.garden.length}\n`);
+      for (const [k, items] of Object.entries(p.sets)) if (items.length) c.out(`  ${k.padEnd(12)} ${items.length <= 8 ? items.join(' ') : `${items.slice(0, 8).join(' ')} … (${items.length})`}\n`);
+      c.out('recent changes:\n' + table(c.policy.audit(10).map((a) => [iso(a.at), a.actor, a.action, a.object, a.reason])));
+      return 0;
+    },
+  },
+  diff: {
+    usage: 'policy diff [--edge NAME]   (what the next apply changes on that edge; default "local")', options: { edge: { type: 'string' } },
+    run: (_a, v, c) => {
+      const edge = s(v, 'edge') || 'local';
+      const last = c.policy.lastApplied(edge);
+      const p = compilePolicy(c.policy.snapshot());
+      if (!last) c.out(`# edge ${edge} has no applied policy on record; everything is new\n`);
+      else if (last.version === p.version) { c.out(`# edge ${edge} runs ${p.version}: no changes\n`); return 0; }
+      else c.out(`# edge ${edge}: ${last.version} → ${p.version}\n`);
+      for (const d of diffSets(last?.sets ?? {}, p.sets)) {
+        for (const e of d.remove) c.out(`- ${d.set} ${e}\n`);
+        for (const e of d.add) c.out(`+ ${d.set} ${e}\n`);
+      }
+      return 0;
+    },
+  },
+  compile: {
+    usage: 'policy compile --format nft|iptables|ios|junos|rbldnsd [--family 4|6 (rbldnsd)] [--output FILE]\n'
+      + '  iptables prints the ipset script, then iptables-restore and ip6tables-restore input',
+    options: { format: { type: 'string' }, family: { type: 'string' }, output: { type: 'string' } },
+    run: (_a, v, c) => {
+      const p = compilePolicy(c.policy.snapshot());
+      let text: string;
+      switch (s(v, 'format')) {
+        case 'nft': text = compileNft(p); break;
+        case 'iptables': { const o = compileIptables(p); text = o.ipset + o.iptables + o.ip6tables; break; }
+        case 'ios': text = compileIos(p); break;
+        case 'junos': text = compileJunos(p); break;
+        case 'rbldnsd': { const z = compileRbldnsd(p); text = s(v, 'family') === '6' ? z.ip6trie : z.ip4trie; break; }
+        default: return -1;
+      }
+      if (s(v, 'output')) writeFileSync(s(v, 'output'), text); else c.out(text);
+      return 0;
+    },
+  },
+  apply: {
+    usage: 'policy apply [--netns NAME]   (replace portwarden\'s nft table on this host in one transaction; needs CAP_NET_ADMIN)',
+    options: { netns: { type: 'string' } },
+    run: async (_a, v, c) => {
+      const p = compilePolicy(c.policy.snapshot());
+      const applier = new NftApplier({ runner: nftRunner({ netns: s(v, 'netns') || undefined }), logger: c.logger });
+      const r = await applier.applyFull(p);
+      if (!r.ok) { c.err(`policy: apply failed: ${r.error}${r.restored ? ' (previous table restored)' : ''}\n`); return 1; }
+      c.policy.recordApplied('local', p.version, p.sets);
+      c.out(`applied ${p.version}: ${r.changes} set elements in ${Math.round(r.ms)} ms\n`);
+      return 0;
+    },
+  },
+  agent: {
+    usage: 'policy agent --url URL --token-file FILE [--edge NAME] [--interval MS] [--netns NAME]\n'
+      + '  runs on an edge router: pulls compiled policy, applies it, reports blocked-attempt counters',
+    options: { url: { type: 'string' }, 'token-file': { type: 'string' }, edge: { type: 'string' }, interval: { type: 'string' }, netns: { type: 'string' } },
+    run: async (_a, v, c) => {
+      if (!s(v, 'url') || !s(v, 'token-file')) return -1;
+      const token = readFileSync(s(v, 'token-file'), 'utf8').trim();
+      const applier = new NftApplier({ runner: nftRunner({ netns: s(v, 'netns') || undefined }), logger: c.logger });
+      const agent = new PolicyAgent({
+        url: s(v, 'url'), token, edge: s(v, 'edge') || userInfo().username, applier, logger: c.logger,
+        intervalMs: Number(s(v, 'interval')) || 250,
+      });
+      await agent.run(c.signal ?? new AbortController().signal);
+      return 0;
+    },
+  },
+  audit: {
+    usage: 'policy audit [--limit N] [--json]', options: { limit: { type: 'string' }, json: { type: 'boolean' } },
+    run: (_a, v, c) => list(c, v, c.policy.audit(Number(s(v, 'limit')) || 50), (a) => [iso(a.at), a.actor, a.action, a.object, a.reason, a.detail],
+      ['WHEN', 'WHO', 'WHAT', 'OBJECT', 'WHY', 'DETAIL']),
+  },
+  blocked: {
+    usage: 'policy blocked [--limit N] [--json]   (blocked port-25 attempts per source, as edges reported them)',
+    options: { limit: { type: 'string' }, json: { type: 'boolean' } },
+    run: (_a, v, c) => list(c, v, c.policy.blocked(Number(s(v, 'limit')) || 100), (b) => [b.source, String(b.destinations), String(b.packets), b.edge, iso(b.reportedAt)],
+      ['SOURCE', 'DESTINATIONS', 'PACKETS', 'EDGE', 'REPORTED']),
+  },
+};
+
+function list<T>(c: Ctx, v: Values, rows: T[], cells: (t: T) => string[], head: string[]): number {
+  if (v.json) c.out(JSON.stringify(rows, null, 2) + '\n');
+  else c.out(table([head, ...rows.map(cells)]));
+  return 0;
+}
+
+function help(out: (s: string) => void): void {
+  out('usage: portwarden policy <command> [options]   (each command takes --help)\n');
+  for (const cmd of Object.values(commands)) out(`  ${cmd.usage.split('\n')[0]}\n`);
+}
+
+export async function runPolicyCommand(argv: string[], ctx: PolicyCommandContext): Promise<number> {
+  const [a, b] = argv;
+  const key = commands[`${a} ${b}`] ? `${a} ${b}` : a;
+  const cmd = key ? commands[key] : undefined;
+  if (!cmd) {
+    if (!a || a === '--help' || a === 'help') { help(ctx.out); return 0; }
+    ctx.err(`policy: unknown command ${JSON.stringify(argv.slice(0, 2).join(' '))}\n`);
+    help(ctx.err);
+    return 2;
+  }
+  const rest = argv.slice(key.split(' ').length);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (err) {
+    ctx.err(`policy: ${(err as Error).message}\nusage: portwarden ${cmd.usage}\n`);
+    return 2;
+  }
+  if (parsed.values.help) { ctx.out(`usage: portwarden ${cmd.usage}\n`); return 0; }
+  const clock = ctx.clock ?? systemClock;
+  const c: Ctx = { ...ctx, clock, policy: new PolicyStore(ctx.store, clock) };
+  const code = await cmd.run(parsed.positionals, parsed.values as Values, c);
+  if (code === -1) { ctx.err(`usage: portwarden ${cmd.usage}\n`); return 2; }
+  return code;
+}

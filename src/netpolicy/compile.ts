@@ -1,0 +1,142 @@
+// Snapshot → compiled policy: the form every compiler and every edge agent
+// reads. Address lists become merged ranges (so overlapping or adjacent entries
+// never reach the kernel as conflicting interval elements) and the whole is
+// hashed, so identical policy gives an identical version on every machine.
+import { createHash } from 'node:crypto';
+import { BLOCKED_CLASSES, type EdgeSettings, type GardenProto, type PolicySnapshot } from './model.ts';
+import { formatRange, mergeRanges, parseRange, type Family, type Range } from './prefix.ts';
+
+/** Set names, one per family; their contents may change without reloading the ruleset. */
+export const SET_NAMES = [
+  'dynamic4', 'dynamic6', 'relay4', 'relay6', 'server4', 'server6',
+  'exempt4', 'exempt6', 'quarantine4', 'quarantine6',
+] as const;
+export type SetName = (typeof SET_NAMES)[number];
+
+export interface CompiledGarden { family: Family; prefix: string; proto: GardenProto; ports: string }
+
+export interface CompiledPolicy {
+  format: 'portwarden-netpolicy/1';
+  /** Hash of everything below: equal versions mean equal rulesets. */
+  version: string;
+  /** Hash of settings and garden only: equal shapes mean only set elements differ. */
+  shape: string;
+  settings: EdgeSettings;
+  garden: CompiledGarden[];
+  /** Element texts of merged ranges, in address order. */
+  sets: Record<SetName, string[]>;
+}
+
+function rangesOf(prefixes: Iterable<string>): Range[] {
+  const out: Range[] = [];
+  for (const p of prefixes) {
+    const r = parseRange(p);
+    // The store validates every prefix; a bad one here is a bug.
+    if (!r) throw new Error(`netpolicy: invalid prefix in store: ${p}`);
+    out.push(r);
+  }
+  return out;
+}
+
+function split(prefixes: Iterable<string>): [string[], string[]] {
+  const merged = mergeRanges(rangesOf(prefixes));
+  const v4: string[] = [], v6: string[] = [];
+  for (const r of merged) (r.family === 4 ? v4 : v6).push(formatRange(r));
+  return [v4, v6];
+}
+
+const hash = (v: unknown): string => createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 32);
+
+function compileGarden(garden: PolicySnapshot['garden']): CompiledGarden[] {
+  return garden.map((g) => {
+    const r = rangesOf([g.prefix])[0];
+    return { family: r.family, lo: r.lo, prefix: formatRange(r), proto: g.proto, ports: g.ports };
+  }).sort((a, b) => (a.family - b.family) || (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0) || a.proto.localeCompare(b.proto) || a.ports.localeCompare(b.ports))
+    .map(({ family, prefix, proto, ports }) => ({ family, prefix, proto, ports }));
+}
+
+function compileSettings(s: EdgeSettings): EdgeSettings {
+  return {
+    subscriberIfaces: [...new Set(s.subscriberIfaces)].sort(),
+    upstreamIfaces: [...new Set(s.upstreamIfaces)].sort(),
+    action: s.action,
+    relay25: s.relay25,
+  };
+}
+
+type PartSets = Partial<Record<SetName, string[]>>;
+
+/** The set-bearing parts of a policy; each is recompiled only when its input changed (see PolicyCompiler). */
+const PARTS = {
+  pools: (s: PolicySnapshot): PartSets => {
+    const [dynamic4, dynamic6] = split(s.pools.filter((p) => BLOCKED_CLASSES.includes(p.class)).map((p) => p.prefix));
+    return { dynamic4, dynamic6 };
+  },
+  relays: (s: PolicySnapshot): PartSets => {
+    const [relay4, relay6] = split(s.relays.filter((r) => r.kind === 'provider').map((r) => r.prefix));
+    const [server4, server6] = split(s.relays.filter((r) => r.kind === 'customer').map((r) => r.prefix));
+    return { relay4, relay6, server4, server6 };
+  },
+  exemptions: (s: PolicySnapshot): PartSets => { const [exempt4, exempt6] = split(s.exemptions.map((e) => e.prefix)); return { exempt4, exempt6 }; },
+  quarantines: (s: PolicySnapshot): PartSets => { const [quarantine4, quarantine6] = split(s.quarantines.map((q) => q.prefix)); return { quarantine4, quarantine6 }; },
+};
+export type PartName = keyof typeof PARTS;
+const PART_NAMES = Object.keys(PARTS) as PartName[];
+interface Part { sets: PartSets; hash: string }
+const part = (sets: PartSets): Part => ({ sets, hash: hash(sets) });
+
+function assemble(settings: EdgeSettings, garden: CompiledGarden[], parts: Record<PartName, Part>): CompiledPolicy {
+  const sets = Object.assign({}, ...PART_NAMES.map((k) => parts[k].sets)) as Record<SetName, string[]>;
+  const shape = hash({ settings, garden });
+  const version = hash({ shape, parts: PART_NAMES.map((k) => parts[k].hash) });
+  return { format: 'portwarden-netpolicy/1', version, shape, settings, garden, sets };
+}
+
+export function compilePolicy(s: PolicySnapshot): CompiledPolicy {
+  const parts = Object.fromEntries(PART_NAMES.map((k) => [k, part(PARTS[k](s))])) as Record<PartName, Part>;
+  return assemble(compileSettings(s.settings), compileGarden(s.garden), parts);
+}
+
+/** What PolicyCompiler reads: a key per part that changes when that part does, and the parts themselves. */
+export interface PolicySource {
+  partKeys(): Record<PartName | 'rest', string>;
+  /** A snapshot in which at least the named parts are filled in ("rest" = settings and garden). */
+  snapshotOf(parts: ReadonlySet<PartName | 'rest'>): PolicySnapshot;
+}
+
+/**
+ * Recompiles only the parts whose key changed, so quarantining one host does not re-merge a
+ * million pool prefixes: that is what keeps change-to-edge latency under a second at scale.
+ */
+export class PolicyCompiler {
+  private keys: Partial<Record<PartName | 'rest', string>> = {};
+  private parts: Partial<Record<PartName, Part>> = {};
+  private rest: { settings: EdgeSettings; garden: CompiledGarden[] } | null = null;
+  private last: CompiledPolicy | null = null;
+
+  compile(src: PolicySource): CompiledPolicy {
+    const keys = src.partKeys();
+    const stale = new Set((Object.keys(keys) as Array<PartName | 'rest'>).filter((k) => this.keys[k] !== keys[k]));
+    if (!stale.size && this.last) return this.last;
+    const snap = src.snapshotOf(stale);
+    for (const k of PART_NAMES) if (stale.has(k)) this.parts[k] = part(PARTS[k](snap));
+    if (stale.has('rest')) this.rest = { settings: compileSettings(snap.settings), garden: compileGarden(snap.garden) };
+    this.keys = keys;
+    this.last = assemble(this.rest!.settings, this.rest!.garden, this.parts as Record<PartName, Part>);
+    return this.last;
+  }
+}
+
+export interface SetDelta { set: SetName; add: string[]; remove: string[] }
+
+/** Element changes that turn a's sets into b's; empty when they are equal. */
+export function diffSets(a: Record<string, readonly string[]>, b: Record<string, readonly string[]>): SetDelta[] {
+  const out: SetDelta[] = [];
+  for (const set of SET_NAMES) {
+    const before = new Set(a[set] ?? []), after = new Set(b[set] ?? []);
+    const add = [...after].filter((e) => !before.has(e));
+    const remove = [...before].filter((e) => !after.has(e));
+    if (add.length || remove.length) out.push({ set, add, remove });
+  }
+  return out;
+}

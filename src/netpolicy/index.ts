@@ -1,0 +1,29 @@
+// netpolicy: the network side of port-25 management (MAAWG "Managing Port 25
+// for Residential or Dynamic IP Space", practices 5 and 6). A policy model kept
+// in the state store (pools by class, relays, exemptions with expiry,
+// quarantine with a walled garden, edge interfaces, reject-or-drop; every change
+// audited) is compiled to nftables (applied atomically), iptables + ipset,
+// Cisco IOS and Junos ACL text, and a PBL-style DNSBL zone for rbldnsd. An edge
+// agent pulls the compiled policy over HTTP with a token and reports the
+// blocked-attempt counters that abuse reads (G6).
+// Trusts: the state store and its callers for what policy is (every input is
+// still validated); the configured server, over a token, for what an edge
+// enforces. Only apply.ts/agent.ts need CAP_NET_ADMIN; compilers are pure.
+// Implements: MAAWG 2005 practices 5 and 6, draft-akagiri-op25b-dynamicip,
+// RFC 5068 §3 (587 untouched), RFC 8314 (465 untouched), RFC 6561 §5.4 (walled garden).
+export {
+  POOL_CLASSES, BLOCKED_CLASSES, RELAY_KINDS, ACTIONS, GARDEN_PROTOS, DEFAULT_SETTINGS,
+  type PoolClass, type RelayKind, type Action, type GardenProto, type Pool, type Relay, type Exemption,
+  type Quarantine, type GardenEntry, type EdgeSettings, type PolicySnapshot, type Result,
+} from './model.ts';
+export { PolicyStore, MIGRATIONS, type Change, type AuditRecord, type BlockedCount } from './store.ts';
+export {
+  compilePolicy, diffSets, PolicyCompiler, SET_NAMES, type CompiledPolicy, type SetName, type SetDelta, type PartName, type PolicySource,
+} from './compile.ts';
+export { compileNft, nftDelta, nftDeltaScript, NFT_TABLE, type NftOptions } from './nft.ts';
+export { compileIptables, compileIos, compileJunos, type IptablesOutput } from './acl.ts';
+export { compileRbldnsd, type RbldnsdOptions, type RbldnsdOutput } from './rbldnsd.ts';
+export { NftApplier, nftRunner, type NftRunner, type ApplyResult, type BlockedSource } from './apply.ts';
+export { PolicyAgent, type AgentOptions, type StepResult } from './agent.ts';
+export { createPolicyHttpHandler, type PolicyHttpOptions, type AgentReport } from './http.ts';
+export { runPolicyCommand, type PolicyCommandContext } from './cli.ts';

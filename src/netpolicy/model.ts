@@ -1,0 +1,101 @@
+// The network policy model: what an operator states, before any compiler
+// turns it into rules. Validation lives here so the CLI, the API and abuse
+// all refuse the same malformed input with the same words.
+import { parseRange } from './prefix.ts';
+
+export const POOL_CLASSES = ['dynamic', 'static', 'business', 'cgnat'] as const;
+export type PoolClass = (typeof POOL_CLASSES)[number];
+/** Classes whose port 25 is blocked (MAAWG practices 5 and 6); static and business space is exempt by default. */
+export const BLOCKED_CLASSES: readonly PoolClass[] = ['dynamic', 'cgnat'];
+
+/**
+ * provider: our MSAs and relays; subscribers may reach them on 25 when settings.relay25 says so,
+ * and they may send and receive on 25 themselves. customer: a server allowed by contract to send and
+ * receive on 25 from inside blocked space; subscribers get no special access to it.
+ */
+export const RELAY_KINDS = ['provider', 'customer'] as const;
+export type RelayKind = (typeof RELAY_KINDS)[number];
+
+/** reject = TCP reset, icmp = ICMP administratively prohibited, drop = silence (gives bots the least). */
+export const ACTIONS = ['reject', 'icmp', 'drop'] as const;
+export type Action = (typeof ACTIONS)[number];
+
+export const GARDEN_PROTOS = ['tcp', 'udp', 'both'] as const;
+export type GardenProto = (typeof GARDEN_PROTOS)[number];
+
+export interface Pool { prefix: string; class: PoolClass; note: string }
+export interface Relay { prefix: string; kind: RelayKind; customer: string; note: string }
+export interface Exemption {
+  id: number;
+  prefix: string;
+  customer: string;
+  reason: string;
+  grantedBy: string;
+  grantedAt: number;
+  expiresAt: number | null;
+}
+export interface Quarantine { prefix: string; subscriber: string; reason: string; caseId: string; since: number; by: string }
+export interface GardenEntry { prefix: string; proto: GardenProto; ports: string; note: string }
+
+export interface EdgeSettings {
+  /** Interface names (nft wildcards like "ppp*" allowed) facing subscribers; empty = pure address matching. */
+  subscriberIfaces: string[];
+  /** Interface names facing the Internet; empty = pure address matching. */
+  upstreamIfaces: string[];
+  action: Action;
+  /** Subscribers in blocked space may reach provider relays on 25 (legacy submission, REQUIREMENTS A3). */
+  relay25: boolean;
+}
+export const DEFAULT_SETTINGS: EdgeSettings = { subscriberIfaces: [], upstreamIfaces: [], action: 'reject', relay25: true };
+
+/** What is in force at one instant: expired exemptions are already gone. */
+export interface PolicySnapshot {
+  at: number;
+  pools: Pool[];
+  relays: Relay[];
+  exemptions: Exemption[];
+  quarantines: Quarantine[];
+  garden: GardenEntry[];
+  settings: EdgeSettings;
+}
+
+export type Result<T = undefined> = { ok: true; value: T } | { ok: false; error: string };
+export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+export const fail = (error: string): { ok: false; error: string } => ({ ok: false, error });
+
+/** Canonical text of an address or CIDR prefix, or an error naming the input. */
+export function checkPrefix(text: string): Result<string> {
+  const r = parseRange(text);
+  if (!r || text.includes('-')) return fail(`not an address or prefix with clean host bits: ${JSON.stringify(text)}`);
+  return ok(text.trim().toLowerCase());
+}
+
+/** "53", "80,443", "8000-8100" → sorted, merged text; each port 1–65535. */
+export function checkPorts(text: string): Result<string> {
+  const spans: Array<[number, number]> = [];
+  for (const part of text.split(',')) {
+    const m = /^\s*(\d{1,5})(?:-(\d{1,5}))?\s*$/.exec(part);
+    if (!m) return fail(`bad port list: ${JSON.stringify(text)}`);
+    const a = Number(m[1]), b = Number(m[2] ?? m[1]);
+    if (a < 1 || b > 65535 || b < a) return fail(`bad port list: ${JSON.stringify(text)}`);
+    spans.push([a, b]);
+  }
+  spans.sort((x, y) => x[0] - y[0]);
+  const merged: Array<[number, number]> = [];
+  for (const s of spans) {
+    const last = merged[merged.length - 1];
+    if (last && s[0] <= last[1] + 1) last[1] = Math.max(last[1], s[1]);
+    else merged.push([s[0], s[1]]);
+  }
+  return ok(merged.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(','));
+}
+
+/** Interface names as nft and Linux accept them: up to 15 bytes, a trailing "*" wildcard allowed. */
+export function checkIface(name: string): Result<string> {
+  if (!/^[A-Za-z0-9_.:@-]{1,15}\*?$/.test(name) && name !== '*') return fail(`bad interface name: ${JSON.stringify(name)}`);
+  return ok(name);
+}
+
+export function isOneOf<T extends string>(list: readonly T[], v: string): v is T {
+  return (list as readonly string[]).includes(v);
+}

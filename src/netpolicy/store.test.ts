@@ -1,0 +1,140 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ManualClock, silentLogger } from '../core/index.ts';
+import { openStore } from '../store/index.ts';
+import { PolicyCompiler, PolicyStore, compilePolicy, createPolicyHttpHandler, runPolicyCommand } from './index.ts';
+
+function fresh() {
+  const dir = mkdtempSync(join(tmpdir(), 'pw-netpolicy-'));
+  const store = openStore(join(dir, 'state.db'));
+  const clock = new ManualClock();
+  return { store, clock, policy: new PolicyStore(store, clock), done: () => { store.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+const by = { actor: 'alice', reason: 'ticket 7' };
+
+test('every change is audited with who, when, what, why; changes without them are refused', () => {
+  const { policy, clock, done } = fresh();
+  try {
+    assert.equal(policy.addPool('198.51.100.0/24', 'dynamic', '', { actor: 'alice', reason: '' }).ok, false);
+    assert.equal(policy.addPool('198.51.100.1/24', 'dynamic', '', by).ok, false);
+    const r0 = policy.revision();
+    assert.ok(policy.addPool('198.51.100.0/24', 'dynamic', 'dhcp', by).ok);
+    clock.advance(1000);
+    assert.ok(policy.quarantine('198.51.100.66', 's-66', 'case-1', { actor: 'abuse', reason: 'bot' }).ok);
+    assert.equal(policy.revision(), r0 + 2);
+    const a = policy.audit();
+    assert.deepEqual(a.map((x) => [x.actor, x.action, x.object, x.reason, x.at]), [
+      ['abuse', 'quarantine.add', '198.51.100.66', 'bot', clock.now()],
+      ['alice', 'pool.add', '198.51.100.0/24', 'ticket 7', clock.now() - 1000],
+    ]);
+    assert.equal(policy.release('198.51.100.67', by).ok, false);
+    assert.equal(policy.audit().length, 2, 'a refused change leaves no audit record');
+  } finally { done(); }
+});
+
+test('expired exemptions stop applying by themselves', () => {
+  const { policy, clock, done } = fresh();
+  try {
+    assert.ok(policy.addPool('198.51.100.0/24', 'dynamic', '', by).ok);
+    assert.ok(policy.addExemption('198.51.100.7', 'c-7', clock.now() + 3_600_000, by).ok);
+    assert.ok(policy.addExemption('198.51.100.8', 'c-8', null, by).ok);
+    assert.equal(policy.addExemption('198.51.100.9', 'c-9', clock.now() - 1, by).ok, false);
+    const before = compilePolicy(policy.snapshot());
+    assert.deepEqual(before.sets.exempt4, ['198.51.100.7-198.51.100.8']);
+    const rev = policy.revision(), expired = policy.expiredCount();
+    clock.advance(3_600_000);
+    assert.equal(policy.revision(), rev);
+    assert.equal(policy.expiredCount(), expired + 1, 'the cache key moves without any write');
+    assert.deepEqual(compilePolicy(policy.snapshot()).sets.exempt4, ['198.51.100.8']);
+    assert.equal(policy.listExemptions(true).length, 2, 'history is kept');
+  } finally { done(); }
+});
+
+test('CLI: add, list, compile, diff, help; usage errors exit 2', async () => {
+  const { store, clock, done } = fresh();
+  let out = '', err = '';
+  const ctx = { store, clock, logger: silentLogger, out: (s: string) => { out += s; }, err: (s: string) => { err += s; }, actor: 'ops' };
+  const run = async (line: string) => { out = ''; err = ''; return runPolicyCommand(line.split(' '), ctx); };
+  try {
+    assert.equal(await run('pool add 198.51.100.0/24 --class dynamic --reason roll-out'), 0);
+    assert.equal(await run('pool add 2001:db8:1000::/40 --class cgnat --reason roll-out'), 0);
+    assert.equal(await run('pool add 198.51.100.0/24 --class nope --reason x'), 2);
+    assert.equal(await run('exempt add 198.51.100.7 --customer c-7 --expires 30d --reason premium'), 0);
+    assert.match(out, /granted until 2026-01-31T00:00:00.000Z/);
+    assert.equal(await run('exempt add 198.51.100.8 --customer c-8'), 1);
+    assert.match(err, /reason/);
+    assert.equal(await run('exempt list'), 0);
+    assert.match(out, /198\.51\.100\.7\s+c-7\s+ops/);
+    assert.equal(await run('diff'), 0);
+    assert.match(out, /\+ dynamic4 198\.51\.100\.0\/24/);
+    assert.match(out, /\+ exempt4 198\.51\.100\.7/);
+    assert.equal(await run('compile --format nft'), 0);
+    assert.match(out, /ip6 saddr @dynamic6 counter reject with tcp reset/);
+    assert.equal(await run('compile --format rbldnsd'), 0);
+    assert.match(out, /^198\.51\.100\.0\/24\n!198\.51\.100\.7\/32\n$/m);
+    assert.equal(await run('compile --format pdf'), 2);
+    assert.equal(await run('quarantine add --help'), 0);
+    assert.match(out, /--subscriber/);
+    assert.equal(await run('frobnicate'), 2);
+    assert.equal(await run('exempt add 198.51.100.9 --bogus'), 2);
+    assert.equal(await run('show'), 0);
+    assert.match(out, /exemptions in force 1/);
+  } finally { done(); }
+});
+
+test('HTTP handler: token required, ETag short-circuits, reports are stored', async () => {
+  const { store, clock, policy, done } = fresh();
+  const server = createServer(createPolicyHttpHandler({ store, clock, logger: silentLogger, tokens: ['s3cret'] }));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/netpolicy`;
+  try {
+    assert.ok(policy.addPool('198.51.100.0/24', 'dynamic', '', by).ok);
+    assert.equal((await fetch(`${base}/compiled`)).status, 401);
+    assert.equal((await fetch(`${base}/compiled`, { headers: { authorization: 'Bearer wrong' } })).status, 401);
+    const auth = { authorization: 'Bearer s3cret' };
+    const r1 = await fetch(`${base}/compiled`, { headers: auth });
+    assert.equal(r1.status, 200);
+    const p = await r1.json() as { version: string };
+    assert.equal(r1.headers.get('etag'), `"${p.version}"`);
+    const r2 = await fetch(`${base}/compiled`, { headers: { ...auth, 'if-none-match': `"${p.version}"` } });
+    assert.equal(r2.status, 304);
+    assert.ok(policy.quarantine('198.51.100.66', 's', '', by).ok);
+    const r3 = await fetch(`${base}/compiled`, { headers: { ...auth, 'if-none-match': `"${p.version}"` } });
+    assert.equal(r3.status, 200);
+    const p3 = await r3.json() as { version: string };
+    const rep = await fetch(`${base}/report`, { method: 'POST', headers: auth, body: JSON.stringify({ edge: 'bng1', version: p3.version, blocked: [{ source: '198.51.100.5', packets: 50, destinations: 50 }] }) });
+    assert.equal(rep.status, 204);
+    assert.equal(policy.lastApplied('bng1')?.version, p3.version);
+    assert.deepEqual(policy.blocked().map((b) => [b.source, b.destinations]), [['198.51.100.5', 50]]);
+    assert.equal((await fetch(`${base}/report`, { method: 'POST', headers: auth, body: '{"edge":"../x"}' })).status, 400);
+  } finally { server.close(); done(); }
+});
+
+test('the caching compiler recompiles only changed parts and agrees with compilePolicy', () => {
+  const { policy, clock, done } = fresh();
+  try {
+    const c = new PolicyCompiler();
+    assert.ok(policy.addPool('198.51.100.0/24', 'dynamic', '', by).ok);
+    assert.ok(policy.addExemption('198.51.100.7', 'c', clock.now() + 1000, by).ok);
+    const a = c.compile(policy);
+    assert.equal(a.version, compilePolicy(policy.snapshot()).version);
+    assert.equal(c.compile(policy), a, 'nothing changed: same object, no recompilation');
+    assert.ok(policy.quarantine('198.51.100.66', 's', '', by).ok);
+    const b = c.compile(policy);
+    assert.deepEqual(b.sets.quarantine4, ['198.51.100.66']);
+    assert.equal(b.version, compilePolicy(policy.snapshot()).version);
+    clock.advance(1000);
+    const e = c.compile(policy);
+    assert.deepEqual(e.sets.exempt4, [], 'expiry alone invalidates the exemptions part');
+    assert.equal(e.version, compilePolicy(policy.snapshot()).version);
+    assert.ok(policy.setSettings({ action: 'drop' }, by).ok);
+    assert.equal(c.compile(policy).settings.action, 'drop');
+  } finally { done(); }
+});
