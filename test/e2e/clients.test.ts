@@ -134,14 +134,16 @@ with smtplib.SMTP('127.0.0.1', ${pw.port('submission')}, timeout=15) as s:
   test('openssl s_client: TLS 1.2 and 1.3 accepted, 1.1 refused; after STARTTLS no STARTTLS, AUTH offered', async () => {
     const port = String(pw.port('submission'));
     for (const v of ['-tls1_2', '-tls1_3']) {
-      const r = await run('openssl', ['s_client', '-starttls', 'smtp', '-crlf', '-quiet', v, '-connect', `127.0.0.1:${port}`], { input: 'EHLO x.example\r\nQUIT\r\n', timeout: 15000 });
-      assert.match(r.stdout, /250-AUTH [A-Z0-9 -]*PLAIN/, `${v}: ${r.stdout}${r.stderr}`);
+      const r = await run('openssl', ['s_client', '-starttls', 'smtp', '-crlf', '-quiet', v, '-connect', `127.0.0.1:${port}`], { input: 'EHLO x.example\nQUIT\n', timeout: 15000 });
+      assert.match(r.stdout, /^250[- ]AUTH [A-Z0-9 -]*PLAIN/m, `${v}: ${r.stdout}${r.stderr}`);
       assert.doesNotMatch(r.stdout, /STARTTLS/);
     }
-    const old = await run('openssl', ['s_client', '-starttls', 'smtp', '-crlf', '-tls1_1', '-connect', `127.0.0.1:${port}`], { input: 'QUIT\r\n', timeout: 15000 });
+    // SECLEVEL=0 lets this openssl offer TLS 1.1 at all, so the refusal is the server's.
+    const old = await run('openssl', ['s_client', '-starttls', 'smtp', '-crlf', '-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0', '-connect', `127.0.0.1:${port}`], { input: 'QUIT\n', timeout: 15000 });
     assert.notEqual(old.code, 0);
-    assert.doesNotMatch(old.stdout, /Protocol *: TLSv1\.1/);
-    const implicit = await run('openssl', ['s_client', '-crlf', '-quiet', '-connect', `127.0.0.1:${pw.port('submissions')}`], { input: 'EHLO x.example\r\nQUIT\r\n', timeout: 15000 });
+    assert.match(old.stdout, /Cipher is \(NONE\)/);
+    assert.match(old.stderr, /alert protocol version|unsupported protocol|no protocols available/i);
+    const implicit = await run('openssl', ['s_client', '-crlf', '-quiet', '-connect', `127.0.0.1:${pw.port('submissions')}`], { input: 'EHLO x.example\nQUIT\n', timeout: 15000 });
     assert.match(implicit.stdout, /^220 /m);
     assert.doesNotMatch(implicit.stdout, /STARTTLS/);
   });
@@ -181,16 +183,16 @@ with smtplib.SMTP('127.0.0.1', ${pw.port('submission')}, timeout=15) as s:
   test('refusals with their exact codes: no AUTH, wrong password, disabled account, header From not owned', async () => {
     const port = String(pw.port('submission'));
     const noAuth = await swaks(['--port', port, '--tls', '--from', 'alice@isp.example', '--to', 'x@example.net']);
-    assert.match(noAuth.stdout, /<\*\* 530 5\.7\.0 Authentication required/);
+    assert.match(noAuth.stdout, /<~?\*\*? 530 5\.7\.0 Authentication required/);
     const wrong = await swaks(['--port', port, '--tls', '--auth', 'PLAIN', '--auth-user', 'alice@isp.example', '--auth-password', 'nope', '--to', 'x@example.net']);
-    assert.match(wrong.stdout, /<\*\* 535 5\.7\.8 /);
+    assert.match(wrong.stdout, /<~?\*\*? 535 5\.7\.8 /);
     const unknown = await swaks(['--port', port, '--tls', '--auth', 'PLAIN', '--auth-user', 'nobody@isp.example', '--auth-password', 'nope', '--to', 'x@example.net']);
-    assert.match(unknown.stdout, /<\*\* 535 5\.7\.8 /);
-    assert.equal(/<\*\* (535 .*)/.exec(unknown.stdout)![1], /<\*\* (535 .*)/.exec(wrong.stdout)![1], 'no account enumeration');
+    assert.match(unknown.stdout, /<~?\*\*? 535 5\.7\.8 /);
+    assert.equal(/<~?\*\*? (535 .*)/.exec(unknown.stdout)![1], /<~?\*\*? (535 .*)/.exec(wrong.stdout)![1], 'no account enumeration');
     const disabled = await swaks(['--port', port, '--tls', '--auth', 'PLAIN', '--auth-user', 'carol@isp.example', '--auth-password', 'carols-password', '--to', 'x@example.net']);
-    assert.match(disabled.stdout, /<\*\* 525 5\.7\.13 .*https?:\/\//);
+    assert.match(disabled.stdout, /<~?\*\*? 525 5\.7\.13 .*https?:\/\//);
     const forged = await swaks(['--port', port, '--tls', '--auth', 'PLAIN', '--auth-user', 'bob@isp.example', '--auth-password', 'bobs-password',
       '--from', 'bob@isp.example', '--header', 'From: CEO <alice@isp.example>', '--to', 'x@example.net']);
-    assert.match(forged.stdout, /<\*\* 550 5\.7\.1 Header address <alice@isp\.example> rejected/);
+    assert.match(forged.stdout, /<~?\*\*? 550 5\.7\.1 Header address <alice@isp\.example> rejected/);
   });
 });

@@ -5,7 +5,7 @@
 //  - client:   accepts mail on an inet port from 127.0.0.0/8 and relays it through
 //              portwarden with SASL over STARTTLS.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { tempDir } from './tools.ts';
@@ -50,6 +50,7 @@ export class PostfixInstance {
     const q = join(pf.dir, 'queue');
     const data = join(pf.dir, 'data');
     const logd = join(pf.dir, 'log');
+    chmodSync(pf.dir, 0o755); // the postfix user must reach data_directory
     for (const d of [conf, q, data, logd]) mkdirSync(d, { recursive: true });
     execFileSync('chown', ['postfix:postfix', data, logd]);
     const main = [

@@ -1,0 +1,347 @@
+// Submission accounts in the shared SQLite store: who may authenticate, with what
+// credentials, on behalf of which subscriber, and which envelope senders each
+// account may use. Admin mistakes (duplicate login, malformed address) throw an
+// AccountError with a stable code; the api part turns codes into answers.
+import type { Clock, Logger } from '../core/index.ts';
+import { silentLogger, systemClock } from '../core/index.ts';
+import type { StatementSync } from 'node:sqlite';
+import type { Migration, Store } from '../store/index.ts';
+import { identifyHash, newCredentials, scramFromHash } from './hashes.ts';
+import { domainOf, normalizeAddress, normalizeLogin } from './names.ts';
+import { planImport, type ImportOptions, type ImportResult } from './passwd-file.ts';
+import type { ScramCredentials } from './scram-keys.ts';
+
+export const AUTH_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 'auth/001-accounts',
+    sql: `
+      CREATE TABLE accounts (
+        id INTEGER PRIMARY KEY,
+        login TEXT NOT NULL UNIQUE,
+        subscriber TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        scram_salt TEXT,
+        scram_iterations INTEGER,
+        scram_stored_key TEXT,
+        scram_server_key TEXT,
+        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
+        disabled_reason TEXT,
+        tier TEXT NOT NULL DEFAULT 'residential',
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX accounts_subscriber ON accounts (subscriber);
+      CREATE TABLE account_addresses (
+        account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        address TEXT NOT NULL,
+        PRIMARY KEY (account_id, address)
+      ) WITHOUT ROWID;
+      CREATE INDEX account_addresses_address ON account_addresses (address);
+    `,
+  },
+];
+
+export type AccountStatus = 'active' | 'disabled';
+
+export interface Account {
+  id: number;
+  login: string;
+  subscriber: string;
+  status: AccountStatus;
+  disabledReason: string | null;
+  tier: string;
+  /** Extra sender addresses and '@domain' wildcards; the login itself is implied. */
+  addresses: string[];
+  /** Hash scheme of the stored password, e.g. "argon2id", "sha512-crypt". */
+  scheme: string;
+  /** Whether SCRAM-SHA-256 keys are stored (else SCRAM gets 432 until a PLAIN/LOGIN success). */
+  scram: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NewAccount {
+  login: string;
+  /** Exactly one of password (hashed here with argon2id) and hash (an existing hash, any scheme hashes.ts reads). */
+  password?: string;
+  hash?: string;
+  subscriber?: string;
+  addresses?: readonly string[];
+  tier?: string;
+}
+
+/** What the Authenticator needs; a Dovecot-backed source could provide the same. */
+export interface AuthRecord {
+  login: string;
+  hash: string;
+  status: AccountStatus;
+  disabledReason: string | null;
+  scram: ScramCredentials | null;
+}
+
+export interface CredentialSource {
+  authRecord(login: string): AuthRecord | null | Promise<AuthRecord | null>;
+  updateCredentials(login: string, update: { hash?: string; scram?: ScramCredentials }): boolean | Promise<boolean>;
+}
+
+export type AccountErrorCode = 'exists' | 'not-found' | 'invalid-login' | 'invalid-address' | 'invalid-hash' | 'invalid-password';
+
+export class AccountError extends Error {
+  readonly code: AccountErrorCode;
+  constructor(code: AccountErrorCode, message: string) {
+    super(message);
+    this.name = 'AccountError';
+    this.code = code;
+  }
+}
+
+interface Row {
+  id: number;
+  login: string;
+  subscriber: string;
+  password_hash: string;
+  scram_salt: string | null;
+  scram_iterations: number | null;
+  scram_stored_key: string | null;
+  scram_server_key: string | null;
+  status: AccountStatus;
+  disabled_reason: string | null;
+  tier: string;
+  created_at: number;
+  updated_at: number;
+  addresses: string | null;
+}
+
+interface Prepared {
+  login: string;
+  subscriber: string;
+  hash: string;
+  scram: ScramCredentials | null;
+  addresses: string[];
+  tier: string;
+}
+
+const SELECT = `SELECT a.*, (SELECT group_concat(address, char(10)) FROM account_addresses WHERE account_id = a.id) AS addresses FROM accounts a`;
+
+export class AccountStore implements CredentialSource {
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly statements = new Map<string, StatementSync>();
+
+  constructor(store: Store, opts: { clock?: Clock; logger?: Logger } = {}) {
+    this.store = store;
+    this.clock = opts.clock ?? systemClock;
+    this.logger = opts.logger ?? silentLogger;
+    store.migrate(AUTH_MIGRATIONS);
+  }
+
+  async add(input: NewAccount): Promise<Account> {
+    const p = await this.prepare(input);
+    this.store.transaction(() => {
+      if (this.row(p.login)) throw new AccountError('exists', `account ${p.login} exists`);
+      this.insert(p);
+    });
+    return this.get(p.login)!;
+  }
+
+  async setPassword(login: string, password: string): Promise<void> {
+    const l = this.login(login);
+    if (password.length === 0) throw new AccountError('invalid-password', 'empty password');
+    const { hash, scram } = await newCredentials(password);
+    if (!this.updateCredentials(l, { hash, scram: scram ?? undefined, clearScram: scram === null })) {
+      throw new AccountError('not-found', `no account ${l}`);
+    }
+  }
+
+  get(login: string): Account | null {
+    const l = normalizeLogin(login);
+    const r = l === null ? undefined : this.row(l);
+    return r ? toAccount(r) : null;
+  }
+
+  /** Keyset pages ordered by login: pass the last login seen as `after`. */
+  list(opts: { subscriber?: string; status?: AccountStatus; after?: string; limit?: number } = {}): Account[] {
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    if (opts.subscriber !== undefined) { where.push('a.subscriber = ?'); args.push(opts.subscriber); }
+    if (opts.status !== undefined) { where.push('a.status = ?'); args.push(opts.status); }
+    if (opts.after !== undefined) { where.push('a.login > ?'); args.push(opts.after); }
+    const limit = Number.isInteger(opts.limit) ? Math.max(1, Math.min(opts.limit!, 10_000)) : 1000;
+    const sql = `${SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY a.login LIMIT ?`;
+    return (this.sql(sql).all(...args, limit) as unknown as Row[]).map(toAccount);
+  }
+
+  remove(login: string): boolean {
+    const l = normalizeLogin(login);
+    return l !== null && this.sql('DELETE FROM accounts WHERE login = ?').run(l).changes > 0;
+  }
+
+  disable(login: string, reason: string): void {
+    this.setStatus(login, 'disabled', reason);
+  }
+
+  enable(login: string): void {
+    this.setStatus(login, 'active', null);
+  }
+
+  addAddress(login: string, address: string): void {
+    const id = this.idOf(login);
+    const a = this.address(address);
+    this.sql('INSERT OR IGNORE INTO account_addresses (account_id, address) VALUES (?, ?)').run(id, a);
+  }
+
+  removeAddress(login: string, address: string): boolean {
+    const id = this.idOf(login);
+    const a = normalizeAddress(address);
+    return a !== null && this.sql('DELETE FROM account_addresses WHERE account_id = ? AND address = ?').run(id, a).changes > 0;
+  }
+
+  /**
+   * May this account use `address` as its envelope sender? Yes for the login itself (when it is an
+   * address), for an address on the account, and for any address under an '@domain' on it. Local parts
+   * and domains compare case-insensitively (names.ts). The null sender '' is not an address: false.
+   */
+  mayUseAddress(login: string, address: string): boolean {
+    const l = normalizeLogin(login);
+    const a = address.startsWith('@') ? null : normalizeAddress(address);
+    if (l === null || a === null) return false;
+    if (a === l) return true;
+    const hit = this.sql(
+      'SELECT 1 FROM account_addresses aa JOIN accounts a ON a.id = aa.account_id WHERE a.login = ? AND aa.address IN (?, ?) LIMIT 1',
+    ).get(l, a, `@${domainOf(a)}`);
+    return hit !== undefined;
+  }
+
+  authRecord(login: string): AuthRecord | null {
+    const l = normalizeLogin(login);
+    const r = l === null ? undefined : this.row(l);
+    if (!r) return null;
+    return { login: r.login, hash: r.password_hash, status: r.status, disabledReason: r.disabled_reason, scram: scramOf(r) };
+  }
+
+  updateCredentials(login: string, update: { hash?: string; scram?: ScramCredentials; clearScram?: boolean }): boolean {
+    const l = normalizeLogin(login);
+    if (l === null) return false;
+    const sets: string[] = [];
+    const args: Array<string | number | null> = [];
+    if (update.hash !== undefined) { sets.push('password_hash = ?'); args.push(update.hash); }
+    if (update.scram !== undefined || update.clearScram) {
+      const s = update.scram;
+      sets.push('scram_salt = ?', 'scram_iterations = ?', 'scram_stored_key = ?', 'scram_server_key = ?');
+      args.push(s?.salt ?? null, s?.iterations ?? null, s?.storedKey ?? null, s?.serverKey ?? null);
+    }
+    if (!sets.length) return this.row(l) !== undefined;
+    sets.push('updated_at = ?');
+    args.push(this.clock.now(), l);
+    return this.sql(`UPDATE accounts SET ${sets.join(', ')} WHERE login = ?`).run(...args).changes > 0;
+  }
+
+  /**
+   * Imports a Dovecot passwd-file. Lines that cannot be imported (malformed, unknown hash scheme,
+   * {PLAIN} without allowPlain, duplicate, existing account) are reported with their line numbers;
+   * the rest go in as one transaction, so a failure part-way leaves nothing behind.
+   */
+  async importDovecotPasswdFile(text: string, opts: ImportOptions = {}): Promise<ImportResult> {
+    const { rows, skipped } = await planImport(text, opts, this.logger);
+    let imported = 0;
+    this.store.transaction(() => {
+      for (const r of rows) {
+        if (this.row(r.login)) { skipped.push({ line: r.line, reason: `account ${r.login} exists` }); continue; }
+        this.insert({ ...r, addresses: [], tier: opts.tier ?? 'residential' });
+        imported++;
+      }
+    });
+    skipped.sort((a, b) => a.line - b.line);
+    return { imported, skipped };
+  }
+
+  private async prepare(input: NewAccount): Promise<Prepared> {
+    const login = this.login(input.login);
+    const addresses = (input.addresses ?? []).map((a) => this.address(a));
+    const base = { login, subscriber: input.subscriber ?? login, addresses, tier: input.tier ?? 'residential' };
+    if ((input.password === undefined) === (input.hash === undefined)) {
+      throw new AccountError('invalid-password', 'give exactly one of password and hash');
+    }
+    if (input.password === '') throw new AccountError('invalid-password', 'empty password');
+    if (input.password !== undefined) return { ...base, ...(await newCredentials(input.password)) };
+    const id = identifyHash(input.hash!);
+    if ('error' in id || id.scheme === 'plain') {
+      throw new AccountError('invalid-hash', 'error' in id ? id.error : 'cleartext hashes are not stored; pass password');
+    }
+    return { ...base, hash: input.hash!, scram: scramFromHash(input.hash!) };
+  }
+
+  private insert(p: Prepared): void {
+    const now = this.clock.now();
+    const s = p.scram;
+    const r = this.sql(
+      `INSERT INTO accounts (login, subscriber, password_hash, scram_salt, scram_iterations, scram_stored_key, scram_server_key, tier, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(p.login, p.subscriber, p.hash, s?.salt ?? null, s?.iterations ?? null, s?.storedKey ?? null, s?.serverKey ?? null, p.tier, now, now);
+    const add = this.sql('INSERT OR IGNORE INTO account_addresses (account_id, address) VALUES (?, ?)');
+    for (const a of p.addresses) add.run(r.lastInsertRowid, a);
+  }
+
+  private setStatus(login: string, status: AccountStatus, reason: string | null): void {
+    const l = this.login(login);
+    const n = this.sql('UPDATE accounts SET status = ?, disabled_reason = ?, updated_at = ? WHERE login = ?')
+      .run(status, reason, this.clock.now(), l).changes;
+    if (n === 0) throw new AccountError('not-found', `no account ${l}`);
+  }
+
+  // Prepared once: mayUseAddress and authRecord run for every session.
+  private sql(text: string): StatementSync {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.store.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
+
+  private row(login: string): Row | undefined {
+    return this.sql(`${SELECT} WHERE a.login = ?`).get(login) as unknown as Row | undefined;
+  }
+
+  private idOf(login: string): number {
+    const l = this.login(login);
+    const r = this.sql('SELECT id FROM accounts WHERE login = ?').get(l) as { id: number } | undefined;
+    if (!r) throw new AccountError('not-found', `no account ${l}`);
+    return r.id;
+  }
+
+  private login(login: string): string {
+    const l = normalizeLogin(login);
+    if (l === null) throw new AccountError('invalid-login', `invalid login ${JSON.stringify(login)}`);
+    return l;
+  }
+
+  private address(address: string): string {
+    const a = normalizeAddress(address);
+    if (a === null) throw new AccountError('invalid-address', `invalid address ${JSON.stringify(address)}`);
+    return a;
+  }
+}
+
+function scramOf(r: Row): ScramCredentials | null {
+  if (r.scram_salt === null || r.scram_iterations === null || r.scram_stored_key === null || r.scram_server_key === null) return null;
+  return { salt: r.scram_salt, iterations: r.scram_iterations, storedKey: r.scram_stored_key, serverKey: r.scram_server_key };
+}
+
+function toAccount(r: Row): Account {
+  const id = identifyHash(r.password_hash);
+  return {
+    id: r.id,
+    login: r.login,
+    subscriber: r.subscriber,
+    status: r.status,
+    disabledReason: r.disabled_reason,
+    tier: r.tier,
+    addresses: r.addresses ? r.addresses.split('\n').sort() : [],
+    scheme: 'error' in id ? 'unknown' : id.scheme,
+    scram: scramOf(r) !== null,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}

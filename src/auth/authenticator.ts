@@ -1,0 +1,162 @@
+// Decides authentication outcomes for the SASL mechanisms: credentials first,
+// then authorization (authzid), then account status. The order matters: a
+// disabled account is only revealed (525 5.7.13) to someone who proved the
+// password, and an unknown user costs the same argon2 verification as a known
+// one, so replies and timing do not tell them apart.
+import { randomBytes } from 'node:crypto';
+import type { Logger, Reply } from '../core/index.ts';
+import type { AuthRecord, CredentialSource } from './accounts.ts';
+import { checkPassword, hashPassword, needsRehash } from './hashes.ts';
+import { normalizeLogin } from './names.ts';
+import { AUTH_FAILED, TEMPORARY, TRANSITION_NEEDED, accountDisabled } from './replies.ts';
+import { deriveScramCredentials, fakeScramCredentials, SCRAM_ITERATIONS, type ScramCredentials } from './scram-keys.ts';
+
+// RFC 4616 asks for at least 255 octets. Far longer ones only make crypt-style
+// hashes slow (SHA-crypt's work grows with the length), so they fail early.
+const MAX_PASSWORD = 1024;
+
+export type AuthFailure = 'credentials' | 'disabled' | 'temporary' | 'transition';
+
+export type AuthResult =
+  | { ok: true; identity: string }
+  | { ok: false; fail: AuthFailure; reply: Reply };
+
+/** May `authcid` act as `authzid` (RFC 4616 §2)? Default: nobody may. */
+export type AuthorizeHook = (authcid: string, authzid: string) => boolean | Promise<boolean>;
+
+export interface AuthenticatorOptions {
+  logger: Logger;
+  /** Remediation page named in the 525 5.7.13 text; a function may build one per account. */
+  disabledUrl: string | ((account: { login: string; reason: string | null }) => string);
+  authorize?: AuthorizeHook;
+  /** After a successful PLAIN/LOGIN, replace a weaker hash with argon2id. Default false. */
+  rehashOnLogin?: boolean;
+  /** Key for the stable fake SCRAM salts of unknown users; random per process when absent. */
+  scramSecret?: Buffer;
+}
+
+/** What a SCRAM exchange gets at client-first: keys to check the proof against, real or fake. */
+export interface ScramLookup {
+  creds: ScramCredentials;
+  /** Opaque to the mechanism; handed back to scramFinish. */
+  record: AuthRecord | null;
+}
+
+export class Authenticator {
+  private readonly accounts: CredentialSource;
+  private readonly opts: AuthenticatorOptions;
+  private readonly log: Logger;
+  private readonly scramSecret: Buffer;
+  private dummy: Promise<string> | null = null;
+
+  constructor(accounts: CredentialSource, opts: AuthenticatorOptions) {
+    this.accounts = accounts;
+    this.opts = opts;
+    this.log = opts.logger.child({ part: 'auth' });
+    this.scramSecret = opts.scramSecret ?? randomBytes(32);
+  }
+
+  /** PLAIN and LOGIN: check a cleartext password. */
+  async verifyPlain(authcid: string, password: string, authzid?: string): Promise<AuthResult> {
+    const login = normalizeLogin(authcid);
+    let rec: AuthRecord | null;
+    try {
+      rec = login === null ? null : await this.accounts.authRecord(login);
+    } catch (err) {
+      return this.temporary(authcid, err);
+    }
+    if (!rec || password.length > MAX_PASSWORD) {
+      // Same work as a real check, so an unknown user is not faster to refuse.
+      await checkPassword(await this.dummyHash(), password.slice(0, MAX_PASSWORD));
+      return this.failed(authcid, rec ? 'password too long' : 'unknown user');
+    }
+    const v = await checkPassword(rec.hash, password);
+    if (!v.ok) return this.failed(rec.login, v.reason);
+    await this.upgrade(rec, password);
+    return this.decide(rec, authzid, 'plain');
+  }
+
+  /** SCRAM: keys for client-first. Unknown users and accounts without SCRAM keys get fake ones. */
+  async scramLookup(username: string): Promise<ScramLookup | { ok: false; fail: 'temporary'; reply: Reply }> {
+    const login = normalizeLogin(username);
+    let rec: AuthRecord | null;
+    try {
+      rec = login === null ? null : await this.accounts.authRecord(login);
+    } catch (err) {
+      return this.temporary(username, err);
+    }
+    return { creds: rec?.scram ?? fakeScramCredentials(this.scramSecret, login ?? username), record: rec };
+  }
+
+  /** SCRAM: after the client proof was checked against `lookup.creds`. */
+  async scramFinish(lookup: ScramLookup, username: string, proofOk: boolean, authzid?: string): Promise<AuthResult> {
+    const rec = lookup.record;
+    if (!rec) return this.failed(username, 'unknown user');
+    if (!rec.scram) {
+      // Nothing to check the proof against yet: RFC 4954 §6 "password transition needed".
+      this.log.info({ event: 'auth-transition', login: rec.login }, 'SCRAM without stored keys; PLAIN/LOGIN once derives them');
+      return { ok: false, fail: 'transition', reply: TRANSITION_NEEDED };
+    }
+    if (!proofOk) return this.failed(rec.login, 'proof mismatch');
+    return this.decide(rec, authzid, 'scram');
+  }
+
+  private async decide(rec: AuthRecord, authzid: string | undefined, how: string): Promise<AuthResult> {
+    let identity = rec.login;
+    if (authzid !== undefined && authzid !== '') {
+      const target = normalizeLogin(authzid);
+      if (target !== rec.login) {
+        let allowed = false;
+        try {
+          allowed = target !== null && this.opts.authorize !== undefined && (await this.opts.authorize(rec.login, target));
+        } catch (err) {
+          return this.temporary(rec.login, err);
+        }
+        if (!allowed) return this.failed(rec.login, `not authorized to act as ${authzid}`);
+        identity = target!;
+      }
+    }
+    if (rec.status !== 'active') {
+      this.log.info({ event: 'auth-disabled', login: rec.login, reason: rec.disabledReason }, 'correct credentials for a disabled account');
+      const u = this.opts.disabledUrl;
+      const url = typeof u === 'string' ? u : u({ login: rec.login, reason: rec.disabledReason });
+      return { ok: false, fail: 'disabled', reply: accountDisabled(url) };
+    }
+    this.log.info({ event: 'auth-ok', login: rec.login, identity, how }, 'authenticated');
+    return { ok: true, identity };
+  }
+
+  // A proved cleartext password is the one chance to derive SCRAM keys (and,
+  // if asked, a stronger hash) for accounts imported without them.
+  private async upgrade(rec: AuthRecord, password: string): Promise<void> {
+    try {
+      const update: { hash?: string; scram?: ScramCredentials } = {};
+      if (!rec.scram || rec.scram.iterations < SCRAM_ITERATIONS) {
+        const scram = await deriveScramCredentials(password);
+        if (scram) update.scram = scram;
+      }
+      if (this.opts.rehashOnLogin && needsRehash(rec.hash)) update.hash = await hashPassword(password);
+      if (update.scram || update.hash) {
+        await this.accounts.updateCredentials(rec.login, update);
+        this.log.info({ event: 'auth-upgrade', login: rec.login, scram: !!update.scram, rehash: !!update.hash }, 'credentials upgraded on login');
+      }
+    } catch (err) {
+      this.log.warn({ event: 'auth-upgrade-failed', login: rec.login, err: String(err) }, 'could not upgrade credentials');
+    }
+  }
+
+  private dummyHash(): Promise<string> {
+    this.dummy ??= hashPassword(randomBytes(16).toString('base64'));
+    return this.dummy;
+  }
+
+  private failed(who: string, reason: string): AuthResult {
+    this.log.info({ event: 'auth-failed', login: who, reason }, 'authentication failed');
+    return { ok: false, fail: 'credentials', reply: AUTH_FAILED };
+  }
+
+  private temporary(who: string, err: unknown): { ok: false; fail: 'temporary'; reply: Reply } {
+    this.log.error({ event: 'auth-temporary', login: who, err: String(err) }, 'account lookup failed');
+    return { ok: false, fail: 'temporary', reply: TEMPORARY };
+  }
+}
