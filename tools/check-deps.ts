@@ -12,6 +12,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   message: ['core'],
   spool: ['core'],
   relay: ['core', 'spool', 'message'],
+  dkim: ['core'],
   limits: ['core'],
   netpolicy: ['core', 'store'],
   submission: ['core', 'smtp', 'auth', 'message', 'spool', 'limits', 'store'],
