@@ -7,6 +7,8 @@ import { startCommand } from './start.ts';
 import { accountCommand } from './account.ts';
 import { queueCommand } from './queue.ts';
 import { policyCommand } from './policy.ts';
+import { runTraceCommand, TRACE_USAGE } from '../accountability/index.ts';
+import { openState } from './state.ts';
 
 export interface Io {
   out(s: string): void;
@@ -57,6 +59,21 @@ export const commands: Record<string, Command> = {
     },
   },
   account: accountCommand,
+  trace: {
+    summary: 'who sent it: look up a message by queue id, Message-ID, or client IP and time',
+    async run(argv, io) {
+      const { values } = parseArgs({ args: argv, strict: false, options: { config: { type: 'string' }, help: { type: 'boolean' } } });
+      if (values.help) { io.out(TRACE_USAGE); return 0; }
+      const state = openState(typeof values.config === 'string' ? values.config : undefined, io);
+      if (!state) return 1;
+      const rest = argv.filter((a, i) => a !== '--config' && argv[i - 1] !== '--config' && !a.startsWith('--config='));
+      try {
+        return await runTraceCommand(rest, { store: state.store, out: io.out, err: io.err });
+      } finally {
+        state.store.close();
+      }
+    },
+  },
   queue: queueCommand,
   policy: policyCommand,
 };

@@ -4,14 +4,19 @@ import { parseArgs } from 'node:util';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock } from '../core/index.ts';
-import { ConfigError, exampleConfig, loadConfig, type Config } from '../config/index.ts';
+import { createServer as createHttpServer } from 'node:http';
+import { ConfigError, exampleConfig, loadConfigWithSource, type Config } from '../config/index.ts';
 import { openStore } from '../store/index.ts';
 import { AUTH_MIGRATIONS, AccountStore, Authenticator, SASL_MECHANISMS, createSaslServer } from '../auth/index.ts';
 import { MessageFixer, buildReceived, protocolName } from '../message/index.ts';
 import { Spool } from '../spool/index.ts';
 import { Relay } from '../relay/index.ts';
 import { SmtpServer, defaultListenerOptions } from '../smtp/index.ts';
-import { SubmissionHandler, type FixerPort, type SpoolPort, type AccountsPort } from '../submission/index.ts';
+import { SubmissionHandler, type FixerPort, type SpoolPort, type AccountsPort, type SubmissionEvents } from '../submission/index.ts';
+import { AttributionLog } from '../accountability/index.ts';
+import { createMetrics, metricsHandler, type Metrics } from '../metrics/index.ts';
+import { createPolicyServer } from '../postfix/index.ts';
+import { buildLimits, buildLimitStore, bruteForce, limitsPort, throttledSasl } from './limits.ts';
 import { createLogger } from './logger.ts';
 import { ensureCertificate, TlsStore } from './tls.ts';
 import { configPath, type Command } from './commands.ts';
@@ -30,19 +35,21 @@ export const startCommand: Command = {
       writeFileSync(file, exampleConfig({ smarthost: '127.0.0.1:10025' }));
       io.err(`portwarden: wrote a default config to ${file}`);
     }
-    let cfg: Config;
+    let loaded: ReturnType<typeof loadConfigWithSource>;
     try {
-      cfg = loadConfig(file);
+      loaded = loadConfigWithSource(file);
     } catch (err) {
       if (err instanceof ConfigError) { io.err(err.issues.join('\n')); return 1; }
       throw err;
     }
-    return serve(cfg);
+    return serve(loaded.config, loaded.where);
   },
 };
 
-export async function serve(cfg: Config): Promise<number> {
+export async function serve(cfg: Config, where: (path: Array<string | number>) => string = () => 'config'): Promise<number> {
   const logger = createLogger(cfg.log.level);
+  const limitsOn = cfg.limits.enabled;
+  const { limits } = buildLimits(cfg, where); // validate before anything starts
   mkdirSync(cfg.dataDir, { recursive: true });
   const tls = new TlsStore(ensureCertificate(cfg.dataDir, cfg.hostname, cfg.tls));
   logger.info({ event: 'tls', subject: tls.info.subject, validTo: tls.info.validTo, sha256: tls.info.fingerprint256 });
@@ -52,6 +59,23 @@ export async function serve(cfg: Config): Promise<number> {
   const accounts = new AccountStore(store, { logger });
   const authenticator = new Authenticator(accounts, { logger, disabledUrl: cfg.submission.helpUrl });
   const spool = await Spool.open(join(cfg.dataDir, 'spool'), { logger });
+  const attribution = new AttributionLog(store, { retentionDays: cfg.accountability.retentionDays, logger });
+  const pruneTimer = setInterval(() => attribution.prune(), 3_600_000).unref();
+  const metrics: Metrics = createMetrics({ queueSizes: () => { const st = spool.stats(); return { active: st.active, deferred: st.deferred, hold: st.hold, corrupt: st.corrupt }; }, logger });
+  const limitStore = buildLimitStore(cfg, logger);
+  const bf = bruteForce(cfg, limitStore, logger);
+  const events: SubmissionEvents = {
+    session: (listener, change) => (change === 'open' ? metrics.sessionOpened(listener) : metrics.sessionClosed(listener)),
+    transaction(t) {
+      metrics.transaction(t.listener, t.ms);
+      metrics.message(t.reply ?? { code: 250 });
+      if (t.accepted && t.queueId && t.account) {
+        attribution.record({ time: t.at, queueId: t.queueId, messageId: t.messageId, account: t.account, subscriber: t.subscriber,
+          clientIp: t.clientIp, clientPort: t.clientPort, listener: t.listener, tlsVersion: t.tlsVersion, tlsCipher: t.tlsCipher,
+          authMechanism: t.mechanism, sender: t.sender, recipientCount: t.recipients, size: t.size ?? 0 });
+      }
+    },
+  };
   const relay = new Relay({
     spool,
     logger,
@@ -65,7 +89,20 @@ export async function serve(cfg: Config): Promise<number> {
     { hostname: cfg.hostname, helpUrl: cfg.submission.helpUrl, postmasterDomains: cfg.submission.postmasterDomains },
     {
       accounts: accountsPort(accounts),
-      sasl: { mechanisms: SASL_MECHANISMS, start: (mech) => createSaslServer(authenticator, mech) },
+      sasl: throttledSasl({
+        mechanisms: SASL_MECHANISMS,
+        start: (mech, onAuthcid) => createSaslServer(authenticator, mech, {
+          onResult: (o) => { onAuthcid(o.authcid); metrics.authAttempt(o.mechanism, o.ok ? 'success' : o.fail === 'disabled' ? 'disabled' : 'failure'); },
+        }),
+      }, bf),
+      limits: limitsOn ? limitsPort(limits, limitStore, cfg.submission.helpUrl, logger, {
+        onFlood(ctx) {
+          accounts.disable(ctx.account, 'mail flood detected');
+          logger.warn({ event: 'suspended', account: ctx.account, subscriber: ctx.subscriber, ip: ctx.ip, reason: 'flood' });
+        },
+        onDecision: (d) => metrics.limitDecision(d),
+      }) : undefined,
+      events,
       spool: spoolPort(spool),
       fixer: fixerPort(cfg),
       logger,
@@ -99,6 +136,23 @@ export async function serve(cfg: Config): Promise<number> {
   });
   await server.listen();
   relay.start();
+  const http = cfg.metrics.listen ? createHttpServer(metricsHandler(metrics)) : null;
+  if (http && cfg.metrics.listen) {
+    const { host, port } = parseHostPort(cfg.metrics.listen, 'none', false);
+    await new Promise<void>((res) => http.listen(port, host, res));
+    logger.info({ event: 'listening', listener: 'metrics', host, port: (http.address() as { port: number }).port });
+  }
+  const policy = cfg.policyService.listen ? createPolicyServer({
+    limits, store: limitStore, helpUrl: cfg.submission.helpUrl, logger,
+    accountStatus: (login) => { const a = accounts.get(login); return a ? { status: a.status, subscriber: a.subscriber, tier: a.tier } : 'unknown'; },
+    lockedOut: async (ip, login) => (await bf.before(ip, login)).action === 'locked',
+    onFlood: (e) => { if (e.suspend && e.login) accounts.disable(e.login, 'mail flood detected (policy service)'); },
+  }) : null;
+  if (policy && cfg.policyService.listen) {
+    const { host, port } = parseHostPort(cfg.policyService.listen, 'none', false);
+    const bound = await policy.listen(port, host);
+    logger.info({ event: 'listening', listener: 'policy', host, port: bound });
+  }
   for (const a of server.addresses()) logger.info({ event: 'listening', listener: a.listener, host: a.host, port: a.port });
   logger.info({ event: 'started', pid: process.pid, dataDir: cfg.dataDir });
 
@@ -117,7 +171,12 @@ export async function serve(cfg: Config): Promise<number> {
       stopping = true;
       logger.info({ event: 'stopping', signal, sessions: server.sessionCount() });
       await server.close({ drainMs: 10_000 });
+      await policy?.close();
+      http?.close();
       await relay.stop();
+      clearInterval(pruneTimer);
+      attribution.close();
+      await limitStore.close();
       await spool.close();
       store.close();
       logger.info({ event: 'stopped' });

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
-import { bool, int, list, obj, oneOf, str, type Issue, type Path } from './schema.ts';
+import { anything, bool, int, list, obj, oneOf, str, type Issue, type Path } from './schema.ts';
 
 const hostPort = str({ pattern: /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, hint: 'expected host:port, e.g. 127.0.0.1:10025 or [::1]:25' });
 const hostname = str({ pattern: /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/, hint: 'expected a host name' });
@@ -58,6 +58,28 @@ const schema = obj({
     retrySchedule: list(int({ min: 1 })).default([60, 300, 900, 1800, 3600]),
     maxQueueLifetime: int({ min: 60 }).default(5 * 86400),
   }),
+  /** Sending limits (issue 4). The rule data is validated by the limits part; errors still name the line. */
+  limits: obj({
+    enabled: bool().default(true),
+    store: oneOf(['memory', 'redis'] as const).default('memory'),
+    redisUrl: str().default('redis://127.0.0.1:6379'),
+    failMode: oneOf(['open', 'closed'] as const).default('open'),
+    tiers: anything<Record<string, unknown[]>>().optional(),
+    global: anything<unknown[]>().optional(),
+    defaultTier: str().optional(),
+    overrides: anything<Record<string, unknown>>().optional(),
+    ipv4Prefix: int({ min: 8, max: 32 }).optional(),
+    ipv6Prefix: int({ min: 16, max: 128 }).optional(),
+    /** Failed-AUTH defence: networks never throttled (webmail, monitoring). */
+    trustedNetworks: list(str()).default([]),
+    /** Delay before the nth failed-AUTH reply (the last repeats); default 0, 0, 1 s, 2 s, 4 s… */
+    authFailureDelaysMs: list(int({ min: 0, max: 60_000 })).optional(),
+  }).default({ authFailureDelaysMs: undefined, enabled: true, store: 'memory', redisUrl: 'redis://127.0.0.1:6379', failMode: 'open', tiers: undefined, global: undefined, defaultTier: undefined, overrides: undefined, ipv4Prefix: undefined, ipv6Prefix: undefined, trustedNetworks: [] }),
+  accountability: obj({ retentionDays: int({ min: 1 }).default(180) }).default({ retentionDays: 180 }),
+  /** Prometheus /metrics on this address (off when absent). */
+  metrics: obj({ listen: hostPort.optional() }).default({ listen: undefined }),
+  /** Postfix policy delegation service on this address (off when absent). */
+  policyService: obj({ listen: hostPort.optional() }).default({ listen: undefined }),
   log: obj({
     level: oneOf(['debug', 'info', 'warn', 'error'] as const).default('info'),
   }).default({ level: 'info' }),
@@ -77,6 +99,11 @@ export class ConfigError extends Error {
 
 /** Parses and validates config text; `file` names the source in errors. */
 export function parseConfig(text: string, file: string): Config {
+  return parseConfigWithSource(text, file).config;
+}
+
+/** Also returns `where(path)`: "file:line:col" of a config path, for errors found by later stages. */
+export function parseConfigWithSource(text: string, file: string): { config: Config; where(path: Path): string } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const where = (offset: number | undefined): string => {
@@ -105,17 +132,21 @@ export function parseConfig(text: string, file: string): Config {
   });
   if (!!value.relay.user !== !!value.relay.password) cross.push(`${where(locate(doc, ['relay']))}: relay: give both user and password, or neither`);
   if (cross.length) throw new ConfigError(cross);
-  return value;
+  return { config: value, where: (path) => where(locate(doc, path)) };
 }
 
 export function loadConfig(file: string): Config {
+  return loadConfigWithSource(file).config;
+}
+
+export function loadConfigWithSource(file: string): ReturnType<typeof parseConfigWithSource> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError([`${file}: cannot read: ${(err as Error).message}`]);
   }
-  return parseConfig(text, file);
+  return parseConfigWithSource(text, file);
 }
 
 /** The source offset for a path: the node itself, else the nearest ancestor that exists. */

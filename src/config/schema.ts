@@ -67,6 +67,17 @@ export const list = <T>(item: Field<T>, opts: { min?: number } = {}) =>
     return out;
   });
 
+/** Passed through as data; a later stage (e.g. limits' own compiler) validates it and reports paths. */
+export const anything = <T = unknown>() => field<T>('a value', (v) => v as T);
+
+export const record = <T>(item: Field<T>) =>
+  field<Record<string, T>>(`a mapping of ${item.describe}`, (v, path, issues) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) { issues.push({ path, message: `expected a mapping, got ${kind(v)}` }); return undefined; }
+    const out: Record<string, T> = {};
+    for (const [k, x] of Object.entries(v)) { const r = item.check(x, [...path, k], issues); if (r !== undefined) out[k] = r; }
+    return out;
+  });
+
 type Shape = Record<string, Field<unknown>>;
 export type Infer<S extends Shape> = { [K in keyof S]: S[K] extends Field<infer T> ? T : never };
 

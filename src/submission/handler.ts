@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { accept, refuse, reply, type Logger, type Reply, type Verdict, type Clock } from '../core/index.ts';
 import { BodyError, type MailFrom, type RcptTo, type SaslExchange, type SessionInfo, type SmtpHandler, type Transaction } from '../smtp/index.ts';
-import type { AccountsPort, FixerPort, LimitContext, LimitsPort, SaslPort, SpoolPort, SpoolWriterPort } from './ports.ts';
+import type { AccountsPort, FixerPort, LimitContext, LimitsPort, SaslPort, SpoolPort, SpoolWriterPort, SubmissionEvents } from './ports.ts';
 
 export interface SubmissionOptions {
   hostname: string;
@@ -21,6 +21,7 @@ export interface SubmissionDeps {
   spool: SpoolPort;
   fixer: FixerPort;
   limits?: LimitsPort;
+  events?: SubmissionEvents;
   logger: Logger;
   clock: Clock;
 }
@@ -34,6 +35,7 @@ const R = {
 };
 
 interface TxState {
+  subscriber: string | null;
   limitCtx: LimitContext | null;
   rcptTaken: number;
   messageTaken: boolean;
@@ -47,6 +49,15 @@ export class SubmissionHandler implements SmtpHandler {
   constructor(opts: SubmissionOptions, deps: SubmissionDeps) {
     this.opts = opts;
     this.deps = deps;
+  }
+
+  connect(session: SessionInfo): Verdict {
+    this.deps.events?.session?.(session.listener, 'open');
+    return accept();
+  }
+
+  close(session: SessionInfo): void {
+    this.deps.events?.session?.(session.listener, 'close');
   }
 
   authMechanisms(): readonly string[] {
@@ -68,7 +79,7 @@ export class SubmissionHandler implements SmtpHandler {
   }
 
   async mailFrom(session: SessionInfo, from: MailFrom): Promise<Verdict> {
-    const state: TxState = { limitCtx: null, rcptTaken: 0, messageTaken: false };
+    const state: TxState = { subscriber: null, limitCtx: null, rcptTaken: 0, messageTaken: false };
     this.txState.set(session, state);
     if (!session.auth) {
       // Only the RFC 6409 §6.4 postmaster exception lets an unauthenticated session start a transaction.
@@ -79,6 +90,7 @@ export class SubmissionHandler implements SmtpHandler {
     if (!account || account.status !== 'active') {
       return refuse(reply(550, '5.7.1', `Account disabled; see ${this.opts.helpUrl}`));
     }
+    state.subscriber = account.subscriber;
     if (from.address !== '' && !this.deps.accounts.mayUseAddress(identity, from.address)) {
       return refuse(reply(550, '5.7.1', `Sender address rejected: not owned by user ${identity}`));
     }
@@ -230,6 +242,18 @@ export class SubmissionHandler implements SmtpHandler {
       code: r ? `${r.code}${r.enhanced ? ` ${r.enhanced}` : ''}` : '250',
       ms: this.deps.clock.now() - started,
     });
+    try {
+      this.deps.events?.transaction({
+        accepted: verdict.ok, reply: r ?? null, queueId, messageId: result?.messageId ?? null,
+        account: session.auth?.identity ?? null, subscriber: this.txState.get(session)?.subscriber ?? null,
+        listener: session.listener, clientIp: session.remoteAddress, clientPort: session.remotePort,
+        tlsVersion: session.tls?.protocol ?? null, tlsCipher: session.tls?.cipher ?? null, mechanism: session.auth?.mechanism ?? null,
+        sender: tx.mailFrom.address, recipients: tx.rcptTo.length, size: result?.size ?? null,
+        ms: this.deps.clock.now() - started, at: started,
+      });
+    } catch (err) {
+      this.deps.logger.error({ event: 'observer', err: String(err) }, 'transaction observer failed');
+    }
     return verdict;
   }
 }

@@ -83,3 +83,30 @@ export interface LimitContext {
   tier: string;
   ip: string;
 }
+
+/** One record per finished transaction (accepted or refused at end of data). */
+export interface TransactionSummary {
+  accepted: boolean;
+  reply: Reply | null;
+  queueId: string | null;
+  messageId: string | null;
+  account: string | null;
+  subscriber: string | null;
+  listener: string;
+  clientIp: string;
+  clientPort: number;
+  tlsVersion: string | null;
+  tlsCipher: string | null;
+  mechanism: string | null;
+  sender: string;
+  recipients: number;
+  size: number | null;
+  ms: number;
+  at: number;
+}
+
+/** Optional observers: the attribution log, metrics. Called synchronously; must not throw. */
+export interface SubmissionEvents {
+  transaction(t: TransactionSummary): void;
+  session?(listener: string, change: 'open' | 'close'): void;
+}

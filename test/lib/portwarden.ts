@@ -136,6 +136,7 @@ export async function run(cmd: string, args: string[], opts: { input?: string; t
     c.stderr.on('data', (d) => { stderr += d; });
     const t = setTimeout(() => c.kill('SIGKILL'), opts.timeout ?? 30000);
     c.on('close', (code) => { clearTimeout(t); res({ code: code ?? -1, stdout, stderr }); });
+    c.stdin.on('error', () => { /* the command may exit before reading its input */ });
     c.stdin.end(opts.input ?? '');
   });
 }

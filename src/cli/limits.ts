@@ -1,0 +1,149 @@
+// Wires the limits part into the MSA: compiles the configured tiers (or the
+// defaults below), picks the store, and maps decisions to the SMTP replies
+// REQUIREMENTS E3/E4 name. Also wraps SASL exchanges with the brute-force tracker.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { reply, type Logger, type Reply } from '../core/index.ts';
+import type { Config } from '../config/index.ts';
+import {
+  compileLimits, createBruteForce, MemoryLimitStore, RedisLimitStore,
+  type BruteForceTracker, type CompiledRule, type Decision, type Limits, type LimitPlan, type LimitsSpec, type LimitStore, type RuleSpec,
+} from '../limits/index.ts';
+import type { LimitContext, LimitsPort, SaslPort } from '../submission/index.ts';
+import type { SaslExchange, SessionInfo } from '../smtp/index.ts';
+
+const tier = (n: number): RuleSpec[] => [
+  { name: 'messages-hour', scope: 'account', counts: 'messages', per: 'hour', limit: 100 * n },
+  { name: 'recipients-hour', scope: 'account', counts: 'recipients', per: 'hour', limit: 300 * n },
+  { name: 'recipients-day', scope: 'subscriber', counts: 'recipients', per: 'day', limit: 1000 * n },
+  { name: 'ip-messages-hour', scope: 'ip', counts: 'messages', per: 'hour', limit: 500 * n },
+  // A burst far above any person's sending: a hijacked account or an infected host (E4).
+  { name: 'flood', scope: 'account', counts: 'recipients', per: 'minute', limit: 200 * n, action: 'flood', suspend: true },
+];
+
+/** What a provider gets without a `limits.tiers` section; documented in README. */
+export const DEFAULT_LIMITS: LimitsSpec = {
+  defaultTier: 'residential',
+  tiers: { residential: tier(1), business: tier(10), premium: tier(100) },
+  global: [{ name: 'aggregate-messages', scope: 'aggregate', counts: 'messages', per: 'second', limit: 5000, burst: 10000 }],
+};
+
+export function buildLimits(cfg: Config, where: (path: Array<string | number>) => string): { limits: Limits; spec: LimitsSpec } {
+  const l = cfg.limits;
+  const spec: LimitsSpec = l.tiers
+    ? { tiers: l.tiers as LimitsSpec['tiers'], global: l.global as RuleSpec[] | undefined, defaultTier: l.defaultTier,
+        overrides: l.overrides as LimitsSpec['overrides'], ipv4Prefix: l.ipv4Prefix, ipv6Prefix: l.ipv6Prefix }
+    : { ...DEFAULT_LIMITS, overrides: l.overrides as LimitsSpec['overrides'], ipv4Prefix: l.ipv4Prefix, ipv6Prefix: l.ipv6Prefix };
+  const r = compileLimits(spec);
+  if (!r.ok) {
+    throw new Error(`invalid limits:\n  ${r.errors.map((e) => `${where(['limits', ...e.path])}: limits.${e.path.join('.')}: ${e.message}`).join('\n  ')}`);
+  }
+  return { limits: r.limits, spec };
+}
+
+export function buildLimitStore(cfg: Config, logger: Logger): LimitStore {
+  if (cfg.limits.store === 'redis') return new RedisLimitStore({ url: cfg.limits.redisUrl, failMode: cfg.limits.failMode, logger });
+  return new MemoryLimitStore();
+}
+
+function human(ms: number): string {
+  const units: Array<[number, string]> = [[86_400_000, 'day'], [3_600_000, 'hour'], [60_000, 'minute'], [1000, 'second']];
+  for (const [u, name] of units) if (ms % u === 0) return ms === u ? name : `${ms / u} ${name}s`;
+  return `${ms} ms`;
+}
+
+function describe(rule: CompiledRule | undefined): string {
+  if (!rule) return 'sending limit reached';
+  const whose = rule.scope === 'aggregate' ? 'the service' : `this ${rule.scope}`;
+  return `limit of ${rule.limit} ${rule.counts} per ${human(rule.periodMs)} for ${whose} reached`;
+}
+
+export interface LimitEvents {
+  /** A flood rule with suspend fired: disable the account (525 5.7.13 at its next AUTH). */
+  onFlood(ctx: LimitContext, decision: Decision): void;
+  onDecision?(decision: Decision, counts: 'messages' | 'recipients'): void;
+}
+
+export function limitsPort(limits: Limits, store: LimitStore, helpUrl: string, logger: Logger, events: LimitEvents): LimitsPort {
+  const plans = new WeakMap<LimitContext, LimitPlan>();
+  const planOf = (ctx: LimitContext): LimitPlan => {
+    let p = plans.get(ctx);
+    if (!p) { p = limits.plan({ account: ctx.account, subscriber: ctx.subscriber ?? undefined, tier: ctx.tier, ip: ctx.ip }); plans.set(ctx, p); }
+    return p;
+  };
+  const decide = async (ctx: LimitContext, counts: 'messages' | 'recipients'): Promise<Reply | null> => {
+    const plan = planOf(ctx);
+    const d = await store.check(counts === 'messages' ? plan.messages : plan.recipients, 1);
+    events.onDecision?.(d, counts);
+    if (d.allowed) return null;
+    const rule = d.hit?.rule;
+    logger.warn({ event: 'limit', outcome: d.outcome, account: ctx.account, subscriber: ctx.subscriber, ip: ctx.ip, rule: rule?.id, retryAfterMs: d.retryAfterMs });
+    if (d.outcome === 'flood') {
+      if (rule?.suspend) events.onFlood(ctx, d);
+      return reply(550, '5.7.28', `Mail flood detected; sending suspended; see ${helpUrl}`);
+    }
+    if (d.outcome === 'unavailable') return reply(451, '4.3.0', 'Sending limits temporarily unavailable; try again later');
+    const mins = Math.max(1, Math.ceil(d.retryAfterMs / 60_000));
+    return reply(450, '4.7.1', `Sending ${describe(rule)}; try again in ${mins} minute${mins === 1 ? '' : 's'}; see ${helpUrl}`);
+  };
+  return {
+    onMail: (ctx) => decide(ctx, 'messages'),
+    onRcpt: (ctx) => decide(ctx, 'recipients'),
+    async refund(ctx, recipients, messages) {
+      const plan = planOf(ctx);
+      if (messages) await store.refund(plan.messages, messages);
+      if (recipients) await store.refund(plan.recipients, recipients);
+    },
+  };
+}
+
+export function bruteForce(cfg: Config, store: LimitStore, logger: Logger): BruteForceTracker {
+  const r = createBruteForce({ store, spec: { trusted: cfg.limits.trustedNetworks, delaysMs: cfg.limits.authFailureDelaysMs }, logger,
+    onLockout: (ev) => logger.warn({ event: 'lockout', scope: ev.scope, subject: ev.subject, ip: ev.ip }) });
+  if (!r.ok) throw new Error(`invalid limits.trustedNetworks: ${r.errors.join('; ')}`);
+  return r.tracker;
+}
+
+const LOCKED = reply(454, '4.7.0', 'Too many failed authentication attempts; try again later');
+const LOCKED_CLOSE = reply(421, '4.7.0', 'Too many failed authentication attempts; closing connection');
+
+/**
+ * Wraps each SASL exchange: a locked-out IP, prefix or login gets 454 4.7.0 before its
+ * credentials are judged (the same for unknown and known logins: no enumeration); a failure
+ * is counted and answered after the tracker's growing delay, or with 421 and close once it locks.
+ */
+export function throttledSasl(inner: { mechanisms: readonly string[]; start(mech: string, onResult: (authcid: string | null) => void): SaslExchange | null }, bf: BruteForceTracker): SaslPort {
+  return {
+    mechanisms: inner.mechanisms,
+    start(mech: string, session: SessionInfo): SaslExchange | null {
+      const ip = session.remoteAddress;
+      let authcid: string | null = null;
+      const ex = inner.start(mech, (id) => { authcid = id; });
+      if (!ex) return null;
+      let first = true;
+      // Failures without a login (malformed exchanges) count against a per-IP pseudo-login.
+      const login = () => authcid ?? `?${ip}`;
+      return {
+        async step(input) {
+          if (first) {
+            first = false;
+            const gate = await bf.before(ip, `?${ip}`);
+            if (gate.action === 'locked') return { type: 'failure', reply: LOCKED_CLOSE, close: true };
+          }
+          const s = await ex.step(input);
+          if (s.type === 'success') {
+            const gate = await bf.before(ip, s.identity);
+            if (gate.action === 'locked') return { type: 'failure', reply: LOCKED };
+            await bf.succeeded(ip, s.identity);
+            return s;
+          }
+          if (s.type === 'failure' && s.reply.code === 535) {
+            const g = await bf.failed(ip, login());
+            if (g.action === 'locked') return { type: 'failure', reply: LOCKED_CLOSE, close: true };
+            if (g.delayMs > 0) await sleep(g.delayMs);
+          }
+          return s;
+        },
+      };
+    },
+  };
+}
