@@ -9,6 +9,7 @@ import { queueCommand } from './queue.ts';
 import { policyCommand } from './policy.ts';
 import { runTraceCommand, TRACE_USAGE } from '../accountability/index.ts';
 import { openState } from './state.ts';
+import { runDkimCommand } from '../dkim/index.ts';
 
 export interface Io {
   out(s: string): void;
@@ -59,6 +60,21 @@ export const commands: Record<string, Command> = {
     },
   },
   account: accountCommand,
+  dkim: {
+    summary: 'DKIM keys: keygen DOMAIN prints the DNS TXT record; record DOMAIN --selector S',
+    async run(argv, io) {
+      const { values } = parseArgs({ args: argv, strict: false, options: { config: { type: 'string' } } });
+      let dataDir: string;
+      try {
+        dataDir = loadConfig(configPath(typeof values.config === 'string' ? values.config : undefined, io)).dataDir;
+      } catch (err) {
+        if (err instanceof ConfigError) { io.err(err.issues.join('\n')); return 1; }
+        throw err;
+      }
+      const rest = argv.filter((a, i) => a !== '--config' && argv[i - 1] !== '--config' && !a.startsWith('--config='));
+      return runDkimCommand(rest, { out: io.out, err: io.err, dataDir });
+    },
+  },
   trace: {
     summary: 'who sent it: look up a message by queue id, Message-ID, or client IP and time',
     async run(argv, io) {
