@@ -3,6 +3,9 @@
 // reads the environment (PORTWARDEN_CONFIG) and wires parts together.
 import { commands, type Io } from './commands.ts';
 
+// `portwarden queue list | head` closes our stdout early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); throw err; });
+
 const io: Io = {
   out: (s) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`),
   err: (s) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`),

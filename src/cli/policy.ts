@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { runPolicyCommand } from '../netpolicy/index.ts';
 import { createLogger } from './logger.ts';
+import { openStore } from '../store/index.ts';
 import type { Command } from './commands.ts';
 import { openState } from './state.ts';
 
@@ -9,12 +10,24 @@ export const policyCommand: Command = {
   summary: 'port-25 network policy: pools, relays, exemptions, quarantine, compile, apply, agent',
   async run(argv, io) {
     const { values } = parseArgs({ args: argv, strict: false, options: { config: { type: 'string' } } });
+    if (argv.includes('--help') || argv.length === 0) {
+      // Usage needs no config: answer from an empty in-memory store.
+      const store = openStore(':memory:');
+      try { return await runPolicyCommand(argv.length ? argv : ['--help'], { store, logger: createLogger('warn'), out: io.out, err: io.err }); } finally { store.close(); }
+    }
     const state = openState(typeof values.config === 'string' ? values.config : undefined, io);
     if (!state) return 1;
     const rest = argv.filter((a, i) => a !== '--config' && argv[i - 1] !== '--config' && !a.startsWith('--config='));
+    // `policy agent` runs until SIGTERM/SIGINT.
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
     try {
-      return await runPolicyCommand(rest, { store: state.store, logger: createLogger(state.cfg.log.level), out: io.out, err: io.err });
+      return await runPolicyCommand(rest, { store: state.store, logger: createLogger(state.cfg.log.level), out: io.out, err: io.err, signal: stop.signal });
     } finally {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
       state.store.close();
     }
   },

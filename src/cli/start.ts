@@ -16,6 +16,8 @@ import { SubmissionHandler, type FixerPort, type SpoolPort, type AccountsPort, t
 import { AttributionLog } from '../accountability/index.ts';
 import { createMetrics, metricsHandler, type Metrics } from '../metrics/index.ts';
 import { createPolicyServer } from '../postfix/index.ts';
+import { createPolicyHttpHandler } from '../netpolicy/index.ts';
+import { readFileSync } from 'node:fs';
 import { buildLimits, buildLimitStore, bruteForce, limitsPort, throttledSasl } from './limits.ts';
 import { createLogger } from './logger.ts';
 import { ensureCertificate, TlsStore } from './tls.ts';
@@ -148,6 +150,14 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     lockedOut: async (ip, login) => (await bf.before(ip, login)).action === 'locked',
     onFlood: (e) => { if (e.suspend && e.login) accounts.disable(e.login, 'mail flood detected (policy service)'); },
   }) : null;
+  let edgeApi: ReturnType<typeof createHttpServer> | null = null;
+  if (cfg.netpolicy.listen && cfg.netpolicy.tokenFile) {
+    const tokens = readFileSync(cfg.netpolicy.tokenFile, 'utf8').split(/\r?\n/).map((t) => t.trim()).filter(Boolean);
+    edgeApi = createHttpServer(createPolicyHttpHandler({ store, clock: systemClock, logger, tokens }));
+    const { host, port } = parseHostPort(cfg.netpolicy.listen, 'none', false);
+    await new Promise<void>((res) => edgeApi!.listen(port, host, res));
+    logger.info({ event: 'listening', listener: 'netpolicy', host, port: (edgeApi.address() as { port: number }).port });
+  }
   if (policy && cfg.policyService.listen) {
     const { host, port } = parseHostPort(cfg.policyService.listen, 'none', false);
     const bound = await policy.listen(port, host);
@@ -173,6 +183,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
       await server.close({ drainMs: 10_000 });
       await policy?.close();
       http?.close();
+      edgeApi?.close();
       await relay.stop();
       clearInterval(pruneTimer);
       attribution.close();

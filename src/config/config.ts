@@ -80,6 +80,12 @@ const schema = obj({
   metrics: obj({ listen: hostPort.optional() }).default({ listen: undefined }),
   /** Postfix policy delegation service on this address (off when absent). */
   policyService: obj({ listen: hostPort.optional() }).default({ listen: undefined }),
+  /** The edge agents' pull endpoint (`portwarden policy agent --url http://HOST:PORT`); off when absent. */
+  netpolicy: obj({
+    listen: hostPort.optional(),
+    /** File with one bearer token per line; agents present one of them. */
+    tokenFile: str().optional(),
+  }).default({ listen: undefined, tokenFile: undefined }),
   log: obj({
     level: oneOf(['debug', 'info', 'warn', 'error'] as const).default('info'),
   }).default({ level: 'info' }),
@@ -130,6 +136,8 @@ export function parseConfigWithSource(text: string, file: string): { config: Con
     names.add(l.name);
     if (l.tls === 'none' && l.requireTls) cross.push(`${where(locate(doc, ['listeners', i, 'requireTls']))}: listeners.${i}: requireTls needs tls: starttls`);
   });
+  if (value.netpolicy.tokenFile) value.netpolicy.tokenFile = abs(value.netpolicy.tokenFile);
+  if (value.netpolicy.listen && !value.netpolicy.tokenFile) cross.push(`${where(locate(doc, ['netpolicy']))}: netpolicy: listen needs a tokenFile`);
   if (!!value.relay.user !== !!value.relay.password) cross.push(`${where(locate(doc, ['relay']))}: relay: give both user and password, or neither`);
   if (cross.length) throw new ConfigError(cross);
   return { config: value, where: (path) => where(locate(doc, path)) };
