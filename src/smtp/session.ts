@@ -66,6 +66,8 @@ export class Session {
   private inbuf: Buffer = EMPTY;
   private out: string[] = [];
   private busy = false;
+  /** Input arrived while a step was awaiting a handler: the pump must look at it before it stops. */
+  private moreInput = false;
   private discardingLine = false;
   private warnings = 0;
   private readonly idleTimer: NodeJS.Timeout;
@@ -232,16 +234,24 @@ export class Session {
   }
 
   private async pump(): Promise<void> {
-    if (this.busy) return;
+    if (this.busy) {
+      this.moreInput = true;
+      return;
+    }
     this.busy = true;
     try {
-      while (this.inbuf.length > 0 && !this.closed && this.mode !== 'tls' && this.mode !== 'greeting') {
-        if (!(await this.step())) break;
-        if (this.errors >= this.opts.maxErrors && !this.closed) {
-          this.warn({ errors: this.errors }, 'too many errors');
-          this.close(tooManyErrors(this.opts.hostname));
+      do {
+        this.moreInput = false;
+        while (this.inbuf.length > 0 && !this.closed && this.mode !== 'tls' && this.mode !== 'greeting') {
+          if (!(await this.step())) break;
+          if (this.errors >= this.opts.maxErrors && !this.closed) {
+            this.warn({ errors: this.errors }, 'too many errors');
+            this.close(tooManyErrors(this.opts.hostname));
+          }
         }
-      }
+        // A step that awaited (a handler verdict, DATA's 354) may have returned "need more input"
+        // while more input arrived meanwhile; without another pass it would wait for the next packet.
+      } while (this.moreInput && !this.closed);
     } catch (err) {
       this.log.error({ err }, 'session failed');
       this.close(R.internal);
