@@ -20,6 +20,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   metrics: ['core'],
   accountability: ['core', 'store'],
   postfix: ['core', 'limits'],
+  control: ['core', 'spool', 'relay'],
   cli: ['*'],
 };
 

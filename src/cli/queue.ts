@@ -206,7 +206,7 @@ const stamp = (ms: number): string => new Date(ms).toISOString().replace('T', ' 
 /** postqueue -p's layout: id with a state mark, size, arrival, sender; a reason in parentheses; recipients below. */
 export function formatList(messages: QueueEntry[]): string {
   if (!messages.length) return 'Mail queue is empty';
-  const lines = [`${pad('-Queue ID-', 19)} ${'--Size--'} ${pad('---Arrival Time (UTC)--', 20)} -Sender/Recipient-------`];
+  const lines = [`${pad('-Queue ID-', 19)} ${'--Size--'} ${pad('-Arrival Time (UTC)', 19)}  -Sender/Recipient-------`];
   const indent = ' '.repeat(50);
   let bytes = 0;
   for (const m of messages) {

@@ -18,6 +18,7 @@ import { createMetrics, metricsHandler, type Metrics } from '../metrics/index.ts
 import { createPolicyServer } from '../postfix/index.ts';
 import { createPolicyHttpHandler } from '../netpolicy/index.ts';
 import { readFileSync } from 'node:fs';
+import { createControlServer, controlServerRunning, controlSocketPath } from '../control/index.ts';
 import { buildLimits, buildLimitStore, bruteForce, limitsPort, throttledSasl } from './limits.ts';
 import { createLogger } from './logger.ts';
 import { ensureCertificate, TlsStore } from './tls.ts';
@@ -60,6 +61,9 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   store.migrate(AUTH_MIGRATIONS);
   const accounts = new AccountStore(store, { logger });
   const authenticator = new Authenticator(accounts, { logger, disabledUrl: cfg.submission.helpUrl });
+  // One server per data directory: a second one's recovery would delete the first's half-written files.
+  const controlPath = controlSocketPath(cfg.dataDir);
+  if (await controlServerRunning(controlPath)) throw new Error(`another portwarden is running on ${cfg.dataDir} (${controlPath} answers)`);
   const spool = await Spool.open(join(cfg.dataDir, 'spool'), { logger });
   const attribution = new AttributionLog(store, { retentionDays: cfg.accountability.retentionDays, logger });
   const pruneTimer = setInterval(() => attribution.prune(), 3_600_000).unref();
@@ -138,6 +142,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   });
   await server.listen();
   relay.start();
+  const control = await createControlServer({ spool, relay, logger, path: controlPath });
   const http = cfg.metrics.listen ? createHttpServer(metricsHandler(metrics)) : null;
   if (http && cfg.metrics.listen) {
     const { host, port } = parseHostPort(cfg.metrics.listen, 'none', false);
@@ -181,6 +186,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
       stopping = true;
       logger.info({ event: 'stopping', signal, sessions: server.sessionCount() });
       await server.close({ drainMs: 10_000 });
+      await control.close();
       await policy?.close();
       http?.close();
       edgeApi?.close();

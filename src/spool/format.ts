@@ -170,6 +170,13 @@ export function applyStatus(env: Envelope, s: StatusRecord): void {
     case 'hold':
       env.holdReason = s.reason;
       return;
+    case 'requeue':
+      env.attempts = 0;
+      env.nextAttemptAt = undefined;
+      return;
+    case 'warned':
+      env.delayWarnedAt = s.at;
+      return;
   }
 }
 

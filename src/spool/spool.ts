@@ -262,6 +262,13 @@ export class Spool {
   async move(id: string, to: QueueState, nextAttemptAt?: number): Promise<void> {
     const from = this.stateOf(id);
     if (!from) throw new SpoolError('io', `no such queue file ${id}`);
+    // hold/ is left only through release(): a delivery attempt that was in
+    // flight when an operator held the message must not take it back out.
+    if (from === 'hold' && to !== 'hold' && to !== 'corrupt') return;
+    await this.relocate(id, from, to, nextAttemptAt);
+  }
+
+  private async relocate(id: string, from: QueueState, to: QueueState, nextAttemptAt?: number): Promise<void> {
     if (from !== to) await rename(this.path(from, id), this.path(to, id));
     this.setState(id, { state: to, next: to === 'deferred' ? nextAttemptAt ?? 0 : undefined });
   }
@@ -281,7 +288,9 @@ export class Spool {
 
   /** Back to active/ for delivery now (from hold or deferred). */
   async release(id: string): Promise<void> {
-    await this.move(id, 'active');
+    const from = this.stateOf(id);
+    if (!from) throw new SpoolError('io', `no such queue file ${id}`);
+    await this.relocate(id, from, 'active');
   }
 
   /** Removes a message for good: after delivery, or by an operator. */

@@ -63,13 +63,19 @@ export interface Envelope {
   nextAttemptAt?: number;
   lastReply?: string;
   holdReason?: string;
+  /** When the delay warning went out, if it did. */
+  delayWarnedAt?: number;
 }
 
 /** A progress record appended after END; applied in order over the stored envelope. */
 export type StatusRecord =
   | { t: 'rcpt'; i: number; state: RecipientState; reply?: string; at: number }
   | { t: 'attempt'; at: number; next?: number; reply?: string }
-  | { t: 'hold'; reason: string; at: number };
+  | { t: 'hold'; reason: string; at: number }
+  /** An operator's requeue: the retry schedule starts over. */
+  | { t: 'requeue'; at: number }
+  /** The relay sent the one delay warning (RFC 3464 Action: delayed) this message gets. */
+  | { t: 'warned'; at: number };
 
 /**
  * 'storage': the disk is full or over quota (reply 452 4.3.1); 'io': any other

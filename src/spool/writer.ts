@@ -91,8 +91,7 @@ export class QueueFileWriter implements SpoolWriter {
     this.chain = this.chain.then(async () => {
       if (this.failure) return;
       try {
-        const fh = await this.fh;
-        await fh.writev(parts);
+        await writeAll(await this.fh, parts);
       } catch (err) {
         this.fail(err, 'write');
       }
@@ -148,5 +147,29 @@ export class QueueFileWriter implements SpoolWriter {
     // A file renamed into active/ whose directory sync failed was never
     // acknowledged: remove it so the client's retry is the only copy.
     try { await unlink(renamed ? this.ctx.activePath(this.id) : this.ctx.incomingPath(this.id)); } catch { /* gone */ }
+  }
+}
+
+/**
+ * writev may write less than asked without an error: a filesystem that fills
+ * up mid-call does exactly that, and the error only comes with the next write.
+ * Unchecked, a short write would let a truncated file be acknowledged.
+ */
+async function writeAll(fh: FileHandle, parts: Buffer[]): Promise<void> {
+  let rest = parts;
+  for (;;) {
+    const want = rest.reduce((n, b) => n + b.length, 0);
+    if (want === 0) return;
+    const { bytesWritten } = await fh.writev(rest);
+    if (bytesWritten >= want) return;
+    if (bytesWritten === 0) throw Object.assign(new Error('write made no progress'), { code: 'ENOSPC' });
+    let skip = bytesWritten;
+    const next: Buffer[] = [];
+    for (const b of rest) {
+      if (skip >= b.length) { skip -= b.length; continue; }
+      next.push(skip ? b.subarray(skip) : b);
+      skip = 0;
+    }
+    rest = next;
   }
 }

@@ -2,6 +2,7 @@
 // its own data directory, listeners on ephemeral loopback ports (learnt from the
 // JSON "listening" log lines) and a smarthost of the test's choosing.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -24,6 +25,8 @@ export interface StartOptions {
   relayYaml?: string;
   smtpYaml?: string;
   hostname?: string;
+  /** Absolute data directory (e.g. on a filesystem the test mounted); default ./data beside the config. */
+  dataDir?: string;
 }
 
 export class Portwarden {
@@ -48,7 +51,7 @@ export class Portwarden {
     ];
     writeFileSync(pw.config, [
       `hostname: ${opts.hostname ?? 'msa.isp.example'}`,
-      'dataDir: ./data',
+      `dataDir: ${opts.dataDir ? JSON.stringify(opts.dataDir) : './data'}`,
       'listeners:',
       ...listeners.map((l) => `  - {name: ${l.name}, host: 127.0.0.1, port: 0, tls: ${l.tls}${l.bareLf ? `, bareLf: ${l.bareLf}` : ''}${l.extra ? `, ${l.extra}` : ''}}`),
       'relay:',
@@ -104,6 +107,18 @@ export class Portwarden {
 
   get pid(): number { return this.child?.pid ?? 0; }
 
+  get running(): boolean { return !!this.child && this.child.exitCode === null && this.child.signalCode === null; }
+
+  /** kill -9: no drain, no cleanup; what a crash or the OOM killer does. */
+  async kill(): Promise<void> { await this.stop('SIGKILL'); }
+
+  /** Starts the server again on the same config and data directory; ports change and are learnt again. */
+  async restart(): Promise<void> {
+    if (this.running) throw new Error('portwarden is still running');
+    this.ports.clear();
+    await this.run();
+  }
+
   logsOf(event: string): Array<Record<string, unknown>> {
     return this.logs.filter((l) => l.event === event);
   }
@@ -111,7 +126,7 @@ export class Portwarden {
   /** SIGTERM (drain) and wait for exit. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     const c = this.child;
-    if (!c || c.exitCode !== null) return c?.exitCode ?? null;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return c?.exitCode ?? null;
     const exited = new Promise<number | null>((res) => c.once('exit', (code) => res(code)));
     c.kill(signal);
     const t = setTimeout(() => c.kill('SIGKILL'), 10000);
@@ -139,4 +154,58 @@ export async function run(cmd: string, args: string[], opts: { input?: string; t
     c.stdin.on('error', () => { /* the command may exit before reading its input */ });
     c.stdin.end(opts.input ?? '');
   });
+}
+
+/** A port number that was free a moment ago (listen on 0, close). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((res) => srv.listen(0, host, res));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((res) => srv.close(() => res()));
+  return port;
+}
+
+/**
+ * A next hop that is really down (nothing listens on its port, connections are
+ * refused) or up (forwards to a capture sink), on one fixed port, so a server
+ * configured once sees its smarthost go away and come back.
+ */
+export class NextHop {
+  readonly port: number;
+  private readonly target: number;
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(port: number, target: number) { this.port = port; this.target = target; }
+
+  /** Reserves a port for a hop to `targetPort`; it starts down. */
+  static async reserve(targetPort: number): Promise<NextHop> {
+    return new NextHop(await freePort(), targetPort);
+  }
+
+  get isUp(): boolean { return this.server !== null; }
+
+  async up(): Promise<void> {
+    if (this.server) return;
+    const srv = createServer((inbound) => {
+      const outbound = netConnect(this.target, '127.0.0.1');
+      for (const s of [inbound, outbound]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => { inbound.destroy(); outbound.destroy(); });
+      }
+      inbound.pipe(outbound).pipe(inbound);
+    });
+    await new Promise<void>((res, rej) => { srv.once('error', rej); srv.listen(this.port, '127.0.0.1', () => res()); });
+    this.server = srv;
+  }
+
+  /** Closes the port and cuts every connection through it. */
+  async down(): Promise<void> {
+    const srv = this.server;
+    if (!srv) return;
+    this.server = null;
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((res) => srv.close(() => res()));
+  }
 }
