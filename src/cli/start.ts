@@ -86,9 +86,12 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     spool,
     logger,
     ehloName: cfg.hostname,
-    smarthost: parseHostPort(cfg.relay.smarthost, cfg.relay.tls, cfg.relay.verifyCertificate, cfg.relay.user, cfg.relay.password),
+    route: cfg.relay.mode === 'mx'
+      ? { kind: 'mx', perDomain: cfg.relay.perDomain, tls: cfg.relay.tls === 'none' ? 'none' : 'opportunistic' }
+      : { kind: 'smarthost', ...parseHostPort(cfg.relay.smarthost!, cfg.relay.tls, cfg.relay.verifyCertificate, cfg.relay.user, cfg.relay.password) },
     concurrency: cfg.relay.concurrency,
     retry: { schedule: cfg.relay.retrySchedule, maxAge: cfg.relay.maxQueueLifetime },
+    dsn: { hostname: cfg.hostname, delayWarning: cfg.relay.delayWarning },
   });
 
   const handler = new SubmissionHandler(

@@ -49,7 +49,13 @@ const schema = obj({
     postmasterDomains: list(hostname).default([]),
   }).default({ helpUrl: 'https://portal.isp.example/mail-help', malformedHeaderAction: 'add_header', postmasterDomains: [] }),
   relay: obj({
-    smarthost: hostPort,
+    /** smarthost: everything to one next hop; mx: direct delivery by DNS (MX, then A/AAAA; null MX honoured). */
+    mode: oneOf(['smarthost', 'mx'] as const).default('smarthost'),
+    smarthost: hostPort.optional(),
+    /** MX mode: connections per destination domain. */
+    perDomain: int({ min: 1, max: 1000 }).default(20),
+    /** RFC 3464 delay warning after this many seconds in the queue (0: never). */
+    delayWarning: int({ min: 0 }).default(4 * 3600),
     tls: oneOf(['none', 'opportunistic', 'required'] as const).default('opportunistic'),
     verifyCertificate: bool().default(false),
     user: str().optional(),
@@ -138,6 +144,7 @@ export function parseConfigWithSource(text: string, file: string): { config: Con
   });
   if (value.netpolicy.tokenFile) value.netpolicy.tokenFile = abs(value.netpolicy.tokenFile);
   if (value.netpolicy.listen && !value.netpolicy.tokenFile) cross.push(`${where(locate(doc, ['netpolicy']))}: netpolicy: listen needs a tokenFile`);
+  if (value.relay.mode === 'smarthost' && !value.relay.smarthost) cross.push(`${where(locate(doc, ['relay']))}: relay: smarthost mode needs relay.smarthost (host:port)`);
   if (!!value.relay.user !== !!value.relay.password) cross.push(`${where(locate(doc, ['relay']))}: relay: give both user and password, or neither`);
   if (cross.length) throw new ConfigError(cross);
   return { config: value, where: (path) => where(locate(doc, path)) };

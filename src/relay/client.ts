@@ -43,6 +43,8 @@ export interface AttemptResult {
   reusable: boolean;
   /** The body stream failed its checksum: the file is damaged. */
   damaged: boolean;
+  /** Indices whose reply was made up here (local error), not received from the next hop. */
+  local: Set<number>;
 }
 
 function xtext(s: string): string {
@@ -70,7 +72,11 @@ class RelayConnection extends SMTPConnection {
     this.internals._sendCommand = (str: string, logStr?: string) => send(this.amend(str), logStr);
   }
 
+  /** STARTTLS was sent; a failure before the session is secure is then a TLS failure. */
+  triedTls = false;
+
   private amend(line: string): string {
+    if (line === 'STARTTLS') this.triedTls = true;
     const tx = this.tx;
     if (!tx) return line;
     const dsn = this.has('DSN');
@@ -102,11 +108,13 @@ class RelayConnection extends SMTPConnection {
 export interface Client {
   readonly secure: boolean;
   readonly alive: boolean;
+  /** The next hop announced DSN (RFC 3461), so NOTIFY travels on and it reports itself. */
+  readonly dsn: boolean;
   deliver(env: Envelope, indices: number[], size: number, body: Readable): Promise<AttemptResult>;
   quit(): void;
 }
 
-/** Opens, greets (EHLO, STARTTLS per mode) and authenticates; rejects with the reason. */
+/** Opens, greets (EHLO, STARTTLS per mode) and authenticates; rejects with the reason (`tlsFailed` set when STARTTLS broke it). */
 export function connectClient(host: SmarthostOptions, ehloName: string, t: ClientTimeouts): Promise<Client> {
   const tls: ConnectionOptions = { rejectUnauthorized: host.rejectUnauthorized ?? true };
   if (host.servername) tls.servername = host.servername;
@@ -127,7 +135,12 @@ export function connectClient(host: SmarthostOptions, ehloName: string, t: Clien
   let alive = true;
   conn.on('end', () => { alive = false; });
   return new Promise((resolve, reject) => {
-    const fail = (err: Error): void => { alive = false; conn.close(); reject(err); };
+    const fail = (err: Error): void => {
+      alive = false;
+      if (conn.triedTls && !conn.isSecure) (err as Error & { tlsFailed?: boolean }).tlsFailed = true;
+      conn.close();
+      reject(err);
+    };
     conn.once('error', fail);
     conn.connect(() => {
       const ready = (): void => {
@@ -138,6 +151,7 @@ export function connectClient(host: SmarthostOptions, ehloName: string, t: Clien
         resolve({
           get secure() { return conn.isSecure; },
           get alive() { return alive; },
+          get dsn() { return conn.has('DSN'); },
           deliver: (env, indices, size, body) => deliver(conn, env, indices, size, body, () => { alive = false; }),
           quit: () => { if (alive) { alive = false; conn.quit(); } },
         });
@@ -152,12 +166,13 @@ const NON_ASCII = /[^\x00-\x7f]/;
 
 function deliver(conn: RelayConnection, env: Envelope, indices: number[], size: number, body: Readable, dead: () => void): Promise<AttemptResult> {
   const replies = new Map<number, string>();
-  const all = (reply: string): void => { for (const i of indices) replies.set(i, reply); };
+  const local = new Set<number>();
+  const all = (reply: string): void => { for (const i of indices) { replies.set(i, reply); local.add(i); } };
   const addrs = indices.map((i) => env.recipients[i].address);
   if ((NON_ASCII.test(env.mailFrom.address) || addrs.some((a) => NON_ASCII.test(a))) && !conn.has('SMTPUTF8')) {
     body.destroy();
     all('553 5.6.7 Next hop does not support SMTPUTF8 for a non-ASCII address');
-    return Promise.resolve({ replies, reusable: true, damaged: false });
+    return Promise.resolve({ replies, reusable: true, damaged: false, local });
   }
   conn.tx = { env, order: indices, next: 0 };
   const canon = pipeline(body, new CanonicalLines(), () => {});
@@ -176,14 +191,14 @@ function deliver(conn: RelayConnection, env: Envelope, indices: number[], size: 
       const own = (i: number): string | undefined => byAddr.get(env.recipients[i].address)?.shift();
       if (!err) {
         for (const i of indices) replies.set(i, own(i) ?? String(info.response));
-        return resolve({ replies, reusable: true, damaged: false });
+        return resolve({ replies, reusable: true, damaged: false, local });
       }
       dead();
       conn.close(); // mid-transaction: never leave a half-sent DATA open
       if (err.code === 'ESTREAM') {
         const damaged = err instanceof BodyDamaged;
         all('451 4.3.0 Local error reading the queue file');
-        return resolve({ replies, reusable: false, damaged });
+        return resolve({ replies, reusable: false, damaged, local });
       }
       if (err.responseCode && err.response) {
         // A reply from the next hop: at MAIL or DATA it applies to everyone still in the transaction.
@@ -195,7 +210,7 @@ function deliver(conn: RelayConnection, env: Envelope, indices: number[], size: 
       } else {
         all(`451 4.4.2 Connection failed: ${err.code ?? ''} ${err.message}`.trim());
       }
-      resolve({ replies, reusable: false, damaged: false });
+      resolve({ replies, reusable: false, damaged: false, local });
     });
   });
 }

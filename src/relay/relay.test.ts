@@ -97,7 +97,7 @@ test('byte-exact DATA: canonical CRLF, dot-stuffing (F3, F4), envelope parameter
   assert.deepEqual(spool.stats().active + spool.stats().deferred + spool.stats().hold, 0);
 });
 
-test('per recipient: 2xx done, 4xx deferred then delivered, 5xx failed → hold', async (t) => {
+test('per recipient: 2xx done, 4xx deferred then delivered, 5xx failed → DSN, then deleted', async (t) => {
   let carolOk = false;
   const { spool, sink, relay, clock, log } = await setup(t, {
     reply: (line) => {
@@ -109,34 +109,41 @@ test('per recipient: 2xx done, 4xx deferred then delivered, 5xx failed → hold'
   relay.start();
   const id = await queue(spool, 'Subject: x\r\n\r\nhello\r\n');
   await until(() => spool.stateOf(id) === 'deferred', 'deferral');
-  assert.equal(sink.messages.length, 1);
-  assert.deepEqual(sink.messages[0].rcpts.map((l) => l.split(' ')[1]), ['TO:<bob@example.net>']);
+  const mail = () => sink.messages.filter((m) => m.mail.startsWith('MAIL FROM:<alice@'));
+  const dsns = () => sink.messages.filter((m) => m.mail.startsWith('MAIL FROM:<> '));
+  assert.equal(mail().length, 1);
+  assert.deepEqual(mail()[0].rcpts.map((l) => l.split(' ')[1]), ['TO:<bob@example.net>']);
   let m = await spool.read(id);
   assert.deepEqual(m?.envelope.recipients.map((r) => r.state), ['done', 'deferred', 'failed']);
   assert.equal(m?.envelope.nextAttemptAt, clock.now() + 60_000);
+  await until(() => dsns().length === 1, 'the bounce for dave');
+  assert.deepEqual(dsns()[0].rcpts.map((l) => l.split(' ')[1]), ['TO:<alice@example.org>']);
+  assert.match(dsns()[0].data.toString(), /^Final-Recipient: rfc822; dave@example\.net\r\nAction: failed\r\nStatus: 5\.1\.1\r\n/m);
 
   carolOk = true;
   clock.advance(59_000);
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(spool.stateOf(id), 'deferred', 'not due yet');
   clock.advance(1_000);
-  await until(() => spool.stateOf(id) === 'hold', 'hold');
-  assert.equal(sink.messages.length, 2);
-  assert.deepEqual(sink.messages[1].rcpts.map((l) => l.split(' ')[1]), ['TO:<carol@example.net>'], 'bob is not sent twice');
-  m = await spool.read(id);
-  assert.deepEqual(m?.envelope.recipients.map((r) => r.state), ['done', 'done', 'failed']);
-  assert.match(m?.envelope.holdReason ?? '', /550 5\.1\.1 dave/);
-  assert.ok(log.records.some((r) => r.level === 'warn' && r.msg === 'message held'));
+  await until(() => spool.stateOf(id) === undefined, 'deleted once every recipient is final');
+  assert.equal(mail().length, 2);
+  assert.deepEqual(mail()[1].rcpts.map((l) => l.split(' ')[1]), ['TO:<carol@example.net>'], 'bob is not sent twice');
+  assert.equal(dsns().length, 1, 'dave is reported once');
+  assert.equal(spool.stats().hold, 0);
+  assert.ok(log.records.some((r) => r.level === 'warn' && r.to === 'dave@example.net' && r.status === 'failed'));
 });
 
-test('max age: a recipient still deferred after maxAge is given up and held', async (t) => {
-  const { spool, relay, clock } = await setup(t, { reply: (l) => (l.startsWith('RCPT') ? '452 4.2.2 full' : undefined) }, { retry: { schedule: [60], maxAge: 100, jitter: 0 } });
+test('max age: a recipient still deferred after maxAge fails with 4.4.7 and the message is deleted', async (t) => {
+  const { spool, sink, relay, clock } = await setup(t, { reply: (l) => (l.startsWith('RCPT TO:<bob') ? '452 4.2.2 full' : undefined) }, { retry: { schedule: [60], maxAge: 100, jitter: 0 } });
   relay.start();
-  const id = await queue(spool, 'Subject: x\r\n\r\nhi\r\n');
+  const id = await queue(spool, 'Subject: x\r\n\r\nhi\r\n', { ...env, recipients: [env.recipients[0]] });
   await until(() => spool.stateOf(id) === 'deferred', 'deferral');
   clock.advance(120_000);
-  await until(() => spool.stateOf(id) === 'hold', 'hold');
-  assert.match((await spool.read(id))?.envelope.holdReason ?? '', /expired after 120s: 452 4\.2\.2 full/);
+  await until(() => spool.stateOf(id) === undefined, 'given up');
+  await until(() => sink.messages.some((m) => m.mail.startsWith('MAIL FROM:<> ')), 'bounce');
+  const dsn = sink.messages.find((m) => m.mail.startsWith('MAIL FROM:<> '))!.data.toString();
+  assert.match(dsn, /^Status: 4\.4\.7\r\n/m);
+  assert.match(dsn, /^Diagnostic-Code: smtp; 452 4\.2\.2 full\r\n/m);
 });
 
 test('STARTTLS required: delivered over TLS; refused when the next hop does not offer it', { skip: needTools('openssl') }, async (t) => {

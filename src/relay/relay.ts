@@ -1,14 +1,25 @@
 // The queue runner: takes messages from active/ (at start, on every commit,
-// and when a deferred one falls due), delivers them to the smarthost over a
-// small pool of reused connections, and files each recipient's outcome:
-// 2xx done, 4xx deferred with backoff, 5xx failed. A message leaves the spool
-// only when every recipient is done; permanent failures go to hold/ until
-// DSN bounces exist (never a silent delete).
+// and when a deferred one falls due), splits each message's open recipients
+// by destination (the smarthost, or each recipient domain in MX mode), runs
+// one transaction per destination over reused connections, and files each
+// recipient's outcome: 2xx done, 4xx deferred with backoff, 5xx (or still 4xx
+// past the maximum queue lifetime) failed. Failures are reported to the
+// sender in a DSN queued in the same spool before the outcome is recorded
+// (a crash in between repeats a notice, never loses one); a message whose
+// recipients are all final is then deleted.
+import { once } from 'node:events';
 import type { Clock, Logger } from '../core/index.ts';
 import { systemClock, silentLogger } from '../core/index.ts';
 import type { Envelope, Spool, StatusRecord } from '../spool/index.ts';
-import type { Client, ClientTimeouts, SmarthostOptions } from './client.ts';
-import { connectClient } from './client.ts';
+import type { ClientTimeouts, SmarthostOptions } from './client.ts';
+import type { DsnEntry, DsnKind, DsnSpec } from './dsn.ts';
+import { dsnEnvelope, dsnMessage, statusOf } from './dsn.ts';
+import type { MxRouteOptions } from './mx.ts';
+import { MxRoute } from './mx.ts';
+import type { Hop } from './pool.ts';
+import { Pool } from './pool.ts';
+import type { Destination, Route } from './route.ts';
+import { SmarthostRoute } from './route.ts';
 
 export interface RetryOptions {
   /** Seconds to wait after the 1st, 2nd, … deferral; the last value repeats. */
@@ -19,12 +30,27 @@ export interface RetryOptions {
   jitter?: number;
 }
 
+export type RelayRoute = ({ kind: 'smarthost' } & SmarthostOptions) | MxRouteOptions;
+
+export interface DsnOptions {
+  /** Name in MAILER-DAEMON@ and Reporting-MTA; default the EHLO name. */
+  hostname?: string;
+  /** Seconds after acceptance when one delay warning goes out; 0 = never. Default 4 h. */
+  delayWarning?: number;
+  /** A failure notice returns the whole message up to this size (bytes), else its headers. Default 10 MB. */
+  returnLimit?: number;
+}
+
 export interface RelayOptions {
   spool: Spool;
-  smarthost: SmarthostOptions;
+  /** Where mail goes; `smarthost` alone is the older spelling of { kind: 'smarthost', … }. */
+  route?: RelayRoute;
+  smarthost?: SmarthostOptions;
   ehloName: string;
+  /** Messages in delivery at once. */
   concurrency?: number;
   retry?: RetryOptions;
+  dsn?: DsnOptions;
   logger?: Logger;
   clock?: Clock;
   timeouts?: Partial<ClientTimeouts>;
@@ -37,28 +63,41 @@ export interface RelayOptions {
 }
 
 const DEFAULT_SCHEDULE = [60, 300, 900, 1800, 3600, 7200, 14400];
+const DESTINATIONS_PER_MESSAGE = 10;
 
-interface Pooled { client: Client; sent: number; timer?: NodeJS.Timeout }
+/** One recipient's result of an attempt. */
+interface Outcome {
+  reply: string;
+  /** The host that gave the reply; absent when it was made up here. */
+  remote?: string;
+  /** That host announced DSN, so it reports success itself (RFC 3461 §4). */
+  remoteDsn?: boolean;
+}
+
+/** NOTIFY says whether the sender wants this kind of notice; none given = FAILURE,DELAY (RFC 3461 §4.1). */
+function wants(notify: readonly string[] | undefined, what: 'FAILURE' | 'DELAY' | 'SUCCESS'): boolean {
+  if (!notify?.length) return what !== 'SUCCESS';
+  return !notify.includes('NEVER') && notify.includes(what);
+}
 
 export class Relay {
   private readonly spool: Spool;
-  private readonly host: SmarthostOptions;
-  private readonly ehloName: string;
+  private readonly route: Route;
   private readonly concurrency: number;
   private readonly schedule: number[];
   private readonly maxAgeMs: number;
   private readonly jitter: number;
+  private readonly hostname: string;
+  private readonly delayWarningMs: number;
+  private readonly returnLimit: number;
   private readonly logger: Logger;
   private readonly clock: Clock;
-  private readonly timeouts: ClientTimeouts;
   private readonly pollMs: number;
-  private readonly maxPerConnection: number;
-  private readonly idleMs: number;
   private readonly random: () => number;
+  private readonly pool: Pool;
   private readonly queue: string[] = [];
   private readonly queued = new Set<string>();
   private readonly inFlight = new Map<string, Promise<void>>();
-  private readonly idle: Pooled[] = [];
   private running = false;
   private unsubscribe: (() => void) | null = null;
   private poller: NodeJS.Timeout | null = null;
@@ -66,19 +105,22 @@ export class Relay {
 
   constructor(o: RelayOptions) {
     this.spool = o.spool;
-    this.host = o.smarthost;
-    this.ehloName = o.ehloName;
     this.concurrency = Math.max(1, o.concurrency ?? 4);
     this.schedule = o.retry?.schedule?.length ? o.retry.schedule : DEFAULT_SCHEDULE;
     this.maxAgeMs = (o.retry?.maxAge ?? 5 * 86400) * 1000;
     this.jitter = o.retry?.jitter ?? 0.1;
+    this.hostname = o.dsn?.hostname ?? o.ehloName;
+    this.delayWarningMs = (o.dsn?.delayWarning ?? 4 * 3600) * 1000;
+    this.returnLimit = o.dsn?.returnLimit ?? 10_240_000;
     this.logger = (o.logger ?? silentLogger).child({ part: 'relay' });
     this.clock = o.clock ?? systemClock;
-    this.timeouts = { connect: 30_000, greeting: 30_000, socket: 300_000, ...o.timeouts };
     this.pollMs = o.pollMs ?? 1000;
-    this.maxPerConnection = o.maxPerConnection ?? 100;
-    this.idleMs = o.idleMs ?? 5000;
     this.random = o.random ?? Math.random;
+    this.pool = new Pool(o.maxPerConnection ?? 100, o.idleMs ?? 5000);
+    const timeouts: ClientTimeouts = { connect: 30_000, greeting: 30_000, socket: 300_000, ...o.timeouts };
+    const r = o.route ?? (o.smarthost ? { kind: 'smarthost' as const, ...o.smarthost } : undefined);
+    if (!r) throw new Error('relay: a route (or smarthost) is required');
+    this.route = r.kind === 'mx' ? new MxRoute(r, o.ehloName, timeouts, this.random) : new SmarthostRoute(r, o.ehloName, timeouts);
   }
 
   start(): void {
@@ -101,7 +143,7 @@ export class Relay {
     this.queue.length = 0;
     this.queued.clear();
     await Promise.all(this.inFlight.values());
-    for (const p of this.idle.splice(0)) { clearTimeout(p.timer); p.client.quit(); }
+    this.pool.closeIdle();
   }
 
   /** Deliver now: every deferred message, due or not (like `postqueue -f`). */
@@ -143,88 +185,129 @@ export class Relay {
     }
   }
 
-  private async acquire(): Promise<Pooled> {
-    while (this.idle.length) {
-      const p = this.idle.pop()!;
-      clearTimeout(p.timer);
-      if (p.client.alive) return p;
-    }
-    return { client: await connectClient(this.host, this.ehloName, this.timeouts), sent: 0 };
-  }
-
-  private release(p: Pooled, reusable: boolean): void {
-    p.sent++;
-    if (!reusable || !p.client.alive || !this.running || p.sent >= this.maxPerConnection) { p.client.quit(); return; }
-    p.timer = setTimeout(() => {
-      const i = this.idle.indexOf(p);
-      if (i >= 0) this.idle.splice(i, 1);
-      p.client.quit();
-    }, this.idleMs);
-    p.timer.unref();
-    this.idle.push(p);
-  }
-
   private async deliver(id: string): Promise<void> {
     if (this.spool.stateOf(id) !== 'active') return;
     const m = await this.spool.read(id);
     if (!m) return; // gone, or damaged and moved to corrupt/ by read()
     const env = m.envelope;
     const todo = env.recipients.flatMap((r, i) => (r.state === 'pending' || r.state === 'deferred' ? [i] : []));
-    let replies: Map<number, string>;
-    if (!todo.length) {
-      replies = new Map();
-    } else {
-      let pooled: Pooled;
-      try {
-        pooled = await this.acquire();
-      } catch (err) {
-        const reply = `451 4.4.1 Next hop ${this.host.host}:${this.host.port} unreachable: ${(err as Error).message}`;
-        return this.file(env, new Map(todo.map((i) => [i, reply])));
+    const outcomes = new Map<number, Outcome>();
+    let damaged = false;
+    // Destinations of one message in parallel, but not hundreds of sessions for one wide mailing.
+    const dests = this.route.split(env, todo);
+    const worker = async (): Promise<void> => {
+      for (let d = dests.shift(); d; d = dests.shift()) {
+        const r = await this.attempt(id, env, m.bodyLength, d);
+        if (r === 'damaged') damaged = true;
+        else for (const [i, o] of r) outcomes.set(i, o);
       }
-      const r = await pooled.client.deliver(env, todo, m.bodyLength, this.spool.body(id));
-      this.release(pooled, r.reusable);
-      if (r.damaged) {
-        this.logger.error({ queueId: id }, 'queue file damaged while sending; moved to corrupt/, not delivered');
-        await this.spool.move(id, 'corrupt');
-        return;
-      }
-      replies = r.replies;
+    };
+    await Promise.all(Array.from({ length: Math.min(DESTINATIONS_PER_MESSAGE, dests.length) }, worker));
+    if (damaged) {
+      // The body stream checks the END record before the final dot: no destination got this message.
+      this.logger.error({ queueId: id }, 'queue file damaged while sending; moved to corrupt/, not delivered');
+      await this.spool.move(id, 'corrupt');
+      return;
     }
-    await this.file(env, replies);
+    await this.file(env, m.bodyLength, outcomes);
   }
 
-  /** Applies one attempt's replies and moves the message to where it now belongs. */
-  private async file(env: Envelope, replies: Map<number, string>): Promise<void> {
+  /** One transaction to one destination, on a pooled connection within the destination's limit. */
+  private async attempt(id: string, env: Envelope, size: number, d: Destination): Promise<Map<number, Outcome> | 'damaged'> {
+    const release = await this.pool.slot(d.key, this.route.limit);
+    try {
+      let hop: Hop | undefined = this.pool.take(d.key);
+      if (!hop) {
+        const c = await this.route.connect(d.key);
+        if (!c.ok) return new Map(d.indices.map((i) => [i, { reply: c.reply }]));
+        hop = { client: c.client, remote: c.remote, sent: 0 };
+      }
+      const r = await hop.client.deliver(env, d.indices, size, this.spool.body(id));
+      const remoteDsn = hop.client.dsn;
+      this.pool.put(d.key, hop, r.reusable && this.running);
+      if (r.damaged) return 'damaged';
+      const out = new Map<number, Outcome>();
+      for (const [i, reply] of r.replies) out.set(i, r.local.has(i) ? { reply } : { reply, remote: hop.remote, remoteDsn });
+      return out;
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Applies one attempt's outcomes: notices first (queued and synced), then
+   * the progress records, then the message moves to where it now belongs.
+   */
+  private async file(env: Envelope, bodyLength: number, outcomes: Map<number, Outcome>): Promise<void> {
     const id = env.id;
     const now = this.clock.now();
-    const expired = now - env.receivedAt >= this.maxAgeMs;
+    const age = now - env.receivedAt;
+    const expired = age >= this.maxAgeMs;
     const progress: StatusRecord[] = [];
+    const failed: DsnEntry[] = [];
+    const relayed: DsnEntry[] = [];
     let lastTransient: string | undefined;
-    for (const [i, reply] of replies) {
+    for (const [i, o] of outcomes) {
       const rc = env.recipients[i];
-      const code = Number(reply.slice(0, 3));
+      const code = Number(o.reply.slice(0, 3));
       let state: 'done' | 'deferred' | 'failed' = code >= 200 && code < 300 ? 'done' : code >= 500 ? 'failed' : 'deferred';
-      if (state === 'deferred' && expired) state = 'failed';
+      const timedOut = state === 'deferred' && expired;
+      if (timedOut) state = 'failed';
       rc.state = state;
-      rc.reply = state === 'failed' && expired && code < 500 ? `expired after ${Math.round((now - env.receivedAt) / 1000)}s: ${reply}` : reply;
+      rc.reply = timedOut ? `expired after ${Math.round(age / 1000)}s: ${o.reply}` : o.reply;
       progress.push({ t: 'rcpt', i, state, reply: rc.reply, at: now });
-      if (state === 'deferred') lastTransient = reply;
+      if (state === 'deferred') lastTransient = o.reply;
+      const entry = { index: i, reply: o.reply, remote: o.remote, at: now };
+      if (state === 'failed' && wants(rc.notify, 'FAILURE')) failed.push({ ...entry, action: 'failed', status: timedOut ? '4.4.7' : statusOf(o.reply) });
+      if (state === 'done' && !o.remoteDsn && wants(rc.notify, 'SUCCESS')) relayed.push({ ...entry, action: 'relayed', status: statusOf(o.reply) });
       const level = state === 'failed' ? 'warn' : 'info';
-      this.logger[level]({ queueId: id, to: rc.address, relay: `${this.host.host}:${this.host.port}`, status: state === 'done' ? 'sent' : state, reply, delay: (now - env.receivedAt) / 1000 }, 'delivery');
+      this.logger[level]({ queueId: id, to: rc.address, relay: o.remote, status: state === 'done' ? 'sent' : state, reply: rc.reply, delay: age / 1000 }, 'delivery');
     }
+    const bounceable = env.mailFrom.address !== ''; // never a notice about a notice (RFC 3461 §6.2)
+    if (bounceable && failed.length && !(await this.notify('failure', env, bodyLength, failed, now))) {
+      // Not reported, so not final yet: try these recipients again later rather than lose the news.
+      for (const e of failed) {
+        env.recipients[e.index].state = 'deferred';
+        progress.push({ t: 'rcpt', i: e.index, state: 'deferred', reply: env.recipients[e.index].reply, at: now });
+        lastTransient = '451 4.3.0 Delivery status notification not queued';
+      }
+    }
+    if (bounceable && relayed.length) await this.notify('success', env, bodyLength, relayed, now);
     const states = env.recipients.map((r) => r.state);
-    if (states.every((s) => s === 'done')) {
+    if (states.every((s) => s === 'done' || s === 'failed')) {
       await this.spool.delete(id);
       return;
     }
-    if (states.some((s) => s === 'deferred' || s === 'pending')) {
-      const base = this.schedule[Math.min(env.attempts, this.schedule.length - 1)] * 1000;
-      const delay = Math.max(0, Math.round(base * (1 + this.jitter * (2 * this.random() - 1))));
-      await this.spool.defer(id, now + delay, lastTransient, progress);
-      return;
+    const warn = bounceable && this.delayWarningMs > 0 && env.delayWarnedAt === undefined && age >= this.delayWarningMs;
+    if (warn) {
+      const delayed: DsnEntry[] = env.recipients.flatMap((r, i) => (r.state === 'deferred' || r.state === 'pending') && wants(r.notify, 'DELAY')
+        ? [{ index: i, action: 'delayed' as const, status: statusOf(r.reply ?? '4'), reply: r.reply ?? 'not yet attempted', remote: outcomes.get(i)?.remote, at: now }]
+        : []);
+      if (!delayed.length || await this.notify('delay', env, bodyLength, delayed, now)) progress.push({ t: 'warned', at: now });
     }
-    // Every recipient is done or failed, some failed: no DSN yet, so keep it for an operator.
-    const why = env.recipients.filter((r) => r.state === 'failed').map((r) => `<${r.address}>: ${r.reply ?? 'failed'}`);
-    await this.spool.hold(id, `permanent failure: ${why.join('; ')}`, progress);
+    const base = this.schedule[Math.min(env.attempts, this.schedule.length - 1)] * 1000;
+    const delay = Math.max(0, Math.round(base * (1 + this.jitter * (2 * this.random() - 1))));
+    await this.spool.defer(id, now + delay, lastTransient, progress);
+  }
+
+  /** Queues a DSN to the sender through the same spool; false if it could not be queued. */
+  private async notify(kind: DsnKind, env: Envelope, bodyLength: number, entries: DsnEntry[], now: number): Promise<boolean> {
+    const spec: DsnSpec = {
+      kind, hostname: this.hostname, env, bodyLength, entries, now,
+      retryUntil: env.receivedAt + this.maxAgeMs, returnLimit: this.returnLimit,
+    };
+    const w = this.spool.create(dsnEnvelope(spec));
+    try {
+      for await (const chunk of dsnMessage(spec, w.id, this.spool.body(env.id))) {
+        if (!w.stream.write(chunk)) await once(w.stream, 'drain');
+      }
+      await w.commit();
+    } catch (err) {
+      await w.abort();
+      this.logger.error({ queueId: env.id, kind, err: String(err) }, 'cannot queue delivery status notification');
+      return false;
+    }
+    this.logger.info({ queueId: env.id, dsn: w.id, kind, to: env.mailFrom.address, recipients: entries.map((e) => env.recipients[e.index].address) }, 'notification queued');
+    return true;
   }
 }

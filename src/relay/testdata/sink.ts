@@ -11,6 +11,8 @@ export interface Captured { mail: string; rcpts: string[]; data: Buffer; tls: bo
 export interface SinkOptions {
   extensions?: string[];
   tls?: { key: string; cert: string };
+  /** Answer STARTTLS with 220, then send bytes no TLS client can take (a broken TLS setup). */
+  brokenTls?: boolean;
   /** Return a reply line to override the default for this command, e.g. '451 4.3.0 later'. */
   reply?: (line: string) => string | undefined;
 }
@@ -19,6 +21,9 @@ export class CaptureSink {
   readonly messages: Captured[] = [];
   readonly commands: string[] = [];
   connections = 0;
+  /** Sessions open now, and the most ever open at once. */
+  open = 0;
+  peak = 0;
   port = 0;
   private readonly server: Server;
   private readonly opts: SinkOptions;
@@ -29,8 +34,12 @@ export class CaptureSink {
     this.server = createServer((s) => this.session(s));
   }
 
-  async listen(): Promise<this> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+  /** MX tests put several sinks on one port, each on its own loopback address. */
+  async listen(host = '127.0.0.1', port = 0): Promise<this> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => { this.server.removeListener('error', reject); resolve(); });
+    });
     this.port = (this.server.address() as AddressInfo).port;
     return this;
   }
@@ -42,8 +51,10 @@ export class CaptureSink {
 
   private session(raw: Socket): void {
     this.connections++;
+    this.open++;
+    this.peak = Math.max(this.peak, this.open);
     this.sockets.add(raw);
-    raw.on('close', () => this.sockets.delete(raw));
+    raw.on('close', () => { this.open--; this.sockets.delete(raw); });
     raw.on('error', () => {});
     let sock: Socket = raw;
     let buf = Buffer.alloc(0);
@@ -75,7 +86,7 @@ export class CaptureSink {
         this.commands.push(line);
         const verb = line.split(/[ :]/)[0].toUpperCase();
         if (verb === 'EHLO') {
-          const lines = ['sink.test', ...ext, ...(this.opts.tls && !tls ? ['STARTTLS'] : [])];
+          const lines = ['sink.test', ...ext, ...((this.opts.tls || this.opts.brokenTls) && !tls ? ['STARTTLS'] : [])];
           send(lines.map((l, i) => `250${i === lines.length - 1 ? ' ' : '-'}${l}`).join('\r\n'));
         } else if (verb === 'STARTTLS' && this.opts.tls && !tls) {
           send('220 2.0.0 Ready to start TLS');
@@ -86,6 +97,11 @@ export class CaptureSink {
           t.on('data', onData);
           sock = t;
           tls = true;
+        } else if (verb === 'STARTTLS' && this.opts.brokenTls) {
+          send('220 2.0.0 Ready to start TLS');
+          sock.removeListener('data', onData);
+          sock.once('data', () => sock.end('this is not a TLS server hello\r\n')); // answers the ClientHello
+          return;
         } else if (verb === 'STARTTLS') {
           send('502 5.5.1 STARTTLS not offered');
         } else if (verb === 'MAIL') {
