@@ -180,7 +180,8 @@ test('STARTTLS required: delivered over TLS; refused when the next hop does not 
 
 test('a queue file damaged after acceptance is never sent: no final dot, moved to corrupt/', async (t) => {
   const { spool, sink, relay, dir } = await setup(t);
-  const id = await queue(spool, 'Subject: x\r\n\r\n' + 'z'.repeat(200_000) + '\r\n');
+  // Over the spool's in-memory hand-off size, so the relay reads (and checks) the file.
+  const id = await queue(spool, 'Subject: x\r\n\r\n' + 'z'.repeat(300_000) + '\r\n');
   const p = join(dir, 'active', id);
   const bytes = readFileSync(p);
   bytes[bytes.length - 1000] ^= 0x02; // late in the body: most of it is already on the wire

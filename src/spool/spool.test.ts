@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { ManualClock, MemoryLogger } from '../core/index.ts';
 import { tempDir } from './testdata/tmp.ts';
 import { BodyDamaged, QUEUE_ID_RE, Spool } from './index.ts';
+import { KEEP_MAX } from './writer.ts';
 import type { EnvelopeInput } from './index.ts';
 
 const input: EnvelopeInput = {
@@ -123,7 +124,8 @@ test('body stream errors instead of ending when the file is damaged after open',
   const tmp = tempDir();
   t.after(() => tmp.remove());
   const spool = await Spool.open(tmp.path);
-  const id = await put(spool, 'Subject: x\r\n\r\n' + 'q'.repeat(1000));
+  // Larger than KEEP_MAX: no in-memory hand-off, the body comes from the file.
+  const id = await put(spool, 'Subject: x\r\n\r\n' + 'q'.repeat(KEEP_MAX + 1000));
   const p = join(tmp.path, 'active', id);
   const bytes = readFileSync(p);
   bytes[200] ^= 0x20;
@@ -191,5 +193,23 @@ test('waitEmpty resolves when active and deferred drain', async (t) => {
   await spool.hold(b, 'test');
   await p;
   assert.equal(drained, true);
+  await spool.close();
+});
+
+test('a just-committed small message is handed to the relay from memory once, then read from disk', async (t) => {
+  const tmp = tempDir();
+  t.after(() => tmp.remove());
+  const spool = await Spool.open(tmp.path);
+  const text = 'Subject: fresh\r\n\r\n' + 'f'.repeat(5000);
+  const id = await put(spool, text);
+  const p = join(tmp.path, 'active', id);
+  const bytes = readFileSync(p);
+  bytes[300] ^= 0x20; // damage the disk copy: only a disk read can notice
+  writeFileSync(p, bytes);
+  const first = await spool.read(id);
+  assert.equal(first?.bodyLength, Buffer.byteLength(text));
+  assert.equal((await buffer(spool.body(id))).toString('latin1'), text, 'the accepted bytes, from memory');
+  assert.equal(await spool.read(id), null, 'the second read goes to disk and finds the damage');
+  assert.deepEqual(spool.list('corrupt'), [id]);
   await spool.close();
 });

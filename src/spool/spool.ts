@@ -4,7 +4,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Clock, Logger } from '../core/index.ts';
 import { systemClock, silentLogger } from '../core/index.ts';
 import { bodyStream, scanQueueFile, statusRecord } from './format.ts';
@@ -71,6 +71,9 @@ class DirSyncer {
   }
 }
 
+/** Memory for just-committed bodies awaiting their first delivery attempt. */
+const FRESH_BUDGET = 32 * 1024 * 1024;
+
 export class Spool {
   readonly dir: string;
   private readonly logger: Logger;
@@ -84,6 +87,13 @@ export class Spool {
   private emptyWaiters: Array<() => void> = [];
   private commits = 0;
   private fileSyncs = 0;
+  /**
+   * Just-committed small messages, so the relay's first attempt needs no disk read: the
+   * envelope (handed out once, since the relay updates it) and the body bytes. Dropped when
+   * the message leaves active/ and bounded by FRESH_BUDGET; a miss simply reads the file.
+   */
+  private readonly fresh = new Map<string, { envelope: Envelope | null; body: Buffer }>();
+  private freshBytes = 0;
 
   private constructor(dir: string, activeDir: FileHandle, opts: SpoolOptions) {
     this.dir = dir;
@@ -163,8 +173,9 @@ export class Spool {
       activePath: (id) => this.path('active', id),
       syncActiveDir: () => this.syncer.sync(),
       countFileSync: () => { this.fileSyncs++; },
-      committed: (id) => {
+      committed: (id, body) => {
         this.commits++;
+        if (body) this.keepFresh(id, envelope, body);
         this.setState(id, { state: 'active' });
         this.logger.info({ queueId: id, from: envelope.mailFrom.address, nrcpt: envelope.recipients.length }, 'queued');
       },
@@ -178,7 +189,25 @@ export class Spool {
     return () => this.listeners.delete(listener);
   }
 
+  private keepFresh(id: string, envelope: Envelope, body: Buffer): void {
+    this.fresh.set(id, { envelope, body });
+    this.freshBytes += body.length;
+    for (const [k, v] of this.fresh) {
+      if (this.freshBytes <= FRESH_BUDGET) break;
+      this.fresh.delete(k);
+      this.freshBytes -= v.body.length;
+    }
+  }
+
+  private dropFresh(id: string): void {
+    const f = this.fresh.get(id);
+    if (!f) return;
+    this.fresh.delete(id);
+    this.freshBytes -= f.body.length;
+  }
+
   private setState(id: string, e: Entry | null): void {
+    if (e?.state !== 'active') this.dropFresh(id);
     const old = this.index.get(id);
     if (old) this.counts[old.state]--;
     if (e) { this.index.set(id, e); this.counts[e.state]++; } else this.index.delete(id);
@@ -219,6 +248,12 @@ export class Spool {
   async read(id: string): Promise<QueuedMessage | null> {
     const state = this.stateOf(id);
     if (!state) return null;
+    const f = state === 'active' ? this.fresh.get(id) : undefined;
+    if (f?.envelope) {
+      const envelope = f.envelope;
+      f.envelope = null;
+      return { state, envelope, bodyLength: f.body.length };
+    }
     const r = await scanQueueFile(this.path(state, id));
     if (r.ok) return { state, envelope: r.envelope, bodyLength: r.bodyLength };
     if (state !== 'corrupt') await this.quarantine(id, state, r.reason);
@@ -229,6 +264,11 @@ export class Spool {
   body(id: string): Readable {
     const state = this.stateOf(id);
     if (!state) throw new SpoolError('io', `no such queue file ${id}`);
+    const f = state === 'active' ? this.fresh.get(id) : undefined;
+    if (f) {
+      this.dropFresh(id);
+      return Readable.from([f.body], { objectMode: false });
+    }
     return bodyStream(this.path(state, id));
   }
 

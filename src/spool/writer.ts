@@ -11,6 +11,9 @@ import type { Envelope } from './types.ts';
 import { SpoolError, toSpoolError } from './types.ts';
 
 /** Where a test may stop the world to simulate a crash. */
+/** Bodies up to this size are handed to the relay from memory after commit. */
+export const KEEP_MAX = 256 * 1024;
+
 export type CommitPoint = 'written' | 'file-synced' | 'renamed' | 'dir-synced';
 
 export interface WriterContext {
@@ -19,7 +22,8 @@ export interface WriterContext {
   /** Resolves after a directory fsync that started after the caller's rename. */
   syncActiveDir(): Promise<void>;
   countFileSync(): void;
-  committed(id: string): void;
+  /** `body` is the whole body when it was small enough to keep (the relay then needs no disk read). */
+  committed(id: string, body: Buffer | null): void;
   crashHook?: (point: CommitPoint, id: string) => void | Promise<void>;
 }
 
@@ -46,6 +50,9 @@ export class QueueFileWriter implements SpoolWriter {
   private failure: SpoolError | null = null;
   private chain: Promise<void> = Promise.resolve();
   private state: 'open' | 'committing' | 'done' | 'aborted' = 'open';
+  /** The body as written, kept for the relay while it stays under KEEP_MAX (null once larger). */
+  private kept: Buffer[] | null = [];
+  private keptLen = 0;
 
   constructor(ctx: WriterContext, envelope: Envelope) {
     this.ctx = ctx;
@@ -79,6 +86,11 @@ export class QueueFileWriter implements SpoolWriter {
       const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingLen);
       this.pending = [];
       this.pendingLen = 0;
+      if (this.kept) {
+        this.keptLen += data.length;
+        if (this.keptLen > KEEP_MAX) this.kept = null;
+        else this.kept.push(data);
+      }
       for (let off = 0; off < data.length; off += DATA_RECORD_MAX) {
         const slice = data.subarray(off, Math.min(off + DATA_RECORD_MAX, data.length));
         parts.push(recordHeader(REC_DATA, slice.length), slice);
@@ -130,7 +142,9 @@ export class QueueFileWriter implements SpoolWriter {
       throw e;
     }
     this.state = 'done';
-    this.ctx.committed(this.id);
+    const kept = this.kept;
+    this.kept = null;
+    this.ctx.committed(this.id, kept ? (kept.length === 1 ? kept[0] : Buffer.concat(kept, this.keptLen)) : null);
   }
 
   async abort(): Promise<void> {
