@@ -3,7 +3,7 @@
 // disabled account is only revealed (525 5.7.13) to someone who proved the
 // password, and an unknown user costs the same argon2 verification as a known
 // one, so replies and timing do not tell them apart.
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Logger, Reply } from '../core/index.ts';
 import type { AuthRecord, CredentialSource } from './accounts.ts';
 import { checkPassword, hashPassword, needsRehash } from './hashes.ts';
@@ -31,6 +31,14 @@ export interface AuthenticatorOptions {
   authorize?: AuthorizeHook;
   /** After a successful PLAIN/LOGIN, replace a weaker hash with argon2id. Default false. */
   rehashOnLogin?: boolean;
+  /**
+   * Dovecot-style cache of successful PLAIN/LOGIN verifications, so a client that logs in
+   * every few seconds does not pay an argon2id hash each time. Seconds; 0 turns it off.
+   * Default 300. Failures are never cached; account status is checked on every login.
+   */
+  cacheTtl?: number;
+  cacheSize?: number;
+  now?: () => number;
   /** Key for the stable fake SCRAM salts of unknown users; random per process when absent. */
   scramSecret?: Buffer;
 }
@@ -48,12 +56,14 @@ export class Authenticator {
   private readonly log: Logger;
   private readonly scramSecret: Buffer;
   private dummy: Promise<string> | null = null;
+  private readonly verified: VerifiedCache;
 
   constructor(accounts: CredentialSource, opts: AuthenticatorOptions) {
     this.accounts = accounts;
     this.opts = opts;
     this.log = opts.logger.child({ part: 'auth' });
     this.scramSecret = opts.scramSecret ?? randomBytes(32);
+    this.verified = new VerifiedCache((opts.cacheTtl ?? 300) * 1000, opts.cacheSize ?? 10_000, opts.now ?? Date.now);
   }
 
   /** PLAIN and LOGIN: check a cleartext password. */
@@ -70,9 +80,14 @@ export class Authenticator {
       await checkPassword(await this.dummyHash(), password.slice(0, MAX_PASSWORD));
       return this.failed(authcid, rec ? 'password too long' : 'unknown user');
     }
-    const v = await checkPassword(rec.hash, password);
-    if (!v.ok) return this.failed(rec.login, v.reason);
-    await this.upgrade(rec, password);
+    // The key covers the stored hash: a password change (or rehash) retires old entries by itself.
+    const key = this.verified.key(rec.login, password, rec.hash);
+    if (!this.verified.has(key)) {
+      const v = await checkPassword(rec.hash, password);
+      if (!v.ok) return this.failed(rec.login, v.reason);
+      await this.upgrade(rec, password);
+      this.verified.add(key);
+    }
     return this.decide(rec, authzid, 'plain');
   }
 
@@ -158,5 +173,40 @@ export class Authenticator {
   private temporary(who: string, err: unknown): { ok: false; fail: 'temporary'; reply: Reply } {
     this.log.error({ event: 'auth-temporary', login: who, err: String(err) }, 'account lookup failed');
     return { ok: false, fail: 'temporary', reply: TEMPORARY };
+  }
+}
+
+/** Successful verifications, by an HMAC of login, password and stored hash (never the password itself). */
+class VerifiedCache {
+  private readonly ttl: number;
+  private readonly max: number;
+  private readonly now: () => number;
+  private readonly secret = randomBytes(32);
+  private readonly entries = new Map<string, number>(); // key → expiry; insertion order = age
+
+  constructor(ttlMs: number, max: number, now: () => number) {
+    this.ttl = ttlMs;
+    this.max = max;
+    this.now = now;
+  }
+
+  key(login: string, password: string, hash: string): string {
+    return createHmac('sha256', this.secret).update(login).update('\0').update(password).update('\0').update(hash).digest('base64');
+  }
+
+  has(key: string): boolean {
+    if (this.ttl <= 0) return false;
+    const exp = this.entries.get(key);
+    if (exp === undefined) return false;
+    if (exp > this.now()) return true;
+    this.entries.delete(key);
+    return false;
+  }
+
+  add(key: string): void {
+    if (this.ttl <= 0) return;
+    this.entries.delete(key);
+    this.entries.set(key, this.now() + this.ttl);
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
   }
 }

@@ -3,13 +3,6 @@ import { parseArgs } from 'node:util';
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError, exampleConfig, loadConfig } from '../config/index.ts';
-import { startCommand } from './start.ts';
-import { accountCommand } from './account.ts';
-import { queueCommand } from './queue.ts';
-import { policyCommand } from './policy.ts';
-import { runTraceCommand, TRACE_USAGE } from '../accountability/index.ts';
-import { openState } from './state.ts';
-import { runDkimCommand } from '../dkim/index.ts';
 
 export interface Io {
   out(s: string): void;
@@ -27,8 +20,13 @@ export function configPath(value: string | undefined, io: Io): string {
   return resolve(value ?? io.env.PORTWARDEN_CONFIG ?? 'portwarden.yaml');
 }
 
+/** Loads a command's module only when it runs: `start` should not carry every tool's code. */
+function lazy(summary: string, load: () => Promise<Command>): Command {
+  return { summary, run: async (argv, io) => (await load()).run(argv, io) };
+}
+
 export const commands: Record<string, Command> = {
-  start: startCommand,
+  start: lazy('run the submission service (587/465 roles) and the relay', async () => (await import('./start.ts')).startCommand),
   init: {
     summary: 'write a starting config file (portwarden.yaml)',
     async run(argv, io) {
@@ -59,37 +57,9 @@ export const commands: Record<string, Command> = {
       return 0;
     },
   },
-  account: accountCommand,
-  dkim: {
-    summary: 'DKIM keys: keygen DOMAIN prints the DNS TXT record; record DOMAIN --selector S',
-    async run(argv, io) {
-      const { values } = parseArgs({ args: argv, strict: false, options: { config: { type: 'string' } } });
-      let dataDir: string;
-      try {
-        dataDir = loadConfig(configPath(typeof values.config === 'string' ? values.config : undefined, io)).dataDir;
-      } catch (err) {
-        if (err instanceof ConfigError) { io.err(err.issues.join('\n')); return 1; }
-        throw err;
-      }
-      const rest = argv.filter((a, i) => a !== '--config' && argv[i - 1] !== '--config' && !a.startsWith('--config='));
-      return runDkimCommand(rest, { out: io.out, err: io.err, dataDir });
-    },
-  },
-  trace: {
-    summary: 'who sent it: look up a message by queue id, Message-ID, or client IP and time',
-    async run(argv, io) {
-      const { values } = parseArgs({ args: argv, strict: false, options: { config: { type: 'string' }, help: { type: 'boolean' } } });
-      if (values.help) { io.out(TRACE_USAGE); return 0; }
-      const state = openState(typeof values.config === 'string' ? values.config : undefined, io);
-      if (!state) return 1;
-      const rest = argv.filter((a, i) => a !== '--config' && argv[i - 1] !== '--config' && !a.startsWith('--config='));
-      try {
-        return await runTraceCommand(rest, { store: state.store, out: io.out, err: io.err });
-      } finally {
-        state.store.close();
-      }
-    },
-  },
-  queue: queueCommand,
-  policy: policyCommand,
+  account: lazy('manage submission accounts (add, passwd, alias, disable, list, import…)', async () => (await import('./account.ts')).accountCommand),
+  dkim: lazy('DKIM keys: keygen DOMAIN prints the DNS TXT record; record DOMAIN --selector S', async () => (await import('./dkim.ts')).dkimCommand),
+  trace: lazy('who sent it: look up a message by queue id, Message-ID, or client IP and time', async () => (await import('./trace.ts')).traceCommand),
+  queue: lazy('inspect and act on the queue (list, show, hold, release, delete, flush, requeue…)', async () => (await import('./queue.ts')).queueCommand),
+  policy: lazy('port-25 network policy: pools, relays, exemptions, quarantine, compile, apply, agent', async () => (await import('./policy.ts')).policyCommand),
 };
