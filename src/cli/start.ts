@@ -15,8 +15,6 @@ import { SmtpServer, defaultListenerOptions } from '../smtp/index.ts';
 import { SubmissionHandler, type FixerPort, type SpoolPort, type AccountsPort, type SubmissionEvents } from '../submission/index.ts';
 import { AttributionLog } from '../accountability/index.ts';
 import { createMetrics, metricsHandler, type Metrics } from '../metrics/index.ts';
-import { createPolicyServer } from '../postfix/index.ts';
-import { createPolicyHttpHandler } from '../netpolicy/index.ts';
 import { readFileSync } from 'node:fs';
 import { createControlServer, controlServerRunning, controlSocketPath } from '../control/index.ts';
 import { buildLimits, buildLimitStore, bruteForce, limitsPort, throttledSasl } from './limits.ts';
@@ -152,7 +150,8 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     await new Promise<void>((res) => http.listen(port, host, res));
     logger.info({ event: 'listening', listener: 'metrics', host, port: (http.address() as { port: number }).port });
   }
-  const policy = cfg.policyService.listen ? createPolicyServer({
+  // Optional services load their code only when configured.
+  const policy = cfg.policyService.listen ? (await import('../postfix/index.ts')).createPolicyServer({
     limits, store: limitStore, helpUrl: cfg.submission.helpUrl, logger,
     accountStatus: (login) => { const a = accounts.get(login); return a ? { status: a.status, subscriber: a.subscriber, tier: a.tier } : 'unknown'; },
     lockedOut: async (ip, login) => (await bf.before(ip, login)).action === 'locked',
@@ -161,6 +160,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   let edgeApi: ReturnType<typeof createHttpServer> | null = null;
   if (cfg.netpolicy.listen && cfg.netpolicy.tokenFile) {
     const tokens = readFileSync(cfg.netpolicy.tokenFile, 'utf8').split(/\r?\n/).map((t) => t.trim()).filter(Boolean);
+    const { createPolicyHttpHandler } = await import('../netpolicy/index.ts');
     edgeApi = createHttpServer(createPolicyHttpHandler({ store, clock: systemClock, logger, tokens }));
     const { host, port } = parseHostPort(cfg.netpolicy.listen, 'none', false);
     await new Promise<void>((res) => edgeApi!.listen(port, host, res));

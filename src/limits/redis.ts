@@ -20,7 +20,8 @@
 // MemoryLimitStore (limits still hold per node, marked degraded) and 'closed'
 // refuses with outcome 'unavailable'. ioredis reconnects in the background; the
 // first ready connection ends degraded mode.
-import { Redis, type Cluster, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { type Clock, type Logger, silentLogger, systemClock } from '../core/index.ts';
 import { LIMIT_LUA } from './lua.ts';
 import { ALLOW_NOTHING_TO_CHECK, MemoryLimitStore, worse } from './memory.ts';
@@ -87,7 +88,9 @@ export class RedisLimitStore implements LimitStore {
     this.log = (opts.logger ?? silentLogger).child({ part: 'limits', store: 'redis' });
     this.ownsClient = !opts.client;
     const base = { ...limitsRedisOptions(opts.commandTimeoutMs), ...opts.redisOptions };
-    this.client = opts.client ?? (opts.url ? new Redis(opts.url, base) : new Redis(base));
+    // ioredis is loaded only when a Redis store is built: the embedded default never pays for it.
+    const Client = (createRequire(import.meta.url)('ioredis') as typeof import('ioredis')).Redis;
+    this.client = opts.client ?? (opts.url ? new Client(opts.url, base) : new Client(base));
     this.client.defineCommand('pwLimit', { lua: LIMIT_LUA });
     // Without a listener ioredis prints every reconnect error; we log transitions only.
     this.client.on('error', (err: Error) => this.down(err));
