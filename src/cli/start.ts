@@ -80,7 +80,18 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
       }
     },
   };
+  let sign: ((m: import('node:stream').Readable) => Promise<string>) | undefined;
+  if (cfg.dkim.length) {
+    const { DkimSigner } = await import('../dkim/index.ts');
+    const signer = new DkimSigner({
+      keys: cfg.dkim.map((k) => ({ domain: k.domain, selector: k.selector, algorithm: k.algorithm, subdomains: k.subdomains, privateKeyPem: readFileSync(k.keyFile, 'utf8') })),
+      logger,
+    });
+    sign = (m) => signer.sign(m);
+    logger.info({ event: 'dkim', keys: cfg.dkim.map((k) => `${k.selector}._domainkey.${k.domain}`) });
+  }
   const relay = new Relay({
+    sign,
     spool,
     logger,
     ehloName: cfg.hostname,

@@ -86,6 +86,16 @@ const schema = obj({
   metrics: obj({ listen: hostPort.optional() }).default({ listen: undefined }),
   /** Postfix policy delegation service on this address (off when absent). */
   policyService: obj({ listen: hostPort.optional() }).default({ listen: undefined }),
+  /** DKIM keys (RFC 6376): mail whose From domain has a key is signed last, as it is relayed. */
+  dkim: list(obj({
+    domain: hostname,
+    selector: str({ pattern: /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*$/, hint: 'a DNS label' }),
+    /** PEM private key, e.g. as written by `portwarden dkim keygen`. */
+    keyFile: str(),
+    algorithm: oneOf(['rsa-sha256', 'ed25519-sha256'] as const).default('rsa-sha256'),
+    /** Also sign for subdomains of `domain` (d= stays the parent). */
+    subdomains: bool().default(false),
+  })).default([]),
   /** The edge agents' pull endpoint (`portwarden policy agent --url http://HOST:PORT`); off when absent. */
   netpolicy: obj({
     listen: hostPort.optional(),
@@ -142,6 +152,7 @@ export function parseConfigWithSource(text: string, file: string): { config: Con
     names.add(l.name);
     if (l.tls === 'none' && l.requireTls) cross.push(`${where(locate(doc, ['listeners', i, 'requireTls']))}: listeners.${i}: requireTls needs tls: starttls`);
   });
+  for (const k of value.dkim) k.keyFile = abs(k.keyFile);
   if (value.netpolicy.tokenFile) value.netpolicy.tokenFile = abs(value.netpolicy.tokenFile);
   if (value.netpolicy.listen && !value.netpolicy.tokenFile) cross.push(`${where(locate(doc, ['netpolicy']))}: netpolicy: listen needs a tokenFile`);
   if (value.relay.mode === 'smarthost' && !value.relay.smarthost) cross.push(`${where(locate(doc, ['relay']))}: relay: smarthost mode needs relay.smarthost (host:port)`);

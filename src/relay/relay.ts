@@ -8,9 +8,11 @@
 // (a crash in between repeats a notice, never loses one); a message whose
 // recipients are all final is then deleted.
 import { once } from 'node:events';
+import { Readable } from 'node:stream';
 import type { Clock, Logger } from '../core/index.ts';
 import { systemClock, silentLogger } from '../core/index.ts';
 import type { Envelope, Spool, StatusRecord } from '../spool/index.ts';
+import { BodyDamaged } from '../spool/index.ts';
 import type { ClientTimeouts, SmarthostOptions } from './client.ts';
 import type { DsnEntry, DsnKind, DsnSpec } from './dsn.ts';
 import { dsnEnvelope, dsnMessage, statusOf } from './dsn.ts';
@@ -60,6 +62,11 @@ export interface RelayOptions {
   maxPerConnection?: number;
   idleMs?: number;
   random?: () => number;
+  /**
+   * DKIM (RFC 6376), applied last: gets the message as it will be sent and returns the
+   * header field(s) to put in front, or '' when none of our keys covers its author.
+   */
+  sign?: (message: Readable) => Promise<string>;
 }
 
 const DEFAULT_SCHEDULE = [60, 300, 900, 1800, 3600, 7200, 14400];
@@ -82,6 +89,7 @@ function wants(notify: readonly string[] | undefined, what: 'FAILURE' | 'DELAY' 
 
 export class Relay {
   private readonly spool: Spool;
+  private readonly sign: RelayOptions['sign'];
   private readonly route: Route;
   private readonly concurrency: number;
   private readonly schedule: number[];
@@ -105,6 +113,7 @@ export class Relay {
 
   constructor(o: RelayOptions) {
     this.spool = o.spool;
+    this.sign = o.sign;
     this.concurrency = Math.max(1, o.concurrency ?? 4);
     this.schedule = o.retry?.schedule?.length ? o.retry.schedule : DEFAULT_SCHEDULE;
     this.maxAgeMs = (o.retry?.maxAge ?? 5 * 86400) * 1000;
@@ -191,13 +200,28 @@ export class Relay {
     if (!m) return; // gone, or damaged and moved to corrupt/ by read()
     const env = m.envelope;
     const todo = env.recipients.flatMap((r, i) => (r.state === 'pending' || r.state === 'deferred' ? [i] : []));
+    let signature: Buffer | null = null;
+    if (this.sign) {
+      try {
+        const field = await this.sign(this.spool.body(id));
+        if (field) signature = Buffer.from(field, 'latin1');
+      } catch (err) {
+        if (err instanceof BodyDamaged) {
+          this.logger.error({ queueId: id }, 'queue file damaged; moved to corrupt/, not delivered');
+          await this.spool.move(id, 'corrupt');
+          return;
+        }
+        // Signing is not worth losing mail over: send unsigned and say so.
+        this.logger.error({ queueId: id, err: String(err) }, 'DKIM signing failed; sending unsigned');
+      }
+    }
     const outcomes = new Map<number, Outcome>();
     let damaged = false;
     // Destinations of one message in parallel, but not hundreds of sessions for one wide mailing.
     const dests = this.route.split(env, todo);
     const worker = async (): Promise<void> => {
       for (let d = dests.shift(); d; d = dests.shift()) {
-        const r = await this.attempt(id, env, m.bodyLength, d);
+        const r = await this.attempt(id, env, m.bodyLength, d, signature);
         if (r === 'damaged') damaged = true;
         else for (const [i, o] of r) outcomes.set(i, o);
       }
@@ -213,7 +237,7 @@ export class Relay {
   }
 
   /** One transaction to one destination, on a pooled connection within the destination's limit. */
-  private async attempt(id: string, env: Envelope, size: number, d: Destination): Promise<Map<number, Outcome> | 'damaged'> {
+  private async attempt(id: string, env: Envelope, size: number, d: Destination, signature: Buffer | null): Promise<Map<number, Outcome> | 'damaged'> {
     const release = await this.pool.slot(d.key, this.route.limit);
     try {
       let hop: Hop | undefined = this.pool.take(d.key);
@@ -222,7 +246,10 @@ export class Relay {
         if (!c.ok) return new Map(d.indices.map((i) => [i, { reply: c.reply }]));
         hop = { client: c.client, remote: c.remote, sent: 0 };
       }
-      const r = await hop.client.deliver(env, d.indices, size, this.spool.body(id));
+      const body = this.spool.body(id);
+      const r = signature
+        ? await hop.client.deliver(env, d.indices, size + signature.length, Readable.from(prepend(signature, body)))
+        : await hop.client.deliver(env, d.indices, size, body);
       const remoteDsn = hop.client.dsn;
       this.pool.put(d.key, hop, r.reusable && this.running);
       if (r.damaged) return 'damaged';
@@ -310,4 +337,9 @@ export class Relay {
     this.logger.info({ queueId: env.id, dsn: w.id, kind, to: env.mailFrom.address, recipients: entries.map((e) => env.recipients[e.index].address) }, 'notification queued');
     return true;
   }
+}
+
+async function* prepend(first: Buffer, rest: Readable): AsyncGenerator<Buffer> {
+  yield first;
+  for await (const chunk of rest) yield chunk as Buffer;
 }

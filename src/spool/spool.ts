@@ -89,8 +89,9 @@ export class Spool {
   private fileSyncs = 0;
   /**
    * Just-committed small messages, so the relay's first attempt needs no disk read: the
-   * envelope (handed out once, since the relay updates it) and the body bytes. Dropped when
-   * the message leaves active/ and bounded by FRESH_BUDGET; a miss simply reads the file.
+   * envelope (handed out once, since the relay updates it) and the body bytes (for as many
+   * readers as need them). Dropped when the message leaves active/ (delivered, deferred, held)
+   * and bounded by FRESH_BUDGET; a miss simply reads the file.
    */
   private readonly fresh = new Map<string, { envelope: Envelope | null; body: Buffer }>();
   private freshBytes = 0;
@@ -265,10 +266,8 @@ export class Spool {
     const state = this.stateOf(id);
     if (!state) throw new SpoolError('io', `no such queue file ${id}`);
     const f = state === 'active' ? this.fresh.get(id) : undefined;
-    if (f) {
-      this.dropFresh(id);
-      return Readable.from([f.body], { objectMode: false });
-    }
+    // Kept until the message leaves active/: DKIM signing and sending both read it.
+    if (f) return Readable.from([f.body], { objectMode: false });
     return bodyStream(this.path(state, id));
   }
 
