@@ -74,6 +74,8 @@ class RelayConnection extends SMTPConnection {
 
   /** STARTTLS was sent; a failure before the session is secure is then a TLS failure. */
   triedTls = false;
+  /** We authenticated to this hop, so it may be told who submitted each message (RFC 4954 §5). */
+  authenticated = false;
 
   private amend(line: string): string {
     if (line === 'STARTTLS') this.triedTls = true;
@@ -87,6 +89,8 @@ class RelayConnection extends SMTPConnection {
       if (m.smtputf8 && this.has('SMTPUTF8') && !line.includes(' SMTPUTF8')) add.push('SMTPUTF8');
       if (dsn && m.ret) add.push(`RET=${m.ret}`);
       if (dsn && m.envid) add.push(`ENVID=${xtext(m.envid)}`);
+      // RFC 4954 §5: a hop we authenticated to learns the submitting account; "<>" when there is none.
+      if (this.authenticated && !line.includes(' AUTH=')) add.push(`AUTH=${tx.env.account ? xtext(tx.env.account) : '<>'}`);
       return add.length ? `${line} ${add.join(' ')}` : line;
     }
     if (line.startsWith('RCPT TO:') && dsn) {
@@ -157,7 +161,11 @@ export function connectClient(host: SmarthostOptions, ehloName: string, t: Clien
         });
       };
       if (!host.auth) return ready();
-      conn.login({ user: host.auth.user, pass: host.auth.pass }, (err) => (err ? fail(err) : ready()));
+      conn.login({ user: host.auth.user, pass: host.auth.pass }, (err) => {
+        if (err) return fail(err);
+        conn.authenticated = true;
+        ready();
+      });
     });
   });
 }

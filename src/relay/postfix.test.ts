@@ -89,13 +89,15 @@ test('smtp-sink: delivered with AUTH, DSN parameters and a "." body line (F4)', 
   const w = spool.create({
     mailFrom: { address: 'alice@example.org', ret: 'FULL', envid: 'E1' },
     recipients: [{ address: 'bob@example.net', notify: ['SUCCESS'], orcpt: 'rfc822;bob@example.net' }, { address: 'carol@example.net' }],
+    account: 'alice+relay@example.org',
   });
   w.stream.write('Subject: dots\r\n\r\nbefore\r\n.\r\nafter\r\n');
   await w.commit();
   await spool.waitEmpty();
   await until(() => dumps(dump).length === 1, 'dump file');
   const d = dumps(dump)[0];
-  assert.match(d, /^X-Mail-Args: <alice@example\.org> RET=FULL ENVID=E1$/m);
+  // RFC 4954 §5: the hop we authenticated to learns the submitting account, xtext-encoded ("+" is "+2B")
+  assert.match(d, /^X-Mail-Args: <alice@example\.org> RET=FULL ENVID=E1 AUTH=alice\+2Brelay@example\.org$/m);
   assert.match(d, /^X-Rcpt-Args: <bob@example\.net> NOTIFY=SUCCESS ORCPT=rfc822;bob@example\.net$/m);
   assert.match(d, /^X-Rcpt-Args: <carol@example\.net>$/m);
   assert.match(d, /\nSubject: dots\n\nbefore\n\.\nafter\n/); // smtp-sink un-stuffs: the "." line came through as data
