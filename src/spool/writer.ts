@@ -2,8 +2,11 @@
 // the file, rename into active/, then a directory fsync shared with every other
 // commit in flight (group commit). Only then does commit() resolve, and only
 // then may the MSA answer 250.
-import type { FileHandle } from 'node:fs/promises';
-import { open, rename, unlink } from 'node:fs/promises';
+// Metadata calls (open, rename, close, unlink) are made synchronously: they take
+// microseconds, while in libuv's small thread pool they would queue behind other
+// messages' fsyncs and add that wait to every commit. Data calls stay asynchronous.
+import { closeSync, fdatasync, openSync, renameSync, unlinkSync, writev } from 'node:fs';
+import { promisify } from 'node:util';
 import { Writable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { DATA_RECORD_MAX, MAGIC, REC_DATA, REC_ENVELOPE, REC_VERSION, endRecord, recordHeader } from './format.ts';
@@ -41,7 +44,7 @@ export class QueueFileWriter implements SpoolWriter {
   readonly id: string;
   readonly stream: Writable;
   private readonly ctx: WriterContext;
-  private readonly fh: Promise<FileHandle>;
+  private fd: number | null = null;
   private head: Buffer | null;
   private pending: Buffer[] = [];
   private pendingLen = 0;
@@ -60,8 +63,11 @@ export class QueueFileWriter implements SpoolWriter {
     const env = Buffer.from(JSON.stringify(envelope));
     this.head = Buffer.concat([recordHeader(REC_VERSION, MAGIC.length), MAGIC, recordHeader(REC_ENVELOPE, env.length), env]);
     // 'wx': O_EXCL, so an id clash fails instead of overwriting a message.
-    this.fh = open(ctx.incomingPath(this.id), 'wx', 0o600);
-    this.fh.catch((err: unknown) => this.fail(err, 'create'));
+    try {
+      this.fd = openSync(ctx.incomingPath(this.id), 'wx', 0o600);
+    } catch (err) {
+      this.fail(err, 'create');
+    }
     this.stream = new Writable({
       highWaterMark: DATA_RECORD_MAX,
       write: (chunk: Buffer, _enc, cb) => {
@@ -103,7 +109,7 @@ export class QueueFileWriter implements SpoolWriter {
     this.chain = this.chain.then(async () => {
       if (this.failure) return;
       try {
-        await writeAll(await this.fh, parts);
+        await writeAll(this.fd!, parts);
       } catch (err) {
         this.fail(err, 'write');
       }
@@ -124,14 +130,15 @@ export class QueueFileWriter implements SpoolWriter {
     try {
       await this.flush(true);
       if (this.failure) throw this.failure;
-      const fh = await this.fh;
+      const fd = this.fd!;
       await this.ctx.crashHook?.('written', this.id);
-      await fh.datasync();
+      await datasync(fd);
       this.ctx.countFileSync();
       await this.ctx.crashHook?.('file-synced', this.id);
-      await fh.close();
-      await rename(this.ctx.incomingPath(this.id), this.ctx.activePath(this.id));
+      renameSync(this.ctx.incomingPath(this.id), this.ctx.activePath(this.id));
       renamed = true;
+      this.fd = null;
+      closeSync(fd);
       await this.ctx.crashHook?.('renamed', this.id);
       await this.ctx.syncActiveDir();
       await this.ctx.crashHook?.('dir-synced', this.id);
@@ -157,10 +164,13 @@ export class QueueFileWriter implements SpoolWriter {
 
   private async cleanup(renamed: boolean): Promise<void> {
     await this.chain;
-    try { await (await this.fh).close(); } catch { /* never opened, or closed already */ }
+    if (this.fd !== null) {
+      try { closeSync(this.fd); } catch { /* closed already */ }
+      this.fd = null;
+    }
     // A file renamed into active/ whose directory sync failed was never
     // acknowledged: remove it so the client's retry is the only copy.
-    try { await unlink(renamed ? this.ctx.activePath(this.id) : this.ctx.incomingPath(this.id)); } catch { /* gone */ }
+    try { unlinkSync(renamed ? this.ctx.activePath(this.id) : this.ctx.incomingPath(this.id)); } catch { /* gone */ }
   }
 }
 
@@ -169,12 +179,15 @@ export class QueueFileWriter implements SpoolWriter {
  * up mid-call does exactly that, and the error only comes with the next write.
  * Unchecked, a short write would let a truncated file be acknowledged.
  */
-async function writeAll(fh: FileHandle, parts: Buffer[]): Promise<void> {
+const writevP = promisify(writev);
+const datasync = promisify(fdatasync);
+
+async function writeAll(fd: number, parts: Buffer[]): Promise<void> {
   let rest = parts;
   for (;;) {
     const want = rest.reduce((n, b) => n + b.length, 0);
     if (want === 0) return;
-    const { bytesWritten } = await fh.writev(rest);
+    const { bytesWritten } = await writevP(fd, rest);
     if (bytesWritten >= want) return;
     if (bytesWritten === 0) throw Object.assign(new Error('write made no progress'), { code: 'ENOSPC' });
     let skip = bytesWritten;
