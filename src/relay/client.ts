@@ -223,6 +223,11 @@ function deliver(conn: RelayConnection, env: Envelope, indices: number[], size: 
   });
 }
 
+const CR = 0x0d;
+const LF = 0x0a;
+const LF_ONLY = Buffer.from([LF]);
+const CRLF_BUF = Buffer.from([CR, LF]);
+
 /**
  * Turns every bare CR and bare LF into CRLF (RFC 5321 §2.3.8: they may only
  * travel as line ends), so that nodemailer's dot-stuffing, which looks after
@@ -230,24 +235,44 @@ function deliver(conn: RelayConnection, env: Envelope, indices: number[], size: 
  * the relay making sure it never emits anything else.
  */
 export class CanonicalLines extends Transform {
+  /** The previous chunk ended in CR: whether it was a line end depends on this chunk's first byte. */
   private cr = false;
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    const out = Buffer.allocUnsafe(chunk.length * 2 + 1);
-    let o = 0;
-    for (let i = 0; i < chunk.length; i++) {
-      const c = chunk[i];
-      if (this.cr) {
-        this.cr = false;
-        out[o++] = 0x0a;
-        if (c === 0x0a) continue;
-      }
-      if (c === 0x0d) { out[o++] = c; this.cr = true; continue; }
-      if (c === 0x0a) { out[o++] = 0x0d; out[o++] = 0x0a; continue; }
-      out[o++] = c;
+    // Canonical text (the usual case) passes through as the same buffer; only stray
+    // CRs and LFs cost a split. indexOf keeps the scan in native code.
+    const parts: Buffer[] = [];
+    let start = 0;
+    let i = 0;
+    if (this.cr) {
+      this.cr = false;
+      if (chunk[0] === LF) i = 1; // the CRLF straddled the chunks
+      else parts.push(LF_ONLY); // a bare CR: complete it
     }
-    cb(null, out.subarray(0, o));
+    let nextCr = chunk.indexOf(CR, i);
+    let nextLf = chunk.indexOf(LF, i);
+    while (nextCr >= 0 || nextLf >= 0) {
+      if (nextCr >= 0 && (nextLf < 0 || nextCr < nextLf)) {
+        const p = nextCr;
+        if (p + 1 === chunk.length) { this.cr = true; break; }
+        if (chunk[p + 1] === LF) {
+          nextLf = chunk.indexOf(LF, p + 2);
+        } else {
+          parts.push(chunk.subarray(start, p + 1), LF_ONLY);
+          start = p + 1;
+        }
+        nextCr = chunk.indexOf(CR, p + 1);
+      } else {
+        const p = nextLf; // not preceded by CR: a bare LF
+        parts.push(chunk.subarray(start, p), CRLF_BUF);
+        start = p + 1;
+        nextLf = chunk.indexOf(LF, p + 1);
+      }
+    }
+    if (!parts.length) return cb(null, chunk);
+    parts.push(chunk.subarray(start));
+    cb(null, Buffer.concat(parts));
   }
   override _flush(cb: TransformCallback): void {
-    cb(null, this.cr ? Buffer.from([0x0a]) : undefined);
+    cb(null, this.cr ? LF_ONLY : undefined);
   }
 }
