@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { ManualClock, MemoryLogger } from '../core/index.ts';
 import { Readable } from 'node:stream';
-import { BodyDamaged, Spool } from '../spool/index.ts';
+import { BodyDamaged, Spool, KEEP_MAX } from '../spool/index.ts';
 import { connectClient } from './client.ts';
 import { needTools } from '../../test/lib/tools.ts';
 import type { EnvelopeInput } from '../spool/index.ts';
@@ -181,7 +181,7 @@ test('STARTTLS required: delivered over TLS; refused when the next hop does not 
 test('a queue file damaged after acceptance is never sent: no final dot, moved to corrupt/', async (t) => {
   const { spool, sink, relay, dir } = await setup(t);
   // Over the spool's in-memory hand-off size, so the relay reads (and checks) the file.
-  const id = await queue(spool, 'Subject: x\r\n\r\n' + 'z'.repeat(300_000) + '\r\n');
+  const id = await queue(spool, 'Subject: x\r\n\r\n' + 'z'.repeat(KEEP_MAX + 1000) + '\r\n');
   const p = join(dir, 'active', id);
   const bytes = readFileSync(p);
   bytes[bytes.length - 1000] ^= 0x02; // late in the body: most of it is already on the wire

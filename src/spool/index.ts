@@ -12,7 +12,7 @@
 // envelope parameters so the relay can pass them on, and the accountability
 // data RFC 5068 §3.1 / RFC 6302 ask for (account, client ip and port, time).
 export { Spool, type SpoolOptions, type SpoolStats, type QueuedMessage } from './spool.ts';
-export { type SpoolWriter, type CommitPoint } from './writer.ts';
+export { type SpoolWriter, type CommitPoint, KEEP_MAX } from './writer.ts';
 export { BodyDamaged } from './format.ts';
 export { QUEUE_ID_RE } from './id.ts';
 export {

@@ -93,7 +93,7 @@ export class Spool {
    * readers as need them). Dropped when the message leaves active/ (delivered, deferred, held)
    * and bounded by FRESH_BUDGET; a miss simply reads the file.
    */
-  private readonly fresh = new Map<string, { envelope: Envelope | null; body: Buffer }>();
+  private readonly fresh = new Map<string, { envelope: Envelope | null; chunks: Buffer[]; length: number }>();
   private freshBytes = 0;
 
   private constructor(dir: string, activeDir: FileHandle, opts: SpoolOptions) {
@@ -190,13 +190,13 @@ export class Spool {
     return () => this.listeners.delete(listener);
   }
 
-  private keepFresh(id: string, envelope: Envelope, body: Buffer): void {
-    this.fresh.set(id, { envelope, body });
+  private keepFresh(id: string, envelope: Envelope, body: { chunks: Buffer[]; length: number }): void {
+    this.fresh.set(id, { envelope, chunks: body.chunks, length: body.length });
     this.freshBytes += body.length;
     for (const [k, v] of this.fresh) {
       if (this.freshBytes <= FRESH_BUDGET) break;
       this.fresh.delete(k);
-      this.freshBytes -= v.body.length;
+      this.freshBytes -= v.length;
     }
   }
 
@@ -204,7 +204,7 @@ export class Spool {
     const f = this.fresh.get(id);
     if (!f) return;
     this.fresh.delete(id);
-    this.freshBytes -= f.body.length;
+    this.freshBytes -= f.length;
   }
 
   private setState(id: string, e: Entry | null): void {
@@ -253,7 +253,7 @@ export class Spool {
     if (f?.envelope) {
       const envelope = f.envelope;
       f.envelope = null;
-      return { state, envelope, bodyLength: f.body.length };
+      return { state, envelope, bodyLength: f.length };
     }
     const r = await scanQueueFile(this.path(state, id));
     if (r.ok) return { state, envelope: r.envelope, bodyLength: r.bodyLength };
@@ -267,7 +267,7 @@ export class Spool {
     if (!state) throw new SpoolError('io', `no such queue file ${id}`);
     const f = state === 'active' ? this.fresh.get(id) : undefined;
     // Kept until the message leaves active/: DKIM signing and sending both read it.
-    if (f) return Readable.from([f.body], { objectMode: false });
+    if (f) return Readable.from(f.chunks, { objectMode: false });
     return bodyStream(this.path(state, id));
   }
 

@@ -15,7 +15,7 @@ import { SpoolError, toSpoolError } from './types.ts';
 
 /** Where a test may stop the world to simulate a crash. */
 /** Bodies up to this size are handed to the relay from memory after commit. */
-export const KEEP_MAX = 256 * 1024;
+export const KEEP_MAX = 2 * 1024 * 1024;
 
 export type CommitPoint = 'written' | 'file-synced' | 'renamed' | 'dir-synced';
 
@@ -25,8 +25,8 @@ export interface WriterContext {
   /** Resolves after a directory fsync that started after the caller's rename. */
   syncActiveDir(): Promise<void>;
   countFileSync(): void;
-  /** `body` is the whole body when it was small enough to keep (the relay then needs no disk read). */
-  committed(id: string, body: Buffer | null): void;
+  /** `body` is the whole body, in pieces, when it was small enough to keep (the relay then needs no disk read). */
+  committed(id: string, body: { chunks: Buffer[]; length: number } | null): void;
   crashHook?: (point: CommitPoint, id: string) => void | Promise<void>;
 }
 
@@ -89,19 +89,19 @@ export class QueueFileWriter implements SpoolWriter {
     const parts: Buffer[] = [];
     if (this.head) { parts.push(this.head); this.head = null; }
     if (this.pendingLen) {
-      const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingLen);
+      // One record over the buffered chunks as they are (writev takes them all): no copy,
+      // unless a client's tiny writes left too many pieces for one system call.
+      const chunks = this.pending.length > 64 ? [Buffer.concat(this.pending, this.pendingLen)] : this.pending;
+      const len = this.pendingLen;
       this.pending = [];
       this.pendingLen = 0;
       if (this.kept) {
-        this.keptLen += data.length;
+        this.keptLen += len;
         if (this.keptLen > KEEP_MAX) this.kept = null;
-        else this.kept.push(data);
+        else this.kept.push(...chunks);
       }
-      for (let off = 0; off < data.length; off += DATA_RECORD_MAX) {
-        const slice = data.subarray(off, Math.min(off + DATA_RECORD_MAX, data.length));
-        parts.push(recordHeader(REC_DATA, slice.length), slice);
-        this.bodyLength += slice.length;
-      }
+      parts.push(recordHeader(REC_DATA, len), ...chunks);
+      this.bodyLength += len;
     }
     for (const p of parts) this.crc = crc32(p, this.crc);
     if (final) parts.push(endRecord(this.bodyLength, this.crc));
@@ -151,7 +151,7 @@ export class QueueFileWriter implements SpoolWriter {
     this.state = 'done';
     const kept = this.kept;
     this.kept = null;
-    this.ctx.committed(this.id, kept ? (kept.length === 1 ? kept[0] : Buffer.concat(kept, this.keptLen)) : null);
+    this.ctx.committed(this.id, kept ? { chunks: kept, length: this.keptLen } : null);
   }
 
   async abort(): Promise<void> {
