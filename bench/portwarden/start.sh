@@ -12,4 +12,4 @@ if [ -f "$PWD/work/tls/cert.pem" ]; then
 fi
 rm -rf /tmp/pw-bench-data
 echo benchpass | "$node" "$root/src/cli/main.ts" account add bench@example.com --password-stdin --tier premium --config "$cfg"
-exec "$node" "$root/src/cli/main.ts" start --config "$cfg"
+exec "$root/bin/portwarden" start --config "$cfg"

@@ -64,14 +64,16 @@ test('{PLAIN} only verifies when allowed', async () => {
   assert.equal(await verifyPassword('{CLEAR}pencil', 'pencil', { allowPlain: true }), true);
 });
 
-test('hashPassword makes argon2id with the OWASP parameters', async () => {
+test('hashPassword makes argon2id with OWASP parameters (m=7168, t=5: the low-memory end)', async () => {
   const h = await hashPassword('correct horse');
-  assert.match(h, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+  assert.match(h, /^\$argon2id\$v=19\$m=7168,t=5,p=1\$/);
   const o = parseOptions(h);
-  assert.deepEqual([o.memoryCost, o.timeCost, o.parallelism], [19456, 2, 1]);
+  assert.deepEqual([o.memoryCost, o.timeCost, o.parallelism], [7168, 5, 1]);
   assert.equal(await verifyPassword(h, 'correct horse'), true);
   assert.equal(await verifyPassword(h, 'correct horsE'), false);
   assert.equal(needsRehash(h), false);
+  // The older OWASP default is as strong (more memory, fewer passes): not rehashed.
+  assert.equal(needsRehash('$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$UN4OPfEM7R5c6xRtZu0DyaWRG8u5kU2bCjDbyKdM7OE'), false);
   assert.equal(needsRehash(VECTORS[0].hash), true);
   assert.equal(needsRehash(`{ARGON2ID}${h}`), true, 'store the bare PHC string after a rehash');
   assert.equal(needsRehash('$argon2id$v=19$m=4096,t=1,p=1$c2FsdHNhbHQ$UN4OPfEM7R5c6xRtZu0DyaWRG8u5kU2bCjDbyKdM7OE'), true);
