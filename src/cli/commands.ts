@@ -60,6 +60,7 @@ export const commands: Record<string, Command> = {
   account: lazy('manage submission accounts (add, passwd, alias, disable, list, import…)', async () => (await import('./account.ts')).accountCommand),
   dkim: lazy('DKIM keys: keygen DOMAIN prints the DNS TXT record; record DOMAIN --selector S', async () => (await import('./dkim.ts')).dkimCommand),
   trace: lazy('who sent it: look up a message by queue id, Message-ID, or client IP and time', async () => (await import('./trace.ts')).traceCommand),
+  limits: lazy('show the sending limits in effect for an account (limits show ACCOUNT)', async () => (await import('./limits-cmd.ts')).limitsCommand),
   queue: lazy('inspect and act on the queue (list, show, hold, release, delete, flush, requeue…)', async () => (await import('./queue.ts')).queueCommand),
   policy: lazy('port-25 network policy: pools, relays, exemptions, quarantine, compile, apply, agent', async () => (await import('./policy.ts')).policyCommand),
 };

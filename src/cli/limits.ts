@@ -147,3 +147,34 @@ export function throttledSasl(inner: { mechanisms: readonly string[]; start(mech
     },
   };
 }
+
+export interface RuleInEffect {
+  id: string;
+  name: string;
+  scope: string;
+  counts: string;
+  per: string;
+  limit: number;
+  burst: number;
+  action: string;
+  /** Units left now and ms until the bucket is full again; absent for per-IP rules (no IP given). */
+  remaining?: number;
+  resetMs?: number;
+}
+
+/** "Limits in effect are visible per account": the rules for its tier and overrides, with their state. */
+export async function limitsInEffect(limits: Limits, store: LimitStore | null, accounts: { get(login: string): { subscriber: string; tier: string; status: string } | null }, account: string): Promise<{ account: string; subscriber: string | null; tier: string; status: string; rules: RuleInEffect[] }> {
+  const a = accounts.get(account);
+  const plan = limits.plan({ account, subscriber: a?.subscriber, tier: a?.tier, ip: '0.0.0.0' });
+  const keys = [...plan.messages, ...plan.recipients].filter((k) => k.rule && k.rule.scope !== 'ip' && k.rule.scope !== 'prefix');
+  const states = store ? await store.state(keys) : [];
+  const byRule = new Map(states.map((st) => [st.key.rule!.id, st]));
+  return {
+    account, subscriber: a?.subscriber ?? null, tier: plan.tier, status: a?.status ?? 'unknown',
+    rules: plan.rules.map((r) => {
+      const st = byRule.get(r.id);
+      return { id: r.id, name: r.name, scope: r.scope, counts: r.counts, per: human(r.periodMs), limit: r.limit, burst: r.burst, action: r.action,
+        ...(st ? { remaining: Math.floor(st.remaining), resetMs: Math.round(st.resetMs) } : {}) };
+    }),
+  };
+}

@@ -17,7 +17,7 @@ import { AttributionLog } from '../accountability/index.ts';
 import { createMetrics, metricsHandler, type Metrics } from '../metrics/index.ts';
 import { readFileSync } from 'node:fs';
 import { createControlServer, controlServerRunning, controlSocketPath } from '../control/index.ts';
-import { buildLimits, buildLimitStore, bruteForce, limitsPort, throttledSasl } from './limits.ts';
+import { buildLimits, buildLimitStore, bruteForce, limitsInEffect, limitsPort, throttledSasl } from './limits.ts';
 import { createLogger } from './logger.ts';
 import { ensureCertificate, TlsStore } from './tls.ts';
 import { configPath, type Command } from './commands.ts';
@@ -154,7 +154,10 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   });
   await server.listen();
   relay.start();
-  const control = await createControlServer({ spool, relay, logger, path: controlPath });
+  const control = await createControlServer({
+    spool, relay, logger, path: controlPath,
+    limits: limitsOn ? (account) => limitsInEffect(limits, limitStore, accounts, account) : undefined,
+  });
   const http = cfg.metrics.listen ? createHttpServer(metricsHandler(metrics)) : null;
   if (http && cfg.metrics.listen) {
     const { host, port } = parseHostPort(cfg.metrics.listen, 'none', false);

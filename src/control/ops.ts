@@ -33,6 +33,8 @@ export async function runQueueOp(deps: QueueDeps, req: ControlRequest): Promise<
     }
     case 'stats':
       return { ok: true, op: 'stats', stats: spool.stats() };
+    case 'limits':
+      return controlError('not-found', 'limits are answered by the server, not the queue');
     case 'flush':
       await relay.kick();
       logger.info({ event: 'queue', op: 'flush' }, 'queue flushed by operator');

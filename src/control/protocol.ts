@@ -3,7 +3,7 @@
 import type { QueueActionResult, QueueEntry, QueueSelector, SpoolStats } from '../spool/index.ts';
 import { selectorProblem } from '../spool/index.ts';
 
-export const CONTROL_OPS = ['list', 'show', 'hold', 'release', 'delete', 'flush', 'requeue', 'stats'] as const;
+export const CONTROL_OPS = ['list', 'show', 'hold', 'release', 'delete', 'flush', 'requeue', 'stats', 'limits'] as const;
 export type ControlOp = (typeof CONTROL_OPS)[number];
 
 export interface ControlRequest extends QueueSelector {
@@ -21,6 +21,8 @@ export type ControlResponse =
   | { ok: true; op: 'hold' | 'release' | 'delete' | 'requeue'; result: QueueActionResult }
   | { ok: true; op: 'flush' }
   | { ok: true; op: 'stats'; stats: SpoolStats }
+  /** The sending limits in effect for an account and their current state (what the server wires in). */
+  | { ok: true; op: 'limits'; limits: unknown }
   | { ok: false; error: { code: ControlErrorCode; message: string } };
 
 export const MAX_REQUEST_BYTES = 256 * 1024;
@@ -52,6 +54,7 @@ export function checkRequest(v: unknown): ControlRequest | { error: ControlRespo
   for (const k of ['account', 'sender', 'reason'] as const) {
     if (o[k] !== undefined && !str(o[k])) return { error: controlError('bad-request', `${k} must be a string`) };
   }
+  if (op === 'limits' && !str(o.account)) return { error: controlError('bad-request', 'limits needs an account') };
   const req: ControlRequest = { op };
   if (o.ids !== undefined) req.ids = o.ids as string[];
   if (o.all !== undefined) req.all = o.all as boolean;

@@ -18,6 +18,8 @@ export interface ControlServerOptions extends QueueDeps {
   /** Connections idle longer than this are closed (ms). */
   idleMs?: number;
   maxConnections?: number;
+  /** Answers the 'limits' op: the rules in effect for an account and their state (wired by cli/). */
+  limits?: (account: string) => Promise<unknown>;
 }
 
 export interface ControlServer {
@@ -72,7 +74,7 @@ export async function createControlServer(o: ControlServerOptions): Promise<Cont
   };
 }
 
-function serve(sock: Socket, deps: QueueDeps, logger: Logger, sockets: Set<Socket>): void {
+function serve(sock: Socket, deps: ControlServerOptions, logger: Logger, sockets: Set<Socket>): void {
   sockets.add(sock);
   let busy = 0;
   sock.setTimeout(60_000, () => { if (!busy) sock.destroy(); });
@@ -96,7 +98,11 @@ function serve(sock: Socket, deps: QueueDeps, logger: Logger, sockets: Set<Socke
         const req = parseRequest(line);
         if ('error' in req) return answer(req.error);
         try {
-          answer(await runQueueOp(deps, req));
+          if (req.op === 'limits') {
+            answer(deps.limits ? { ok: true, op: 'limits', limits: await deps.limits(req.account!) } : controlError('not-found', 'limits are not enabled'));
+          } else {
+            answer(await runQueueOp(deps, req));
+          }
         } catch (err) {
           logger.error({ op: req.op, err: String((err as Error).stack ?? err) }, 'control request failed');
           answer(controlError('internal', 'internal error; see the server log'));

@@ -53,6 +53,15 @@ describe('limits, brute force and accountability (embedded)', { skip }, () => {
     for (let i = 0; i < 3; i++) assert.match(await send(pw, 'alice@isp.example', 'alice-pass-1'), /<~ {2}250 2\.0\.0 Ok: queued/);
     const out = await send(pw, 'alice@isp.example', 'alice-pass-1');
     assert.match(out, /<~\* 450 4\.7\.1 Sending limit of 3 messages per hour for this account reached; try again in \d+ minutes?; see https:\/\/\S+/);
+    // the limits in effect are visible per account, with the live state from the server
+    const view = JSON.parse((await pw.cli(['limits', 'show', 'alice@isp.example', '--json'])).stdout);
+    assert.equal(view.tier, 'residential');
+    assert.equal(view.subscriber, 'cust-1');
+    const hourly = view.rules.find((r: { name: string }) => r.name === 'messages-hour');
+    assert.deepEqual([hourly.limit, hourly.per, hourly.remaining], [3, 'hour', 0]);
+    assert.ok(hourly.resetMs > 0);
+    const rcpts = view.rules.find((r: { name: string }) => r.name === 'recipients-hour');
+    assert.equal(rcpts.remaining, 50 - 3);
   });
 
   test('a recipient flood gets 550 5.7.28 and suspends the account (525 5.7.13 at the next AUTH)', async () => {

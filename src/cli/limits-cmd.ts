@@ -1,0 +1,53 @@
+// `portwarden limits show ACCOUNT`: the sending limits in effect for an account and,
+// from the running server, how much of each is left.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfigWithSource } from '../config/index.ts';
+import { controlRequest, controlSocketPath } from '../control/index.ts';
+import { openStore } from '../store/index.ts';
+import { AUTH_MIGRATIONS, AccountStore } from '../auth/index.ts';
+import { join } from 'node:path';
+import { buildLimits, limitsInEffect, type RuleInEffect } from './limits.ts';
+import { configPath, type Command } from './commands.ts';
+
+const USAGE = `usage: portwarden limits show ACCOUNT [--json] [--config FILE]
+  The rules for the account's tier and overrides; with the server running, what is left
+  of each (remaining units, seconds until the bucket is full again).`;
+
+export const limitsCommand: Command = {
+  summary: 'show the sending limits in effect for an account',
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
+      config: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } } });
+    if (values.help || positionals[0] !== 'show' || !positionals[1]) { io.out(USAGE); return values.help ? 0 : 2; }
+    const account = positionals[1].toLowerCase();
+    let loaded: ReturnType<typeof loadConfigWithSource>;
+    try {
+      loaded = loadConfigWithSource(configPath(values.config, io));
+    } catch (err) {
+      if (err instanceof ConfigError) { io.err(err.issues.join('\n')); return 1; }
+      throw err;
+    }
+    const cfg = loaded.config;
+    if (!cfg.limits.enabled) { io.out('limits are disabled in the configuration'); return 0; }
+    const live = await controlRequest(controlSocketPath(cfg.dataDir), { op: 'limits', account });
+    let view: Awaited<ReturnType<typeof limitsInEffect>>;
+    if (live && live.ok && live.op === 'limits') {
+      view = live.limits as typeof view;
+    } else {
+      // No server running: the rules alone, from the config and the account's tier.
+      const store = openStore(join(cfg.dataDir, 'state.db'));
+      try {
+        store.migrate(AUTH_MIGRATIONS);
+        view = await limitsInEffect(buildLimits(cfg, loaded.where).limits, null, new AccountStore(store), account);
+      } finally {
+        store.close();
+      }
+    }
+    if (values.json) { io.out(JSON.stringify(view, null, 2)); return 0; }
+    io.out(`${view.account} (subscriber ${view.subscriber ?? '-'}, tier ${view.tier}, ${view.status})${live ? '' : ' — server not running: no live state'}`);
+    io.out(['RULE\tSCOPE\tCOUNTS\tLIMIT\tBURST\tACTION\tREMAINING\tFULL IN',
+      ...view.rules.map((r: RuleInEffect) => [r.id, r.scope, r.counts, `${r.limit}/${r.per}`, r.burst, r.action,
+        r.remaining ?? '-', r.resetMs === undefined ? '-' : `${Math.ceil(r.resetMs / 1000)}s`].join('\t'))].join('\n'));
+    return 0;
+  },
+};
