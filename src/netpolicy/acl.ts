@@ -5,18 +5,16 @@
 // These have no interval sets, so ranges are split into CIDR blocks.
 import type { CompiledPolicy, CompiledGarden, SetName } from './compile.ts';
 import { SET_NAMES } from './compile.ts';
-import { formatAddr, formatCidr, parseRange, toCidrs, type Family } from './prefix.ts';
+import { splitCidrs } from './cidrs.ts';
+import type { Family } from './prefix.ts';
+import { formatV4 } from './format.ts';
 
-function cidrs(elements: readonly string[]): Array<{ family: Family; lo: bigint; len: number }> {
-  const out: Array<{ family: Family; lo: bigint; len: number }> = [];
-  for (const e of elements) {
-    const r = parseRange(e);
-    if (!r) throw new Error(`netpolicy: bad compiled element ${e}`);
-    for (const c of toCidrs(r)) out.push({ family: r.family, ...c });
-  }
-  return out;
-}
-const cidrTexts = (p: CompiledPolicy, set: SetName): string[] => cidrs(p.sets[set]).map((c) => formatCidr(c.family, c.lo, c.len));
+const familyOf = (set: SetName): Family => (set.endsWith('4') ? 4 : 6);
+const cidrText = (addr: string, len: number, family: Family): string => (len === (family === 4 ? 32 : 128) ? addr : `${addr}/${len}`);
+const cidrTexts = (p: CompiledPolicy, set: SetName): string[] => {
+  const f = familyOf(set);
+  return splitCidrs(p.sets[set], f, (addr, len) => cidrText(addr, len, f));
+};
 const protos = (g: CompiledGarden): string[] => (g.proto === 'both' ? ['tcp', 'udp'] : [g.proto]);
 const portSpans = (ports: string): Array<[number, number]> =>
   ports.split(',').map((p) => { const [a, b] = p.split('-').map(Number); return [a, b ?? a]; });
@@ -26,6 +24,7 @@ const portSpans = (ports: string): Array<[number, number]> =>
 export interface IptablesOutput { ipset: string; iptables: string; ip6tables: string }
 
 const ipsetName = (set: string): string => `pw-${set}`;
+const IPSET_MAXELEM = 1 << 24;
 
 /**
  * ipset restore script (each set filled under a temporary name, then swapped in, so lookups never see a
@@ -37,11 +36,13 @@ export function compileIptables(p: CompiledPolicy): IptablesOutput {
   for (const set of SET_NAMES) {
     const family = set.endsWith('4') ? 'inet' : 'inet6';
     const items = cidrTexts(p, set);
-    const max = Math.max(65536, items.length * 2);
+    // One maxelem whatever the size: "create -exist" fails on a live set made with other parameters, so a
+    // size-dependent limit would break the next load once a set grew. The limit reserves no memory.
+    const max = Math.max(IPSET_MAXELEM, items.length);
     const name = ipsetName(set), tmp = `${name}.new`;
     ipset += `create ${name} hash:net family ${family} maxelem ${max} -exist\n`;
     ipset += `create ${tmp} hash:net family ${family} maxelem ${max} -exist\nflush ${tmp}\n`;
-    for (const c of items) ipset += `add ${tmp} ${c}\n`;
+    if (items.length) ipset += `add ${tmp} ${items.join(`\nadd ${tmp} `)}\n`;
     ipset += `swap ${tmp} ${name}\ndestroy ${tmp}\n`;
   }
   for (const v of ['4', '6']) {
@@ -69,8 +70,9 @@ export function compileIptables(p: CompiledPolicy): IptablesOutput {
     if (s.relay25) lines.push(`-A PW-SMTP-OUT ${m('relay', 'dst')} -j ACCEPT`);
     lines.push(`-A PW-SMTP-OUT ${m('relay', 'src')} -j ACCEPT`, `-A PW-SMTP-OUT ${m('server', 'src')} -j ACCEPT`, `-A PW-SMTP-OUT ${m('exempt', 'src')} -j ACCEPT`);
     lines.push(`-A PW-SMTP-OUT ${m('dynamic', 'src')} -j SET --add-set pw-blocked-src${v} src --exist`);
-    lines.push(`-A PW-SMTP-OUT ${m('dynamic', 'src')} -m set --match-set pw-blocked-src${v} src ${refuse}`);
-    lines.push(`-A PW-SMTP-OUT ${m('dynamic', 'src')} ${refuse}`);
+    // "-p tcp" on the refusing rules: the kernel refuses a tcp-reset REJECT in a rule that does not match TCP.
+    lines.push(`-A PW-SMTP-OUT ${m('dynamic', 'src')} -m set --match-set pw-blocked-src${v} src -p tcp ${refuse}`);
+    lines.push(`-A PW-SMTP-OUT ${m('dynamic', 'src')} -p tcp ${refuse}`);
     if (s.relay25) lines.push(`-A PW-SMTP-IN ${m('relay', 'src')} -j ACCEPT`);
     lines.push(`-A PW-SMTP-IN ${m('relay', 'dst')} -j ACCEPT`, `-A PW-SMTP-IN ${m('server', 'dst')} -j ACCEPT`, `-A PW-SMTP-IN ${m('exempt', 'dst')} -j ACCEPT`);
     lines.push(`-A PW-SMTP-IN ${m('dynamic', 'dst')} -j DROP`, 'COMMIT');
@@ -81,12 +83,11 @@ export function compileIptables(p: CompiledPolicy): IptablesOutput {
 
 // ---------------------------------------------------------------- Cisco IOS
 
-function iosAddr(family: Family, lo: bigint, len: number): string {
-  if (family === 6) return len === 128 ? `host ${formatAddr(6, lo)}` : `${formatAddr(6, lo)}/${len}`;
-  if (len === 32) return `host ${formatAddr(4, lo)}`;
+function iosAddr(family: Family, addr: string, len: number): string {
+  if (family === 6) return len === 128 ? `host ${addr}` : `${addr}/${len}`;
+  if (len === 32) return `host ${addr}`;
   if (len === 0) return 'any';
-  const wild = (1n << BigInt(32 - len)) - 1n;
-  return `${formatAddr(4, lo)} ${formatAddr(4, wild)}`;
+  return `${addr} ${formatV4(0xffffffff >>> len)}`;
 }
 
 export function compileIos(p: CompiledPolicy): string {
@@ -95,17 +96,23 @@ export function compileIos(p: CompiledPolicy): string {
   let out = `! portwarden netpolicy ${p.version}\n! Apply OP25B-UP inbound and OP25B-DOWN outbound on subscriber-facing interfaces.\n`;
   for (const v of ['4', '6'] as const) {
     const family: Family = v === '4' ? 4 : 6;
-    const a = (set: string): string[] => cidrs(p.sets[(set + v) as SetName]).map((c) => iosAddr(family, c.lo, c.len));
+    // Each list is split and formatted once, though both ACLs use it.
+    const lists = new Map<string, string[]>();
+    const a = (set: string): string[] => {
+      let l = lists.get(set);
+      if (!l) lists.set(set, l = splitCidrs(p.sets[(set + v) as SetName], family, (addr, len) => iosAddr(family, addr, len)));
+      return l;
+    };
     const head = (name: string): string => (v === '4' ? `ip access-list extended ${name}` : `ipv6 access-list ${name}`);
     const ipWord = v === '4' ? 'ip' : 'ipv6';
     const up: string[] = [head(`PW-OP25B-UP${v === '6' ? '6' : ''}`), ' remark portwarden: quarantine walled garden, then MAAWG practice 5'];
+    const garden: Array<[string, string]> = [];
+    for (const g of p.garden.filter((x) => x.family === family)) {
+      const [gc] = splitCidrs([g.prefix], family, (addr, len) => iosAddr(family, addr, len));
+      for (const proto of protos(g)) for (const [lo, hi] of portSpans(g.ports)) garden.push([proto, `${gc} ${lo === hi ? `eq ${lo}` : `range ${lo} ${hi}`}`]);
+    }
     for (const q of a('quarantine')) {
-      for (const g of p.garden.filter((x) => x.family === family)) {
-        const [gc] = cidrs([g.prefix]);
-        for (const proto of protos(g)) for (const [lo, hi] of portSpans(g.ports)) {
-          up.push(` permit ${proto} ${q} ${iosAddr(family, gc.lo, gc.len)} ${lo === hi ? `eq ${lo}` : `range ${lo} ${hi}`}`);
-        }
-      }
+      for (const [proto, to] of garden) up.push(` permit ${proto} ${q} ${to}`);
       up.push(` ${deny} ${ipWord} ${q} any`);
     }
     if (p.settings.relay25) for (const r of a('relay')) up.push(` permit tcp any ${r} eq smtp`);

@@ -4,7 +4,9 @@
 // hashed, so identical policy gives an identical version on every machine.
 import { createHash } from 'node:crypto';
 import { BLOCKED_CLASSES, type EdgeSettings, type GardenProto, type PolicySnapshot } from './model.ts';
-import { formatRange, mergeRanges, parseRange, type Family, type Range } from './prefix.ts';
+import { formatRange, parseRange, type Family, type Range } from './prefix.ts';
+import { formatAll } from './format.ts';
+import { RangeBuilder, newScratch, parseWords } from './words.ts';
 
 /** Set names, one per family; their contents may change without reloading the ruleset. */
 export const SET_NAMES = [
@@ -38,11 +40,17 @@ function rangesOf(prefixes: Iterable<string>): Range[] {
   return out;
 }
 
+/** Merged ranges of each family as element texts: typed arrays and a radix sort, since pools reach a million entries. */
 function split(prefixes: Iterable<string>): [string[], string[]] {
-  const merged = mergeRanges(rangesOf(prefixes));
-  const v4: string[] = [], v6: string[] = [];
-  for (const r of merged) (r.family === 4 ? v4 : v6).push(formatRange(r));
-  return [v4, v6];
+  const b4 = new RangeBuilder(4), b6 = new RangeBuilder(6);
+  const s = newScratch();
+  for (const p of prefixes) {
+    const f = parseWords(p, s);
+    // The store validates every prefix; a bad one here is a bug.
+    if (!f) throw new Error(`netpolicy: invalid prefix in store: ${p}`);
+    (f === 4 ? b4 : b6).push(s);
+  }
+  return [formatAll(b4.merged()), formatAll(b6.merged())];
 }
 
 const hash = (v: unknown): string => createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 32);
@@ -83,7 +91,11 @@ const PARTS = {
 export type PartName = keyof typeof PARTS;
 const PART_NAMES = Object.keys(PARTS) as PartName[];
 interface Part { sets: PartSets; hash: string }
-const part = (sets: PartSets): Part => ({ sets, hash: hash(sets) });
+// JSON.stringify(sets), written out: element texts hold only [0-9a-f.:/-], so nothing needs escaping,
+// and one join per set is about twice as fast as the generic serializer on a million elements.
+const setsJson = (sets: PartSets): string =>
+  `{${Object.entries(sets).map(([k, v]) => `"${k}":${v!.length ? `["${v!.join('","')}"]` : '[]'}`).join(',')}}`;
+const part = (sets: PartSets): Part => ({ sets, hash: createHash('sha256').update(setsJson(sets)).digest('hex').slice(0, 32) });
 
 function assemble(settings: EdgeSettings, garden: CompiledGarden[], parts: Record<PartName, Part>): CompiledPolicy {
   const sets = Object.assign({}, ...PART_NAMES.map((k) => parts[k].sets)) as Record<SetName, string[]>;

@@ -28,8 +28,15 @@ const PER_LINE = 4;
 
 function elementsBlock(items: readonly string[], indent: string): string {
   if (!items.length) return '';
-  const lines: string[] = [];
-  for (let i = 0; i < items.length; i += PER_LINE) lines.push(indent + '\t' + items.slice(i, i + PER_LINE).join(', '));
+  // A million elements: build each line by hand and join once (no slice per line).
+  const lead = indent + '\t';
+  const lines = new Array<string>(Math.ceil(items.length / PER_LINE));
+  for (let i = 0, l = 0; i < items.length; i += PER_LINE, l++) {
+    let line = lead + items[i];
+    const end = Math.min(i + PER_LINE, items.length);
+    for (let j = i + 1; j < end; j++) line += ', ' + items[j];
+    lines[l] = line;
+  }
   return `${indent}elements = {\n${lines.join(',\n')}\n${indent}}\n`;
 }
 

@@ -97,6 +97,8 @@ export class Lab {
   private addNs(ns: string): void {
     sh(['ip', 'netns', 'add', ns]);
     this.namespaces.push(ns);
+    // No duplicate address detection, link-local included: until it ends (~2 s) the first IPv6 flows stall.
+    this.exec(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
     this.exec(ns, ['ip', 'link', 'set', 'lo', 'up']);
   }
 
