@@ -1,6 +1,6 @@
 // Golden files: policy in → ruleset out, byte-exact. Regenerate after an
 // intended change with PW_UPDATE_GOLDEN=1 and review the diff.
-// (nft -c on every nft output runs in test/netpolicy/nftcheck.test.ts: it needs root.)
+// (nft -c on every golden nft output runs in test/netpolicy/zone.test.ts: it needs root.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
