@@ -129,6 +129,42 @@ describe('limits, brute force and accountability (embedded)', { skip }, () => {
   });
 });
 
+describe('brute force spread over many accounts from one address', { skip }, () => {
+  let sink: CaptureSink;
+  let pw: Portwarden;
+  before(async () => {
+    sink = new CaptureSink();
+    pw = await Portwarden.start({
+      smarthost: `127.0.0.1:${await sink.listen()}`,
+      accounts: Array.from({ length: 4 }, (_, i) => ({ login: `user${i}@isp.example`, password: `user-pass-${i}0` })),
+      extraYaml: LIMITS('store: memory'),
+    });
+  });
+  after(async () => {
+    await pw?.destroy();
+    await sink?.close();
+  });
+
+  test('one guess per account, known and unknown alike: the address is locked out after 10 failures', async () => {
+    const replies: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const c = await RawClient.connect(pw.port('submissions'), { tls: true });
+      await c.read();
+      await c.cmd('EHLO c.example');
+      const login = i % 2 ? `user${i % 4}@isp.example` : `ghost${i}@isp.example`;
+      try { replies.push((await c.cmd(`AUTH PLAIN ${plainAuth(login, 'wrong-guess')}`, 20000)).lines[0].slice(0, 9)); } catch { replies.push('closed'); }
+      c.close();
+    }
+    // the same 535 for unknown and known accounts until the address locks (no enumeration)
+    assert.deepEqual(replies.slice(0, 9), Array(9).fill('535 5.7.8'));
+    assert.equal(replies[9], '421 4.7.0', replies.join(' | '));
+    assert.ok(replies.slice(10).every((r) => r === '421 4.7.0'), 'later sessions are refused at once');
+    const lock = pw.logsOf('lockout').find((l) => l.scope === 'ip');
+    assert.ok(lock, 'the lockout is recorded');
+    assert.equal(lock!.subject, '127.0.0.1');
+  });
+});
+
 describe('two nodes share one Redis', { skip }, () => {
   let sink: CaptureSink;
   let redis: ChildProcess;
