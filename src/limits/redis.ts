@@ -172,12 +172,22 @@ export class RedisLimitStore implements LimitStore {
     return `${this.prefix}{${k.subject ?? k.id}}${k.id}`;
   }
 
+  /** Per key list (a session's plan reuses its arrays): the Redis key names and the packed rule constants. */
+  private readonly encoded = new WeakMap<readonly LimitKey[], { names: string[]; params: string }>();
+
+  private encode(keys: readonly LimitKey[]): { names: string[]; params: string } {
+    let e = this.encoded.get(keys);
+    if (!e) {
+      // %.17g-equivalent: JS prints the shortest string that reads back as the same double.
+      e = { names: keys.map((k) => this.redisKey(k)), params: keys.map((k) => `${k.intervalMs} ${k.burst} ${k.flood ? 1 : 0}`).join(' ') };
+      this.encoded.set(keys, e);
+    }
+    return e;
+  }
+
   private run(mode: 'c' | 'r' | 's', keys: readonly LimitKey[], cost: number): Promise<number[]> {
-    const args: Array<string | number> = [];
-    for (const k of keys) args.push(this.redisKey(k));
-    args.push(this.nodeTime ? this.clock.now() : '', mode, cost);
-    for (const k of keys) args.push(k.intervalMs, k.burst, k.flood ? 1 : 0);
-    return (this.client as unknown as ScriptClient).pwLimit(keys.length, ...args).then((r) => {
+    const { names, params } = this.encode(keys);
+    return (this.client as unknown as ScriptClient).pwLimit(keys.length, ...names, this.nodeTime ? this.clock.now() : '', mode, cost, params).then((r) => {
       if (this.degraded) this.up();
       return r;
     });
