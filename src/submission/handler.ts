@@ -126,14 +126,15 @@ export class SubmissionHandler implements SmtpHandler {
   async data(session: SessionInfo, tx: Transaction, body: Readable): Promise<Verdict> {
     const started = this.deps.clock.now();
     const identity = session.auth?.identity ?? null;
-    const account = identity ? this.deps.accounts.get(identity) : null;
+    // MAIL already looked the account up (and refused a disabled one).
+    const subscriber = this.txState.get(session)?.subscriber ?? null;
     let writer: SpoolWriterPort;
     try {
       writer = await this.deps.spool.create({
         mailFrom: tx.mailFrom,
         rcptTo: tx.rcptTo,
         account: identity,
-        subscriber: account?.subscriber ?? null,
+        subscriber,
         client: {
           ip: session.remoteAddress,
           port: session.remotePort,
