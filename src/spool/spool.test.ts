@@ -213,3 +213,20 @@ test('a just-committed small message is handed to the relay from memory once, th
   assert.deepEqual(spool.list('corrupt'), [id]);
   await spool.close();
 });
+
+test('read() follows a message that moves between states while it is being opened', async (t) => {
+  const tmp = tempDir();
+  t.after(() => tmp.remove());
+  const spool = await Spool.open(tmp.path);
+  const id = await put(spool, 'Subject: moving\r\n\r\n' + 'm'.repeat(KEEP_MAX + 10)); // on disk only
+  const reads: Array<Promise<unknown>> = [];
+  for (let i = 0; i < 200; i++) {
+    // The read's open is queued in the thread pool; the move renames the file right away.
+    reads.push(spool.read(id).catch((err: Error) => err));
+    await spool.move(id, i % 2 ? 'active' : 'deferred', Date.now() + 60_000);
+  }
+  const got = await Promise.all(reads);
+  const bad = got.filter((m) => m === null || m instanceof Error || (m as { envelope: { id: string } }).envelope.id !== id);
+  assert.equal(bad.length, 0, `${bad.length} of 200 reads lost the message: ${bad.slice(0, 2).map(String).join('; ')}`);
+  await spool.close();
+});

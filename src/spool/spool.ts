@@ -3,6 +3,7 @@
 // { recover: false } and only read.
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Clock, Logger } from '../core/index.ts';
@@ -247,18 +248,31 @@ export class Spool {
 
   /** Envelope with progress applied; null if unknown. A damaged file goes to corrupt/ and reads as null. */
   async read(id: string): Promise<QueuedMessage | null> {
-    const state = this.stateOf(id);
-    if (!state) return null;
-    const f = state === 'active' ? this.fresh.get(id) : undefined;
-    if (f?.envelope) {
-      const envelope = f.envelope;
-      f.envelope = null;
-      return { state, envelope, bodyLength: f.length };
+    for (let attempt = 0; ; attempt++) {
+      const state = this.stateOf(id);
+      if (!state) return null;
+      const f = state === 'active' ? this.fresh.get(id) : undefined;
+      if (f?.envelope) {
+        const envelope = f.envelope;
+        f.envelope = null;
+        return { state, envelope, bodyLength: f.length };
+      }
+      let r: Awaited<ReturnType<typeof scanQueueFile>>;
+      try {
+        r = await scanQueueFile(this.path(state, id));
+      } catch (err) {
+        // The relay or an operator moved the file (deferred ⇄ active, hold, delete) while we
+        // opened it: look up where it is now and read it there.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 5) {
+          await new Promise((res) => setImmediate(res));
+          continue;
+        }
+        throw err;
+      }
+      if (r.ok) return { state, envelope: r.envelope, bodyLength: r.bodyLength };
+      if (state !== 'corrupt') await this.quarantine(id, state, r.reason);
+      return null;
     }
-    const r = await scanQueueFile(this.path(state, id));
-    if (r.ok) return { state, envelope: r.envelope, bodyLength: r.bodyLength };
-    if (state !== 'corrupt') await this.quarantine(id, state, r.reason);
-    return null;
   }
 
   /** The body, streamed and checked; errors (BodyDamaged) instead of ending if the file is damaged. */
@@ -308,7 +322,8 @@ export class Spool {
   }
 
   private async relocate(id: string, from: QueueState, to: QueueState, nextAttemptAt?: number): Promise<void> {
-    if (from !== to) await rename(this.path(from, id), this.path(to, id));
+    // Synchronous, like the writer's metadata calls: the file's place and the index change together.
+    if (from !== to) renameSync(this.path(from, id), this.path(to, id));
     this.setState(id, { state: to, next: to === 'deferred' ? nextAttemptAt ?? 0 : undefined });
   }
 
