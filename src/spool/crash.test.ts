@@ -3,12 +3,11 @@
 // active/ and intact, incoming/ empty, and nothing damaged left deliverable.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { test } from 'node:test';
-import { tempDir } from './testdata/tmp.ts';
+import { smallTmpfs, tempDir } from '../../test/lib/tools.ts';
 import { Spool } from './index.ts';
 import type { CommitPoint } from './index.ts';
 
@@ -67,18 +66,11 @@ test('power-loss leftovers: empty and half files never become messages', async (
 });
 
 test('disk full: commit rejects with 452 4.3.1, earlier messages intact', async (t) => {
-  if (process.getuid?.() !== 0) return t.skip('needs root to mount a 1 MB tmpfs');
-  const tmp = tempDir();
-  const mnt = join(tmp.path, 'mnt');
-  mkdirSync(mnt);
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { stdio: 'ignore' });
-  } catch {
-    tmp.remove();
-    return t.skip('cannot mount tmpfs here');
-  }
+  const fs = smallTmpfs('size=1m');
+  if ('skip' in fs) return t.skip(fs.skip);
+  const mnt = fs.path;
   const spool = await Spool.open(mnt);
-  t.after(async () => { await spool.close(); execFileSync('umount', [mnt]); tmp.remove(); });
+  t.after(async () => { await spool.close(); fs.remove(); });
   const ids: string[] = [];
   for (let i = 0; i < 3; i++) {
     const w = spool.create({ mailFrom: { address: 'a@example.org' }, recipients: [{ address: 'b@example.net' }] });

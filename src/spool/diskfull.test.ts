@@ -3,26 +3,18 @@
 // with 452 4.3.1, not acknowledge a truncated file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tempDir } from '../../test/lib/tools.ts';
+import { smallTmpfs } from '../../test/lib/tools.ts';
 import { Spool } from './index.ts';
 
 test('a short write at the end of a commit is a storage error, not a 250', async (t) => {
-  if (process.getuid?.() !== 0) return t.skip('needs root to mount a small tmpfs');
-  const tmp = tempDir();
-  const mnt = join(tmp.path, 'mnt');
-  mkdirSync(mnt);
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { stdio: 'ignore' });
-  } catch {
-    tmp.remove();
-    return t.skip('cannot mount tmpfs here');
-  }
+  const fs = smallTmpfs('size=1m');
+  if ('skip' in fs) return t.skip(fs.skip);
+  const mnt = fs.path;
   const spool = await Spool.open(join(mnt, 'spool'));
-  t.after(async () => { await spool.close(); execFileSync('umount', [mnt]); tmp.remove(); });
+  t.after(async () => { await spool.close(); fs.remove(); });
   // Fill the filesystem, then give back two pages: less than the next message.
   const filler = await open(join(mnt, 'filler'), 'w');
   let size = 0;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { test } from 'node:test';
 import { ManualClock, MemoryLogger } from '../core/index.ts';
-import { tempDir } from './testdata/tmp.ts';
+import { tempDir } from '../../test/lib/tools.ts';
 import { BodyDamaged, QUEUE_ID_RE, Spool } from './index.ts';
 import { KEEP_MAX } from './writer.ts';
 import type { EnvelopeInput } from './index.ts';

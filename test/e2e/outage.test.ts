@@ -4,13 +4,10 @@
 // accepted before it harmed, all of that delivered later).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { CaptureSink } from '../lib/sink.ts';
 import { NextHop, Portwarden } from '../lib/portwarden.ts';
 import { authedClient, type RawClient } from '../lib/smtpclient.ts';
-import { tempDir } from '../lib/tools.ts';
+import { smallTmpfs } from '../lib/tools.ts';
 
 const ACCOUNT = { login: 'carol@isp.example', password: 'carols-password' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -73,16 +70,9 @@ test('smarthost down for a while: mail waits in deferred/, then all of it is del
 });
 
 test('disk full: 452 4.3.1 once the data directory is full; earlier messages intact and delivered', { timeout: 60_000 }, async (t) => {
-  if (process.getuid?.() !== 0) return t.skip('needs root to mount a small tmpfs');
-  const tmp = tempDir('pw-diskfull-');
-  const mnt = join(tmp.path, 'data');
-  mkdirSync(mnt);
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', mnt], { stdio: 'ignore' });
-  } catch {
-    tmp.remove();
-    return t.skip('cannot mount a tmpfs here');
-  }
+  const fs = smallTmpfs('size=2m,mode=0700', 'pw-diskfull-');
+  if ('skip' in fs) return t.skip(fs.skip);
+  const mnt = fs.path;
   const sink = new CaptureSink();
   const hop = await NextHop.reserve(await sink.listen()); // down: the queue only grows
   let pw: Portwarden | undefined;
@@ -90,8 +80,7 @@ test('disk full: 452 4.3.1 once the data directory is full; earlier messages int
     await pw?.destroy();
     await hop.down();
     await sink.close();
-    execFileSync('umount', [mnt]);
-    tmp.remove();
+    fs.remove();
   });
   pw = await Portwarden.start({ smarthost: `127.0.0.1:${hop.port}`, accounts: [ACCOUNT], dataDir: mnt });
   const c = await authedClient(pw.port('submissions'), ACCOUNT.login, ACCOUNT.password, { implicit: true });

@@ -2,7 +2,7 @@
 // Locally a missing tool skips the test with a reason; under CI (CI=true) it
 // fails, because .ci/run installs every tool the suite needs.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -36,4 +36,27 @@ export function canUseNetns(): boolean {
 export function tempDir(prefix = 'pw-test-'): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/**
+ * A small tmpfs mounted on a fresh directory, for disk-full tests (root only).
+ * Returns the mount point and a remove() that unmounts and deletes it, or a skip reason.
+ */
+export function smallTmpfs(options: string, prefix = 'pw-tmpfs-'): { path: string; remove(): void } | { skip: string } {
+  if (process.getuid?.() !== 0) return { skip: 'needs root to mount a small tmpfs' };
+  const dir = tempDir(prefix);
+  const path = join(dir.path, 'mnt');
+  mkdirSync(path);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', path], { stdio: 'ignore' });
+  } catch {
+    dir.remove();
+    return { skip: 'cannot mount a tmpfs here' };
+  }
+  return {
+    path,
+    remove: () => {
+      try { execFileSync('umount', [path]); } finally { dir.remove(); }
+    },
+  };
 }
