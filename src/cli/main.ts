@@ -19,6 +19,7 @@ const io: Io = {
 };
 
 const [name, ...rest] = process.argv.slice(2);
+if (name === '__prime') { await (await import('./prime.ts')).prime(); process.exit(0); }
 const cmd = name ? commands[name] : undefined;
 if (!cmd || name === 'help' || name === '--help' || name === '-h') {
   const usage = ['usage: portwarden <command> [options]   (every command takes --help)', '', 'commands:',
