@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { formatRfc5322Date, makeMessageId } from '../message/index.ts';
 import type { EnvelopeInput, Envelope } from '../spool/index.ts';
-import { CanonicalLines } from './client.ts';
+import { CanonicalLines } from './encode.ts';
 
 export type DsnKind = 'failure' | 'delay' | 'success';
 

@@ -1,4 +1,5 @@
-// relay: the queue runner and SMTP client that moves spooled mail to the next
+// relay: the queue runner and SMTP client (client.ts, written here: PIPELINING,
+// per-recipient DSN parameters) that moves spooled mail to the next
 // hop. Two routes: a smarthost (STARTTLS none/opportunistic/required, optional
 // AUTH), or direct MX delivery (MX, then A/AAAA; null MX; IPv6 and IPv4;
 // opportunistic unverified STARTTLS; at most N transactions per domain).
@@ -19,6 +20,7 @@
 // notifications, RFC 6533 (global DSN types for SMTPUTF8), RFC 3463 codes,
 // RFC 3834 Auto-Submitted.
 export { Relay, type RelayOptions, type RelayRoute, type RetryOptions, type DsnOptions } from './relay.ts';
-export { CanonicalLines, type SmarthostOptions, type TlsMode, type ClientTimeouts } from './client.ts';
+export { type SmarthostOptions, type TlsMode, type ClientTimeouts } from './client.ts';
+export { CanonicalLines, DataEncoder } from './encode.ts';
 export { type MxRouteOptions, type MxHost, type Resolution, resolveDestination, destinationOf } from './mx.ts';
 export { statusOf } from './dsn.ts';

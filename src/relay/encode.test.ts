@@ -1,0 +1,86 @@
+// CanonicalLines and DataEncoder against one-line references, over random
+// inputs split at random points (a CRLF or a line-start dot may straddle
+// chunks), and the pass-through of canonical text.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CanonicalLines, DataEncoder } from './index.ts';
+
+const reference = (s: string): string => s.replace(/\r\n|\r|\n/g, '\r\n');
+
+async function run(chunks: Buffer[]): Promise<Buffer[]> {
+  const t = new CanonicalLines();
+  const out: Buffer[] = [];
+  t.on('data', (d: Buffer) => out.push(d));
+  for (const c of chunks) t.write(c);
+  t.end();
+  await new Promise((r) => t.on('end', r));
+  return out;
+}
+
+test('bare CR and LF become CRLF wherever the chunks are cut (3000 random cases)', async () => {
+  const alphabet = ['a', '\r', '\n', 'b', '.'];
+  let seed = 12345;
+  const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+  for (let k = 0; k < 3000; k++) {
+    const len = rnd(24);
+    let s = '';
+    for (let i = 0; i < len; i++) s += alphabet[rnd(alphabet.length)];
+    const buf = Buffer.from(s, 'latin1');
+    const cuts = [0, rnd(len + 1), rnd(len + 1), len].sort((a, b) => a - b);
+    const chunks = cuts.slice(1).map((c, i) => buf.subarray(cuts[i], c)).filter((c) => c.length);
+    assert.equal(Buffer.concat(await run(chunks)).toString('latin1'), reference(s), JSON.stringify({ s, cuts }));
+  }
+});
+
+test('canonical text passes through as the same buffer (no copy)', async () => {
+  const chunk = Buffer.from('Subject: x\r\n\r\n' + 'line\r\n'.repeat(1000), 'latin1');
+  const [out] = await run([chunk]);
+  assert.equal(out, chunk);
+});
+
+/** RFC 5321 §4.5.2 as a regular expression: canonical ends, a dot doubled at each line start, then the terminator. */
+const dataReference = (s: string): string => {
+  const c = reference(s);
+  return c.replace(/(^|\n)\./g, '$1..') + (c === '' || c.endsWith('\r\n') ? '.\r\n' : '\r\n.\r\n');
+};
+
+function encode(chunks: Buffer[]): Buffer {
+  const enc = new DataEncoder();
+  const out: Buffer[] = [];
+  for (const c of chunks) enc.push(c, out);
+  enc.end(out);
+  return Buffer.concat(out);
+}
+
+test('DataEncoder: canonical, dot-stuffed and terminated wherever the chunks are cut (5000 random cases)', () => {
+  const alphabet = ['a', '\r', '\n', '.', '.', '\r\n'];
+  let seed = 777;
+  const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+  for (let k = 0; k < 5000; k++) {
+    const len = rnd(20);
+    let s = '';
+    for (let i = 0; i < len; i++) s += alphabet[rnd(alphabet.length)];
+    const buf = Buffer.from(s, 'latin1');
+    const cuts = [0, rnd(buf.length + 1), rnd(buf.length + 1), rnd(buf.length + 1), buf.length].sort((a, b) => a - b);
+    const chunks = cuts.slice(1).map((c, i) => buf.subarray(cuts[i], c));
+    assert.equal(encode(chunks).toString('latin1'), dataReference(s), JSON.stringify({ s, cuts }));
+  }
+});
+
+test('DataEncoder: the cases by name', () => {
+  const e = (...parts: string[]): string => encode(parts.map((p) => Buffer.from(p, 'latin1'))).toString('latin1');
+  assert.equal(e(''), '.\r\n', 'an empty message is just the terminator');
+  assert.equal(e('.\r\n'), '..\r\n.\r\n', 'a body that is a lone dot line cannot end the data early');
+  assert.equal(e('a\r\n', '.b\r\n'), 'a\r\n..b\r\n.\r\n', 'a dot at the start of a chunk after a line end');
+  assert.equal(e('a\r', '\n.'), 'a\r\n..\r\n.\r\n', 'CRLF split across chunks, then an unterminated dot line');
+  assert.equal(e('a\n.\n'), 'a\r\n..\r\n.\r\n', 'bare LFs become CRLF before stuffing');
+  assert.equal(e('no end'), 'no end\r\n.\r\n', 'a missing final line end is added');
+});
+
+test('DataEncoder: canonical text without leading dots is sent as the same buffer', () => {
+  const chunk = Buffer.from('Subject: x\r\n\r\n' + 'line\r\n'.repeat(1000), 'latin1');
+  const out: Buffer[] = [];
+  new DataEncoder().push(chunk, out);
+  assert.equal(out.length, 1);
+  assert.equal(out[0], chunk);
+});
