@@ -246,6 +246,7 @@ function spoolPort(spool: Spool): SpoolPort {
         account: env.account ?? undefined,
         identity: env.subscriber ?? undefined,
         client: { ip: env.client.ip, port: env.client.port },
+        canonical: true, // the MessageFixer's output: CRLF only (a stray CR or LF became a space)
         attributes: {
           listener: env.client.listener,
           ...(env.client.helo ? { helo: env.client.helo } : {}),

@@ -401,7 +401,7 @@ async function deliver(s: Session, env: Envelope, indices: number[], size: numbe
       return { replies, reusable: await reset(s), damaged: false, local };
     }
     inData = true;
-    await sendBody(s, body);
+    await sendBody(s, body, env.canonical === true);
     inData = false;
     const final = await s.read();
     rest(final.text, false);
@@ -426,8 +426,8 @@ function isBodyError(err: unknown): boolean {
 }
 
 /** Streams the body encoded; the final dot goes out in the same write as the last piece. */
-async function sendBody(s: Session, body: Readable): Promise<void> {
-  const enc = new DataEncoder();
+async function sendBody(s: Session, body: Readable, canonical: boolean): Promise<void> {
+  const enc = new DataEncoder(canonical);
   let out: Buffer[] = [];
   const iter = body[Symbol.asyncIterator]();
   for (;;) {

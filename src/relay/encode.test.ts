@@ -44,8 +44,8 @@ const dataReference = (s: string): string => {
   return c.replace(/(^|\n)\./g, '$1..') + (c === '' || c.endsWith('\r\n') ? '.\r\n' : '\r\n.\r\n');
 };
 
-function encode(chunks: Buffer[]): Buffer {
-  const enc = new DataEncoder();
+function encode(chunks: Buffer[], canonical = false): Buffer {
+  const enc = new DataEncoder(canonical);
   const out: Buffer[] = [];
   for (const c of chunks) enc.push(c, out);
   enc.end(out);
@@ -83,4 +83,19 @@ test('DataEncoder: canonical text without leading dots is sent as the same buffe
   new DataEncoder().push(chunk, out);
   assert.equal(out.length, 1);
   assert.equal(out[0], chunk);
+});
+
+test('DataEncoder for a body vouched canonical (Envelope.canonical): only stuffing and the terminator, same result', () => {
+  const alphabet = ['a', '.', '\r\n', '\r\n.', '..'];
+  let seed = 4242;
+  const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+  for (let k = 0; k < 3000; k++) {
+    const len = rnd(16);
+    let s = '';
+    for (let i = 0; i < len; i++) s += alphabet[rnd(alphabet.length)];
+    const buf = Buffer.from(s, 'latin1');
+    const cuts = [0, rnd(buf.length + 1), rnd(buf.length + 1), buf.length].sort((a, b) => a - b);
+    const chunks = cuts.slice(1).map((c, i) => buf.subarray(cuts[i], c));
+    assert.equal(encode(chunks, true).toString('latin1'), dataReference(s), JSON.stringify({ s, cuts }));
+  }
 });

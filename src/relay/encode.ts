@@ -80,19 +80,26 @@ export class CanonicalLines extends Transform {
 
 /** The DATA payload: canonical line ends, dot-stuffed, then the terminator. */
 export class DataEncoder {
-  private readonly ends = new LineEnds();
+  /** Null when the producer vouched for canonical line ends (Envelope.canonical): one scan less per chunk. */
+  private readonly ends: LineEnds | null;
+
+  constructor(canonical = false) {
+    this.ends = canonical ? null : new LineEnds();
+  }
+
   /** The next byte out begins a line (true at the start: an empty message is just "."). */
   private lineStart = true;
 
   /** Appends this chunk's encoded pieces to `out`. */
   push(chunk: Buffer, out: Buffer[]): void {
     if (!chunk.length) return;
+    if (!this.ends) { this.stuff(chunk, out); return; }
     for (const part of this.ends.parts(chunk)) this.stuff(part, out);
   }
 
   /** Appends what ends the data: a pending line end, then "." on a line of its own. */
   end(out: Buffer[]): void {
-    const lf = this.ends.flush();
+    const lf = this.ends?.flush();
     if (lf) this.stuff(lf, out);
     out.push(this.lineStart ? END_AT_LINE_START : END_MID_LINE);
   }

@@ -168,6 +168,7 @@ export class Spool {
       client: input.client,
       receivedAt: now,
       attributes: input.attributes ?? {},
+      ...(input.canonical ? { canonical: true } : {}),
       attempts: 0,
     };
     return new QueueFileWriter({

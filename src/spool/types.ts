@@ -47,6 +47,12 @@ export interface EnvelopeInput {
   client?: { ip: string; port: number };
   /** Free-form attributes later parts need (TLS version, AUTH mechanism, helo name…). */
   attributes?: Record<string, string>;
+  /**
+   * The producer vouches that the body has CRLF line ends only (no bare CR or
+   * LF), as the MSA's fixups guarantee; the relay then only dot-stuffs. Left
+   * out, the relay canonicalises as it sends.
+   */
+  canonical?: boolean;
 }
 
 export interface Envelope {
@@ -58,6 +64,8 @@ export interface Envelope {
   client?: { ip: string; port: number };
   receivedAt: number;
   attributes: Record<string, string>;
+  /** See EnvelopeInput.canonical. */
+  canonical?: boolean;
   /** Delivery attempts so far, the next one (when deferred), and why it is held. */
   attempts: number;
   nextAttemptAt?: number;
