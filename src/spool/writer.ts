@@ -5,7 +5,7 @@
 // Metadata calls (open, rename, close, unlink) are made synchronously: they take
 // microseconds, while in libuv's small thread pool they would queue behind other
 // messages' fsyncs and add that wait to every commit. Data calls stay asynchronous.
-import { closeSync, fdatasync, openSync, renameSync, unlinkSync, writev } from 'node:fs';
+import { closeSync, fdatasync, open, renameSync, unlinkSync, writev } from 'node:fs';
 import { promisify } from 'node:util';
 import { Writable } from 'node:stream';
 import { crc32 } from 'node:zlib';
@@ -68,12 +68,11 @@ export class QueueFileWriter implements SpoolWriter {
     this.id = envelope.id;
     const env = Buffer.from(JSON.stringify(envelope));
     this.head = Buffer.concat([recordHeader(REC_VERSION, MAGIC.length), MAGIC, recordHeader(REC_ENVELOPE, env.length), env]);
-    // 'wx': O_EXCL, so an id clash fails instead of overwriting a message.
-    try {
-      this.fd = openSync(ctx.incomingPath(this.id), 'wx', 0o600);
-    } catch (err) {
-      this.fail(err, 'create');
-    }
+    // 'wx': O_EXCL, so an id clash fails instead of overwriting a message. Creating a
+    // file costs ~45 µs of CPU on ext4: done in the thread pool (bin/portwarden gives it
+    // threads enough that it never waits behind the fsyncs), while the body arrives.
+    // An abort waits for this (cleanup awaits the chain), then closes and removes the file.
+    this.chain = openP(ctx.incomingPath(this.id), 'wx', 0o600).then((fd) => { this.fd = fd; }, (err: unknown) => this.fail(err, 'create'));
     this.stream = new Writable({
       highWaterMark: WRITE_BATCH,
       write: (chunk: Buffer, _enc, cb) => {
@@ -187,6 +186,7 @@ export class QueueFileWriter implements SpoolWriter {
  */
 const writevP = promisify(writev);
 const datasync = promisify(fdatasync);
+const openP = promisify(open) as (path: string, flags: string, mode: number) => Promise<number>;
 
 async function writeAll(fd: number, parts: Buffer[]): Promise<void> {
   let rest = parts;
