@@ -3,7 +3,9 @@
 // rows are written in one transaction per event-loop turn (or per batchMs), which
 // turns thousands of fsync-free single-row commits into one. Every lookup flushes
 // first, so a reader never misses a row that was recorded before it asked.
-// What a crash can lose: the rows of the current tick (at most batchMs of traffic).
+// What a crash can lose: the rows of the current tick (at most batchMs of traffic;
+// `portwarden start` uses accountability.batchMs, 50 ms by default). Another
+// process reading the database (`portwarden trace`) sees a row once its batch is written.
 import type { StatementSync } from 'node:sqlite';
 import { type Clock, type Logger, silentLogger, systemClock } from '../core/index.ts';
 import type { Store } from '../store/index.ts';

@@ -63,7 +63,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   const controlPath = controlSocketPath(cfg.dataDir);
   if (await controlServerRunning(controlPath)) throw new Error(`another portwarden is running on ${cfg.dataDir} (${controlPath} answers)`);
   const spool = await Spool.open(join(cfg.dataDir, 'spool'), { logger });
-  const attribution = new AttributionLog(store, { retentionDays: cfg.accountability.retentionDays, logger });
+  const attribution = new AttributionLog(store, { retentionDays: cfg.accountability.retentionDays, logger, batchMs: cfg.accountability.batchMs });
   const pruneTimer = setInterval(() => attribution.prune(), 3_600_000).unref();
   const metrics: Metrics = createMetrics({ queueSizes: () => { const st = spool.stats(); return { active: st.active, deferred: st.deferred, hold: st.hold, corrupt: st.corrupt }; }, logger });
   const limitStore = buildLimitStore(cfg, logger);

@@ -10,6 +10,13 @@ test('the example config is valid and gets defaults', () => {
   assert.equal(c.smtp.maxRecipients, 100);
   assert.equal(c.dataDir, '/etc/portwarden/data');
   assert.equal(c.relay.tls, 'opportunistic');
+  assert.equal(c.accountability.batchMs, 50);
+});
+
+test('accountability.batchMs: a number of milliseconds up to 5000', () => {
+  const base = 'relay:\n  smarthost: 127.0.0.1:25\n';
+  assert.equal(parseConfig(`${base}accountability:\n  batchMs: 0\n`, 'pw.yaml').accountability.batchMs, 0);
+  assert.ok(errorsOf(`${base}accountability:\n  batchMs: 60000\n`).some((i) => /^pw\.yaml:4:\d+: accountability\.batchMs: must be ≤ 5000/.test(i)));
 });
 
 function errorsOf(text: string): string[] {
