@@ -213,3 +213,13 @@ test('a hop that never answers: the socket timeout ends the attempt with a local
   assert.match(r.replies.get(0)!, /^451 4\.4\.2 Connection failed: timed out/);
   assert.equal(r.reusable, false);
 });
+
+test('an idle connection that got an unsolicited 421 is no longer offered for the next message', async (t) => {
+  const h = await hop(t, { answer: (l, _h, sock) => { if (l === '.') setTimeout(() => sock.write('421 4.4.2 idle timeout\r\n'), 30); return undefined; } });
+  const c = await client(t, h);
+  const r = await c.deliver(envelope(['b@example.net']), [0], 10, body('hi\r\n'));
+  assert.equal(r.replies.get(0), '250 2.0.0 queued as Q1');
+  assert.equal(c.alive, true);
+  await new Promise((res) => setTimeout(res, 150));
+  assert.equal(c.alive, false, 'the hop said it is closing, even though the socket is still open');
+});

@@ -281,7 +281,8 @@ export async function connectClient(host: SmarthostOptions, ehloName: string, t:
   s.sock.once('close', dead);
   return {
     get secure() { return s.secure; },
-    get alive() { return alive && !s.closed; },
+    // A reply nobody asked for (a 421 before the hop hangs up) means the session is over.
+    get alive() { return alive && !s.closed && s.pending === 0; },
     get dsn() { return s.has('DSN'); },
     deliver: (env, indices, size, body) => deliver(s, env, indices, size, body),
     quit: () => {
