@@ -54,42 +54,64 @@ export function statusRecord(s: StatusRecord): Buffer {
   return b;
 }
 
-interface Rec { type: number; payload: Buffer; header: Buffer }
+interface Rec { type: number; payload: Buffer; header: Buffer; /** Payload length (the payload is empty when skipped). */ length: number }
+
+const NOTHING = Buffer.alloc(0);
 
 /** Pulls whole records out of a file read in chunks. */
 class RecordReader {
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = NOTHING;
   private pos = 0;
   private eof = false;
   /** File offset just past the last record returned. */
   consumed = 0;
   private readonly fh: import('node:fs/promises').FileHandle;
-  constructor(fh: import('node:fs/promises').FileHandle) { this.fh = fh; }
+  /** File size, needed only to skip payloads without reading them. */
+  private readonly size: number;
+  constructor(fh: import('node:fs/promises').FileHandle, size = Infinity) { this.fh = fh; this.size = size; }
 
+  /** Makes at least `need` bytes available; one new buffer per call, the leftover copied once. */
   private async fill(need: number): Promise<boolean> {
-    while (this.buf.length < need && !this.eof) {
-      const chunk = Buffer.allocUnsafe(Math.max(READ_CHUNK, need - this.buf.length));
-      const { bytesRead } = await this.fh.read(chunk, 0, chunk.length, this.pos);
+    if (this.buf.length >= need || this.eof) return this.buf.length >= need;
+    const room = Math.max(READ_CHUNK, need);
+    const next = Buffer.allocUnsafe(room);
+    let have = this.buf.copy(next, 0);
+    while (have < need) {
+      const { bytesRead } = await this.fh.read(next, have, room - have, this.pos);
       if (bytesRead === 0) { this.eof = true; break; }
       this.pos += bytesRead;
-      this.buf = this.buf.length ? Buffer.concat([this.buf, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+      have += bytesRead;
     }
-    return this.buf.length >= need;
+    this.buf = next.subarray(0, have);
+    return have >= need;
   }
 
-  /** Next record, null at a clean end of file; throws a string reason on damage. */
-  async next(): Promise<Rec | null> {
+  /**
+   * Next record, null at a clean end of file; throws a string reason on damage.
+   * With `skipData`, a DATA record's payload is stepped over, not read (its
+   * length still counts): for a caller that checks structure, not content.
+   */
+  async next(skipData = false): Promise<Rec | null> {
     if (!(await this.fill(1))) return null;
     if (!(await this.fill(5))) throw 'truncated record header';
     const len = this.buf.readUInt32BE(1);
     if (len > RECORD_LIMIT) throw `record length ${len} out of range`;
+    const type = this.buf[0];
+    if (skipData && type === REC_DATA && this.buf.length < 5 + len) {
+      const header = Buffer.from(this.buf.subarray(0, 5));
+      const ahead = 5 + len - this.buf.length; // payload bytes not yet read: skip them
+      if (this.pos + ahead > this.size) throw 'truncated record';
+      this.pos += ahead;
+      this.buf = NOTHING;
+      this.consumed += 5 + len;
+      return { type, header, payload: NOTHING, length: len };
+    }
     if (!(await this.fill(5 + len))) throw 'truncated record';
     const header = this.buf.subarray(0, 5);
     const payload = this.buf.subarray(5, 5 + len);
-    const type = this.buf[0];
     this.buf = this.buf.subarray(5 + len);
     this.consumed += 5 + len;
-    return { type, header, payload };
+    return { type, header, payload, length: len };
   }
 }
 
@@ -100,17 +122,22 @@ export type ScanResult =
 /**
  * Reads and checks a whole queue file: version, envelope, body length and
  * CRC in the END record; then applies the status records after it.
+ * `checkBody: false` checks the structure and the body length but steps over
+ * the body instead of reading it, so the CRC goes unchecked: for a reader that
+ * streams the body through bodyStream() afterwards, which checks it before the
+ * end (the relay: no final dot for a damaged file). Recovery checks it all.
  */
-export async function scanQueueFile(path: string): Promise<ScanResult> {
+export async function scanQueueFile(path: string, opts: { checkBody?: boolean } = {}): Promise<ScanResult> {
   const fh = await open(path, 'r');
   try {
-    return await scan(new RecordReader(fh));
+    const checkBody = opts.checkBody ?? true;
+    return await scan(new RecordReader(fh, checkBody ? Infinity : (await fh.stat()).size), checkBody);
   } finally {
     await fh.close();
   }
 }
 
-async function scan(r: RecordReader): Promise<ScanResult> {
+async function scan(r: RecordReader, checkBody: boolean): Promise<ScanResult> {
   let crc = 0;
   let bodyLength = 0;
   let envelope: Envelope | undefined;
@@ -123,16 +150,16 @@ async function scan(r: RecordReader): Promise<ScanResult> {
     crc = crc32(e.payload, crc32(e.header, crc));
     envelope = JSON.parse(e.payload.toString('utf8')) as Envelope;
     for (;;) {
-      const rec = await r.next();
+      const rec = await r.next(!checkBody);
       if (!rec) return { ok: false, reason: 'missing END record' };
       if (rec.type === REC_DATA) {
-        crc = crc32(rec.payload, crc32(rec.header, crc));
-        bodyLength += rec.payload.length;
+        if (checkBody) crc = crc32(rec.payload, crc32(rec.header, crc));
+        bodyLength += rec.length;
         continue;
       }
       if (rec.type !== REC_END || rec.payload.length !== 12) return { ok: false, reason: `unexpected record 0x${rec.type.toString(16)}` };
       if (Number(rec.payload.readBigUInt64BE(0)) !== bodyLength) return { ok: false, reason: 'body length mismatch' };
-      if (rec.payload.readUInt32BE(8) !== crc >>> 0) return { ok: false, reason: 'checksum mismatch' };
+      if (checkBody && rec.payload.readUInt32BE(8) !== crc >>> 0) return { ok: false, reason: 'checksum mismatch' };
       break;
     }
   } catch (err) {

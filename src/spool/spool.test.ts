@@ -204,8 +204,7 @@ test('a just-committed small message is handed to the relay from memory once, th
   const id = await put(spool, text);
   const p = join(tmp.path, 'active', id);
   const bytes = readFileSync(p);
-  bytes[300] ^= 0x20; // damage the disk copy: only a disk read can notice
-  writeFileSync(p, bytes);
+  writeFileSync(p, bytes.subarray(0, bytes.length - 10)); // cut the END record on disk: only a disk read can notice
   const first = await spool.read(id);
   assert.equal(first?.bodyLength, Buffer.byteLength(text));
   assert.equal((await buffer(spool.body(id))).toString('latin1'), text, 'the accepted bytes, from memory');
@@ -228,5 +227,25 @@ test('read() follows a message that moves between states while it is being opene
   const got = await Promise.all(reads);
   const bad = got.filter((m) => m === null || m instanceof Error || (m as { envelope: { id: string } }).envelope.id !== id);
   assert.equal(bad.length, 0, `${bad.length} of 200 reads lost the message: ${bad.slice(0, 2).map(String).join('; ')}`);
+  await spool.close();
+});
+
+test('read() checks the structure but leaves the body to body(), which fails on damage before it ends', async (t) => {
+  const tmp = tempDir();
+  t.after(() => tmp.remove());
+  const spool = await Spool.open(tmp.path);
+  const text = 'Subject: big\r\n\r\n' + 'b'.repeat(KEEP_MAX + 5000); // on disk only
+  const id = await put(spool, text);
+  const p = join(tmp.path, 'active', id);
+  const bytes = readFileSync(p);
+  bytes[bytes.length - 5000] ^= 0x20; // late in the body
+  writeFileSync(p, bytes);
+  const m = await spool.read(id);
+  assert.equal(m?.bodyLength, Buffer.byteLength(text), 'length checked against END without reading the body');
+  await assert.rejects(buffer(spool.body(id)), BodyDamaged);
+  const cut = readFileSync(p).subarray(0, bytes.length - 100_000); // a DATA record now runs past the end of the file
+  writeFileSync(p, cut);
+  assert.equal(await spool.read(id), null, 'a truncated body is found without reading it');
+  assert.deepEqual(spool.list('corrupt'), [id]);
   await spool.close();
 });

@@ -260,7 +260,8 @@ export class Spool {
       }
       let r: Awaited<ReturnType<typeof scanQueueFile>>;
       try {
-        r = await scanQueueFile(this.path(state, id));
+        // The body's checksum is checked as it is streamed (body()), before anything ends it.
+        r = await scanQueueFile(this.path(state, id), { checkBody: false });
       } catch (err) {
         // The relay or an operator moved the file (deferred ⇄ active, hold, delete) while we
         // opened it: look up where it is now and read it there.
@@ -296,7 +297,7 @@ export class Spool {
     const state = this.stateOf(id);
     if (!state || !records.length) return;
     const path = this.path(state, id);
-    const r = await scanQueueFile(path);
+    const r = await scanQueueFile(path, { checkBody: false }); // appending needs the structure, not the body's checksum
     if (!r.ok) { await this.quarantine(id, state, r.reason); return; }
     const fh = await open(path, 'r+');
     try {
