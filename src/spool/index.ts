@@ -7,7 +7,8 @@
 // Operator actions (list, show, hold, release, delete, requeue by id, account
 // or sender) live in ops.ts; hold/ is left only through release().
 // Trusts: the envelope it is given (the MSA checked it) and the local disk to
-// honour fsync; it trusts no queue file it reads back until its END checks out.
+// honour fsync; it trusts no queue file it reads back until its END checks out
+// (read(): structure and length; body(): the CRC, before the stream ends).
 // Standards: none on the wire; keeps RFC 3461 (DSN) and RFC 6531 (SMTPUTF8)
 // envelope parameters so the relay can pass them on, and the accountability
 // data RFC 5068 §3.1 / RFC 6302 ask for (account, client ip and port, time).

@@ -247,7 +247,11 @@ export class Spool {
     return min;
   }
 
-  /** Envelope with progress applied; null if unknown. A damaged file goes to corrupt/ and reads as null. */
+  /**
+   * Envelope with progress applied; null if unknown. A file whose structure is
+   * damaged goes to corrupt/ and reads as null; the body's checksum is left to
+   * body(), which errors (BodyDamaged) instead of ending on a damaged body.
+   */
   async read(id: string): Promise<QueuedMessage | null> {
     for (let attempt = 0; ; attempt++) {
       const state = this.stateOf(id);
