@@ -180,7 +180,7 @@ class Session {
   }
 
   /** Anything the hop sent that nobody asked for yet (after STARTTLS it would be an injection). */
-  get pending(): number { return this.ready.length + (this.partial.length ? 1 : 0); }
+  get pending(): number { return this.ready.length + this.lines.length + (this.partial.length ? 1 : 0); }
 
   /** RFC 3207: from here on the session is the TLS socket; plaintext read so far is dropped. */
   async upgrade(opts: ConnectionOptions, timeoutMs: number): Promise<void> {
