@@ -113,6 +113,12 @@ test('kill -9 at random moments under load, 20 times: no acknowledged message is
   t.diagnostic(`seed ${seed}: ${KILLS} kills in ${((Date.now() - started) / 1000).toFixed(1)} s, restart ${Math.min(...downtimes)}–${Math.max(...downtimes)} ms`);
   t.diagnostic(`submitted ${sent}, acknowledged ${acked.size}, sessions cut ${broken}; at the sink: ${seen.size} distinct, ${duplicates} duplicate(s), ${unacked} delivered without a 250 reaching the client`);
   t.diagnostic(`lost: ${lost.length}${lost.length ? ` (${lost.slice(0, 5).map((id) => `${id}=${acked.get(id)}`).join(', ')})` : ''}; queue after: ${JSON.stringify(stats)}`);
+  if (lost.length) {
+    // What the last server said that was not routine: the first thing to read when this fails.
+    for (const l of pw.logs.filter((r) => Number(r.level) >= 40 && r.event !== 'limit').slice(-10)) t.diagnostic(`server: ${JSON.stringify(l).slice(0, 400)}`);
+    const last = pw.logs.filter((r) => r.msg === 'delivery').at(-1);
+    t.diagnostic(`deliveries logged: ${pw.logs.filter((r) => r.msg === 'delivery').length}; the last: ${JSON.stringify(last ?? null).slice(0, 300)}`);
+  }
   assert.ok(acked.size >= KILLS * 5, `the load generator got messages through (${acked.size})`);
   assert.deepEqual(lost, [], 'no acknowledged message is lost');
   assert.equal(stats.corrupt, 0, 'no queue file was left damaged');

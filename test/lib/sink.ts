@@ -70,12 +70,22 @@ export class CaptureSink {
     let inData = false;
     let cur: { mailFrom: string; rcptTo: string[] } = { mailFrom: '', rcptTo: [] };
     const ext = this.opts.ehloExtensions ?? ['PIPELINING', '8BITMIME', 'SMTPUTF8', 'DSN', 'SIZE 104857600', 'ENHANCEDSTATUSCODES'];
+    sock.setNoDelay(true);
     sock.write('220 sink.test ESMTP capture\r\n');
     sock.on('close', () => { this.sockets.delete(sock); this.sessions.push(Buffer.concat(log)); });
     sock.on('error', () => {});
+    // Replies to one read go out in one write, as a real MTA answers a pipelined group (RFC 2920).
+    let out: string[] = [];
+    const reply = { write: (s: string): void => { out.push(s); }, end: (s: string): void => { out.push(s); ending = true; } };
+    let ending = false;
     sock.on('data', (chunk: Buffer) => {
       log.push(chunk);
       buf = Buffer.concat([buf, chunk]);
+      try { scan(); } finally {
+        if (out.length) { const text = out.join(''); out = []; if (ending) sock.end(text); else sock.write(text); }
+      }
+    });
+    const scan = (): void => {
       for (;;) {
         if (inData) {
           const end = buf.indexOf('\r\n.\r\n');
@@ -86,7 +96,7 @@ export class CaptureSink {
           buf = buf.subarray(cut);
           inData = false;
           cur = { mailFrom: '', rcptTo: [] };
-          sock.write(`${this.opts.dataReply?.() ?? '250 2.0.0 Ok: captured'}\r\n`);
+          reply.write(`${this.opts.dataReply?.() ?? '250 2.0.0 Ok: captured'}\r\n`);
           for (const w of this.waiters.splice(0)) w();
           continue;
         }
@@ -95,23 +105,23 @@ export class CaptureSink {
         const line = buf.subarray(0, nl).toString('latin1');
         buf = buf.subarray(nl + 2);
         const verb = line.slice(0, 4).toUpperCase();
-        if (verb === 'EHLO') sock.write(`250-sink.test\r\n${ext.map((e, i) => `250${i === ext.length - 1 ? ' ' : '-'}${e}\r\n`).join('')}`);
-        else if (verb === 'HELO') sock.write('250 sink.test\r\n');
-        else if (verb === 'MAIL') { cur.mailFrom = line.slice(10); sock.write('250 2.1.0 Ok\r\n'); }
+        if (verb === 'EHLO') reply.write(`250-sink.test\r\n${ext.map((e, i) => `250${i === ext.length - 1 ? ' ' : '-'}${e}\r\n`).join('')}`);
+        else if (verb === 'HELO') reply.write('250 sink.test\r\n');
+        else if (verb === 'MAIL') { cur.mailFrom = line.slice(10); reply.write('250 2.1.0 Ok\r\n'); }
         else if (verb === 'RCPT') {
           const addr = /<([^>]*)>/.exec(line)?.[1] ?? '';
           const r = this.opts.rcptReply?.(addr) ?? '250 2.1.5 Ok';
           if (r.startsWith('2')) cur.rcptTo.push(addr);
-          sock.write(`${r}\r\n`);
+          reply.write(`${r}\r\n`);
         } else if (verb === 'DATA') {
-          if (cur.rcptTo.length) { inData = true; sock.write('354 go ahead\r\n'); }
-          else sock.write('554 5.5.1 no valid recipients\r\n');
-        } else if (verb === 'RSET') { cur = { mailFrom: '', rcptTo: [] }; sock.write('250 2.0.0 Ok\r\n'); }
-        else if (verb === 'QUIT') { sock.end('221 2.0.0 Bye\r\n'); return; }
-        else if (verb === 'NOOP') sock.write('250 2.0.0 Ok\r\n');
-        else sock.write('502 5.5.2 unrecognized\r\n');
+          if (cur.rcptTo.length) { inData = true; reply.write('354 go ahead\r\n'); }
+          else reply.write('554 5.5.1 no valid recipients\r\n');
+        } else if (verb === 'RSET') { cur = { mailFrom: '', rcptTo: [] }; reply.write('250 2.0.0 Ok\r\n'); }
+        else if (verb === 'QUIT') { reply.end('221 2.0.0 Bye\r\n'); return; }
+        else if (verb === 'NOOP') reply.write('250 2.0.0 Ok\r\n');
+        else reply.write('502 5.5.2 unrecognized\r\n');
       }
-    });
+    };
   }
 }
 

@@ -56,6 +56,7 @@ export class CaptureSink {
     this.sockets.add(raw);
     raw.on('close', () => { this.open--; this.sockets.delete(raw); });
     raw.on('error', () => {});
+    raw.setNoDelay(true); // replies go out as written: with PIPELINING, Nagle would hold the 2nd and 3rd back ~40 ms
     let sock: Socket = raw;
     let buf = Buffer.alloc(0);
     let inData = false;
