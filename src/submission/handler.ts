@@ -1,9 +1,8 @@
 // The MSA policy (RFC 6409): answers every phase the SMTP engine asks about.
 // AUTH before MAIL, envelope and header senders bound to the account, message
 // fixups, durable spool; every transaction logged with who sent it.
-import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { accept, refuse, reply, type Logger, type Reply, type Verdict, type Clock } from '../core/index.ts';
+import { accept, pump, refuse, reply, type Logger, type Reply, type Verdict, type Clock } from '../core/index.ts';
 import { BodyError, type MailFrom, type RcptTo, type SaslExchange, type SessionInfo, type SmtpHandler, type Transaction } from '../smtp/index.ts';
 import type { AccountsPort, FixerPort, LimitContext, LimitsPort, SaslPort, SpoolPort, SpoolWriterPort, SubmissionEvents } from './ports.ts';
 
@@ -165,7 +164,7 @@ export class SubmissionHandler implements SmtpHandler {
     });
     const fixer = f.create({ received, queueId: writer.id, smtputf8: utf8 });
     try {
-      await pipeline(body, fixer, writer.stream);
+      await pump(body, fixer, writer.stream);
     } catch (err) {
       await writer.abort().catch(() => {});
       if (err instanceof BodyError) return this.finish(session, tx, writer.id, refuse(err.reply), started, null);
