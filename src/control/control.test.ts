@@ -9,16 +9,8 @@ import { MemoryLogger } from '../core/index.ts';
 import { Spool } from '../spool/index.ts';
 import { Relay } from '../relay/index.ts';
 import { CaptureSink } from '../../test/lib/sink.ts';
-import { tempDir } from '../../test/lib/tools.ts';
+import { tempDir, until } from '../../test/lib/tools.ts';
 import { controlRequest, createControlServer, controlSocketPath, type ControlResponse, type ControlServer } from './index.ts';
-
-async function waitUntil(what: string, cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** One raw exchange: the lines sent, every line answered until the server closes or n answers came. */
 function raw(path: string, data: string, n: number): Promise<string[]> {
@@ -68,7 +60,7 @@ describe('control socket', () => {
       await w.commit();
       ids[name] = w.id;
     }
-    await waitUntil('three deferred', () => spool.stats().deferred === 3);
+    await until(() => spool.stats().deferred === 3, 'three deferred', 10_000, 20);
   });
   after(async () => {
     await control?.close();
@@ -109,7 +101,7 @@ describe('control socket', () => {
     // flush: every deferred message is tried now; held ones are not.
     const f = await ask({ op: 'flush' });
     assert.deepEqual(f, { ok: true, op: 'flush' });
-    await waitUntil('b1 tried twice', async () => (await entry(ids.b1))?.attempts === 2);
+    await until(async () => (await entry(ids.b1))?.attempts === 2, 'b1 tried twice', 10_000, 20);
     assert.deepEqual(spool.list('hold'), [ids.a1, ids.a2]);
     assert.equal((await entry(ids.a1))?.holdReason, 'held by operator: case 17');
     const again = await ask({ op: 'hold', ids: [ids.a1] });
@@ -119,16 +111,16 @@ describe('control socket', () => {
     const rel = await ask({ op: 'release', sender: '<A.Smith@isp.example>' });
     assert.ok(rel.ok && rel.op === 'release');
     assert.deepEqual(rel.result.done, [ids.a2]);
-    await waitUntil('a2 deferred again', async () => { const e = await entry(ids.a2); return e?.attempts === 2 && e.state === 'deferred'; });
+    await until(async () => { const e = await entry(ids.a2); return e?.attempts === 2 && e.state === 'deferred'; }, 'a2 deferred again', 10_000, 20);
 
     const rq = await ask({ op: 'requeue', all: true });
     assert.ok(rq.ok && rq.op === 'requeue');
     assert.deepEqual(rq.result.done.sort(), [ids.a2, ids.b1].sort());
     // Tried once more at once, from a fresh schedule: attempts count from zero.
-    await waitUntil('requeued ones tried', async () => {
+    await until(async () => {
       const [a, b] = await Promise.all([entry(ids.a2), entry(ids.b1)]);
       return a?.attempts === 1 && a.state === 'deferred' && b?.attempts === 1 && b.state === 'deferred';
-    });
+    }, 'requeued ones tried', 10_000, 20);
   });
 
   test('delete one, then the next hop accepts and flush delivers the rest', async () => {
@@ -140,7 +132,7 @@ describe('control socket', () => {
     assert.ok((await ask({ op: 'flush' })).ok);
     const got = await sink.waitFor(2, 10_000);
     assert.deepEqual(got.map((m) => /X-Name: (\w+)/.exec(m.raw.toString())![1]).sort(), ['a1', 'a2']);
-    await waitUntil('queue empty', () => spool.stats().active + spool.stats().deferred + spool.stats().hold === 0);
+    await until(() => spool.stats().active + spool.stats().deferred + spool.stats().hold === 0, 'queue empty', 10_000, 20);
     const st = await ask({ op: 'stats' });
     assert.ok(st.ok && st.op === 'stats');
     assert.equal(st.stats.commits, 3);

@@ -10,7 +10,7 @@ import type { TestContext } from 'node:test';
 import { ManualClock } from '../core/index.ts';
 import { Spool } from '../spool/index.ts';
 import type { EnvelopeInput } from '../spool/index.ts';
-import { needTools } from '../../test/lib/tools.ts';
+import { needTools, until } from '../../test/lib/tools.ts';
 import { Relay, statusOf } from './index.ts';
 import type { RelayOptions } from './index.ts';
 import { parseReport } from './testdata/report.ts';
@@ -42,14 +42,6 @@ async function queue(spool: Spool, e: EnvelopeInput, body: string): Promise<stri
   w.stream.write(body);
   await w.commit();
   return w.id;
-}
-
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 const BODY = 'From: alice@example.org\r\nSubject: quarterly figures\r\nMessage-ID: <q1@example.org>\r\n\r\nline one\r\n.\r\nafter a dot line\r\n';

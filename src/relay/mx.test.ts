@@ -12,7 +12,7 @@ import type { TestContext } from 'node:test';
 import { ManualClock } from '../core/index.ts';
 import { Spool } from '../spool/index.ts';
 import type { EnvelopeInput } from '../spool/index.ts';
-import { needTools } from '../../test/lib/tools.ts';
+import { needTools, until } from '../../test/lib/tools.ts';
 import { Relay, destinationOf, resolveDestination } from './index.ts';
 import type { RelayOptions } from './index.ts';
 import { TestDns } from './testdata/dns.ts';
@@ -147,7 +147,7 @@ test('one message, five domains: second MX after the first is down, implicit MX,
     ],
   });
   const dsns = () => sinks.sender.messages.filter((m) => m.rcpts.includes('RCPT TO:<alice@sender.test>'));
-  await until(() => spool.stateOf(id) === undefined && dsns().length === 1, 'delivery and bounce');
+  await until(() => spool.stateOf(id) === undefined && dsns().length === 1, 'delivery and bounce', 8000);
   const two = rcptsOf(sinks.up, /<a1@two\.test>/);
   assert.equal(two.length, 1);
   assert.deepEqual(two[0].rcpts, ['RCPT TO:<a1@two.test>', 'RCPT TO:<e1@TWO.test>'], 'one transaction per domain');
@@ -172,7 +172,7 @@ test('5xx at RCPT from the recipient\'s MX: DSN at the sender\'s MX with Remote-
   const { spool } = await relayFor(t);
   const id = await queue(spool, { mailFrom: { address: 'bob@sender.test', envid: 'Q7' }, recipients: [{ address: 'nobody@bounce.test', notify: ['FAILURE'] }] });
   const dsns = () => sinks.sender.messages.filter((m) => m.rcpts.includes('RCPT TO:<bob@sender.test>'));
-  await until(() => spool.stateOf(id) === undefined && dsns().length === 1, 'bounce');
+  await until(() => spool.stateOf(id) === undefined && dsns().length === 1, 'bounce', 8000);
   const r = parseReport(dsns()[0].data);
   assert.equal(r.type, 'multipart/report');
   assert.equal(r.params['report-type'], 'delivery-status');
@@ -190,12 +190,12 @@ test('unknown domain and DNS failure: 5.4.4 bounced at once; temporary DNS failu
   const { spool } = await relayFor(t);
   const id = await queue(spool, { mailFrom: { address: 'carl@sender.test' }, recipients: [{ address: 'x@nothere.test' }] });
   const dsns = () => sinks.sender.messages.filter((m) => m.rcpts.includes('RCPT TO:<carl@sender.test>'));
-  await until(() => spool.stateOf(id) === undefined && dsns().length === 1, 'bounce');
+  await until(() => spool.stateOf(id) === undefined && dsns().length === 1, 'bounce', 8000);
   assert.equal(parseReport(dsns()[0].data).parts[1].groups![1].Status, '5.4.4');
 
   const dead = await relayFor(t, { route: { kind: 'mx', port, resolver: { servers: [`127.0.0.1:${port}`], timeout: 200, tries: 1 } } });
   const id2 = await queue(dead.spool, { mailFrom: { address: 'carl@sender.test' }, recipients: [{ address: 'y@two.test' }] });
-  await until(() => dead.spool.stateOf(id2) === 'deferred', 'deferral');
+  await until(() => dead.spool.stateOf(id2) === 'deferred', 'deferral', 8000);
   assert.match((await dead.spool.read(id2))?.envelope.lastReply ?? '', /^451 4\.4\.3 /);
 });
 
@@ -227,10 +227,3 @@ test('per-domain concurrency limit and connection reuse', { skip, timeout: 15_00
   assert.equal(sinks.many.connections - before, 3, '24 messages over 3 reused connections');
 });
 
-async function until(cond: () => boolean, what: string, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -3,26 +3,17 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { ManualClock } from '../core/index.ts';
 import { Spool } from '../spool/index.ts';
-import { needTools } from '../../test/lib/tools.ts';
+import { freePort, needTools, until } from '../../test/lib/tools.ts';
 import { Relay } from './index.ts';
 
 const skip = needTools('smtp-sink');
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function startSink(port: number, dump: string, args: string[] = []): Promise<ChildProcess> {
   const asRoot = process.getuid?.() === 0 ? ['-u', 'postfix'] : [];
@@ -44,14 +35,6 @@ async function stopSink(p: ChildProcess): Promise<void> {
   const gone = new Promise((r) => p.once('exit', r));
   p.kill('SIGTERM');
   await gone;
-}
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 async function setup(t: TestContext, port: number, auth?: { user: string; pass: string }) {

@@ -9,7 +9,7 @@ import { ManualClock, MemoryLogger } from '../core/index.ts';
 import { Readable } from 'node:stream';
 import { BodyDamaged, Spool, KEEP_MAX } from '../spool/index.ts';
 import { connectClient } from './client.ts';
-import { needTools } from '../../test/lib/tools.ts';
+import { needTools, until } from '../../test/lib/tools.ts';
 import type { EnvelopeInput } from '../spool/index.ts';
 import { Relay } from './index.ts';
 import type { RelayOptions } from './index.ts';
@@ -48,14 +48,6 @@ async function queue(spool: Spool, body: string | Buffer, e: EnvelopeInput = env
   w.stream.write(body);
   await w.commit();
   return w.id;
-}
-
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 test('byte-exact DATA: canonical CRLF, dot-stuffing (F3, F4), envelope parameters, connection reuse', async (t) => {

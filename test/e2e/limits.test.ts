@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CaptureSink } from '../lib/sink.ts';
 import { Portwarden, run } from '../lib/portwarden.ts';
-import { freePort } from '../lib/postfix.ts';
 import { RawClient, authedClient, plainAuth } from '../lib/smtpclient.ts';
-import { needTools } from '../lib/tools.ts';
+import { freePort, needTools } from '../lib/tools.ts';
 
 const skip = needTools('swaks', 'redis-server', 'curl');
 

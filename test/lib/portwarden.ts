@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import { tempDir } from './tools.ts';
+import { freePort, tempDir } from './tools.ts';
 
 const execFileP = promisify(execFile);
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -154,15 +154,6 @@ export async function run(cmd: string, args: string[], opts: { input?: string; t
     c.stdin.on('error', () => { /* the command may exit before reading its input */ });
     c.stdin.end(opts.input ?? '');
   });
-}
-
-/** A port number that was free a moment ago (listen on 0, close). */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((res) => srv.listen(0, host, res));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((res) => srv.close(() => res()));
-  return port;
 }
 
 /**

@@ -6,20 +6,9 @@
 //              portwarden with SASL over STARTTLS.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
-import { tempDir } from './tools.ts';
-
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
+import { freePort, tempDir } from './tools.ts';
 
 export interface PostfixOptions {
   /** Where Postfix relays everything: "[127.0.0.1]:PORT". */

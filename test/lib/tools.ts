@@ -2,6 +2,7 @@
 // Locally a missing tool skips the test with a reason; under CI (CI=true) it
 // fails, because .ci/run installs every tool the suite needs.
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,4 +60,25 @@ export function smallTmpfs(options: string, prefix = 'pw-tmpfs-'): { path: strin
       try { execFileSync('umount', [path]); } finally { dir.remove(); }
     },
   };
+}
+
+/** A loopback port number that was free a moment ago (listen on 0, close). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `cond` every `stepMs` until it holds; throws "timed out waiting for WHAT" after `ms`. */
+export async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 5000, stepMs = 10): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
 }
