@@ -1,4 +1,5 @@
-// core: the few types every part shares (reply, verdict, logger, clock), and pump()
+// core: the few types every part shares (reply, verdict, logger, clock, the SASL
+// exchange between smtp and auth), and pump()
 // (stream.pipeline's settling without its per-call cost).
 // Trusts nothing and imports nothing from other parts; every part may import it.
 export { type Reply, type ReplyCode, reply, formatReply, isPositive, isTransient, isPermanent } from './reply.ts';
@@ -6,3 +7,4 @@ export { type Verdict, accept, refuse } from './verdict.ts';
 export { type Logger, silentLogger, MemoryLogger } from './log.ts';
 export { type Clock, systemClock, ManualClock } from './clock.ts';
 export { pump } from './pump.ts';
+export type { SaslStep, SaslExchange } from './sasl.ts';

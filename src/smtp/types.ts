@@ -3,7 +3,7 @@
 // 3030, 3461, 2034) and knows no policy: at each phase it asks the handler.
 import type { Readable } from 'node:stream';
 import type { SecureContext } from 'node:tls';
-import type { Logger, Reply, Verdict } from '../core/index.ts';
+import type { Logger, Reply, SaslExchange, Verdict } from '../core/index.ts';
 
 export type TlsMode = 'none' | 'starttls' | 'implicit';
 export type BareLfPolicy = 'reject' | 'normalize';
@@ -118,17 +118,8 @@ export interface Transaction {
   readonly bodyMode: 'data' | 'bdat' | null;
 }
 
-/** A step of a SASL exchange (the engine does the RFC 4954 framing: base64, '*', 334, line length). */
-export type SaslStep =
-  | { type: 'challenge'; data: Buffer }
-  /** Success; `data` is server-final data (SCRAM) sent as a 334 before the 235. */
-  | { type: 'success'; identity: string; data?: Buffer }
-  | { type: 'failure'; reply: Reply; close?: boolean };
-
-export interface SaslExchange {
-  /** Called first with the initial response (null when none was given), then with each client response. */
-  step(input: Buffer | null): Promise<SaslStep>;
-}
+/** The SASL exchange (the engine does the RFC 4954 framing: base64, '*', 334, line length); defined in core. */
+export type { SaslStep, SaslExchange } from '../core/index.ts';
 
 export interface SmtpHandler {
   /** After accept (and after the TLS handshake on implicit-TLS listeners), before the greeting. A refusal is sent instead of 220, then close (554 at the greeting). */
