@@ -3,6 +3,7 @@
 // prefixes are masked on the bytes and printed in RFC 5952 form so that every
 // node (and Redis) sees the same key for the same /24, /64 or /56.
 import { isIPv4, isIPv6 } from 'node:net';
+import { zeroRunLength, zeroRunStart } from '../core/index.ts';
 
 export interface IpAddr {
   readonly v: 4 | 6;
@@ -55,17 +56,10 @@ export function formatIp(a: IpAddr): string {
   const g: number[] = [];
   for (let i = 0; i < 8; i++) g.push((a.b[2 * i] << 8) | a.b[2 * i + 1]);
   // RFC 5952 §4.2: compress the longest run (first on a tie) of two or more zero groups.
-  let best = -1, bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) { best = i; bestLen = j - i; }
-    i = j;
-  }
+  const best = zeroRunStart(g);
   const hex = (x: number[]): string => x.map((n) => n.toString(16)).join(':');
   if (best < 0) return hex(g);
-  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+  return `${hex(g.slice(0, best))}::${hex(g.slice(best + zeroRunLength(g, best)))}`;
 }
 
 export function maskIp(a: IpAddr, len: number): IpAddr {

@@ -2,6 +2,7 @@
 // into one buffer and decoded once: a million elements then become flat strings
 // sharing one backing store, where string concatenation would leave a tree of
 // intermediate pieces per element for every later reader (join, hash, JSON) to walk.
+import { zeroRunLength, zeroRunStart } from '../core/index.ts';
 import type { Family } from './prefix.ts';
 import { cidrLen, stride, type WordRanges } from './words.ts';
 
@@ -53,14 +54,8 @@ class TextWriter {
   /** RFC 5952: lower case, no leading zeros, the longest run (first on ties) of two or more zero words as "::". */
   v6(x: Uint32Array, i: number): void {
     for (let k = 0; k < 4; k++) { words[2 * k] = x[i + k] >>> 16; words[2 * k + 1] = x[i + k] & 0xffff; }
-    let best = -1, bestLen = 1;
-    for (let k = 0; k < 8; ) {
-      if (words[k] !== 0) { k++; continue; }
-      let j = k;
-      while (j < 8 && words[j] === 0) j++;
-      if (j - k > bestLen) { best = k; bestLen = j - k; }
-      k = j;
-    }
+    const best = zeroRunStart(words);
+    const bestLen = best < 0 ? 1 : zeroRunLength(words, best);
     for (let k = 0; k < 8; k++) {
       if (k === best) { this.byte(COLON); this.byte(COLON); k += bestLen - 1; continue; }
       if (k > 0 && k !== best + bestLen) this.byte(COLON);
