@@ -14,6 +14,8 @@ export interface Io {
 export interface Command {
   summary: string;
   run(argv: string[], io: Io): Promise<number | void>;
+  /** Loads the command's module without running it (lazy commands; prime.ts fills the compile cache with it). */
+  load?(): Promise<unknown>;
 }
 
 export function configPath(value: string | undefined, io: Io): string {
@@ -22,7 +24,7 @@ export function configPath(value: string | undefined, io: Io): string {
 
 /** Loads a command's module only when it runs: `start` should not carry every tool's code. */
 function lazy(summary: string, load: () => Promise<Command>): Command {
-  return { summary, run: async (argv, io) => (await load()).run(argv, io) };
+  return { summary, run: async (argv, io) => (await load()).run(argv, io), load };
 }
 
 export const commands: Record<string, Command> = {

@@ -9,9 +9,10 @@
 import { flushCompileCache } from 'node:module';
 
 export async function prime(): Promise<void> {
+  const { commands } = await import('./commands.ts');
   await Promise.all([
-    import('./commands.ts'), import('./start.ts'), import('./account.ts'), import('./dkim.ts'), import('./trace.ts'),
-    import('./limits-cmd.ts'), import('./queue.ts'), import('./policy.ts'),
+    ...Object.values(commands).map((c) => c.load?.()),
+    // What `start` itself imports only when the config asks for it:
     import('../dkim/index.ts'), import('../postfix/index.ts'), import('../netpolicy/index.ts'),
   ]);
   flushCompileCache();
