@@ -363,7 +363,6 @@ async function deliver(s: Session, env: Envelope, indices: number[], size: numbe
   const max = Number(s.ext.get('SIZE') || 0);
   if (max > 0 && size > max) return refuse(`552 5.3.4 Message size ${size} exceeds the next hop's limit of ${max}`);
 
-  let inData = false;
   try {
     const mail = mailLine(s, env, size);
     const rcpts = indices.map((i) => rcptLine(s, env, i));
@@ -383,27 +382,22 @@ async function deliver(s: Session, env: Envelope, indices: number[], size: numbe
         if (rcptR.some((r) => r.code >= 200 && r.code < 300)) dataR = await s.command('DATA');
       }
     }
-    if (mailR.code !== 250) {
+    /** The transaction goes no further: everyone without a reply yet gets `why`, then RSET. */
+    const abandon = async (why: Reply | null): Promise<AttemptResult> => {
       body.destroy();
-      if (dataR?.code === 354) await s.write('.\r\n').then(() => s.read()); // a hop that took DATA anyway: send nothing
-      rest(mailR.text, false);
+      if (dataR?.code === 354) { await s.write('.\r\n'); await s.read(); } // a hop that took DATA anyway: send nothing
+      if (why) rest(why.text, false);
       return { replies, reusable: await reset(s), damaged: false, local };
-    }
-    const accepted: number[] = [];
+    };
+    if (mailR.code !== 250) return await abandon(mailR);
+    let accepted = 0;
     indices.forEach((idx, k) => {
       const r = rcptR[k];
-      if (r.code >= 200 && r.code < 300) accepted.push(idx);
+      if (r.code >= 200 && r.code < 300) accepted++;
       else replies.set(idx, r.text);
     });
-    if (!accepted.length || !dataR || dataR.code !== 354) {
-      body.destroy();
-      if (dataR?.code === 354) { await s.write('.\r\n'); await s.read(); }
-      if (dataR) rest(dataR.text, false);
-      return { replies, reusable: await reset(s), damaged: false, local };
-    }
-    inData = true;
+    if (!accepted || dataR?.code !== 354) return await abandon(dataR);
     await sendBody(s, body, env.canonical === true);
-    inData = false;
     const final = await s.read();
     rest(final.text, false);
     return { replies, reusable: true, damaged: false, local };
@@ -411,19 +405,20 @@ async function deliver(s: Session, env: Envelope, indices: number[], size: numbe
     // Mid-transaction: never leave a half-sent DATA open, or let a later end of it count.
     s.sock.destroy();
     body.destroy();
-    if (inData && isBodyError(err)) {
+    if (err instanceof BodyReadError) {
       rest('451 4.3.0 Local error reading the queue file', true);
-      return { replies, reusable: false, damaged: err instanceof BodyDamaged, local };
+      return { replies, reusable: false, damaged: err.cause instanceof BodyDamaged, local };
     }
     rest(`451 4.4.2 Connection failed: ${(s.failure ?? (err as Error)).message}`, true);
     return { replies, reusable: false, damaged: false, local };
   }
 }
 
-/** Errors from the body stream (not the socket) are tagged so `deliver` can tell them apart. */
-const BODY_ERROR = Symbol('body');
-function isBodyError(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as Record<symbol, boolean>)[BODY_ERROR] === true;
+/** The body stream failed (the queue file, not the connection); `cause` is what it threw. */
+class BodyReadError extends Error {
+  constructor(cause: unknown) {
+    super(`reading the body: ${String(cause)}`, { cause });
+  }
 }
 
 /** Streams the body encoded; the final dot goes out in the same write as the last piece. */
@@ -436,9 +431,7 @@ async function sendBody(s: Session, body: Readable, canonical: boolean): Promise
     try {
       next = await iter.next();
     } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err));
-      (e as unknown as Record<symbol, boolean>)[BODY_ERROR] = true;
-      throw e;
+      throw new BodyReadError(err);
     }
     if (next.done) break;
     // Hold the newest pieces back by one chunk, so that the terminator can join them.
