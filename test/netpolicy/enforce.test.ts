@@ -15,7 +15,7 @@ import {
   NftApplier, PolicyAgent, PolicyStore, compilePolicy, createPolicyHttpHandler, nftRunner, type NftRunner,
 } from '../../src/netpolicy/index.ts';
 import { canUseNetns, needTools } from '../lib/tools.ts';
-import { Lab, type HostName } from './lab.ts';
+import { Lab } from './lab.ts';
 
 const skip = needTools('nft', 'ip', 'python3') || (canUseNetns() ? false : 'needs root for network namespaces');
 const lab = new Lab();
@@ -57,25 +57,13 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const addr = (h: HostName, f: 4 | 6): string => lab.hosts[h][f === 4 ? 'v4' : 'v6'];
-
-function matrix(from: HostName, expect: Array<[HostName, number, 'open' | 'blocked']>): void {
-  for (const f of [4, 6] as const) {
-    const got = lab.probe(from, expect.map(([to, port]) => [addr(to, f), port]));
-    for (const [to, port, want] of expect) {
-      const v = got.get(`${addr(to, f)} ${port}`);
-      assert.equal(v === 'open' ? 'open' : 'blocked', want, `IPv${f} ${from} → ${to}:${port} was ${v}`);
-    }
-  }
-}
-
 test('reachability matrix, IPv4 and IPv6', { skip }, () => {
-  matrix('dyn', [['outside', 25, 'blocked'], ['outside', 587, 'open'], ['outside', 465, 'open'], ['relay', 25, 'open'], ['relay', 587, 'open']]);
-  matrix('exempt', [['outside', 25, 'open'], ['outside', 587, 'open']]);
-  matrix('static', [['outside', 25, 'open']]);
-  matrix('outside', [['static', 25, 'open'], ['exempt', 25, 'open']]);
+  lab.matrix('dyn', [['outside', 25, 'blocked'], ['outside', 587, 'open'], ['outside', 465, 'open'], ['relay', 25, 'open'], ['relay', 587, 'open']]);
+  lab.matrix('exempt', [['outside', 25, 'open'], ['outside', 587, 'open']]);
+  lab.matrix('static', [['outside', 25, 'open']]);
+  lab.matrix('outside', [['static', 25, 'open'], ['exempt', 25, 'open']]);
   // Quarantine wins over the exemption this host also holds: only the walled garden answers.
-  matrix('quar', [['relay', 80, 'open'], ['relay', 25, 'blocked'], ['outside', 25, 'blocked'], ['outside', 587, 'blocked'], ['outside', 80, 'blocked']]);
+  lab.matrix('quar', [['relay', 80, 'open'], ['relay', 25, 'blocked'], ['outside', 25, 'blocked'], ['outside', 587, 'blocked'], ['outside', 80, 'blocked']]);
 });
 
 test('forged segments from source port 25 never reach dynamic space; exempt hosts get them (G3)', { skip }, () => {
@@ -86,10 +74,10 @@ test('forged segments from source port 25 never reach dynamic space; exempt host
 });
 
 test('blocked attempts are counted per source with distinct destinations (G6)', { skip }, async () => {
-  lab.probe('dyn', [[addr('outside', 4), 25], [addr('static', 4), 25], [addr('outside', 6), 25]]);
+  lab.probe('dyn', [[lab.addr('outside', 4), 25], [lab.addr('static', 4), 25], [lab.addr('outside', 6), 25]]);
   const b = await applier.readBlocked();
-  const v4 = b.find((x) => x.source === addr('dyn', 4));
-  const v6 = b.find((x) => x.source === addr('dyn', 6));
+  const v4 = b.find((x) => x.source === lab.addr('dyn', 4));
+  const v6 = b.find((x) => x.source === lab.addr('dyn', 6));
   assert.ok(v4 && v4.packets >= 2 && v4.destinations === 2, JSON.stringify(b));
   assert.ok(v6 && v6.packets >= 1 && v6.destinations >= 1, JSON.stringify(b));
 });
@@ -136,21 +124,21 @@ test('agent pulls over HTTP with a token, applies changes as element batches, re
     const latency = performance.now() - t0;
     assert.ok(s.kind === 'applied' && s.result.ok && s.result.mode === 'delta', JSON.stringify(s));
     assert.ok(latency < 1000, `change reached the edge in ${latency} ms`);
-    assert.equal(lab.probe('dyn', [[addr('outside', 4), 25]]).get(`${addr('outside', 4)} 25`), 'open');
+    assert.equal(lab.probe('dyn', [[lab.addr('outside', 4), 25]]).get(`${lab.addr('outside', 4)} 25`), 'open');
     // The exemption expires by itself: the next pull takes it away.
     clock.advance(60_001);
     const s2 = await agent.step();
     assert.ok(s2.kind === 'applied' && s2.result.ok && s2.result.mode === 'delta');
-    const got = lab.probe('dyn', [[addr('outside', 4), 25]]);
-    assert.notEqual(got.get(`${addr('outside', 4)} 25`), 'open');
+    const got = lab.probe('dyn', [[lab.addr('outside', 4), 25]]);
+    assert.notEqual(got.get(`${lab.addr('outside', 4)} 25`), 'open');
     // Release from quarantine: the exemption the host holds applies again.
     assert.ok(policy.release('198.51.100.30', by).ok);
     assert.equal((await agent.step()).kind, 'applied');
-    const q = lab.probe('quar', [[addr('outside', 4), 25], [addr('outside', 4), 587]]);
-    assert.equal(q.get(`${addr('outside', 4)} 25`), 'open');
+    const q = lab.probe('quar', [[lab.addr('outside', 4), 25], [lab.addr('outside', 4), 587]]);
+    assert.equal(q.get(`${lab.addr('outside', 4)} 25`), 'open');
     assert.equal(await agent.report(), true);
     assert.equal(policy.lastApplied('edge1')?.version, applier.current?.version);
-    assert.ok(policy.blocked().some((b) => b.source === addr('dyn', 4) && b.edge === 'edge1'));
+    assert.ok(policy.blocked().some((b) => b.source === lab.addr('dyn', 4) && b.edge === 'edge1'));
     const wrong = new PolicyAgent({ url, token: 'nope', edge: 'edge1', applier, logger: silentLogger });
     assert.deepEqual(await wrong.step(), { kind: 'error', error: 'pull answered 401' });
   } finally {

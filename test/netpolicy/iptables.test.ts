@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { DEFAULT_SETTINGS, compileIptables, compilePolicy, type PolicySnapshot } from '../../src/netpolicy/index.ts';
 import { canUseNetns, needTools } from '../lib/tools.ts';
-import { Lab, type HostName } from './lab.ts';
+import { Lab } from './lab.ts';
 
 const skip = needTools('ipset', 'iptables', 'iptables-restore', 'ip6tables', 'ip6tables-restore', 'nft', 'ip', 'python3')
   || (canUseNetns() ? false : 'needs root for network namespaces');
@@ -64,26 +64,14 @@ after(() => {
   lab.destroy();
 });
 
-const addr = (h: HostName, f: 4 | 6): string => lab.hosts[h][f === 4 ? 'v4' : 'v6'];
-
-function matrix(from: HostName, expect: Array<[HostName, number, 'open' | 'blocked']>): void {
-  for (const f of [4, 6] as const) {
-    const got = lab.probe(from, expect.map(([to, port]) => [addr(to, f), port]));
-    for (const [to, port, want] of expect) {
-      const v = got.get(`${addr(to, f)} ${port}`);
-      assert.equal(v === 'open' ? 'open' : 'blocked', want, `IPv${f} ${from} → ${to}:${port} was ${v}`);
-    }
-  }
-}
-
 test('reduced reachability matrix through iptables + ipset, IPv4 and IPv6', { skip }, (t) => {
   t.diagnostic(lab.exec(lab.edge, ['iptables', '--version']).trim());
-  matrix('dyn', [['outside', 25, 'blocked'], ['outside', 587, 'open'], ['relay', 25, 'open']]);
-  matrix('exempt', [['outside', 25, 'open']]);
-  matrix('static', [['outside', 25, 'open']]);
-  matrix('quar', [['relay', 80, 'open'], ['outside', 25, 'blocked'], ['outside', 587, 'blocked']]);
+  lab.matrix('dyn', [['outside', 25, 'blocked'], ['outside', 587, 'open'], ['relay', 25, 'open']]);
+  lab.matrix('exempt', [['outside', 25, 'open']]);
+  lab.matrix('static', [['outside', 25, 'open']]);
+  lab.matrix('quar', [['relay', 80, 'open'], ['outside', 25, 'blocked'], ['outside', 587, 'blocked']]);
   // The refusal is a TCP reset, not a silent drop: the probe sees "refused" at once.
-  const got = lab.probe('dyn', [[addr('outside', 4), 25], [addr('outside', 6), 25]]);
+  const got = lab.probe('dyn', [[lab.addr('outside', 4), 25], [lab.addr('outside', 6), 25]]);
   assert.deepEqual([...got.values()], ['refused', 'refused']);
 });
 
@@ -95,11 +83,11 @@ test('forged segments from source port 25 never reach dynamic space; exempt host
 });
 
 test('blocked sources land in the pw-blocked-src sets (G6)', { skip }, () => {
-  lab.probe('dyn', [[addr('outside', 4), 25], [addr('outside', 6), 25]]);
+  lab.probe('dyn', [[lab.addr('outside', 4), 25], [lab.addr('outside', 6), 25]]);
   for (const f of [4, 6] as const) {
     const listing = lab.exec(lab.edge, ['ipset', 'list', `pw-blocked-src${f}`]);
-    assert.match(listing, new RegExp(`^${addr('dyn', f).replaceAll('.', '\\.')} timeout \\d+ packets [1-9]`, 'm'), listing);
-    assert.doesNotMatch(listing, new RegExp(`^${addr('exempt', f).replaceAll('.', '\\.')} `, 'm'));
+    assert.match(listing, new RegExp(`^${lab.addr('dyn', f).replaceAll('.', '\\.')} timeout \\d+ packets [1-9]`, 'm'), listing);
+    assert.doesNotMatch(listing, new RegExp(`^${lab.addr('exempt', f).replaceAll('.', '\\.')} `, 'm'));
   }
 });
 
@@ -108,9 +96,9 @@ test('loading again with changed sets swaps them in; rules are rewritten, not ap
   const before = rules();
   load({ ...base, exemptions: [...base.exemptions, exemption(5, '198.51.100.10'), exemption(6, '2001:db8:1::10')] });
   assert.equal(rules(), before);
-  matrix('dyn', [['outside', 25, 'open']]);
+  lab.matrix('dyn', [['outside', 25, 'open']]);
   load(base);
-  matrix('dyn', [['outside', 25, 'blocked'], ['outside', 587, 'open']]);
+  lab.matrix('dyn', [['outside', 25, 'blocked'], ['outside', 587, 'open']]);
   assert.doesNotMatch(lab.exec(lab.edge, ['ipset', 'list', '-n']), /\.new$/m, 'temporary sets are destroyed');
 });
 

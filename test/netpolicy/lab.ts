@@ -1,6 +1,7 @@
 // A throwaway network lab in namespaces: an edge router between a subscriber
 // segment (br-sub) and an upstream segment (br-up). Only documentation
 // addresses, assigned here; every namespace is removed by destroy().
+import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
@@ -145,6 +146,22 @@ export class Lab {
       const t = setTimeout(() => reject(new Error(`listener in ${host} did not start`)), 5000);
       child.stdout.once('data', () => { clearTimeout(t); resolve(); });
     });
+  }
+
+  /** A host's address in one family. */
+  addr(h: HostName, f: 4 | 6): string {
+    return this.hosts[h][f === 4 ? 'v4' : 'v6'];
+  }
+
+  /** Asserts, for IPv4 and IPv6, which of `from`'s connections open and which are blocked. */
+  matrix(from: HostName, expect: Array<[HostName, number, 'open' | 'blocked']>): void {
+    for (const f of [4, 6] as const) {
+      const got = this.probe(from, expect.map(([to, port]) => [this.addr(to, f), port]));
+      for (const [to, port, want] of expect) {
+        const v = got.get(`${this.addr(to, f)} ${port}`);
+        assert.equal(v === 'open' ? 'open' : 'blocked', want, `IPv${f} ${from} → ${to}:${port} was ${v}`);
+      }
+    }
   }
 
   /** Connects from one host to many "addr port" targets at once. */
