@@ -61,10 +61,17 @@ test('round trip: envelope, large body in many records, reopen', async (t) => {
 });
 
 test('ids are unique and sort by time', async () => {
-  const { newQueueId } = await import('./id.ts');
+  const { newQueueId, QUEUE_ID_RE } = await import('./id.ts');
   const ids = new Set<string>();
   for (let i = 0; i < 2000; i++) ids.add(newQueueId(1_767_225_600_000));
   assert.equal(ids.size, 2000);
+  for (const id of ids) assert.match(id, QUEUE_ID_RE);
+  // Every one of the 8 random digits takes (nearly) all 32 values: no stuck bits.
+  for (let pos = 10; pos < 18; pos++) {
+    const seen = new Set([...ids].map((id) => id[pos]));
+    assert.ok(seen.size >= 30, `digit ${pos} took only ${seen.size} values`);
+  }
+  assert.equal(newQueueId(1_767_225_600_000).slice(0, 10), '01KDVDNA00');
   assert.ok(newQueueId(1_767_225_600_000) < newQueueId(1_767_225_600_001));
 });
 
