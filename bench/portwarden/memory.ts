@@ -9,13 +9,13 @@
 // Run: node bench/portwarden/memory.ts [sizes-in-KiB…]   (default 64 1024 10240 40960)
 // Needs smtp-sink (Debian package postfix) and openssl; bounded: about 750 MB submitted in all.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { connectClient } from '../../src/relay/client.ts';
 import type { Envelope } from '../../src/spool/index.ts';
+import { freePort, tempDir, until } from '../../test/lib/tools.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const NODE = join(ROOT, 'node_modules', '.bin', 'node');
@@ -25,26 +25,13 @@ const SESSIONS = 4;
 const VOLUME = 192 * 1024 * 1024;
 const sizes = (process.argv.length > 2 ? process.argv.slice(2).map(Number) : [64, 1024, 10240, 40960]).map((k) => k * 1024);
 
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
+/** Resolves once something accepts connections on the port. */
+function waitPort(port: number, what: string): Promise<void> {
+  const accepts = (): Promise<boolean> => new Promise((res) => {
+    const s = connect(port, '127.0.0.1', () => { s.destroy(); res(true); });
+    s.once('error', () => res(false));
   });
-}
-
-async function waitPort(port: number, what: string): Promise<void> {
-  const end = Date.now() + 20_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((res) => {
-      const s = connect(port, '127.0.0.1', () => { s.destroy(); res(true); });
-      s.once('error', () => res(false));
-    });
-    if (ok) return;
-    if (Date.now() > end) throw new Error(`${what} did not listen on ${port} within 20 s`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return until(accepts, `${what} listening on ${port}`, 20_000, 50);
 }
 
 function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -92,10 +79,11 @@ async function session(port: number, count: number, size: number, base: number):
   }
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'pw-membench-'));
+const tmp = tempDir('pw-membench-');
+const dir = tmp.path;
 const children: ChildProcess[] = [];
 const stopAll = (): void => { for (const c of children) if (c.exitCode === null) c.kill('SIGTERM'); };
-process.on('exit', () => { stopAll(); rmSync(dir, { recursive: true, force: true }); });
+process.on('exit', () => { stopAll(); tmp.remove(); });
 process.on('SIGINT', () => process.exit(130));
 
 try {
