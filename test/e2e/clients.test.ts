@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaptureSink, hasOnlyCrlf } from '../lib/sink.ts';
-import { Portwarden, run } from '../lib/portwarden.ts';
+import { Portwarden, startWithSink, run } from '../lib/portwarden.ts';
 import { needTools } from '../lib/tools.ts';
 
 const skip = needTools('swaks', 'curl', 'python3', 'openssl', 'msmtp', 'mutt');
@@ -16,16 +16,13 @@ describe('real clients submit through portwarden', { skip }, () => {
   let sink: CaptureSink;
   let pw: Portwarden;
   before(async () => {
-    sink = new CaptureSink();
-    const port = await sink.listen();
-    pw = await Portwarden.start({
-      smarthost: `127.0.0.1:${port}`,
+    ({ sink, pw } = await startWithSink({
       accounts: [
         { login: 'alice@isp.example', password: PW, subscriber: 'cust-1001', addresses: ['a.smith@isp.example'] },
         { login: 'bob@isp.example', password: 'bobs-password', subscriber: 'cust-1002' },
         { login: 'carol@isp.example', password: 'carols-password', disabled: true },
       ],
-    });
+    }));
   });
   after(async () => {
     await pw?.destroy();

@@ -6,8 +6,7 @@
 // between delivery and the delete of the queue file) are counted and printed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CaptureSink } from '../lib/sink.ts';
-import { Portwarden } from '../lib/portwarden.ts';
+import { startWithSink } from '../lib/portwarden.ts';
 import { authedClient, type RawClient } from '../lib/smtpclient.ts';
 
 const KILLS = 20;
@@ -35,9 +34,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 test('kill -9 at random moments under load, 20 times: no acknowledged message is lost', { timeout: 120_000 }, async (t) => {
   const seed = Number(process.env.PW_CRASH_SEED ?? Date.now() % 1_000_000);
   const random = prng(seed);
-  const sink = new CaptureSink();
-  const port = await sink.listen();
-  const pw = await Portwarden.start({ smarthost: `127.0.0.1:${port}`, accounts: ACCOUNTS, relayYaml: 'concurrency: 8' });
+  const { sink, pw } = await startWithSink({ accounts: ACCOUNTS, relayYaml: 'concurrency: 8' });
   t.after(async () => { await pw.destroy(); await sink.close(); });
 
   /** load id → queue id, for every message answered 250. */

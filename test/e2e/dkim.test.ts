@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaptureSink } from '../lib/sink.ts';
-import { MAIN, NODE, Portwarden, run } from '../lib/portwarden.ts';
+import { MAIN, NODE, Portwarden, startWithSink, run } from '../lib/portwarden.ts';
 import { needTools, tempDir } from '../lib/tools.ts';
 
 function dkimpy(): string | false {
@@ -46,12 +46,10 @@ describe('DKIM signing of relayed mail', { skip }, () => {
     const gen = await run(NODE, [MAIN, 'dkim', 'keygen', 'isp.example', '--selector', 's2026', '--out', join(keys.path, 'out'), '--config', cfg]);
     assert.equal(gen.code, 0, gen.stderr);
     assert.match(gen.stdout, /s2026\._domainkey\.isp\.example\.?\s.*TXT/);
-    sink = new CaptureSink();
-    pw = await Portwarden.start({
-      smarthost: `127.0.0.1:${await sink.listen()}`,
+    ({ sink, pw } = await startWithSink({
       accounts: [{ login: 'alice@isp.example', password: 'alice-pass-1' }, { login: 'bob@other.example', password: 'bob-pass-12' }],
       extraYaml: `dkim:\n  - {domain: isp.example, selector: s2026, keyFile: "${join(keys.path, 'out', 's2026.pem')}"}\n`,
-    });
+    }));
     const rec = await run(NODE, [MAIN, 'dkim', 'record', 'isp.example', '--selector', 's2026', '--out', join(keys.path, 'out'), '--config', cfg]);
     // the TXT value, joined from its quoted strings
     txt = [...rec.stdout.matchAll(/"([^"]*)"/g)].map((m) => m[1]).join('');

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CaptureSink } from '../lib/sink.ts';
-import { Portwarden, run } from '../lib/portwarden.ts';
+import { Portwarden, startWithSink, run } from '../lib/portwarden.ts';
 import { RawClient, authedClient, plainAuth } from '../lib/smtpclient.ts';
 import { freePort, needTools } from '../lib/tools.ts';
 
@@ -32,16 +32,14 @@ describe('limits, brute force and accountability (embedded)', { skip }, () => {
   let sink: CaptureSink;
   let pw: Portwarden;
   before(async () => {
-    sink = new CaptureSink();
-    pw = await Portwarden.start({
-      smarthost: `127.0.0.1:${await sink.listen()}`,
+    ({ sink, pw } = await startWithSink({
       accounts: [
         { login: 'alice@isp.example', password: 'alice-pass-1', subscriber: 'cust-1' },
         { login: 'mallory@isp.example', password: 'mallory-pass-1', subscriber: 'cust-2' },
         { login: 'victim@isp.example', password: 'victim-pass-1', subscriber: 'cust-3' },
       ],
       extraYaml: `${LIMITS('store: memory')}metrics: {listen: "127.0.0.1:0"}\n`,
-    });
+    }));
   });
   after(async () => {
     await pw?.destroy();
@@ -132,12 +130,10 @@ describe('brute force spread over many accounts from one address', { skip }, () 
   let sink: CaptureSink;
   let pw: Portwarden;
   before(async () => {
-    sink = new CaptureSink();
-    pw = await Portwarden.start({
-      smarthost: `127.0.0.1:${await sink.listen()}`,
+    ({ sink, pw } = await startWithSink({
       accounts: Array.from({ length: 4 }, (_, i) => ({ login: `user${i}@isp.example`, password: `user-pass-${i}0` })),
       extraYaml: LIMITS('store: memory'),
-    });
+    }));
   });
   after(async () => {
     await pw?.destroy();

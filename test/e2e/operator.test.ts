@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { CaptureSink } from '../lib/sink.ts';
-import { MAIN, NODE, Portwarden, run } from '../lib/portwarden.ts';
+import { MAIN, NODE, Portwarden, run, startWithSink } from '../lib/portwarden.ts';
 import { RawClient } from '../lib/smtpclient.ts';
 import { needTools, tempDir } from '../lib/tools.ts';
 
@@ -28,14 +28,12 @@ describe('operator surface', { skip }, () => {
   let sink: CaptureSink;
   let pw: Portwarden;
   before(async () => {
-    sink = new CaptureSink();
     const dir = tempDir('pw-tokens-');
     writeFileSync(join(dir.path, 'tokens'), 'edge-token-1\n');
-    pw = await Portwarden.start({
-      smarthost: `127.0.0.1:${await sink.listen()}`,
+    ({ sink, pw } = await startWithSink({
       accounts: [{ login: 'admin@isp.example', password: 'admin-pass-1' }],
       extraYaml: `netpolicy: {listen: "127.0.0.1:0", tokenFile: "${join(dir.path, 'tokens')}"}\n`,
-    });
+    }));
   });
   after(async () => {
     await pw?.destroy();

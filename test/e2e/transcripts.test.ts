@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CaptureSink, hasOnlyCrlf } from '../lib/sink.ts';
-import { Portwarden } from '../lib/portwarden.ts';
+import { Portwarden, startWithSink } from '../lib/portwarden.ts';
 import { RawClient, authedClient, plainAuth, b64 } from '../lib/smtpclient.ts';
 
 const USER = 'alice@isp.example';
@@ -14,9 +14,7 @@ describe('bad input through the whole MSA', () => {
   let sink: CaptureSink;
   let pw: Portwarden;
   before(async () => {
-    sink = new CaptureSink();
-    pw = await Portwarden.start({
-      smarthost: `127.0.0.1:${await sink.listen()}`,
+    ({ sink, pw } = await startWithSink({
       accounts: [{ login: USER, password: PASS, subscriber: 'cust-1' }],
       smtpYaml: 'idleTimeout: 2\nmaxErrors: 10\nmaxMessageSize: 200000',
       listeners: [
@@ -24,7 +22,7 @@ describe('bad input through the whole MSA', () => {
         { name: 'submissions', tls: 'implicit' },
         { name: 'lenient', tls: 'starttls', bareLf: 'normalize' },
       ],
-    });
+    }));
   });
   after(async () => {
     await pw?.destroy();

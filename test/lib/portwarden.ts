@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { CaptureSink } from './sink.ts';
 import { freePort, tempDir } from './tools.ts';
 
 const execFileP = promisify(execFile);
@@ -138,6 +139,17 @@ export class Portwarden {
   async destroy(): Promise<void> {
     await this.stop();
     this.cleanup();
+  }
+}
+
+/** The usual e2e pair: a capture sink, and portwarden relaying to it (the sink is closed again if the start fails). */
+export async function startWithSink(opts: Omit<StartOptions, 'smarthost'>): Promise<{ sink: CaptureSink; pw: Portwarden }> {
+  const sink = new CaptureSink();
+  try {
+    return { sink, pw: await Portwarden.start({ ...opts, smarthost: `127.0.0.1:${await sink.listen()}` }) };
+  } catch (err) {
+    await sink.close();
+    throw err;
   }
 }
 
