@@ -7,6 +7,22 @@ import { CanonicalLines, DataEncoder } from './index.ts';
 
 const reference = (s: string): string => s.replace(/\r\n|\r|\n/g, '\r\n');
 
+/**
+ * `count` random texts of up to `maxTokens` tokens drawn from `alphabet`, each cut at
+ * `innerCuts` random places into chunks (some may be empty). Seeded: the same cases every run.
+ */
+function* randomCases(seed: number, alphabet: string[], maxTokens: number, count: number, innerCuts: number): Generator<{ s: string; cuts: number[]; chunks: Buffer[] }> {
+  const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+  for (let k = 0; k < count; k++) {
+    const len = rnd(maxTokens);
+    let s = '';
+    for (let i = 0; i < len; i++) s += alphabet[rnd(alphabet.length)];
+    const buf = Buffer.from(s, 'latin1');
+    const cuts = [0, ...Array.from({ length: innerCuts }, () => rnd(buf.length + 1)), buf.length].sort((a, b) => a - b);
+    yield { s, cuts, chunks: cuts.slice(1).map((c, i) => buf.subarray(cuts[i], c)) };
+  }
+}
+
 async function run(chunks: Buffer[]): Promise<Buffer[]> {
   const t = new CanonicalLines();
   const out: Buffer[] = [];
@@ -18,17 +34,8 @@ async function run(chunks: Buffer[]): Promise<Buffer[]> {
 }
 
 test('bare CR and LF become CRLF wherever the chunks are cut (3000 random cases)', async () => {
-  const alphabet = ['a', '\r', '\n', 'b', '.'];
-  let seed = 12345;
-  const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
-  for (let k = 0; k < 3000; k++) {
-    const len = rnd(24);
-    let s = '';
-    for (let i = 0; i < len; i++) s += alphabet[rnd(alphabet.length)];
-    const buf = Buffer.from(s, 'latin1');
-    const cuts = [0, rnd(len + 1), rnd(len + 1), len].sort((a, b) => a - b);
-    const chunks = cuts.slice(1).map((c, i) => buf.subarray(cuts[i], c)).filter((c) => c.length);
-    assert.equal(Buffer.concat(await run(chunks)).toString('latin1'), reference(s), JSON.stringify({ s, cuts }));
+  for (const { s, cuts, chunks } of randomCases(12345, ['a', '\r', '\n', 'b', '.'], 24, 3000, 2)) {
+    assert.equal(Buffer.concat(await run(chunks.filter((c) => c.length))).toString('latin1'), reference(s), JSON.stringify({ s, cuts }));
   }
 });
 
@@ -53,16 +60,7 @@ function encode(chunks: Buffer[], canonical = false): Buffer {
 }
 
 test('DataEncoder: canonical, dot-stuffed and terminated wherever the chunks are cut (5000 random cases)', () => {
-  const alphabet = ['a', '\r', '\n', '.', '.', '\r\n'];
-  let seed = 777;
-  const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
-  for (let k = 0; k < 5000; k++) {
-    const len = rnd(20);
-    let s = '';
-    for (let i = 0; i < len; i++) s += alphabet[rnd(alphabet.length)];
-    const buf = Buffer.from(s, 'latin1');
-    const cuts = [0, rnd(buf.length + 1), rnd(buf.length + 1), rnd(buf.length + 1), buf.length].sort((a, b) => a - b);
-    const chunks = cuts.slice(1).map((c, i) => buf.subarray(cuts[i], c));
+  for (const { s, cuts, chunks } of randomCases(777, ['a', '\r', '\n', '.', '.', '\r\n'], 20, 5000, 3)) {
     assert.equal(encode(chunks).toString('latin1'), dataReference(s), JSON.stringify({ s, cuts }));
   }
 });
@@ -86,16 +84,7 @@ test('DataEncoder: canonical text without leading dots is sent as the same buffe
 });
 
 test('DataEncoder for a body vouched canonical (Envelope.canonical): only stuffing and the terminator, same result', () => {
-  const alphabet = ['a', '.', '\r\n', '\r\n.', '..'];
-  let seed = 4242;
-  const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
-  for (let k = 0; k < 3000; k++) {
-    const len = rnd(16);
-    let s = '';
-    for (let i = 0; i < len; i++) s += alphabet[rnd(alphabet.length)];
-    const buf = Buffer.from(s, 'latin1');
-    const cuts = [0, rnd(buf.length + 1), rnd(buf.length + 1), buf.length].sort((a, b) => a - b);
-    const chunks = cuts.slice(1).map((c, i) => buf.subarray(cuts[i], c));
+  for (const { s, cuts, chunks } of randomCases(4242, ['a', '.', '\r\n', '\r\n.', '..'], 16, 3000, 2)) {
     assert.equal(encode(chunks, true).toString('latin1'), dataReference(s), JSON.stringify({ s, cuts }));
   }
 });
