@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { CaptureSink } from '../lib/sink.ts';
 import { Portwarden, startWithSink, run } from '../lib/portwarden.ts';
 import { RawClient, authedClient, plainAuth } from '../lib/smtpclient.ts';
-import { freePort, needTools } from '../lib/tools.ts';
+import { freePort, needTools, until } from '../lib/tools.ts';
 
 const skip = needTools('swaks', 'redis-server', 'curl');
 
@@ -74,7 +74,8 @@ describe('limits, brute force and accountability (embedded)', { skip }, () => {
     await again.cmd('EHLO c.example');
     assert.match((await again.cmd(`AUTH PLAIN ${plainAuth('mallory@isp.example', 'mallory-pass-1')}`)).lines[0], /^525 5\.7\.13 /);
     again.close();
-    assert.ok(pw.logsOf('suspended').some((l) => l.account === 'mallory@isp.example'));
+    // The log line crosses a pipe from the child: it may arrive after the 525 reply does.
+    await until(() => pw.logsOf('suspended').some((l) => l.account === 'mallory@isp.example'), 'the suspended log line');
   });
 
   test('brute force from one IP: growing delays, then 421 4.7.0 and close; even the right password is refused then', async () => {
