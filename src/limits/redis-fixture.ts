@@ -29,11 +29,16 @@ export class RedisServer {
   port = 0;
   private proc: ChildProcess | null = null;
 
+  private readonly extraArgs: readonly string[];
+
+  /** extraArgs are redis-server options, e.g. ['--rename-command', 'HELLO', ''] to act as a Redis before 6. */
+  constructor(extraArgs: readonly string[] = []) { this.extraArgs = extraArgs; }
+
   get url(): string { return `redis://127.0.0.1:${this.port}`; }
 
   async start(): Promise<void> {
     if (!this.port) this.port = await freePort();
-    const proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.extraArgs], { stdio: 'ignore' });
     this.proc = proc;
     for (let i = 0; i < 100; i++) {
       if (proc.exitCode !== null) throw new Error(`redis-server exited (${proc.exitCode}) on port ${this.port}`);

@@ -111,6 +111,35 @@ test('brute-force counters are shared by two nodes through Redis', { skip }, asy
   assert.equal(events.length, 1);
 });
 
+// ioredis 6 speaks RESP3 (HELLO 3) and falls back to RESP2 where HELLO is unknown
+// (Redis before 6, some proxies); the limits must work on both.
+test('RESP3 where the server has HELLO, RESP2 where it has not; same decisions on both', { skip }, async () => {
+  const old = new RedisServer(['--rename-command', 'HELLO', '']);
+  await old.start();
+  try {
+    // The protocol of each connection named `name`, as the server's CLIENT LIST reports it.
+    const resps = async (url: string, name: string): Promise<string[]> => {
+      const admin = new Redis(url, { protocol: 2 });
+      try {
+        const list = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'normal'));
+        return list.split('\n').filter((l) => l.includes(` name=${name} `)).map((l) => / resp=(\d) /.exec(` ${l} `)?.[1] ?? '?');
+      } finally { admin.disconnect(); }
+    };
+    const clock = new ManualClock();
+    const k = key(2, 60_000);
+    for (const [url, resp] of [[server.url, '3'], [old.url, '2']]) {
+      const s = await store({ url, clock, time: 'node', redisOptions: { connectionName: 'pw-resp' } });
+      const ds = [await s.check([k], 1), await s.check([k], 1), await s.check([k], 1)];
+      assert.deepEqual(ds.map((d) => [d.allowed, d.degraded, d.outcome]), [[true, undefined, 'ok'], [true, undefined, 'ok'], [false, undefined, 'limited']], url);
+      assert.deepEqual(await resps(url, 'pw-resp'), [resp], `protocol of the limits connection on ${url}`);
+      await s.close();
+      stores.splice(stores.indexOf(s), 1);
+    }
+  } finally {
+    await old.stop();
+  }
+});
+
 // Last: stops the shared server.
 test('Redis down: fail-open uses the local bucket, fail-closed refuses, both recover', { skip }, async () => {
   const logger = new MemoryLogger();

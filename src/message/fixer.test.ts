@@ -293,6 +293,11 @@ describe('result', () => {
     assert.equal(result.bodyBytes, 6);
     assert.equal(result.headerBytes, Buffer.byteLength(msg) - 8);
   });
+  it('obsolete From syntax (RFC 5322 §4.4: CFWS around "@" and ".", a source route) reports the plain mailbox', async () => {
+    const msg = 'From: alice @ isp . example, Bob <@relay.example:bob@isp.example>\r\nSubject: s\r\n\r\nb\r\n';
+    const { result } = await run(msg);
+    assert.deepEqual(result.from, ['alice@isp.example', 'bob@isp.example']);
+  });
   it('a missing From is reported, not decided', async () => {
     const { out, result } = await run('Subject: s\r\n\r\nb\r\n');
     parseStrict(out);
