@@ -261,7 +261,7 @@ function spoolPort(spool: Spool): SpoolPort {
 function fixerPort(cfg: Config): FixerPort {
   const options = { hostname: cfg.hostname, malformedHeaderAction: cfg.submission.malformedHeaderAction, clock: systemClock };
   return {
-    create: (input) => new MessageFixer(options, { received: input.received, queueId: input.queueId }),
+    create: (input) => new MessageFixer(options, { received: input.received, queueId: input.queueId, smtputf8: input.smtputf8 }),
     received: (input) => buildReceived(input),
     protocolName: (flags) => protocolName(flags),
   };

@@ -6,7 +6,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { systemClock, type Clock, type Reply } from '../core/index.ts';
 import { BodyScanner } from './body.ts';
-import { foldLine } from './fields.ts';
+import { generatedField } from './generated.ts';
 import { classifyLine, fieldName, finishHeader, REJECTS, Repairs, type Field, type HeaderInfo } from './header.ts';
 
 export type MalformedHeaderAction = 'fix_quietly' | 'add_header' | 'reject';
@@ -31,6 +31,8 @@ export interface MessageInput {
   /** The complete Received field value (see buildReceived); we prepend "Received: " and fold it. */
   received: string;
   queueId: string;
+  /** SMTPUTF8 transaction: generated fields may carry UTF-8 (RFC 6532); otherwise ASCII only. */
+  smtputf8?: boolean;
 }
 
 export interface FixResult {
@@ -89,10 +91,8 @@ export class MessageFixer extends Transform {
       clock: o.clock ?? systemClock,
     };
     this.input = input;
-    const pieces = foldLine(`Received: ${input.received.replace(/[\r\n]+/g, ' ')}`, 78, 998, 9);
-    // buildReceived never yields a word this long; a caller that does has a bug.
-    if (!pieces) throw new RangeError('Received value has a word longer than the line limit');
-    this.receivedText = pieces.join('\r\n');
+    // Octets (UTF-8 only in SMTPUTF8 mail), controls gone: see generated.ts.
+    this.receivedText = generatedField('Received', input.received, !!input.smtputf8);
     this.body = new BodyScanner(this.opts.maxLineLength, (b) => {
       this.bodyBytes += b.length;
       this.emitOut(b);

@@ -4,6 +4,7 @@
 import addressparser from 'nodemailer/lib/addressparser/index.js';
 import { reply, type Reply } from '../core/index.ts';
 import { foldLine, formatRfc5322Date, isValidMessageId, makeMessageId, parseRfc5322Date, trimWsp } from './fields.ts';
+import { generatedField } from './generated.ts';
 
 export interface Field {
   /** Lower-case field name, for matching. */
@@ -145,14 +146,14 @@ export function finishHeader(fields: Field[], o: HeaderOptions, repairs: Repairs
   let messageId = mid ? value(mid) : '';
   if (!mid && o.addMessageId) {
     messageId = makeMessageId(o.hostname, o.queueId, o.now);
-    text += `Message-ID: ${messageId}\r\n`;
+    text += `${generatedField('Message-ID', messageId, false)}\r\n`;
     repairs.add('added Message-ID');
   }
   if (!date && o.addDate) {
-    text += `Date: ${formatRfc5322Date(o.now)}\r\n`;
+    text += `${generatedField('Date', formatRfc5322Date(o.now), false)}\r\n`;
     repairs.add('added Date');
   }
-  if (o.markEarlyEnd) text += `${REPAIR_HEADER}: header section ended early; empty line inserted\r\n`;
+  if (o.markEarlyEnd) text += `${generatedField(REPAIR_HEADER, 'header section ended early; empty line inserted', false)}\r\n`;
   text += '\r\n';
 
   const sender = addresses(byName('sender')).find((a) => a.address)?.address ?? null;

@@ -24,4 +24,5 @@
 export { MessageFixer, type FixerOptions, type MessageInput, type FixResult, type MalformedHeaderAction } from './fixer.ts';
 export { buildReceived, protocolName, type ReceivedInput, type ProtocolFlags } from './received.ts';
 export { isValidMessageId, parseRfc5322Date, formatRfc5322Date, makeMessageId, foldLine } from './fields.ts';
+export { generatedField, safeValue as safeHeaderValue, traceMailbox, traceToken, xtextEncode } from './generated.ts';
 export { REPAIR_HEADER, REJECTS as MESSAGE_REJECTS } from './header.ts';

@@ -161,6 +161,7 @@ export class SubmissionHandler implements SmtpHandler {
       queueId: writer.id,
       forRcpt: tx.rcptTo.length === 1 ? tx.rcptTo[0].address : undefined,
       date: new Date(started),
+      utf8,
     });
     const fixer = f.create({ received, queueId: writer.id, smtputf8: utf8 });
     try {

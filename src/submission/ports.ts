@@ -64,6 +64,8 @@ export interface FixerPort {
     queueId: string;
     forRcpt?: string;
     date: Date;
+    /** SMTPUTF8 transaction (RFC 6532 UTF-8 allowed in the field). */
+    utf8: boolean;
   }): string;
   protocolName(input: { esmtp: boolean; tls: boolean; auth: boolean; utf8: boolean }): string;
 }
