@@ -300,3 +300,46 @@ describe('result', () => {
     assert.equal(result.reject, undefined);
   });
 });
+
+describe('issue 10 item 3: mail loops (Postfix hopcount_limit)', () => {
+  const received = (n: number): string => Array.from({ length: n }, (_, i) => `Received: from hop${i}.example by hop${i + 1}.example; Thu, 01 Jan 2026 00:00:00 +0000\r\n`).join('');
+  it('49 Received fields plus ours (50) pass', async () => {
+    const { out, result } = await run(`${received(49)}${BASE}\r\nbody\r\n`);
+    assert.equal(result.reject, undefined);
+    assert.equal(parseStrict(out).get('received').length, 50);
+  });
+  it('50 Received fields plus ours (51) are a loop: 554 5.4.6, nothing written', async () => {
+    const { out, result } = await run(`${BASE}${received(50)}\r\nbody\r\n`);
+    assert.equal(result.reject?.code, 554);
+    assert.equal(result.reject?.enhanced, '5.4.6');
+    assert.equal(out.length, 0);
+  });
+  it('the limit is an option', async () => {
+    const { result } = await run(`${received(3)}${BASE}\r\nbody\r\n`, { maxReceived: 3 });
+    assert.equal(result.reject?.enhanced, '5.4.6');
+  });
+});
+
+describe('issue 10 item 9: address fields are capped in size and count before they are parsed', () => {
+  const many = (n: number): string => Array.from({ length: n }, (_, i) => `user${i}@example.org`).join(', ');
+  it('a To field over 32 KiB is refused with 552 5.3.4 (one of 99 KB stalled the parser ~0.7 s)', async () => {
+    const to = many(3000); // ~66 KB, under the 100 KiB header cap
+    const { out, result } = await run(`${BASE}To: ${to}\r\n\r\nbody\r\n`, { maxHeaderAddresses: 100000 });
+    assert.equal(result.reject?.code, 552);
+    assert.equal(result.reject?.enhanced, '5.3.4');
+    assert.match(String(result.reject?.text), /address header field too long/i);
+    assert.equal(out.length, 0);
+  });
+  it('more than 50 address fields are refused with 552 5.3.4', async () => {
+    const ccs = Array.from({ length: 50 }, (_, i) => `Cc: c${i}@example.org\r\n`).join('');
+    const { result } = await run(`${BASE}${ccs}\r\nbody\r\n`);
+    assert.equal(result.reject?.code, 552);
+    assert.match(String(result.reject?.text), /too many address header fields/i);
+  });
+  it('a To field just under the cap is counted, not refused (J4 still applies)', async () => {
+    const to = many(1200).slice(0, 30000).replace(/,[^,]*$/, '');
+    const { result } = await run(`${BASE}To: ${to}\r\n\r\nbody\r\n`, { maxHeaderAddresses: 100000 });
+    assert.equal(result.reject, undefined);
+    assert.equal(result.toCount, to.split(',').length + 1);
+  });
+});

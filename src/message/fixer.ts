@@ -7,6 +7,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { systemClock, type Clock, type Reply } from '../core/index.ts';
 import { BodyScanner } from './body.ts';
 import { generatedField } from './generated.ts';
+import { ADDRESS_CAPS, type OriginatorField } from './originators.ts';
 import { classifyLine, fieldName, finishHeader, REJECTS, Repairs, type Field, type HeaderInfo } from './header.ts';
 
 export type MalformedHeaderAction = 'fix_quietly' | 'add_header' | 'reject';
@@ -24,6 +25,11 @@ export interface FixerOptions {
   addDate?: boolean;
   /** To+Cc+Resent-To+Resent-Cc addresses before reject (J4, CVE-2006-1305). */
   maxHeaderAddresses?: number;
+  /** Postfix hopcount_limit: more Received fields than this (ours included) is a loop, 554 5.4.6. */
+  maxReceived?: number;
+  /** Octets of one address field and address fields per message, checked before any is parsed. */
+  maxAddressFieldBytes?: number;
+  maxAddressFields?: number;
   clock?: Clock;
 }
 
@@ -41,6 +47,8 @@ export interface FixResult {
   /** addr-specs from From:, undecoded; empty when From is missing (the caller decides). */
   from: string[];
   sender: string | null;
+  /** Every From, Sender, Resent-From and Resent-Sender field, strictly read (empty after a reject). */
+  originators: OriginatorField[];
   /** The Message-ID in the output ('' when absent and addMessageId is off). */
   messageId: string;
   /** The message arrived with a valid Message-ID / Date. */
@@ -88,6 +96,9 @@ export class MessageFixer extends Transform {
       addMessageId: o.addMessageId ?? true,
       addDate: o.addDate ?? true,
       maxHeaderAddresses: o.maxHeaderAddresses ?? 1000,
+      maxReceived: o.maxReceived ?? 50,
+      maxAddressFieldBytes: o.maxAddressFieldBytes ?? ADDRESS_CAPS.maxFieldBytes,
+      maxAddressFields: o.maxAddressFields ?? ADDRESS_CAPS.maxFields,
       clock: o.clock ?? systemClock,
     };
     this.input = input;
@@ -105,6 +116,7 @@ export class MessageFixer extends Transform {
       repairs: this.repairs.list(),
       from: i?.from ?? [],
       sender: i?.sender ?? null,
+      originators: i?.originators ?? [],
       messageId: i?.messageId ?? '',
       hadMessageId: i?.hadMessageId ?? false,
       hasDate: i?.hasDate ?? false,
@@ -255,6 +267,8 @@ export class MessageFixer extends Transform {
       addMessageId: this.opts.addMessageId,
       addDate: this.opts.addDate,
       maxHeaderAddresses: this.opts.maxHeaderAddresses,
+      maxReceived: this.opts.maxReceived,
+      addressCaps: { maxFieldBytes: this.opts.maxAddressFieldBytes, maxFields: this.opts.maxAddressFields },
       now: this.opts.clock.now(),
       queueId: this.input.queueId,
       received: this.receivedText,

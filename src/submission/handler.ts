@@ -4,6 +4,8 @@
 import type { Readable } from 'node:stream';
 import { accept, pump, refuse, reply, type Logger, type Reply, type Verdict, type Clock } from '../core/index.ts';
 import { BodyError, type MailFrom, type RcptTo, type SaslExchange, type SessionInfo, type SmtpHandler, type Transaction } from '../smtp/index.ts';
+import type { OriginatorField } from '../message/index.ts';
+import { bindOriginators } from './binding.ts';
 import type { AccountsPort, FixerPort, LimitContext, LimitsPort, SaslPort, SpoolPort, SpoolWriterPort, SubmissionEvents } from './ports.ts';
 
 export interface SubmissionOptions {
@@ -30,7 +32,6 @@ const R = {
   notFqdn: reply(554, '5.1.2', 'Recipient address rejected: domain name must be fully qualified'),
   storage: reply(452, '4.3.1', 'Insufficient system storage'),
   internal: reply(451, '4.3.0', 'Error: internal error, try again later'),
-  noFrom: reply(554, '5.6.0', 'Message has no From: header field'),
 };
 
 interface TxState {
@@ -178,7 +179,7 @@ export class SubmissionHandler implements SmtpHandler {
       throw err;
     }
     const result = fixer.result;
-    const verdict = this.checkHeaders(session, result.reject ?? null, result.from, result.sender);
+    const verdict = this.checkHeaders(session, result.reject ?? null, result.originators);
     if (!verdict.ok) {
       await writer.abort().catch(() => {});
       return this.finish(session, tx, writer.id, verdict, started, result);
@@ -207,18 +208,13 @@ export class SubmissionHandler implements SmtpHandler {
     }
   }
 
-  /** RFC 6409 §6.1 and the issue: header From and Sender must belong to the account too. */
-  private checkHeaders(session: SessionInfo, reject: Reply | null, from: readonly string[], sender: string | null): Verdict {
+  /** RFC 6409 §6.1 and issue 10 item 2: every originator field belongs to the account (binding.ts). */
+  private checkHeaders(session: SessionInfo, reject: Reply | null, originators: readonly OriginatorField[]): Verdict {
     if (reject) return refuse(reject);
     if (!session.auth) return accept(); // postmaster exception: nothing to bind to
-    if (from.length === 0) return refuse(R.noFrom);
     const identity = session.auth.identity;
-    for (const addr of sender ? [...from, sender] : from) {
-      if (!this.deps.accounts.mayUseAddress(identity, addr)) {
-        return refuse(reply(550, '5.7.1', `Header address <${addr}> rejected: not owned by user ${identity}`));
-      }
-    }
-    return accept();
+    const refusal = bindOriginators(originators, identity, (a) => this.deps.accounts.mayUseAddress(identity, a));
+    return refusal ? refuse(refusal) : accept();
   }
 
   private finish(session: SessionInfo, tx: Transaction, queueId: string | null, verdict: Verdict, started: number, result: { messageId: string; size: number; repairs: string[] } | null): Verdict {

@@ -3,6 +3,7 @@
 // for unit cases, while the end-to-end tests run the real ones.
 import type { Transform, Writable } from 'node:stream';
 import type { Reply } from '../core/index.ts';
+import type { OriginatorField } from '../message/index.ts';
 import type { SaslExchange, SessionInfo, MailFrom, RcptTo } from '../smtp/index.ts';
 
 export interface AccountView {
@@ -48,6 +49,8 @@ export interface FixerResult {
   repairs: string[];
   from: string[];
   sender: string | null;
+  /** Every From, Sender, Resent-From and Resent-Sender field, strictly read. */
+  originators: OriginatorField[];
   messageId: string;
   size: number;
 }
