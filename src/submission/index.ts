@@ -4,4 +4,4 @@
 // trusts nothing the client says until AUTH succeeded, and then only for the
 // addresses the account owns.
 export { SubmissionHandler, type SubmissionOptions, type SubmissionDeps } from './handler.ts';
-export type { AccountsPort, AccountView, SaslPort, SpoolPort, SpoolEnvelope, SpoolWriterPort, FixerPort, FixerResult, LimitsPort, LimitContext, SubmissionEvents, TransactionSummary } from './ports.ts';
+export type { AccountsPort, AccountView, SaslPort, SpoolPort, SpoolEnvelope, SpoolWriterPort, FixerPort, FixerResult, LimitsPort, LimitContext, PostmasterPort, SubmissionEvents, TransactionSummary } from './ports.ts';

@@ -26,6 +26,8 @@ export interface SaslPort {
 export interface SpoolEnvelope {
   mailFrom: MailFrom;
   rcptTo: readonly RcptTo[];
+  /** The client's MAIL FROM when the envelope was rewritten (postmaster exception: null reverse-path). */
+  originalSender?: string;
   account: string | null;
   subscriber: string | null;
   client: { ip: string; port: number; helo: string | null; tls: string | null; mechanism: string | null; listener: string };
@@ -71,6 +73,12 @@ export interface FixerPort {
     utf8: boolean;
   }): string;
   protocolName(input: { esmtp: boolean; tls: boolean; auth: boolean; utf8: boolean }): string;
+}
+
+/** The RFC 6409 §6.4 postmaster exception's own rate, per client address (issue 10 item 16). */
+export interface PostmasterPort {
+  /** Charges one message for this client address; a refusal becomes the RCPT reply. */
+  admit(ip: string): Promise<Reply | null>;
 }
 
 /** Optional: per-customer and aggregate limits (issue 4). */

@@ -26,7 +26,7 @@ export function addr(a: string): { address: string; localPart: string; domain: s
   return { address: a, localPart: at < 0 ? a : a.slice(0, at), domain: at < 0 ? '' : a.slice(at + 1), utf8: /[^\x00-\x7f]/.test(a) };
 }
 
-export function makeKit(opts: Partial<SubmissionOptions> = {}, extra: { postmasterLimit?: (ip: string) => Promise<Reply | null> } = {}): Kit {
+export function makeKit(opts: Partial<SubmissionOptions> = {}, extra: { postmaster?: { admit(ip: string): Promise<Reply | null> } } = {}): Kit {
   const spooled: Kit['spooled'] = [];
   const charged = { messages: 0, recipients: 0 };
   const spool: SpoolPort = {
