@@ -4,8 +4,8 @@
 // authenticated account, so "strict" here means: when in doubt, refuse.
 //
 // Accepted: addr-spec or [display-name] angle-addr, comma-separated; a phrase of
-// atoms and quoted strings (not the obsolete "." of "John Q. Public", which
-// Python flags as a defect: MUAs quote such names); comments that hold no address characters; RFC 2047 encoded-words in the
+// atoms and quoted strings (and the obsolete "." of "A. Smith", which RFC 5322
+// §4 says a receiver must accept and real clients send); comments that hold no address characters; RFC 2047 encoded-words in the
 // display name (decoded, so that the caller can judge what a reader will see).
 // Refused: groups and any ":" outside quotes (addr:addr, obs-route), anything
 // after an angle-addr but CFWS, a comment or unquoted word holding "@", "<" or
@@ -169,6 +169,7 @@ function mailbox(toks: Tok[], start: number, end: number): Mailbox | string {
   for (let k = i; k < i + lt; k++) {
     const t = toks[k];
     if (t.t === 'atom' || t.t === 'quoted') words.push(t.v);
+    else if (t.t === 'sp' && t.v === '.') words.push('.'); // obs-phrase: "A. Smith" (RFC 5322 §4.1, MUST accept)
     else if (t.t === 'ws' || t.t === 'comment') words.push(' ');
     else return `"${(t as { v: string }).v}" in display name`;
   }

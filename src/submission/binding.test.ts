@@ -38,7 +38,9 @@ describe('originator fields: strict, and read alike by Python (issue 10 item 2)'
       for (const [which, list] of [['headerregistry', py[i].registry], ['getaddresses', py[i].utils], ['getaddresses(strict=False)', py[i].utils_lax]] as const) {
         if (!list || list.length === 0 || !list.every((a) => OWNED.has(a.toLowerCase()))) wrong.push(`${label}: accepted, but ${which} reads ${JSON.stringify(list)}`);
       }
-      if (py[i].defects?.length) wrong.push(`${label}: accepted, but headerregistry reports defects ${py[i].defects}`);
+      // Obsolete syntax (the "." of "A. Smith") is read the same and only flagged; anything else is a disagreement.
+      const defects = (py[i].defects ?? []).filter((d) => d !== 'ObsoleteHeaderDefect');
+      if (defects.length) wrong.push(`${label}: accepted, but headerregistry reports defects ${defects}`);
     });
     assert.deepEqual(wrong, []);
   });
