@@ -101,14 +101,13 @@ export function limitsPort(limits: Limits, store: LimitStore, helpUrl: string, l
  * one host may hold a whole /64), in the same store as the sending limits, so
  * that it holds across nodes with Redis. Applies whether or not limits are on.
  */
-export function postmasterGate(store: LimitStore, rate: { limit: number; per: number }, logger: Logger, onDecision?: (d: Decision) => void): PostmasterPort {
+export function postmasterGate(store: LimitStore, rate: { limit: number; per: number }, logger: Logger): PostmasterPort {
   const intervalMs = (rate.per * 1000) / rate.limit;
   return {
     async admit(ip) {
       const a = parseIp(ip);
       const subject = a ? prefixKey(a, 32, 64) : ip;
       const d = await store.check([{ id: `pm:${subject}/postmaster`, intervalMs, burst: rate.limit, subject: `pm:${subject}` }], 1);
-      onDecision?.(d);
       if (d.allowed) return null;
       if (d.outcome === 'unavailable') return reply(451, '4.3.0', 'Sending limits temporarily unavailable; try again later');
       logger.warn({ event: 'limit', outcome: d.outcome, scope: 'postmaster', ip, retryAfterMs: d.retryAfterMs });
