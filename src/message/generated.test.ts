@@ -72,6 +72,13 @@ describe('generated header text: no client code point can start a field (Python 
     assert.match(m.fields[0][1], /^from xn--bcher-kva\.example \(/);
   });
 
+  it('the longest EHLO name a command line can carry still makes a field within the line limit', async () => {
+    for (const helo of ['\u{1F600}'.repeat(125), '\u00e9'.repeat(250), 'x'.repeat(505)]) {
+      const out = await fix(receivedFor(helo, 'bob@example.org', false), false);
+      for (const line of out.toString('latin1').split('\r\n')) assert.ok(line.length <= 998, `${line.length} octets`);
+    }
+  });
+
   it('SMTPUTF8 keeps a letter of the recipient as UTF-8 (RFC 6532), never a control', async () => {
     const out = await fix(receivedFor('h.example', 'j\u00f6rg\u2028x@example.org', true), true);
     const [m] = pyReadMessages([out]);

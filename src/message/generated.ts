@@ -45,6 +45,8 @@ export function traceToken(s: string): string {
     t = a !== '' ? a : t;
   }
   t = keep(t, TOKEN_ASCII, false).replace(TOKEN_SPECIALS, '_');
+  // A domain is at most 255 octets; an A-label of a long EHLO could pass the 998-octet line limit.
+  if (t.length > 255) t = `${t.slice(0, 252)}...`;
   return t === '' ? 'unknown' : t;
 }
 
