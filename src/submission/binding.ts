@@ -7,6 +7,8 @@ import { reply, type Reply } from '../core/index.ts';
 import { addressesInDisplayName, type OriginatorField } from '../message/index.ts';
 
 const noFrom = reply(554, '5.6.0', 'Message has no From: header field');
+// A reply is ASCII whatever the client wrote (a non-SMTPUTF8 client must not get UTF-8 back).
+const shown = (a: string): string => a.replace(/[^\x21-\x7e]/gu, '?');
 
 export function bindOriginators(originators: readonly OriginatorField[], identity: string, mayUse: (address: string) => boolean): Reply | null {
   const count = (label: string): number => originators.filter((o) => o.field === label).length;
@@ -18,9 +20,9 @@ export function bindOriginators(originators: readonly OriginatorField[], identit
   for (const o of originators) {
     if (!o.result.ok) return reply(550, '5.7.1', `Header ${o.field}: field rejected: ${o.result.why}; use a plain address or Name <address>`);
     for (const m of o.result.mailboxes) {
-      if (!mayUse(m.address)) return reply(550, '5.7.1', `Header address <${m.address}> rejected: not owned by user ${identity}`);
+      if (!mayUse(m.address)) return reply(550, '5.7.1', `Header address <${shown(m.address)}> rejected: not owned by user ${shown(identity)}`);
       for (const named of addressesInDisplayName(m.display)) {
-        if (!mayUse(named)) return reply(550, '5.7.1', `Header ${o.field}: display name shows <${named}>, not owned by user ${identity}`);
+        if (!mayUse(named)) return reply(550, '5.7.1', `Header ${o.field}: display name shows <${shown(named)}>, not owned by user ${shown(identity)}`);
       }
     }
   }
