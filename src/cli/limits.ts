@@ -5,10 +5,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { reply, type Logger, type Reply } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import {
-  compileLimits, createBruteForce, MemoryLimitStore, RedisLimitStore,
+  compileLimits, createBruteForce, MemoryLimitStore, RedisLimitStore, parseIp, prefixKey,
   type BruteForceTracker, type CompiledRule, type Decision, type Limits, type LimitPlan, type LimitsSpec, type LimitStore, type RuleSpec,
 } from '../limits/index.ts';
-import type { LimitContext, LimitsPort, SaslPort } from '../submission/index.ts';
+import type { LimitContext, LimitsPort, PostmasterPort, SaslPort } from '../submission/index.ts';
 import type { SaslExchange, SessionInfo } from '../smtp/index.ts';
 
 const tier = (n: number): RuleSpec[] => [
@@ -92,6 +92,27 @@ export function limitsPort(limits: Limits, store: LimitStore, helpUrl: string, l
       const plan = planOf(ctx);
       if (messages) await store.refund(plan.messages, messages);
       if (recipients) await store.refund(plan.recipients, recipients);
+    },
+  };
+}
+
+/**
+ * The postmaster exception's own bucket per client address (IPv4 /32, IPv6 /64:
+ * one host may hold a whole /64), in the same store as the sending limits, so
+ * that it holds across nodes with Redis. Applies whether or not limits are on.
+ */
+export function postmasterGate(store: LimitStore, rate: { limit: number; per: number }, logger: Logger): PostmasterPort {
+  const intervalMs = (rate.per * 1000) / rate.limit;
+  return {
+    async admit(ip) {
+      const a = parseIp(ip);
+      const subject = a ? prefixKey(a, 32, 64) : ip;
+      const d = await store.check([{ id: `pm:${subject}/postmaster`, intervalMs, burst: rate.limit, subject: `pm:${subject}` }], 1);
+      if (d.allowed) return null;
+      if (d.outcome === 'unavailable') return reply(451, '4.3.0', 'Sending limits temporarily unavailable; try again later');
+      logger.warn({ event: 'limit', outcome: d.outcome, scope: 'postmaster', ip, retryAfterMs: d.retryAfterMs });
+      const mins = Math.max(1, Math.ceil(d.retryAfterMs / 60_000));
+      return reply(450, '4.7.1', `Too many messages to postmaster from your address; try again in ${mins} minute${mins === 1 ? '' : 's'}`);
     },
   };
 }

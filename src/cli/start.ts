@@ -17,7 +17,7 @@ import { AttributionLog } from '../accountability/index.ts';
 import { createMetrics, metricsHandler, type Metrics } from '../metrics/index.ts';
 import { readFileSync } from 'node:fs';
 import { createControlServer, controlServerRunning, controlSocketPath } from '../control/index.ts';
-import { buildLimits, buildLimitStore, bruteForce, limitsInEffect, limitsPort, throttledSasl } from './limits.ts';
+import { buildLimits, buildLimitStore, bruteForce, limitsInEffect, limitsPort, postmasterGate, throttledSasl } from './limits.ts';
 import { createLogger } from './logger.ts';
 import { ensureCertificate, TlsStore } from './tls.ts';
 import { configPath, type Command } from './commands.ts';
@@ -120,6 +120,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
         },
         onDecision: (d) => metrics.limitDecision(d),
       }) : undefined,
+      postmaster: postmasterGate(limitStore, cfg.submission.postmasterRate, logger),
       events,
       spool: spoolPort(spool),
       fixer: fixerPort(cfg),
@@ -252,6 +253,7 @@ function spoolPort(spool: Spool): SpoolPort {
           ...(env.client.helo ? { helo: env.client.helo } : {}),
           ...(env.client.tls ? { tls: env.client.tls } : {}),
           ...(env.client.mechanism ? { mechanism: env.client.mechanism } : {}),
+          ...(env.originalSender !== undefined ? { originalSender: env.originalSender } : {}),
         },
       });
     },
@@ -259,9 +261,13 @@ function spoolPort(spool: Spool): SpoolPort {
 }
 
 function fixerPort(cfg: Config): FixerPort {
-  const options = { hostname: cfg.hostname, malformedHeaderAction: cfg.submission.malformedHeaderAction, clock: systemClock };
+  const sub = cfg.submission;
+  const options = {
+    hostname: cfg.hostname, malformedHeaderAction: sub.malformedHeaderAction, clock: systemClock,
+    maxReceived: sub.maxReceived, maxAddressFieldBytes: sub.maxAddressFieldBytes, maxAddressFields: sub.maxAddressFields,
+  };
   return {
-    create: (input) => new MessageFixer(options, { received: input.received, queueId: input.queueId }),
+    create: (input) => new MessageFixer(options, { received: input.received, queueId: input.queueId, smtputf8: input.smtputf8 }),
     received: (input) => buildReceived(input),
     protocolName: (flags) => protocolName(flags),
   };

@@ -47,7 +47,17 @@ const schema = obj({
     malformedHeaderAction: oneOf(['fix_quietly', 'add_header', 'reject'] as const).default('add_header'),
     /** RFC 6409 §6.4: let unauthenticated sessions reach postmaster@ these domains. */
     postmasterDomains: list(hostname).default([]),
-  }).default({ helpUrl: 'https://portal.isp.example/mail-help', malformedHeaderAction: 'add_header', postmasterDomains: [] }),
+    /** Messages per client address (IPv4 /32, IPv6 /64) through the postmaster exception per `per` seconds. */
+    postmasterRate: obj({ limit: int({ min: 1 }).default(10), per: int({ min: 1 }).default(3600) }).default({ limit: 10, per: 3600 }),
+    /** Postfix hopcount_limit: more Received fields than this (ours included) is a mail loop, 554 5.4.6. */
+    maxReceived: int({ min: 1, max: 1000 }).default(50),
+    /** Checked before any address is parsed: octets of one address field, address fields per message (552 5.3.4). */
+    maxAddressFieldBytes: int({ min: 1024, max: 102_400 }).default(32_768),
+    maxAddressFields: int({ min: 1, max: 1000 }).default(50),
+  }).default({
+    helpUrl: 'https://portal.isp.example/mail-help', malformedHeaderAction: 'add_header', postmasterDomains: [],
+    postmasterRate: { limit: 10, per: 3600 }, maxReceived: 50, maxAddressFieldBytes: 32_768, maxAddressFields: 50,
+  }),
   relay: obj({
     /** smarthost: everything to one next hop; mx: direct delivery by DNS (MX, then A/AAAA; null MX honoured). */
     mode: oneOf(['smarthost', 'mx'] as const).default('smarthost'),

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { ManualClock } from '../core/index.ts';
 import { formatRfc5322Date, parseRfc5322Date } from './fields.ts';
 import { MessageFixer } from './fixer.ts';
+import { parseMailboxList } from './address.ts';
 import { HOST, RECEIVED, parseStrict, run } from './testkit.ts';
 
 const BASE = 'From: Alice <alice@isp.example>\r\nTo: bob@example.org\r\nSubject: hi\r\n' +
@@ -293,15 +294,61 @@ describe('result', () => {
     assert.equal(result.bodyBytes, 6);
     assert.equal(result.headerBytes, Buffer.byteLength(msg) - 8);
   });
-  it('obsolete From syntax (RFC 5322 §4.4: CFWS around "@" and ".", a source route) reports the plain mailbox', async () => {
-    const msg = 'From: alice @ isp . example, Bob <@relay.example:bob@isp.example>\r\nSubject: s\r\n\r\nb\r\n';
-    const { result } = await run(msg);
-    assert.deepEqual(result.from, ['alice@isp.example', 'bob@isp.example']);
+  it('obsolete From syntax (RFC 5322 §4.4: CFWS around "@" and ".", a source route) is not read as a mailbox: a second spelling the binding refuses (issue 10 item 2)', async () => {
+    for (const v of ['alice @ isp . example', 'Bob <@relay.example:bob@isp.example>']) {
+      const { result } = await run(`From: ${v}\r\nSubject: s\r\n\r\nb\r\n`);
+      assert.deepEqual(result.from, [], v);
+      assert.equal(parseMailboxList(v).ok, false, v);
+    }
+    assert.equal(parseMailboxList('A. Smith <alice@isp.example>').ok, true, 'the obsolete "." in a display name is still read');
   });
   it('a missing From is reported, not decided', async () => {
     const { out, result } = await run('Subject: s\r\n\r\nb\r\n');
     parseStrict(out);
     assert.deepEqual(result.from, []);
     assert.equal(result.reject, undefined);
+  });
+});
+
+describe('issue 10 item 3: mail loops (Postfix hopcount_limit)', () => {
+  const received = (n: number): string => Array.from({ length: n }, (_, i) => `Received: from hop${i}.example by hop${i + 1}.example; Thu, 01 Jan 2026 00:00:00 +0000\r\n`).join('');
+  it('49 Received fields plus ours (50) pass', async () => {
+    const { out, result } = await run(`${received(49)}${BASE}\r\nbody\r\n`);
+    assert.equal(result.reject, undefined);
+    assert.equal(parseStrict(out).get('received').length, 50);
+  });
+  it('50 Received fields plus ours (51) are a loop: 554 5.4.6, nothing written', async () => {
+    const { out, result } = await run(`${BASE}${received(50)}\r\nbody\r\n`);
+    assert.equal(result.reject?.code, 554);
+    assert.equal(result.reject?.enhanced, '5.4.6');
+    assert.equal(out.length, 0);
+  });
+  it('the limit is an option', async () => {
+    const { result } = await run(`${received(3)}${BASE}\r\nbody\r\n`, { maxReceived: 3 });
+    assert.equal(result.reject?.enhanced, '5.4.6');
+  });
+});
+
+describe('issue 10 item 9: address fields are capped in size and count before they are parsed', () => {
+  const many = (n: number): string => Array.from({ length: n }, (_, i) => `user${i}@example.org`).join(', ');
+  it('a To field over 32 KiB is refused with 552 5.3.4 (one of 99 KB stalled the parser ~0.7 s)', async () => {
+    const to = many(3000); // ~66 KB, under the 100 KiB header cap
+    const { out, result } = await run(`${BASE}To: ${to}\r\n\r\nbody\r\n`, { maxHeaderAddresses: 100000 });
+    assert.equal(result.reject?.code, 552);
+    assert.equal(result.reject?.enhanced, '5.3.4');
+    assert.match(String(result.reject?.text), /address header field too long/i);
+    assert.equal(out.length, 0);
+  });
+  it('more than 50 address fields are refused with 552 5.3.4', async () => {
+    const ccs = Array.from({ length: 50 }, (_, i) => `Cc: c${i}@example.org\r\n`).join('');
+    const { result } = await run(`${BASE}${ccs}\r\nbody\r\n`);
+    assert.equal(result.reject?.code, 552);
+    assert.match(String(result.reject?.text), /too many address header fields/i);
+  });
+  it('a To field just under the cap is counted, not refused (J4 still applies)', async () => {
+    const to = many(1200).slice(0, 30000).replace(/,[^,]*$/, '');
+    const { result } = await run(`${BASE}To: ${to}\r\n\r\nbody\r\n`, { maxHeaderAddresses: 100000 });
+    assert.equal(result.reject, undefined);
+    assert.equal(result.toCount, to.split(',').length + 1);
   });
 });

@@ -6,7 +6,8 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { systemClock, type Clock, type Reply } from '../core/index.ts';
 import { BodyScanner } from './body.ts';
-import { foldLine } from './fields.ts';
+import { generatedField } from './generated.ts';
+import { ADDRESS_CAPS, type OriginatorField } from './originators.ts';
 import { classifyLine, fieldName, finishHeader, REJECTS, Repairs, type Field, type HeaderInfo } from './header.ts';
 
 export type MalformedHeaderAction = 'fix_quietly' | 'add_header' | 'reject';
@@ -24,6 +25,11 @@ export interface FixerOptions {
   addDate?: boolean;
   /** To+Cc+Resent-To+Resent-Cc addresses before reject (J4, CVE-2006-1305). */
   maxHeaderAddresses?: number;
+  /** Postfix hopcount_limit: more Received fields than this (ours included) is a loop, 554 5.4.6. */
+  maxReceived?: number;
+  /** Octets of one address field and address fields per message, checked before any is parsed. */
+  maxAddressFieldBytes?: number;
+  maxAddressFields?: number;
   clock?: Clock;
 }
 
@@ -31,6 +37,8 @@ export interface MessageInput {
   /** The complete Received field value (see buildReceived); we prepend "Received: " and fold it. */
   received: string;
   queueId: string;
+  /** SMTPUTF8 transaction: generated fields may carry UTF-8 (RFC 6532); otherwise ASCII only. */
+  smtputf8?: boolean;
 }
 
 export interface FixResult {
@@ -39,6 +47,8 @@ export interface FixResult {
   /** addr-specs from From:, undecoded; empty when From is missing (the caller decides). */
   from: string[];
   sender: string | null;
+  /** Every From, Sender, Resent-From and Resent-Sender field, strictly read (empty after a reject). */
+  originators: OriginatorField[];
   /** The Message-ID in the output ('' when absent and addMessageId is off). */
   messageId: string;
   /** The message arrived with a valid Message-ID / Date. */
@@ -86,13 +96,14 @@ export class MessageFixer extends Transform {
       addMessageId: o.addMessageId ?? true,
       addDate: o.addDate ?? true,
       maxHeaderAddresses: o.maxHeaderAddresses ?? 1000,
+      maxReceived: o.maxReceived ?? 50,
+      maxAddressFieldBytes: o.maxAddressFieldBytes ?? ADDRESS_CAPS.maxFieldBytes,
+      maxAddressFields: o.maxAddressFields ?? ADDRESS_CAPS.maxFields,
       clock: o.clock ?? systemClock,
     };
     this.input = input;
-    const pieces = foldLine(`Received: ${input.received.replace(/[\r\n]+/g, ' ')}`, 78, 998, 9);
-    // buildReceived never yields a word this long; a caller that does has a bug.
-    if (!pieces) throw new RangeError('Received value has a word longer than the line limit');
-    this.receivedText = pieces.join('\r\n');
+    // Octets (UTF-8 only in SMTPUTF8 mail), controls gone: see generated.ts.
+    this.receivedText = generatedField('Received', input.received, !!input.smtputf8);
     this.body = new BodyScanner(this.opts.maxLineLength, (b) => {
       this.bodyBytes += b.length;
       this.emitOut(b);
@@ -105,6 +116,7 @@ export class MessageFixer extends Transform {
       repairs: this.repairs.list(),
       from: i?.from ?? [],
       sender: i?.sender ?? null,
+      originators: i?.originators ?? [],
       messageId: i?.messageId ?? '',
       hadMessageId: i?.hadMessageId ?? false,
       hasDate: i?.hasDate ?? false,
@@ -255,6 +267,8 @@ export class MessageFixer extends Transform {
       addMessageId: this.opts.addMessageId,
       addDate: this.opts.addDate,
       maxHeaderAddresses: this.opts.maxHeaderAddresses,
+      maxReceived: this.opts.maxReceived,
+      addressCaps: { maxFieldBytes: this.opts.maxAddressFieldBytes, maxFields: this.opts.maxAddressFields },
       now: this.opts.clock.now(),
       queueId: this.input.queueId,
       received: this.receivedText,

@@ -1,9 +1,10 @@
 // The header section once it is complete: classify its lines (J1, J2), then
 // apply the RFC 6409 §8 fixups and RFC 5322 limits and render the bytes we
 // spool. Works on latin1 strings (one char per octet), see fields.ts.
-import addressparser from 'nodemailer/lib/addressparser/index.js';
 import { reply, type Reply } from '../core/index.ts';
 import { foldLine, formatRfc5322Date, isValidMessageId, makeMessageId, parseRfc5322Date, trimWsp } from './fields.ts';
+import { generatedField } from './generated.ts';
+import { checkAddressCaps, countAddresses, ORIGINATOR_FIELDS, readOriginator, type AddressCaps, type OriginatorField } from './originators.ts';
 
 export interface Field {
   /** Lower-case field name, for matching. */
@@ -62,6 +63,9 @@ export interface HeaderOptions {
   addMessageId: boolean;
   addDate: boolean;
   maxHeaderAddresses: number;
+  /** Postfix hopcount_limit: Received fields, ours included, above which the message is a loop. */
+  maxReceived: number;
+  addressCaps: AddressCaps;
   now: number;
   queueId: string;
   /** "Received: …" already folded, CRLF-joined, without the final CRLF. */
@@ -73,6 +77,8 @@ export interface HeaderOptions {
 export interface HeaderInfo {
   from: string[];
   sender: string | null;
+  /** Every From, Sender, Resent-From and Resent-Sender field, strictly read, in order. */
+  originators: OriginatorField[];
   messageId: string;
   hadMessageId: boolean;
   hasDate: boolean;
@@ -90,9 +96,7 @@ function value(f: Field, utf8 = true): string {
   return utf8 ? Buffer.from(v, 'latin1').toString('utf8') : v;
 }
 
-function addresses(f: Field | undefined): Array<{ address: string }> {
-  return f ? addressparser(value(f), { flatten: true }) : [];
-}
+const octets = (f: Field): number => f.lines.reduce((n, l) => n + l.length + 2, -2);
 
 /** Keeps the first field of `lname` that `valid` accepts and drops the rest. */
 function keepFirstValid(fields: Field[], lname: string, label: string, valid: (v: string) => boolean, repairs: Repairs): Field | undefined {
@@ -108,6 +112,12 @@ function keepFirstValid(fields: Field[], lname: string, label: string, valid: (v
 }
 
 export function finishHeader(fields: Field[], o: HeaderOptions, repairs: Repairs): HeaderOutcome {
+  // Bounded before anything parses an address (issue 10 item 9).
+  const capped = checkAddressCaps(fields.map((f) => ({ lname: f.lname, octets: octets(f) })), o.addressCaps);
+  if (capped) return { ok: false, reject: capped };
+  // RFC 5321 §6.3 loop detection, as Postfix's cleanup does it: our own Received counts.
+  const hops = fields.reduce((n, f) => n + (f.lname === 'received' ? 1 : 0), 1);
+  if (hops > o.maxReceived) return { ok: false, reject: reply(554, '5.4.6', `Too many hops: more than ${o.maxReceived} Received fields (mail loop?)`) };
   for (let i = 0; i < fields.length; i++) {
     if (STRIP.has(fields[i].lname)) {
       repairs.add(`removed ${STRIP_LABEL[fields[i].lname]}`);
@@ -125,7 +135,7 @@ export function finishHeader(fields: Field[], o: HeaderOptions, repairs: Repairs
     : fields.find((f) => f.lname === 'date' && validDate(value(f, false)));
 
   const byName = (n: string): Field | undefined => fields.find((f) => f.lname === n);
-  const count = (n: string): number => fields.reduce((a, f) => a + (f.lname === n ? addresses(f).length : 0), 0);
+  const count = (n: string): number => fields.reduce((a, f) => a + (f.lname === n ? countAddresses(value(f, false)) : 0), 0);
   const toCount = count('to') + count('resent-to');
   const ccCount = count('cc') + count('resent-cc');
   if (toCount + ccCount > o.maxHeaderAddresses) return { ok: false, reject: REJECTS.recipients };
@@ -145,21 +155,23 @@ export function finishHeader(fields: Field[], o: HeaderOptions, repairs: Repairs
   let messageId = mid ? value(mid) : '';
   if (!mid && o.addMessageId) {
     messageId = makeMessageId(o.hostname, o.queueId, o.now);
-    text += `Message-ID: ${messageId}\r\n`;
+    text += `${generatedField('Message-ID', messageId, false)}\r\n`;
     repairs.add('added Message-ID');
   }
   if (!date && o.addDate) {
-    text += `Date: ${formatRfc5322Date(o.now)}\r\n`;
+    text += `${generatedField('Date', formatRfc5322Date(o.now), false)}\r\n`;
     repairs.add('added Date');
   }
-  if (o.markEarlyEnd) text += `${REPAIR_HEADER}: header section ended early; empty line inserted\r\n`;
+  if (o.markEarlyEnd) text += `${generatedField(REPAIR_HEADER, 'header section ended early; empty line inserted', false)}\r\n`;
   text += '\r\n';
 
-  const sender = addresses(byName('sender')).find((a) => a.address)?.address ?? null;
+  const originators = fields.filter((f) => f.lname in ORIGINATOR_FIELDS).map((f) => readOriginator(f.lname, value(f, false)));
+  const listed = (label: string): string[] => originators.flatMap((x) => (x.field === label && x.result.ok ? x.result.mailboxes.map((m) => m.address) : []));
   const subject = byName('subject');
   const info: HeaderInfo = {
-    from: fields.filter((f) => f.lname === 'from').flatMap((f) => addresses(f).map((a) => a.address).filter(Boolean)),
-    sender,
+    from: listed('From'),
+    sender: listed('Sender')[0] ?? null,
+    originators,
     messageId: trimWsp(messageId),
     hadMessageId: mid !== undefined,
     hasDate: date !== undefined,

@@ -3,6 +3,7 @@
 // RFC 8314 §4.3 and the Postfix layout operators already grep for.
 import { isIPv6 } from 'node:net';
 import { formatRfc5322Date } from './fields.ts';
+import { commentText, traceMailbox, traceToken } from './generated.ts';
 
 export interface ProtocolFlags {
   esmtp: boolean;
@@ -29,14 +30,14 @@ export interface ReceivedInput {
   queueId: string;
   forRcpt?: string | null;
   date: Date | number;
+  /** The message is SMTPUTF8: the for-clause and comments may carry UTF-8 (RFC 6532). */
+  utf8?: boolean;
 }
 
-// Client-supplied text ends up inside a header: keep it one printable token so
-// it can neither fold nor close the comment it sits in.
-function token(s: string): string {
-  const t = s.replace(/[\x00-\x20\x7f()\\;<>[\]]/g, '_');
-  return t === '' ? 'unknown' : t;
-}
+// Client-supplied text ends up inside a header: generated.ts keeps each piece one
+// printable token (or visible UTF-8 in SMTPUTF8 mail) that can neither fold,
+// close the comment it sits in, nor hold a byte that ends the line.
+const token = traceToken;
 
 function ipLiteral(ip: string): string {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
@@ -48,9 +49,9 @@ function ipLiteral(ip: string): string {
 export function buildReceived(r: ReceivedInput): string {
   const parts = [`from ${token(r.heloName)} (${r.clientRdns ? token(r.clientRdns) : 'unknown'} ${ipLiteral(r.clientIp)})`];
   if (r.tls) parts.push(`(using ${token(r.tls.version)} with cipher ${token(r.tls.cipher)})`);
-  if (r.authId) parts.push(`(Authenticated sender: ${token(r.authId)})`);
+  if (r.authId) parts.push(`(Authenticated sender: ${commentText(r.authId, !!r.utf8)})`);
   parts.push(`by ${r.hostname} (portwarden) with ${r.protocol} id ${token(r.queueId)}`);
-  if (r.forRcpt) parts.push(`for <${r.forRcpt.replace(/[\x00-\x20\x7f<>]/g, '_')}>`);
+  if (r.forRcpt) parts.push(`for <${traceMailbox(r.forRcpt, !!r.utf8)}>`);
   const ms = typeof r.date === 'number' ? r.date : r.date.getTime();
   return `${parts.join(' ')}; ${formatRfc5322Date(ms)}`;
 }

@@ -188,3 +188,29 @@ test('NOTIFY=SUCCESS: "relayed" notice when the next hop lacks DSN; passed on an
   assert.equal(dsnHop.spool.stats().commits, 1);
   assert.ok(dsnHop.sink.commands.includes('RCPT TO:<bob@example.net> NOTIFY=SUCCESS,FAILURE'));
 });
+
+test('issue 10 item 1: ORCPT, ENVID and addresses cannot add fields to a notice, in ASCII or SMTPUTF8 mail', { skip, timeout: 15_000 }, async (t) => {
+  const { spool, sink, dsns } = await setup(t, { reply: (l) => (l.startsWith('RCPT TO:<b') ? '550 5.1.1 no such user' : undefined) });
+  // What decodeXtext hands over for ORCPT=rfc822;x+0D+0AX-Injected:+20yes and friends.
+  const hostile = 'x\r\nX-Injected: yes\x0b\u0085\u2028\u010d\u010aX-Low: yes';
+  await queue(spool, {
+    mailFrom: { address: 'alice@example.org', envid: `e\r\nX-Envid: yes` },
+    recipients: [{ address: 'bob@example.net', orcpt: `rfc822;${hostile}@example.net` }],
+  }, BODY);
+  await queue(spool, {
+    mailFrom: { address: 'j\u00f6rg\u2028@example.org', smtputf8: true, envid: `e\r\nX-Envid: yes` },
+    recipients: [{ address: 'b\u0085ob@example.net', orcpt: `utf-8;${hostile}@example.net` }],
+  }, BODY);
+  await until(() => dsns().length === 2, 'two bounces').catch((e) => { console.log(JSON.stringify(sink.commands)); throw e; });
+  for (const d of dsns()) {
+    const raw = d.data.toString('latin1');
+    assert.doesNotMatch(raw, /^X-(Injected|Envid|Low):/m);
+    if (!d.rcpts[0].includes('\u00c3')) assert.ok(!/[^\x00-\x7f]/.test(raw), 'a notice about ASCII mail is ASCII');
+    const r = parseReport(d.data);
+    const [msg, rcpt] = r.parts[1].groups ?? [];
+    assert.deepEqual(Object.keys(msg).sort(), ['Arrival-Date', 'Original-Envelope-Id', 'Reporting-MTA', 'X-Portwarden-Queue-ID']);
+    assert.deepEqual(Object.keys(rcpt).sort(), ['Action', 'Diagnostic-Code', 'Final-Recipient', 'Last-Attempt-Date', 'Original-Recipient', 'Remote-MTA', 'Status']);
+    assert.equal(msg['Original-Envelope-Id'], 'e+0D+0AX-Envid:+20yes');
+    assert.match(rcpt['Original-Recipient'], /^(rfc822|utf-8);x\+0D\+0AX-Injected:\+20yes\+0B\+C2\+85\+E2\+80\+A8/);
+  }
+});

@@ -6,7 +6,7 @@
 // streamed from the queue file, so memory stays flat whatever its size.
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { formatRfc5322Date, makeMessageId } from '../message/index.ts';
+import { formatRfc5322Date, makeMessageId, safeHeaderValue, traceMailbox, xtextEncode } from '../message/index.ts';
 import type { EnvelopeInput, Envelope } from '../spool/index.ts';
 import { CanonicalLines } from './encode.ts';
 
@@ -88,7 +88,8 @@ function humanText(spec: DsnSpec): string[] {
       'notifications; this is the last report you will receive for these recipients.');
   }
   lines.push('');
-  for (const e of spec.entries) lines.push(`<${env.recipients[e.index].address}>: ${oneLine(e.reply, 400)}`);
+  const utf8 = !!env.mailFrom.smtputf8;
+  for (const e of spec.entries) lines.push(`<${traceMailbox(env.recipients[e.index].address, utf8)}>: ${oneLine(e.reply, 400)}`);
   return lines;
 }
 
@@ -96,20 +97,25 @@ function statusFields(spec: DsnSpec): string[] {
   const env = spec.env;
   const utf8 = !!env.mailFrom.smtputf8;
   const out = [`Reporting-MTA: dns; ${spec.hostname}`, `X-Portwarden-Queue-ID: ${env.id}`];
-  if (env.mailFrom.envid) out.push(`Original-Envelope-Id: ${oneLine(env.mailFrom.envid, 100)}`);
+  // ENVID and ORCPT arrive xtext-decoded (any octet); they go back xtext-encoded (RFC 3461 §4, RFC 6533 §3).
+  if (env.mailFrom.envid) out.push(`Original-Envelope-Id: ${xtextEncode(env.mailFrom.envid, false)}`);
   out.push(`Arrival-Date: ${formatRfc5322Date(env.receivedAt)}`);
   for (const e of spec.entries) {
     const r = env.recipients[e.index];
     out.push('');
-    if (r.orcpt) out.push(`Original-Recipient: ${utf8 ? r.orcpt.replace(/[\r\n]/g, '') : oneLine(r.orcpt, 500)}`);
+    if (r.orcpt) {
+      const semi = r.orcpt.indexOf(';');
+      out.push(`Original-Recipient: ${r.orcpt.slice(0, semi + 1)}${xtextEncode(r.orcpt.slice(semi + 1), utf8)}`);
+    }
     const type = NON_ASCII.test(r.address) ? 'utf-8' : 'rfc822';
-    out.push(`Final-Recipient: ${type}; ${r.address}`, `Action: ${e.action}`, `Status: ${e.status}`);
+    out.push(`Final-Recipient: ${type}; ${traceMailbox(r.address, utf8)}`, `Action: ${e.action}`, `Status: ${e.status}`);
     if (e.remote) out.push(`Remote-MTA: dns; ${e.remote}`);
     out.push(`Diagnostic-Code: ${e.remote ? 'smtp' : 'X-Portwarden'}; ${oneLine(e.reply)}`);
     out.push(`Last-Attempt-Date: ${formatRfc5322Date(e.at)}`);
     if (e.action === 'delayed' && spec.retryUntil) out.push(`Will-Retry-Until: ${formatRfc5322Date(spec.retryUntil)}`);
   }
-  return out;
+  // The last line of defence, as for every field we generate (message/generated.ts).
+  return out.map((l) => safeHeaderValue(l, utf8));
 }
 
 const SUBJECTS: Record<DsnKind, string> = {
@@ -130,7 +136,7 @@ export async function* dsnMessage(spec: DsnSpec, dsnId: string, original: Readab
   const head = [
     `Date: ${formatRfc5322Date(spec.now)}`,
     `From: Mail Delivery System <MAILER-DAEMON@${spec.hostname}>`,
-    `To: <${env.mailFrom.address}>`,
+    `To: <${traceMailbox(env.mailFrom.address, utf8)}>`,
     `Subject: ${SUBJECTS[spec.kind]}`,
     `Message-ID: ${makeMessageId(spec.hostname, dsnId, spec.now)}`,
     'Auto-Submitted: auto-replied',

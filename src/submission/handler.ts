@@ -4,7 +4,9 @@
 import type { Readable } from 'node:stream';
 import { accept, pump, refuse, reply, type Logger, type Reply, type Verdict, type Clock } from '../core/index.ts';
 import { BodyError, type MailFrom, type RcptTo, type SaslExchange, type SessionInfo, type SmtpHandler, type Transaction } from '../smtp/index.ts';
-import type { AccountsPort, FixerPort, LimitContext, LimitsPort, SaslPort, SpoolPort, SpoolWriterPort, SubmissionEvents } from './ports.ts';
+import type { OriginatorField } from '../message/index.ts';
+import { bindOriginators } from './binding.ts';
+import type { AccountsPort, FixerPort, LimitContext, LimitsPort, PostmasterPort, SaslPort, SpoolPort, SpoolWriterPort, SubmissionEvents } from './ports.ts';
 
 export interface SubmissionOptions {
   hostname: string;
@@ -20,6 +22,8 @@ export interface SubmissionDeps {
   spool: SpoolPort;
   fixer: FixerPort;
   limits?: LimitsPort;
+  /** Rate of the postmaster exception per client address; without it the exception is unlimited. */
+  postmaster?: PostmasterPort;
   events?: SubmissionEvents;
   logger: Logger;
   clock: Clock;
@@ -30,7 +34,6 @@ const R = {
   notFqdn: reply(554, '5.1.2', 'Recipient address rejected: domain name must be fully qualified'),
   storage: reply(452, '4.3.1', 'Insufficient system storage'),
   internal: reply(451, '4.3.0', 'Error: internal error, try again later'),
-  noFrom: reply(554, '5.6.0', 'Message has no From: header field'),
 };
 
 interface TxState {
@@ -38,6 +41,8 @@ interface TxState {
   limitCtx: LimitContext | null;
   rcptTaken: number;
   messageTaken: boolean;
+  /** The postmaster exception charged this transaction already. */
+  postmasterAdmitted: boolean;
 }
 
 export class SubmissionHandler implements SmtpHandler {
@@ -78,7 +83,7 @@ export class SubmissionHandler implements SmtpHandler {
   }
 
   async mailFrom(session: SessionInfo, from: MailFrom): Promise<Verdict> {
-    const state: TxState = { subscriber: null, limitCtx: null, rcptTaken: 0, messageTaken: false };
+    const state: TxState = { subscriber: null, limitCtx: null, rcptTaken: 0, messageTaken: false, postmasterAdmitted: false };
     this.txState.set(session, state);
     if (!session.auth) {
       // Only the RFC 6409 §6.4 postmaster exception lets an unauthenticated session start a transaction.
@@ -110,7 +115,15 @@ export class SubmissionHandler implements SmtpHandler {
     }
     if (!session.auth) {
       const pm = rcpt.localPart.toLowerCase() === 'postmaster' && this.opts.postmasterDomains.includes(rcpt.domain.toLowerCase());
-      return pm ? accept() : refuse(R.authRequired);
+      if (!pm) return refuse(R.authRequired);
+      // One charge per message, at its first recipient; a refused message is not given back.
+      const state = this.txState.get(session);
+      if (this.deps.postmaster && state && !state.postmasterAdmitted) {
+        const refusal = await this.deps.postmaster.admit(session.remoteAddress);
+        if (refusal) return refuse(refusal);
+        state.postmasterAdmitted = true;
+      }
+      return accept();
     }
     if (!rcpt.domain.startsWith('[') && !rcpt.domain.includes('.')) return refuse(R.notFqdn);
     const state = this.txState.get(session);
@@ -130,8 +143,7 @@ export class SubmissionHandler implements SmtpHandler {
     let writer: SpoolWriterPort;
     try {
       writer = await this.deps.spool.create({
-        mailFrom: tx.mailFrom,
-        rcptTo: tx.rcptTo,
+        ...this.envelopeOf(session, tx),
         account: identity,
         subscriber,
         client: {
@@ -161,6 +173,7 @@ export class SubmissionHandler implements SmtpHandler {
       queueId: writer.id,
       forRcpt: tx.rcptTo.length === 1 ? tx.rcptTo[0].address : undefined,
       date: new Date(started),
+      utf8,
     });
     const fixer = f.create({ received, queueId: writer.id, smtputf8: utf8 });
     try {
@@ -177,7 +190,7 @@ export class SubmissionHandler implements SmtpHandler {
       throw err;
     }
     const result = fixer.result;
-    const verdict = this.checkHeaders(session, result.reject ?? null, result.from, result.sender);
+    const verdict = this.checkHeaders(session, result.reject ?? null, result.originators);
     if (!verdict.ok) {
       await writer.abort().catch(() => {});
       return this.finish(session, tx, writer.id, verdict, started, result);
@@ -191,9 +204,23 @@ export class SubmissionHandler implements SmtpHandler {
       const r = (err as { reply?: Reply }).reply;
       return this.finish(session, tx, writer.id, refuse(r ?? R.storage), started, result);
     }
-    const state = this.txState.get(session);
-    if (state) { state.rcptTaken = 0; state.messageTaken = false; }
     return this.finish(session, tx, writer.id, accept(reply(250, '2.0.0', `Ok: queued as ${writer.id}`)), started, result);
+  }
+
+  /**
+   * The postmaster exception never causes a bounce (issue 10 item 16): the
+   * sender is unauthenticated, so its reverse-path is unproven and a notice to
+   * it would be backscatter. Queued with the null reverse-path (RFC 5321 §4.5.5:
+   * no hop ever notifies it) and NOTIFY=NEVER; the address stays in the log.
+   */
+  private envelopeOf(session: SessionInfo, tx: Transaction): { mailFrom: Transaction['mailFrom']; rcptTo: Transaction['rcptTo']; originalSender?: string } {
+    if (session.auth) return { mailFrom: tx.mailFrom, rcptTo: tx.rcptTo };
+    const { ret: _ret, envid: _envid, auth: _auth, ...params } = tx.mailFrom.params;
+    return {
+      mailFrom: { address: '', localPart: '', domain: '', utf8: false, params },
+      rcptTo: tx.rcptTo.map((r) => ({ ...r, params: { ...r.params, notify: ['NEVER' as const] } })),
+      originalSender: tx.mailFrom.address,
+    };
   }
 
   reset(session: SessionInfo): void {
@@ -206,22 +233,22 @@ export class SubmissionHandler implements SmtpHandler {
     }
   }
 
-  /** RFC 6409 §6.1 and the issue: header From and Sender must belong to the account too. */
-  private checkHeaders(session: SessionInfo, reject: Reply | null, from: readonly string[], sender: string | null): Verdict {
+  /** RFC 6409 §6.1 and issue 10 item 2: every originator field belongs to the account (binding.ts). */
+  private checkHeaders(session: SessionInfo, reject: Reply | null, originators: readonly OriginatorField[]): Verdict {
     if (reject) return refuse(reject);
     if (!session.auth) return accept(); // postmaster exception: nothing to bind to
-    if (from.length === 0) return refuse(R.noFrom);
     const identity = session.auth.identity;
-    for (const addr of sender ? [...from, sender] : from) {
-      if (!this.deps.accounts.mayUseAddress(identity, addr)) {
-        return refuse(reply(550, '5.7.1', `Header address <${addr}> rejected: not owned by user ${identity}`));
-      }
-    }
-    return accept();
+    const refusal = bindOriginators(originators, identity, (a) => this.deps.accounts.mayUseAddress(identity, a));
+    return refusal ? refuse(refusal) : accept();
   }
 
   private finish(session: SessionInfo, tx: Transaction, queueId: string | null, verdict: Verdict, started: number, result: { messageId: string; size: number; repairs: string[] } | null): Verdict {
     const r = verdict.reply;
+    // A message we took in counts toward the limits whether we queued it or refused
+    // its content (5xx): otherwise refused messages would be free (issue 10 item 9).
+    // Only our own temporary failures (4xx: disk, internal, aborted) are given back.
+    const state = this.txState.get(session);
+    if (state && (verdict.ok || (r && r.code >= 500))) { state.rcptTaken = 0; state.messageTaken = false; }
     this.deps.logger.info({
       event: 'transaction',
       session: session.id,

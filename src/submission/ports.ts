@@ -3,6 +3,7 @@
 // for unit cases, while the end-to-end tests run the real ones.
 import type { Transform, Writable } from 'node:stream';
 import type { Reply } from '../core/index.ts';
+import type { OriginatorField } from '../message/index.ts';
 import type { SaslExchange, SessionInfo, MailFrom, RcptTo } from '../smtp/index.ts';
 
 export interface AccountView {
@@ -25,6 +26,8 @@ export interface SaslPort {
 export interface SpoolEnvelope {
   mailFrom: MailFrom;
   rcptTo: readonly RcptTo[];
+  /** The client's MAIL FROM when the envelope was rewritten (postmaster exception: null reverse-path). */
+  originalSender?: string;
   account: string | null;
   subscriber: string | null;
   client: { ip: string; port: number; helo: string | null; tls: string | null; mechanism: string | null; listener: string };
@@ -48,6 +51,8 @@ export interface FixerResult {
   repairs: string[];
   from: string[];
   sender: string | null;
+  /** Every From, Sender, Resent-From and Resent-Sender field, strictly read. */
+  originators: OriginatorField[];
   messageId: string;
   size: number;
 }
@@ -64,8 +69,16 @@ export interface FixerPort {
     queueId: string;
     forRcpt?: string;
     date: Date;
+    /** SMTPUTF8 transaction (RFC 6532 UTF-8 allowed in the field). */
+    utf8: boolean;
   }): string;
   protocolName(input: { esmtp: boolean; tls: boolean; auth: boolean; utf8: boolean }): string;
+}
+
+/** The RFC 6409 §6.4 postmaster exception's own rate, per client address (issue 10 item 16). */
+export interface PostmasterPort {
+  /** Charges one message for this client address; a refusal becomes the RCPT reply. */
+  admit(ip: string): Promise<Reply | null>;
 }
 
 /** Optional: per-customer and aggregate limits (issue 4). */

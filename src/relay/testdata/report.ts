@@ -24,17 +24,24 @@ const SCRIPT = `
 import sys, json, email
 from email import policy
 m = email.message_from_bytes(sys.stdin.buffer.read(), policy=policy.compat32)
+# compat32 hands non-ASCII values back as Header objects: their str() is the text.
+def items(x): return {k: str(v) for k, v in x.items()}
 defects = [str(d) for d in m.defects]
-out = {'headers': dict(m.items()), 'type': m.get_content_type(), 'params': {k.lower(): v for k, v in m.get_params()}, 'parts': []}
+out = {'headers': items(m), 'type': m.get_content_type(), 'params': {k.lower(): v for k, v in m.get_params()}, 'parts': []}
 for p in (m.get_payload() if m.is_multipart() else []):
     defects += [str(d) for d in p.defects]
     ct = p.get_content_type()
-    d = {'type': ct, 'headers': dict(p.items())}
+    d = {'type': ct, 'headers': items(p)}
     if ct == 'message/delivery-status':
-        d['groups'] = [dict(g.items()) for g in p.get_payload()]
-    elif ct == 'message/rfc822':
+        d['groups'] = [items(g) for g in p.get_payload()]
+    elif ct == 'message/global-delivery-status':
+        # RFC 6533: not special to the parser; its blocks are header sections separated by empty lines.
+        pl = p.get_payload()
+        text = pl[0].as_string() if isinstance(pl, list) else pl
+        d['groups'] = [items(email.message_from_string(g.strip('\\r\\n') + '\\n', policy=policy.compat32)) for g in text.replace('\\r\\n', '\\n').split('\\n\\n') if g.strip()]
+    elif ct in ('message/rfc822', 'message/global') and isinstance(p.get_payload(), list):
         inner = p.get_payload(0)
-        d['inner'] = {'headers': dict(inner.items()), 'body': inner.get_payload()}
+        d['inner'] = {'headers': items(inner), 'body': inner.get_payload()}
     else:
         d['text'] = p.get_payload()
     out['parts'].append(d)
