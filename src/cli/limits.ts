@@ -6,7 +6,7 @@ import { reply, type Logger, type Reply } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import {
   compileLimits, createBruteForce, MemoryLimitStore, RedisLimitStore,
-  type BruteForceTracker, type CompiledRule, type Decision, type Limits, type LimitPlan, type LimitsSpec, type LimitStore, type RuleSpec,
+  type BruteForceTracker, type LockoutEvent, type CompiledRule, type Decision, type Limits, type LimitPlan, type LimitsSpec, type LimitStore, type RuleSpec,
 } from '../limits/index.ts';
 import type { LimitContext, LimitsPort, SaslPort } from '../submission/index.ts';
 import type { SaslExchange, SessionInfo } from '../smtp/index.ts';
@@ -96,9 +96,9 @@ export function limitsPort(limits: Limits, store: LimitStore, helpUrl: string, l
   };
 }
 
-export function bruteForce(cfg: Config, store: LimitStore, logger: Logger): BruteForceTracker {
+export function bruteForce(cfg: Config, store: LimitStore, logger: Logger, onLockout?: (ev: LockoutEvent) => void): BruteForceTracker {
   const r = createBruteForce({ store, spec: { trusted: cfg.limits.trustedNetworks, delaysMs: cfg.limits.authFailureDelaysMs }, logger,
-    onLockout: (ev) => logger.warn({ event: 'lockout', scope: ev.scope, subject: ev.subject, ip: ev.ip }) });
+    onLockout: (ev) => { logger.warn({ event: 'lockout', scope: ev.scope, subject: ev.subject, ip: ev.ip }); onLockout?.(ev); } });
   if (!r.ok) throw new Error(`invalid limits.trustedNetworks: ${r.errors.join('; ')}`);
   return r.tracker;
 }
@@ -110,8 +110,10 @@ const LOCKED_CLOSE = reply(421, '4.7.0', 'Too many failed authentication attempt
  * Wraps each SASL exchange: a locked-out IP, prefix or login gets 454 4.7.0 before its
  * credentials are judged (the same for unknown and known logins: no enumeration); a failure
  * is counted and answered after the tracker's growing delay, or with 421 and close once it locks.
+ * `onLocked` hears of every exchange refused because of a lock (the credentials were not judged).
  */
-export function throttledSasl(inner: { mechanisms: readonly string[]; start(mech: string, onResult: (authcid: string | null) => void): SaslExchange | null }, bf: BruteForceTracker): SaslPort {
+export function throttledSasl(inner: { mechanisms: readonly string[]; start(mech: string, onResult: (authcid: string | null) => void): SaslExchange | null }, bf: BruteForceTracker,
+  onLocked: (mechanism: string) => void = () => {}): SaslPort {
   return {
     mechanisms: inner.mechanisms,
     start(mech: string, session: SessionInfo): SaslExchange | null {
@@ -127,11 +129,12 @@ export function throttledSasl(inner: { mechanisms: readonly string[]; start(mech
           if (first) {
             first = false;
             const gate = await bf.before(ip, `?${ip}`);
-            if (gate.action === 'locked') return { type: 'failure', reply: LOCKED_CLOSE, close: true };
+            if (gate.action === 'locked') { onLocked(mech); return { type: 'failure', reply: LOCKED_CLOSE, close: true }; }
           }
           const s = await ex.step(input);
           if (s.type === 'success') {
             const gate = await bf.before(ip, s.identity);
+            // Counted by onResult as the success it was (the lock is checked after the password here).
             if (gate.action === 'locked') return { type: 'failure', reply: LOCKED };
             await bf.succeeded(ip, s.identity);
             return s;

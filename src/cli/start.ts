@@ -67,9 +67,10 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   const pruneTimer = setInterval(() => attribution.prune(), 3_600_000).unref();
   const metrics: Metrics = createMetrics({ queueSizes: () => { const st = spool.stats(); return { active: st.active, deferred: st.deferred, hold: st.hold, corrupt: st.corrupt }; }, logger });
   const limitStore = buildLimitStore(cfg, logger);
-  const bf = bruteForce(cfg, limitStore, logger);
+  const bf = bruteForce(cfg, limitStore, logger, (ev) => metrics.lockout(ev.scope));
   const events: SubmissionEvents = {
     session: (listener, change) => (change === 'open' ? metrics.sessionOpened(listener) : metrics.sessionClosed(listener)),
+    recipient: (r) => metrics.recipient(r),
     transaction(t) {
       metrics.transaction(t.listener, t.ms);
       metrics.message(t.reply ?? { code: 250 });
@@ -101,6 +102,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     concurrency: cfg.relay.concurrency,
     retry: { schedule: cfg.relay.retrySchedule, maxAge: cfg.relay.maxQueueLifetime },
     dsn: { hostname: cfg.hostname, delayWarning: cfg.relay.delayWarning },
+    events: { recipient: (o) => metrics.relayOutcome(o), attempt: (o, ms) => metrics.relayAttempt(o, ms) },
   });
 
   const handler = new SubmissionHandler(
@@ -110,9 +112,9 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
       sasl: throttledSasl({
         mechanisms: SASL_MECHANISMS,
         start: (mech, onAuthcid) => createSaslServer(authenticator, mech, {
-          onResult: (o) => { onAuthcid(o.authcid); metrics.authAttempt(o.mechanism, o.ok ? 'success' : o.fail === 'disabled' ? 'disabled' : 'failure'); },
+          onResult: (o) => { onAuthcid(o.authcid); metrics.authAttempt(o.mechanism, o.ok ? 'success' : o.fail === 'disabled' ? 'disabled' : o.fail === 'temporary' ? 'error' : 'failure'); },
         }),
-      }, bf),
+      }, bf, (mech) => metrics.authAttempt(mech, 'locked')),
       limits: limitsOn ? limitsPort(limits, limitStore, cfg.submission.helpUrl, logger, {
         onFlood(ctx) {
           accounts.disable(ctx.account, 'mail flood detected');
