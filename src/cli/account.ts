@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { AUTH_MIGRATIONS, AccountError, AccountStore } from '../auth/index.ts';
-import type { Command, Io } from './commands.ts';
+import { UsageError, type Command, type Io } from './commands.ts';
 import { openState } from './state.ts';
 
 const USAGE = `usage: portwarden account <subcommand> [--config FILE]
@@ -32,12 +32,13 @@ export const accountCommand: Command = {
       remove: { type: 'boolean' }, reason: { type: 'string' }, json: { type: 'boolean' },
       'subscriber-from': { type: 'string' }, 'allow-plain': { type: 'boolean' } } });
     const [sub, a1, a2] = positionals;
-    if (values.help || !sub) { io.out(USAGE); return values.help ? 0 : 2; }
+    if (values.help) { io.out(USAGE); return 0; }
+    if (!sub) { io.err(USAGE); return 2; }
     const state = openState(values.config, io);
     if (!state) return 1;
     state.store.migrate(AUTH_MIGRATIONS);
     const accounts = new AccountStore(state.store);
-    const need = (v: string | undefined, what: string): string => { if (!v) throw new Error(`${sub}: missing ${what}\n${USAGE}`); return v; };
+    const need = (v: string | undefined, what: string): string => { if (!v) throw new UsageError(`${sub}: missing ${what}\n${USAGE}`); return v; };
     try {
       switch (sub) {
         case 'add': {
@@ -69,7 +70,7 @@ export const accountCommand: Command = {
         case 'import': {
           const file = need(a1, 'FILE');
           const from = values['subscriber-from'];
-          if (from && !['login', 'uid', 'gecos'].includes(from)) throw new Error('--subscriber-from takes login, uid or gecos');
+          if (from && !['login', 'uid', 'gecos'].includes(from)) throw new UsageError('--subscriber-from takes login, uid or gecos');
           const r = await accounts.importDovecotPasswdFile(readFileSync(file, 'utf8'), {
             subscriberFrom: from as 'login' | 'uid' | 'gecos' | undefined, allowPlain: values['allow-plain'], tier: values.tier });
           io.out(`imported ${r.imported} account(s) from ${file}`);

@@ -28,16 +28,22 @@ export const DEFAULT_LIMITS: LimitsSpec = {
 };
 
 export function buildLimits(cfg: Config, where: (path: Array<string | number>) => string): { limits: Limits; spec: LimitsSpec } {
+  const r = limitsFromConfig(cfg, where);
+  if (!r.ok) throw new Error(`invalid limits:\n  ${r.errors.join('\n  ')}`);
+  return r;
+}
+
+/** The compiled limits, or one "file:line:col: limits.path: message" per problem (what `config check` prints). */
+export function limitsFromConfig(cfg: Config, where: (path: Array<string | number>) => string):
+  { ok: true; limits: Limits; spec: LimitsSpec } | { ok: false; errors: string[] } {
   const l = cfg.limits;
   const spec: LimitsSpec = l.tiers
     ? { tiers: l.tiers as LimitsSpec['tiers'], global: l.global as RuleSpec[] | undefined, defaultTier: l.defaultTier,
         overrides: l.overrides as LimitsSpec['overrides'], ipv4Prefix: l.ipv4Prefix, ipv6Prefix: l.ipv6Prefix }
     : { ...DEFAULT_LIMITS, overrides: l.overrides as LimitsSpec['overrides'], ipv4Prefix: l.ipv4Prefix, ipv6Prefix: l.ipv6Prefix };
   const r = compileLimits(spec);
-  if (!r.ok) {
-    throw new Error(`invalid limits:\n  ${r.errors.map((e) => `${where(['limits', ...e.path])}: limits.${e.path.join('.')}: ${e.message}`).join('\n  ')}`);
-  }
-  return { limits: r.limits, spec };
+  if (!r.ok) return { ok: false, errors: r.errors.map((e) => `${where(['limits', ...e.path])}: limits.${e.path.join('.')}: ${e.message}`) };
+  return { ok: true, limits: r.limits, spec };
 }
 
 export function buildLimitStore(cfg: Config, logger: Logger): LimitStore {
