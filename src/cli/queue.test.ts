@@ -111,6 +111,10 @@ describe('portwarden queue', () => {
     const after = await list();
     assert.deepEqual(after.map((e) => e.id), [ids.a1, ids.a2]);
     assert.ok(after.every((e) => e.state !== 'hold'));
+    // Released means no longer held: the reason goes too (list and show printed it for ever).
+    assert.deepEqual(after.map((e) => e.holdReason), [undefined, undefined]);
+    assert.doesNotMatch((await queue('list')).stdout, /held by operator/);
+    assert.doesNotMatch((await queue('show', ids.a1)).stdout, /^held:/m);
   });
 
   test('the next hop comes up; flush delivers what is left, and only that', async () => {
