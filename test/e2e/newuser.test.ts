@@ -128,6 +128,45 @@ describe('a new user: config check, start, the command itself', { skip }, () => 
     }
   });
 
+  test('accounts: an unknown tier is refused, no --tier means the configured defaultTier; passwords below the minimum are refused', async () => {
+    const file = await config([
+      'limits:', '  defaultTier: standard', '  tiers:',
+      '    standard:', '      - {name: m, scope: account, counts: messages, per: hour, limit: 50}',
+      '    gold:', '      - {name: m, scope: account, counts: messages, per: hour, limit: 500}',
+      'accounts: {minPasswordLength: 14}',
+    ].join('\n') + '\n');
+    const cfg = ['--config', file];
+    const bad = await pw(['account', 'add', 'a@isp.example', '--password-stdin', '--tier', 'premium', ...cfg], { input: 'fourteen-chars\n' });
+    assert.equal(bad.code, 1, bad.stderr);
+    assert.match(bad.stderr, /unknown tier "premium" \(configured: standard, gold\)/);
+    const ok = await pw(['account', 'add', 'a@isp.example', '--password-stdin', ...cfg], { input: 'fourteen-chars\n' });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /tier standard/);
+    const gold = await pw(['account', 'add', 'b@isp.example', '--password-stdin', '--tier', 'gold', ...cfg], { input: 'fourteen-chars\n' });
+    assert.equal(gold.code, 0, gold.stderr);
+    // 13 characters (code points: "ü" is one) against a minimum of 14, for add and for passwd.
+    const short = await pw(['account', 'add', 'c@isp.example', '--password-stdin', ...cfg], { input: 'thirteen-chü\n'.replace('\n', 'r\n') });
+    assert.equal(short.code, 1, short.stderr);
+    assert.match(short.stderr, /password has 13 characters; at least 14 are needed \(accounts\.minPasswordLength\)/);
+    const passwd = await pw(['account', 'passwd', 'a@isp.example', '--password-stdin', ...cfg], { input: 'short\n' });
+    assert.equal(passwd.code, 1, passwd.stderr);
+    assert.match(passwd.stderr, /at least 14/);
+    const list = await pw(['account', 'list', '--json', ...cfg]);
+    assert.deepEqual(JSON.parse(list.stdout).map((a: { login: string; tier: string }) => `${a.login} ${a.tier}`), ['a@isp.example standard', 'b@isp.example gold']);
+  });
+
+  test('the README links nothing outside the repository', () => {
+    for (const doc of ['README.md', 'src/README.md']) {
+      const text = readFileSync(join(ROOT, doc), 'utf8');
+      for (const m of text.matchAll(/\]\(([^)]+)\)/g)) assert.fail(`${doc}: a link to ${m[1]}`);
+      assert.doesNotMatch(text, /\.\.\/[A-Za-z]/, `${doc}: a path outside the repository`);
+      // Addresses in examples only: documentation names (RFC 2606 .example, RFC 5737 192.0.2.0/24) and placeholders.
+      for (const m of text.matchAll(/https?:\/\/([^/\s:`'")]+)/g)) {
+        assert.match(m[1], /^(HOST|SERVER|192\.0\.2\.\d+|127\.0\.0\.1|[a-z0-9.-]+\.example)$/, `${doc}: ${m[0]}`);
+      }
+    }
+  });
+
   test('exit codes: 2 when the command line cannot be understood, 1 when a well-formed command fails', async () => {
     const file = await config('');
     const cfg = ['--config', file];
