@@ -6,7 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CaptureSink } from '../lib/sink.ts';
 import { Portwarden, run } from '../lib/portwarden.ts';
+import { RawClient, plainAuth } from '../lib/smtpclient.ts';
 import { needTools, until } from '../lib/tools.ts';
+import { RedisServer } from '../../src/limits/redis-fixture.ts';
 
 const skip = needTools('swaks', 'curl', 'python3');
 
@@ -56,6 +58,7 @@ describe('/metrics counts what happened', { skip }, () => {
       accounts: [
         { login: ALICE, password: PASS, subscriber: 'cust-1' },
         { login: 'victim@isp.example', password: 'victim-secret-pass' },
+        { login: 'gone@isp.example', password: 'gone-secret-pass', disabled: true },
       ],
       extraYaml: [
         'limits:',
@@ -136,6 +139,22 @@ describe('/metrics counts what happened', { skip }, () => {
     assert.equal(delta(t0, t1, 'portwarden_relay_attempt_duration_seconds_count', { outcome: 'sent' }), 2);
   });
 
+  test('sessions open and close on the gauge; a disabled account with the right password is outcome="disabled"', async () => {
+    const t0 = await scrape();
+    const c = await RawClient.connect(pw.port('submissions'), { tls: true });
+    await c.read();
+    await c.cmd('EHLO c.example');
+    const t1 = await scrape();
+    assert.equal(delta(t0, t1, 'portwarden_sessions_open', { listener: 'submissions' }), 1);
+    assert.equal(delta(t0, t1, 'portwarden_sessions_total', { listener: 'submissions' }), 1);
+    assert.match((await c.cmd(`AUTH PLAIN ${plainAuth('gone@isp.example', 'gone-secret-pass')}`)).lines[0], /^525 5\.7\.13/);
+    c.close();
+    await until(async () => delta(t0, await scrape(), 'portwarden_sessions_open', { listener: 'submissions' }) === 0, 'the session to close');
+    const t2 = await scrape();
+    assert.equal(delta(t0, t2, 'portwarden_auth_total', { mechanism: 'PLAIN', outcome: 'disabled' }), 1);
+    assert.equal(delta(t0, t2, 'portwarden_auth_total'), 1);
+  });
+
   test('a brute-force lockout is counted, and so is the AUTH refused while locked', async () => {
     const t0 = await scrape();
     // From 127.0.0.2, so the lock on that address leaves the other tests' 127.0.0.1 alone.
@@ -167,5 +186,40 @@ for i in range(11):
     assert.equal(delta(t0, t1, 'portwarden_auth_lockouts_total'), pw.logsOf('lockout').length);
     assert.equal(delta(t0, t1, 'portwarden_auth_total', { outcome: 'failure' }), 10);
     assert.equal(delta(t0, t1, 'portwarden_auth_total', { outcome: 'locked' }), 1, 'the 11th attempt, refused while locked');
+  });
+});
+
+describe('/metrics: limit decisions made without the shared store', { skip: skip || needTools('redis-server') }, () => {
+  let sink: CaptureSink;
+  let pw: Portwarden;
+  const redis = new RedisServer();
+  before(async () => {
+    await redis.start();
+    sink = new CaptureSink();
+    pw = await Portwarden.start({
+      smarthost: `127.0.0.1:${await sink.listen()}`,
+      accounts: [{ login: ALICE, password: PASS }],
+      extraYaml: `limits: {store: redis, redisUrl: "${redis.url}", failMode: open}\nmetrics: {listen: "127.0.0.1:0"}\n`,
+    });
+  });
+  after(async () => {
+    await pw?.destroy();
+    await sink?.close();
+    await redis.stop();
+  });
+
+  test('with Redis gone and failMode open, each decision falls back to the local bucket and is counted', async () => {
+    const scrape = async () => parse((await run('curl', ['-sS', '--fail', `http://127.0.0.1:${pw.port('metrics')}/metrics`])).stdout);
+    const send = () => run('swaks', ['--server', '127.0.0.1', '--port', String(pw.port('submission')), '--tls', '--auth', 'PLAIN',
+      '--auth-user', ALICE, '--auth-password', PASS, '--from', ALICE, '--to', 'x@example.net', '--timeout', '15']);
+    const t0 = await scrape();
+    assert.match((await send()).stdout, /<~ {2}250 2\.0\.0 Ok: queued/);
+    const t1 = await scrape();
+    assert.equal(value(t1, 'portwarden_limit_store_degraded_total') - value(t0, 'portwarden_limit_store_degraded_total'), 0, 'Redis answers');
+    await redis.stop();
+    assert.match((await send()).stdout, /<~ {2}250 2\.0\.0 Ok: queued/, 'fail open: still accepted');
+    const t2 = await scrape();
+    // One decision at MAIL (messages), one at the RCPT (recipients).
+    assert.equal(value(t2, 'portwarden_limit_store_degraded_total', { result: 'fallback' }) - value(t1, 'portwarden_limit_store_degraded_total', { result: 'fallback' }), 2);
   });
 });
