@@ -71,6 +71,15 @@ describe('a new user: config check, start, the command itself', { skip }, () => 
     });
   }
 
+  test('hostname left at localhost: config check passes with a warning that says why it matters', async () => {
+    const file = await config('');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('hostname: msa.isp.example', 'hostname: localhost'));
+    const r = await pw(['config', 'check', '--config', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`^warning: ${file.replace(/[.]/g, '\\.')}:1:\\d+: hostname: "localhost" is not this server's public name: .*EHLO`, 'm'));
+    assert.match(r.stdout, /: ok$/m);
+  });
+
   test('two listeners on one port, or a listener and /metrics: config check and start refuse it', async () => {
     const port = await freePort();
     const same = await config('', [port, port]);
