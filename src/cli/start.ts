@@ -240,7 +240,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
 /** A failed bind stops the start (main.ts exits 1) with one line naming the listener and address. */
 function bindError(what: string, host: string, port: number, err: NodeJS.ErrnoException): Error {
   const why = err.code === 'EADDRINUSE' ? 'address already in use'
-    : err.code === 'EACCES' ? 'permission denied (a port below 1024 needs CAP_NET_BIND_SERVICE: see README "Ports 587 and 465")'
+    : err.code === 'EACCES' ? 'permission denied (a port below 1024 needs CAP_NET_BIND_SERVICE: see README "Ports 587 and 465 without root")'
     : err.code === 'EADDRNOTAVAIL' ? 'no such address on this host'
     : err.message;
   return new Error(`cannot listen for ${what} on ${host.includes(':') ? `[${host}]` : host}:${port}: ${why}`);
