@@ -4,12 +4,13 @@
 // runs through a symlink; --version; exit codes 2 for usage, 1 for failures.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { MAIN, NODE, ROOT, run } from '../lib/portwarden.ts';
-import { freePort, needTools, tempDir } from '../lib/tools.ts';
+import { freePort, needTools, tempDir, until } from '../lib/tools.ts';
 
 const skip = needTools('openssl');
 const VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
@@ -114,6 +115,38 @@ describe('a new user: config check, start, the command itself', { skip }, () => 
       }
     } finally {
       await new Promise<void>((res) => holder.close(() => res()));
+    }
+  });
+
+  test('port 587 as an unprivileged user: refused with a pointer to the README, then bound with the ambient capability it describes', { skip: process.getuid?.() !== 0 ? 'needs root to switch to nobody' : needTools('setpriv') }, async () => {
+    const home = tempDir('pw-587-');
+    try {
+      chmodSync(home.path, 0o777);
+      const file = join(home.path, 'pw.yaml');
+      // 587 on loopback only: nothing outside this host can reach it.
+      writeFileSync(file, base(587, 0).replace('port: 0, tls: implicit', `port: ${await freePort()}, tls: implicit`));
+      chmodSync(file, 0o644);
+      const asNobody = (caps: string[]) => run('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', ...caps, NODE, MAIN, 'start', '--config', file], { timeout: 20000 });
+      const refused = await asNobody([]);
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.match(refused.stderr, /^portwarden start: cannot listen for submission on 127\.0\.0\.1:587: permission denied \(a port below 1024 needs CAP_NET_BIND_SERVICE: see README "Ports 587 and 465 without root"\)$/m);
+      // What systemd's AmbientCapabilities=CAP_NET_BIND_SERVICE does: the start gets past the bind (and is stopped).
+      // setpriv execs Node, so the child's pid is the server's.
+      const child = spawn('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--inh-caps=+net_bind_service', '--ambient-caps=+net_bind_service',
+        NODE, MAIN, 'start', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => { out += d; });
+      child.stderr.on('data', (d) => { out += d; });
+      const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+      try {
+        await until(() => /"event":"started"/.test(out) || child.exitCode !== null, 'the start', 15000, 50);
+        assert.match(out, /"event":"listening","listener":"submission","host":"127\.0\.0\.1","port":587/, out);
+      } finally {
+        child.kill('SIGTERM');
+      }
+      assert.equal(await exited, 0, out);
+    } finally {
+      home.remove();
     }
   });
 
