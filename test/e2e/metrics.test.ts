@@ -222,4 +222,25 @@ describe('/metrics: limit decisions made without the shared store', { skip: skip
     // One decision at MAIL (messages), one at the RCPT (recipients).
     assert.equal(value(t2, 'portwarden_limit_store_degraded_total', { result: 'fallback' }) - value(t1, 'portwarden_limit_store_degraded_total', { result: 'fallback' }), 2);
   });
+
+  test('with failMode closed, the MAIL refused for want of the store is counted as refused and as a deferred message', async () => {
+    const closed = await Portwarden.start({
+      smarthost: `127.0.0.1:${sink.port}`,
+      accounts: [{ login: ALICE, password: PASS }],
+      extraYaml: `limits: {store: redis, redisUrl: "${redis.url}", failMode: closed}\nmetrics: {listen: "127.0.0.1:0"}\n`,
+    });
+    try {
+      await redis.stop(); // (already stopped by the test before, when run in order)
+      const scrape = async () => parse((await run('curl', ['-sS', '--fail', `http://127.0.0.1:${closed.port('metrics')}/metrics`])).stdout);
+      const t0 = await scrape();
+      const r = await run('swaks', ['--server', '127.0.0.1', '--port', String(closed.port('submission')), '--tls', '--auth', 'PLAIN',
+        '--auth-user', ALICE, '--auth-password', PASS, '--from', ALICE, '--to', 'x@example.net', '--timeout', '15']);
+      assert.match(r.stdout, /<~\* 451 4\.3\.0 Sending limits temporarily unavailable/);
+      const t1 = await scrape();
+      assert.equal(value(t1, 'portwarden_limit_store_degraded_total', { result: 'refused' }) - value(t0, 'portwarden_limit_store_degraded_total', { result: 'refused' }), 1);
+      assert.equal(value(t1, 'portwarden_messages_total', { verdict: 'deferred', code: '451', enhanced: '4.3.0' }) - value(t0, 'portwarden_messages_total', { verdict: 'deferred', code: '451', enhanced: '4.3.0' }), 1);
+    } finally {
+      await closed.destroy();
+    }
+  });
 });
