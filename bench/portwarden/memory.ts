@@ -103,6 +103,7 @@ try {
     `smtp: {maxMessageSize: ${Math.max(...sizes) + 1024 * 1024}}`,
     `relay: {smarthost: "127.0.0.1:${sinkPort}", tls: none, concurrency: 20}`,
     'log: {level: warn}',
+    'accounts: {minPasswordLength: 8}   # the shared bench logs in with bench@example.com / benchpass',
     '',
   ].join('\n'));
   execFileSync(NODE, ['--disable-warning=ExperimentalWarning', MAIN, 'account', 'add', 'bench@example.com', '--password-stdin', '--tier', 'premium', '--config', config],

@@ -127,10 +127,12 @@ export class AccountStore implements CredentialSource {
   private readonly store: Store;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  private readonly minPasswordLength: number;
   private readonly statements = new Map<string, StatementSync>();
 
-  constructor(store: Store, opts: { clock?: Clock; logger?: Logger } = {}) {
+  constructor(store: Store, opts: { clock?: Clock; logger?: Logger; minPasswordLength?: number } = {}) {
     this.store = store;
+    this.minPasswordLength = Math.max(1, opts.minPasswordLength ?? 1);
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? silentLogger;
     store.migrate(AUTH_MIGRATIONS);
@@ -147,7 +149,7 @@ export class AccountStore implements CredentialSource {
 
   async setPassword(login: string, password: string): Promise<void> {
     const l = this.login(login);
-    if (password.length === 0) throw new AccountError('invalid-password', 'empty password');
+    this.checkPassword(password);
     const { hash, scram } = await newCredentials(password);
     if (!this.updateCredentials(l, { hash, scram: scram ?? undefined, clearScram: scram === null })) {
       throw new AccountError('not-found', `no account ${l}`);
@@ -256,6 +258,15 @@ export class AccountStore implements CredentialSource {
     return { imported, skipped };
   }
 
+  /** Length in characters (code points, as NIST SP 800-63B counts them), not UTF-16 units or bytes. */
+  private checkPassword(password: string): void {
+    const n = [...password].length;
+    if (n === 0) throw new AccountError('invalid-password', 'empty password');
+    if (n < this.minPasswordLength) {
+      throw new AccountError('invalid-password', `password has ${n} characters; at least ${this.minPasswordLength} are needed (accounts.minPasswordLength)`);
+    }
+  }
+
   private async prepare(input: NewAccount): Promise<Prepared> {
     const login = this.login(input.login);
     const addresses = (input.addresses ?? []).map((a) => this.address(a));
@@ -263,7 +274,7 @@ export class AccountStore implements CredentialSource {
     if ((input.password === undefined) === (input.hash === undefined)) {
       throw new AccountError('invalid-password', 'give exactly one of password and hash');
     }
-    if (input.password === '') throw new AccountError('invalid-password', 'empty password');
+    if (input.password !== undefined) this.checkPassword(input.password);
     if (input.password !== undefined) return { ...base, ...(await newCredentials(input.password)) };
     const id = identifyHash(input.hash!);
     if ('error' in id || id.scheme === 'plain') {

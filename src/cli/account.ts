@@ -2,8 +2,9 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { AUTH_MIGRATIONS, AccountError, AccountStore } from '../auth/index.ts';
-import type { Command, Io } from './commands.ts';
+import { UsageError, configPath, type Command, type Io } from './commands.ts';
 import { openState } from './state.ts';
+import { limitsFromConfig } from './limits.ts';
 
 const USAGE = `usage: portwarden account <subcommand> [--config FILE]
   add LOGIN [--password-stdin] [--hash HASH] [--subscriber ID] [--address ADDR]... [--tier TIER]
@@ -32,12 +33,22 @@ export const accountCommand: Command = {
       remove: { type: 'boolean' }, reason: { type: 'string' }, json: { type: 'boolean' },
       'subscriber-from': { type: 'string' }, 'allow-plain': { type: 'boolean' } } });
     const [sub, a1, a2] = positionals;
-    if (values.help || !sub) { io.out(USAGE); return values.help ? 0 : 2; }
+    if (values.help) { io.out(USAGE); return 0; }
+    if (!sub) { io.err(USAGE); return 2; }
     const state = openState(values.config, io);
     if (!state) return 1;
     state.store.migrate(AUTH_MIGRATIONS);
-    const accounts = new AccountStore(state.store);
-    const need = (v: string | undefined, what: string): string => { if (!v) throw new Error(`${sub}: missing ${what}\n${USAGE}`); return v; };
+    const accounts = new AccountStore(state.store, { minPasswordLength: state.cfg.accounts.minPasswordLength });
+    // A tier the limits do not know would silently get the default tier's limits: refuse it,
+    // and give accounts made without --tier the configured default rather than a fixed name.
+    const tierOf = (asked: string | undefined): string => {
+      const l = limitsFromConfig(state.cfg, () => configPath(values.config, io));
+      if (!l.ok) throw new Error(`the limits in the config are invalid (see portwarden config check):\n${l.errors.join('\n')}`);
+      if (asked === undefined) return l.limits.defaultTier;
+      if (!l.limits.tierNames.includes(asked)) throw new Error(`unknown tier "${asked}" (configured: ${l.limits.tierNames.join(', ')})`);
+      return asked;
+    };
+    const need = (v: string | undefined, what: string): string => { if (!v) throw new UsageError(`${sub}: missing ${what}\n${USAGE}`); return v; };
     try {
       switch (sub) {
         case 'add': {
@@ -45,7 +56,7 @@ export const accountCommand: Command = {
           const acct = await accounts.add({
             login,
             ...(values.hash ? { hash: values.hash } : { password: await password(io) }),
-            subscriber: values.subscriber, addresses: values.address, tier: values.tier,
+            subscriber: values.subscriber, addresses: values.address, tier: tierOf(values.tier),
           });
           io.out(`added ${acct.login} (subscriber ${acct.subscriber}, tier ${acct.tier})`);
           return 0;
@@ -69,9 +80,9 @@ export const accountCommand: Command = {
         case 'import': {
           const file = need(a1, 'FILE');
           const from = values['subscriber-from'];
-          if (from && !['login', 'uid', 'gecos'].includes(from)) throw new Error('--subscriber-from takes login, uid or gecos');
+          if (from && !['login', 'uid', 'gecos'].includes(from)) throw new UsageError('--subscriber-from takes login, uid or gecos');
           const r = await accounts.importDovecotPasswdFile(readFileSync(file, 'utf8'), {
-            subscriberFrom: from as 'login' | 'uid' | 'gecos' | undefined, allowPlain: values['allow-plain'], tier: values.tier });
+            subscriberFrom: from as 'login' | 'uid' | 'gecos' | undefined, allowPlain: values['allow-plain'], tier: tierOf(values.tier) });
           io.out(`imported ${r.imported} account(s) from ${file}`);
           for (const s of r.skipped) io.err(`${file}:${s.line}: skipped: ${s.reason}`);
           return r.skipped.length ? 1 : 0;

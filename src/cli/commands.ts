@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ConfigError, exampleConfig, loadConfig } from '../config/index.ts';
+import { ConfigError, exampleConfig, loadConfigWithSource } from '../config/index.ts';
 
 export interface Io {
   out(s: string): void;
@@ -16,6 +16,14 @@ export interface Command {
   run(argv: string[], io: Io): Promise<number | void>;
   /** Loads the command's module without running it (lazy commands; prime.ts fills the compile cache with it). */
   load?(): Promise<unknown>;
+}
+
+/** The command line cannot be understood (missing or malformed argument): main.ts exits 2 and names --help. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
 }
 
 export function configPath(value: string | undefined, io: Io): string {
@@ -47,14 +55,21 @@ export const commands: Record<string, Command> = {
     summary: 'config check: validate the config file',
     async run(argv, io) {
       const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string' }, help: { type: 'boolean' } } });
-      if (values.help || positionals[0] !== 'check') { io.out('usage: portwarden config check [--config FILE]'); return values.help ? 0 : 2; }
+      const usage = 'usage: portwarden config check [--config FILE]   (also runs the checks start runs: key files, limits, addresses)';
+      if (values.help) { io.out(usage); return 0; }
+      if (positionals[0] !== 'check') { io.err(usage); return 2; }
       const file = configPath(values.config, io);
+      let loaded: ReturnType<typeof loadConfigWithSource>;
       try {
-        loadConfig(file);
+        loaded = loadConfigWithSource(file);
       } catch (err) {
         if (err instanceof ConfigError) { io.err(err.issues.join('\n')); return 1; }
         throw err;
       }
+      // The same checks `start` runs before it starts anything.
+      const { errors, warnings } = await (await import('./check.ts')).configProblems(loaded.config, loaded.where);
+      for (const w of warnings) io.err(`warning: ${w}`);
+      if (errors.length) { io.err(errors.join('\n')); return 1; }
       io.out(`${file}: ok`);
       return 0;
     },

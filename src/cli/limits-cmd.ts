@@ -18,7 +18,8 @@ export const limitsCommand: Command = {
   async run(argv, io) {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
       config: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } } });
-    if (values.help || positionals[0] !== 'show' || !positionals[1]) { io.out(USAGE); return values.help ? 0 : 2; }
+    if (values.help) { io.out(USAGE); return 0; }
+    if (positionals[0] !== 'show' || !positionals[1]) { io.err(USAGE); return 2; }
     const account = positionals[1].toLowerCase();
     let loaded: ReturnType<typeof loadConfigWithSource>;
     try {

@@ -6,7 +6,7 @@ import { reply, type Logger, type Reply } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import {
   compileLimits, createBruteForce, MemoryLimitStore, RedisLimitStore, parseIp, prefixKey,
-  type BruteForceTracker, type CompiledRule, type Decision, type Limits, type LimitPlan, type LimitsSpec, type LimitStore, type RuleSpec,
+  type BruteForceTracker, type LockoutEvent, type CompiledRule, type Decision, type Limits, type LimitPlan, type LimitsSpec, type LimitStore, type RuleSpec,
 } from '../limits/index.ts';
 import type { LimitContext, LimitsPort, PostmasterPort, SaslPort } from '../submission/index.ts';
 import type { SaslExchange, SessionInfo } from '../smtp/index.ts';
@@ -28,16 +28,22 @@ export const DEFAULT_LIMITS: LimitsSpec = {
 };
 
 export function buildLimits(cfg: Config, where: (path: Array<string | number>) => string): { limits: Limits; spec: LimitsSpec } {
+  const r = limitsFromConfig(cfg, where);
+  if (!r.ok) throw new Error(`invalid limits:\n  ${r.errors.join('\n  ')}`);
+  return r;
+}
+
+/** The compiled limits, or one "file:line:col: limits.path: message" per problem (what `config check` prints). */
+export function limitsFromConfig(cfg: Config, where: (path: Array<string | number>) => string):
+  { ok: true; limits: Limits; spec: LimitsSpec } | { ok: false; errors: string[] } {
   const l = cfg.limits;
   const spec: LimitsSpec = l.tiers
     ? { tiers: l.tiers as LimitsSpec['tiers'], global: l.global as RuleSpec[] | undefined, defaultTier: l.defaultTier,
         overrides: l.overrides as LimitsSpec['overrides'], ipv4Prefix: l.ipv4Prefix, ipv6Prefix: l.ipv6Prefix }
     : { ...DEFAULT_LIMITS, overrides: l.overrides as LimitsSpec['overrides'], ipv4Prefix: l.ipv4Prefix, ipv6Prefix: l.ipv6Prefix };
   const r = compileLimits(spec);
-  if (!r.ok) {
-    throw new Error(`invalid limits:\n  ${r.errors.map((e) => `${where(['limits', ...e.path])}: limits.${e.path.join('.')}: ${e.message}`).join('\n  ')}`);
-  }
-  return { limits: r.limits, spec };
+  if (!r.ok) return { ok: false, errors: r.errors.map((e) => `${where(['limits', ...e.path])}: limits.${e.path.join('.')}: ${e.message}`) };
+  return { ok: true, limits: r.limits, spec };
 }
 
 export function buildLimitStore(cfg: Config, logger: Logger): LimitStore {
@@ -117,9 +123,9 @@ export function postmasterGate(store: LimitStore, rate: { limit: number; per: nu
   };
 }
 
-export function bruteForce(cfg: Config, store: LimitStore, logger: Logger): BruteForceTracker {
+export function bruteForce(cfg: Config, store: LimitStore, logger: Logger, onLockout?: (ev: LockoutEvent) => void): BruteForceTracker {
   const r = createBruteForce({ store, spec: { trusted: cfg.limits.trustedNetworks, delaysMs: cfg.limits.authFailureDelaysMs }, logger,
-    onLockout: (ev) => logger.warn({ event: 'lockout', scope: ev.scope, subject: ev.subject, ip: ev.ip }) });
+    onLockout: (ev) => { logger.warn({ event: 'lockout', scope: ev.scope, subject: ev.subject, ip: ev.ip }); onLockout?.(ev); } });
   if (!r.ok) throw new Error(`invalid limits.trustedNetworks: ${r.errors.join('; ')}`);
   return r.tracker;
 }
@@ -131,8 +137,10 @@ const LOCKED_CLOSE = reply(421, '4.7.0', 'Too many failed authentication attempt
  * Wraps each SASL exchange: a locked-out IP, prefix or login gets 454 4.7.0 before its
  * credentials are judged (the same for unknown and known logins: no enumeration); a failure
  * is counted and answered after the tracker's growing delay, or with 421 and close once it locks.
+ * `onLocked` hears of every exchange refused because of a lock (the credentials were not judged).
  */
-export function throttledSasl(inner: { mechanisms: readonly string[]; start(mech: string, onResult: (authcid: string | null) => void): SaslExchange | null }, bf: BruteForceTracker): SaslPort {
+export function throttledSasl(inner: { mechanisms: readonly string[]; start(mech: string, onResult: (authcid: string | null) => void): SaslExchange | null }, bf: BruteForceTracker,
+  onLocked: (mechanism: string) => void = () => {}): SaslPort {
   return {
     mechanisms: inner.mechanisms,
     start(mech: string, session: SessionInfo): SaslExchange | null {
@@ -148,11 +156,12 @@ export function throttledSasl(inner: { mechanisms: readonly string[]; start(mech
           if (first) {
             first = false;
             const gate = await bf.before(ip, `?${ip}`);
-            if (gate.action === 'locked') return { type: 'failure', reply: LOCKED_CLOSE, close: true };
+            if (gate.action === 'locked') { onLocked(mech); return { type: 'failure', reply: LOCKED_CLOSE, close: true }; }
           }
           const s = await ex.step(input);
           if (s.type === 'success') {
             const gate = await bf.before(ip, s.identity);
+            // Counted by onResult as the success it was (the lock is checked after the password here).
             if (gate.action === 'locked') return { type: 'failure', reply: LOCKED };
             await bf.succeeded(ip, s.identity);
             return s;

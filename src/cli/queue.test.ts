@@ -37,14 +37,14 @@ describe('portwarden queue', () => {
     pw = await Portwarden.start({
       smarthost: `127.0.0.1:${hop.port}`,
       accounts: [
-        { login: 'alice@isp.example', password: 'alice-pw', addresses: ['a.smith@isp.example'] },
-        { login: 'bob@isp.example', password: 'bob-pw' },
+        { login: 'alice@isp.example', password: 'alice-password', addresses: ['a.smith@isp.example'] },
+        { login: 'bob@isp.example', password: 'bob-password' },
       ],
     });
     for (const [name, user, pass, from] of [
-      ['a1', 'alice@isp.example', 'alice-pw', 'alice@isp.example'],
-      ['a2', 'alice@isp.example', 'alice-pw', 'a.smith@isp.example'],
-      ['b1', 'bob@isp.example', 'bob-pw', 'bob@isp.example'],
+      ['a1', 'alice@isp.example', 'alice-password', 'alice@isp.example'],
+      ['a2', 'alice@isp.example', 'alice-password', 'a.smith@isp.example'],
+      ['b1', 'bob@isp.example', 'bob-password', 'bob@isp.example'],
     ]) {
       const c = await authedClient(pw.port('submissions'), user, pass, { implicit: true });
       assert.equal((await c.cmd(`MAIL FROM:<${from}>`)).code, 250);
@@ -111,6 +111,10 @@ describe('portwarden queue', () => {
     const after = await list();
     assert.deepEqual(after.map((e) => e.id), [ids.a1, ids.a2]);
     assert.ok(after.every((e) => e.state !== 'hold'));
+    // Released means no longer held: the reason goes too (list and show printed it for ever).
+    assert.deepEqual(after.map((e) => e.holdReason), [undefined, undefined]);
+    assert.doesNotMatch((await queue('list')).stdout, /held by operator/);
+    assert.doesNotMatch((await queue('show', ids.a1)).stdout, /^held:/m);
   });
 
   test('the next hop comes up; flush delivers what is left, and only that', async () => {

@@ -93,6 +93,11 @@ const subs: Record<string, Sub> = {
     options: ['timeout'],
     async run(ctx) {
       const timeout = Number(ctx.values.timeout ?? '300');
+      // Number('abc') is NaN, and Date.now() > NaN never holds: that waited for ever.
+      if (!(timeout > 0) || !Number.isFinite(timeout)) {
+        ctx.io.err(`queue wait-empty: --timeout takes a number of seconds above 0, not ${JSON.stringify(ctx.values.timeout)}`);
+        return usageError(ctx, 'wait-empty');
+      }
       const deadline = Date.now() + timeout * 1000;
       for (;;) {
         const spool = await Spool.open(spoolDir(ctx), { recover: false });
@@ -125,7 +130,8 @@ export const queueCommand: Command = {
     const name = positionals[0];
     const sub = name ? subs[name] : undefined;
     if (!sub) {
-      if (values.help || !name) { io.out(USAGE); return values.help ? 0 : 2; }
+      if (values.help) { io.out(USAGE); return 0; }
+      if (!name) { io.err(USAGE); return 2; }
       io.err(`unknown queue subcommand "${name}"\n${USAGE}`);
       return 2;
     }

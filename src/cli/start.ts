@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { createControlServer, controlServerRunning, controlSocketPath } from '../control/index.ts';
 import { buildLimits, buildLimitStore, bruteForce, limitsInEffect, limitsPort, postmasterGate, throttledSasl } from './limits.ts';
 import { createLogger } from './logger.ts';
+import { configProblems } from './check.ts';
 import { ensureCertificate, TlsStore } from './tls.ts';
 import { configPath, type Command } from './commands.ts';
 
@@ -43,12 +44,21 @@ export const startCommand: Command = {
       if (err instanceof ConfigError) { io.err(err.issues.join('\n')); return 1; }
       throw err;
     }
-    return serve(loaded.config, loaded.where);
+    try {
+      return await serve(loaded.config, loaded.where);
+    } catch (err) {
+      if (err instanceof ConfigError) { io.err(err.issues.join('\n')); return 1; }
+      throw err;
+    }
   },
 };
 
 export async function serve(cfg: Config, where: (path: Array<string | number>) => string = () => 'config'): Promise<number> {
   const logger = createLogger(cfg.log.level);
+  // Everything `config check` reports, before anything starts (check.ts).
+  const problems = await configProblems(cfg, where);
+  for (const w of problems.warnings) logger.warn({ event: 'config', warning: w });
+  if (problems.errors.length) throw new ConfigError(problems.errors);
   const limitsOn = cfg.limits.enabled;
   const { limits } = buildLimits(cfg, where); // validate before anything starts
   mkdirSync(cfg.dataDir, { recursive: true });
@@ -67,9 +77,10 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   const pruneTimer = setInterval(() => attribution.prune(), 3_600_000).unref();
   const metrics: Metrics = createMetrics({ queueSizes: () => { const st = spool.stats(); return { active: st.active, deferred: st.deferred, hold: st.hold, corrupt: st.corrupt }; }, logger });
   const limitStore = buildLimitStore(cfg, logger);
-  const bf = bruteForce(cfg, limitStore, logger);
+  const bf = bruteForce(cfg, limitStore, logger, (ev) => metrics.lockout(ev.scope));
   const events: SubmissionEvents = {
     session: (listener, change) => (change === 'open' ? metrics.sessionOpened(listener) : metrics.sessionClosed(listener)),
+    recipient: (r) => metrics.recipient(r),
     transaction(t) {
       metrics.transaction(t.listener, t.ms);
       metrics.message(t.reply ?? { code: 250 });
@@ -101,6 +112,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     concurrency: cfg.relay.concurrency,
     retry: { schedule: cfg.relay.retrySchedule, maxAge: cfg.relay.maxQueueLifetime },
     dsn: { hostname: cfg.hostname, delayWarning: cfg.relay.delayWarning },
+    events: { recipient: (o) => metrics.relayOutcome(o), attempt: (o, ms) => metrics.relayAttempt(o, ms) },
   });
 
   const handler = new SubmissionHandler(
@@ -110,9 +122,9 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
       sasl: throttledSasl({
         mechanisms: SASL_MECHANISMS,
         start: (mech, onAuthcid) => createSaslServer(authenticator, mech, {
-          onResult: (o) => { onAuthcid(o.authcid); metrics.authAttempt(o.mechanism, o.ok ? 'success' : o.fail === 'disabled' ? 'disabled' : 'failure'); },
+          onResult: (o) => { onAuthcid(o.authcid); metrics.authAttempt(o.mechanism, o.ok ? 'success' : o.fail === 'disabled' ? 'disabled' : o.fail === 'temporary' ? 'error' : 'failure'); },
         }),
-      }, bf),
+      }, bf, (mech) => metrics.authAttempt(mech, 'locked')),
       limits: limitsOn ? limitsPort(limits, limitStore, cfg.submission.helpUrl, logger, {
         onFlood(ctx) {
           accounts.disable(ctx.account, 'mail flood detected');
@@ -153,8 +165,10 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     logger,
     secureContext: tls.context,
   });
-  await server.listen();
-  relay.start();
+  await server.listen().catch((err: NodeJS.ErrnoException & { port?: number }) => {
+    const l = cfg.listeners.find((x) => x.port === err.port) ?? cfg.listeners[0];
+    throw bindError(l.name, l.host, err.port ?? l.port, err);
+  });
   const control = await createControlServer({
     spool, relay, logger, path: controlPath,
     limits: limitsOn ? (account) => limitsInEffect(limits, limitStore, accounts, account) : undefined,
@@ -162,7 +176,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   const http = cfg.metrics.listen ? createHttpServer(metricsHandler(metrics)) : null;
   if (http && cfg.metrics.listen) {
     const { host, port } = parseHostPort(cfg.metrics.listen, 'none', false);
-    await new Promise<void>((res) => http.listen(port, host, res));
+    await listenHttp(http, 'metrics', host, port);
     logger.info({ event: 'listening', listener: 'metrics', host, port: (http.address() as { port: number }).port });
   }
   // Optional services load their code only when configured.
@@ -178,14 +192,16 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     const { createPolicyHttpHandler } = await import('../netpolicy/index.ts');
     edgeApi = createHttpServer(createPolicyHttpHandler({ store, clock: systemClock, logger, tokens }));
     const { host, port } = parseHostPort(cfg.netpolicy.listen, 'none', false);
-    await new Promise<void>((res) => edgeApi!.listen(port, host, res));
+    await listenHttp(edgeApi, 'netpolicy', host, port);
     logger.info({ event: 'listening', listener: 'netpolicy', host, port: (edgeApi.address() as { port: number }).port });
   }
   if (policy && cfg.policyService.listen) {
     const { host, port } = parseHostPort(cfg.policyService.listen, 'none', false);
-    const bound = await policy.listen(port, host);
+    const bound = await policy.listen(port, host).catch((err: NodeJS.ErrnoException) => { throw bindError('policy', host, port, err); });
     logger.info({ event: 'listening', listener: 'policy', host, port: bound });
   }
+  // Delivery starts once every socket is bound: a start that fails to bind sends nothing.
+  relay.start();
   for (const a of server.addresses()) logger.info({ event: 'listening', listener: a.listener, host: a.host, port: a.port });
   logger.info({ event: 'started', pid: process.pid, dataDir: cfg.dataDir });
 
@@ -219,6 +235,23 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     };
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
+  });
+}
+
+/** A failed bind stops the start (main.ts exits 1) with one line naming the listener and address. */
+function bindError(what: string, host: string, port: number, err: NodeJS.ErrnoException): Error {
+  const why = err.code === 'EADDRINUSE' ? 'address already in use'
+    : err.code === 'EACCES' ? 'permission denied (a port below 1024 needs CAP_NET_BIND_SERVICE: see README "Ports 587 and 465 without root")'
+    : err.code === 'EADDRNOTAVAIL' ? 'no such address on this host'
+    : err.message;
+  return new Error(`cannot listen for ${what} on ${host.includes(':') ? `[${host}]` : host}:${port}: ${why}`);
+}
+
+function listenHttp(srv: ReturnType<typeof createHttpServer>, what: string, host: string, port: number): Promise<void> {
+  return new Promise<void>((res, rej) => {
+    const fail = (err: NodeJS.ErrnoException) => rej(bindError(what, host, port, err));
+    srv.once('error', fail);
+    srv.listen(port, host, () => { srv.off('error', fail); res(); });
   });
 }
 

@@ -91,6 +91,8 @@ const schema = obj({
     /** Delay before the nth failed-AUTH reply (the last repeats); default 0, 0, 1 s, 2 s, 4 s… */
     authFailureDelaysMs: list(int({ min: 0, max: 60_000 })).optional(),
   }).default({ authFailureDelaysMs: undefined, enabled: true, store: 'memory', redisUrl: 'redis://127.0.0.1:6379', failMode: 'open', tiers: undefined, global: undefined, defaultTier: undefined, overrides: undefined, ipv4Prefix: undefined, ipv6Prefix: undefined, trustedNetworks: [] }),
+  /** Submission accounts made with `portwarden account add|passwd` (imported hashes keep their passwords). */
+  accounts: obj({ minPasswordLength: int({ min: 1, max: 128 }).default(12) }).default({ minPasswordLength: 12 }),
   // batchMs: attribution rows are written in one transaction per batchMs (a crash loses at most that much of the log).
   accountability: obj({ retentionDays: int({ min: 1 }).default(180), batchMs: int({ min: 0, max: 5000 }).default(50) }).default({ retentionDays: 180, batchMs: 50 }),
   /** Prometheus /metrics on this address (off when absent). */
@@ -107,7 +109,7 @@ const schema = obj({
     /** Also sign for subdomains of `domain` (d= stays the parent). */
     subdomains: bool().default(false),
   })).default([]),
-  /** The edge agents' pull endpoint (`portwarden policy agent --url http://HOST:PORT`); off when absent. */
+  /** The edge agents' pull endpoint (`portwarden policy agent --url http://HOST:PORT/v1/netpolicy`); off when absent. */
   netpolicy: obj({
     listen: hostPort.optional(),
     /** File with one bearer token per line; agents present one of them. */

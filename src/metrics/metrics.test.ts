@@ -55,8 +55,10 @@ test('GET /metrics serves the exposition text with the Prometheus content type; 
   m.limitDecision({ outcome: 'ok', degraded: true });
   m.limitDecision({ outcome: 'unavailable' });
   m.lockout('ip');
-  m.relayOutcome('sent', 42);
-  m.relayOutcome('deferred', 3000);
+  m.relayOutcome('sent');
+  m.relayAttempt('sent', 42);
+  m.relayOutcome('deferred');
+  m.relayAttempt('deferred', 3000);
   m.transaction('submission', 3);
   m.transaction('submission', 700);
 

@@ -5,7 +5,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { type Logger, silentLogger } from '../core/index.ts';
 
-export type AuthOutcome = 'success' | 'failure' | 'locked' | 'disabled' | 'aborted' | 'error';
+// No 'aborted': a client's '*' ends the exchange in the SMTP engine, which tells no handler.
+export type AuthOutcome = 'success' | 'failure' | 'locked' | 'disabled' | 'error';
 export type LimitScope = 'account' | 'subscriber' | 'ip' | 'prefix' | 'aggregate';
 export type LockoutScope = 'ip' | 'prefix' | 'account';
 export type RelayOutcome = 'sent' | 'deferred' | 'bounced';
@@ -35,7 +36,7 @@ export interface MetricsOptions {
 
 const MECHANISMS = new Set(['PLAIN', 'LOGIN', 'SCRAM-SHA-256', 'SCRAM-SHA-256-PLUS', 'SCRAM-SHA-1', 'SCRAM-SHA-1-PLUS',
   'CRAM-MD5', 'DIGEST-MD5', 'XOAUTH2', 'OAUTHBEARER', 'EXTERNAL', 'ANONYMOUS', 'NTLM', 'GSSAPI']);
-const AUTH_OUTCOMES = new Set<string>(['success', 'failure', 'locked', 'disabled', 'aborted', 'error']);
+const AUTH_OUTCOMES = new Set<string>(['success', 'failure', 'locked', 'disabled', 'error']);
 const LIMIT_SCOPES = new Set<string>(['account', 'subscriber', 'ip', 'prefix', 'aggregate']);
 const LOCKOUT_SCOPES = new Set<string>(['ip', 'prefix', 'account']);
 const RELAY_OUTCOMES = new Set<string>(['sent', 'deferred', 'bounced']);
@@ -143,10 +144,12 @@ export class Metrics {
 
   lockout(scope: LockoutScope): void { this.lockouts.inc({ scope: pick(scope, LOCKOUT_SCOPES) }); }
 
-  relayOutcome(outcome: RelayOutcome, attemptMs?: number): void {
-    const o = pick(outcome, RELAY_OUTCOMES);
-    this.relay.inc({ outcome: o });
-    if (attemptMs !== undefined && attemptMs >= 0) this.relayAttemptSeconds.observe({ outcome: o }, attemptMs / 1000);
+  /** One recipient's outcome of one attempt (a recipient deferred twice counts twice). */
+  relayOutcome(outcome: RelayOutcome): void { this.relay.inc({ outcome: pick(outcome, RELAY_OUTCOMES) }); }
+
+  /** One transaction with a next hop, by its least final outcome (deferred, bounced, sent). */
+  relayAttempt(outcome: RelayOutcome, ms: number): void {
+    if (ms >= 0) this.relayAttemptSeconds.observe({ outcome: pick(outcome, RELAY_OUTCOMES) }, ms / 1000);
   }
 
   /** Milliseconds in, seconds out: the exposition keeps Prometheus' base unit. */

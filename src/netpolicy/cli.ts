@@ -215,7 +215,8 @@ const commands: Record<string, Cmd> = {
   },
   agent: {
     usage: 'policy agent --url URL --token-file FILE [--edge NAME] [--interval MS] [--netns NAME]\n'
-      + '  runs on an edge router: pulls compiled policy, applies it, reports blocked-attempt counters',
+      + '  runs on an edge router: pulls compiled policy, applies it, reports blocked-attempt counters;\n'
+      + '  URL is http://HOST:PORT/v1/netpolicy, HOST:PORT the server\'s netpolicy.listen',
     options: { url: { type: 'string' }, 'token-file': { type: 'string' }, edge: { type: 'string' }, interval: { type: 'string' }, netns: { type: 'string' } },
     run: async (_a, v, c) => {
       if (!s(v, 'url') || !s(v, 'token-file')) return -1;

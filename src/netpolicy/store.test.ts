@@ -138,3 +138,34 @@ test('the caching compiler recompiles only changed parts and agrees with compile
     assert.equal(c.compile(policy).settings.action, 'drop');
   } finally { done(); }
 });
+
+test('pools: one covering nearly the whole address space is refused; one overlapping a pool of another class is refused', async () => {
+  const { policy, store, done } = fresh();
+  try {
+    for (const wide of ['0.0.0.0/0', '::/0', '0.0.0.0/1', '128.0.0.0/7', '::/15']) {
+      const r = policy.addPool(wide, 'dynamic', '', by);
+      assert.equal(r.ok, false, wide);
+      assert.match(!r.ok ? r.error : '', /wider than \/(8|16)/, wide);
+    }
+    assert.ok(policy.addPool('10.0.0.0/8', 'dynamic', '', by).ok, 'a /8 is a real pool');
+    const inner = policy.addPool('10.1.0.0/16', 'business', '', by);
+    assert.equal(inner.ok, false);
+    assert.match(!inner.ok ? inner.error : '', /10\.1\.0\.0\/16 \(business\) overlaps pool 10\.0\.0\.0\/8 \(dynamic\)/);
+    assert.ok(policy.addPool('10.2.0.0/16', 'dynamic', 'same class: merged', by).ok);
+    assert.ok(policy.addPool('11.0.0.0/8', 'business', '', by).ok);
+    assert.equal(policy.addPool('11.5.0.0/16', 'dynamic', '', by).ok, false, 'a wider pool of another class holds it');
+    assert.ok(policy.addPool('2001:db8::/32', 'dynamic', '', by).ok);
+    assert.equal(policy.addPool('2001:db8:1::/48', 'static', '', by).ok, false);
+    assert.ok(policy.addPool('11.0.0.0/8', 'static', 'the same prefix again is a reclassification', by).ok);
+    assert.equal(policy.addPool('10.0.0.0/8', 'cgnat', '', by).ok, false, 'not while a dynamic pool lies inside it');
+    assert.deepEqual(policy.listPools().map((p) => `${p.prefix} ${p.class}`), ['10.0.0.0/8 dynamic', '10.2.0.0/16 dynamic', '11.0.0.0/8 static', '2001:db8::/32 dynamic']);
+    // The CLI says why, exit 1, and writes no audit record.
+    const audits = policy.audit().length;
+    const err: string[] = [];
+    const code = await runPolicyCommand(['pool', 'add', '0.0.0.0/0', '--class', 'dynamic', '--reason', 'oops', '--by', 'bob'],
+      { store, logger: silentLogger, out: () => {}, err: (s) => err.push(s) });
+    assert.equal(code, 1);
+    assert.match(err.join(''), /0\.0\.0\.0\/0/);
+    assert.equal(policy.audit().length, audits);
+  } finally { done(); }
+});

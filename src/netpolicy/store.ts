@@ -4,6 +4,7 @@
 import type { Clock } from '../core/index.ts';
 import type { Store, Migration } from '../store/index.ts';
 import type { PartName, PolicySource } from './compile.ts';
+import { parseRange } from './prefix.ts';
 import {
   DEFAULT_SETTINGS, checkIface, checkPorts, checkPrefix, fail, ok,
   type EdgeSettings, type Exemption, type GardenEntry, type GardenProto, type PolicySnapshot, type Pool,
@@ -74,6 +75,19 @@ export class PolicyStore implements PolicySource {
   addPool(prefix: string, cls: PoolClass, note: string, c: Change): Result<unknown> {
     const p = checkPrefix(prefix);
     if (!p.ok) return p;
+    const r = parseRange(p.value)!;
+    // A pool blocks port 25 for all of it: 0.0.0.0/0 or ::/0 (a typo away from a real prefix)
+    // would block the whole Internet at the edge. No provider pool is wider than a /8 or a /16.
+    const [bits, min] = r.family === 4 ? [32, 8] : [128, 16];
+    if (r.hi - r.lo + 1n > 1n << BigInt(bits - min)) return fail(`pool ${p.value} is wider than /${min}: no address pool is that large (a typo?)`);
+    // Classes decide blocking, and the compiler merges only blocked classes: a business pool
+    // inside a dynamic one would stay blocked whatever the operator meant. Refuse the ambiguity.
+    for (const o of this.q('SELECT prefix, class FROM netpolicy_pool WHERE class != ? AND prefix != ?').all(cls, p.value) as Row[]) {
+      const x = parseRange(str(o.prefix));
+      if (x && x.family === r.family && x.lo <= r.hi && r.lo <= x.hi) {
+        return fail(`pool ${p.value} (${cls}) overlaps pool ${str(o.prefix)} (${str(o.class)}): split the pools, or use an exemption or a relay entry for the hosts that differ`);
+      }
+    }
     return this.change(c, 'pool.add', p.value, { class: cls, note }, () => {
       this.q('INSERT INTO netpolicy_pool (prefix, class, note) VALUES (?, ?, ?) ON CONFLICT (prefix) DO UPDATE SET class = excluded.class, note = excluded.note')
         .run(p.value, cls, note);

@@ -8,6 +8,7 @@
 // (a crash in between repeats a notice, never loses one); a message whose
 // recipients are all final is then deleted.
 import { once } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import type { Clock, Logger } from '../core/index.ts';
 import { systemClock, silentLogger } from '../core/index.ts';
@@ -30,6 +31,17 @@ export interface RetryOptions {
   maxAge?: number;
   /** ± fraction applied to each delay, so a backlog does not retry in lockstep. */
   jitter?: number;
+}
+
+/** A recipient's outcome: delivered (2xx), deferred for a retry (4xx), or failed for good (5xx, or expired). */
+export type RelayOutcome = 'sent' | 'deferred' | 'bounced';
+
+/** Observers (the metrics); called synchronously, must not throw. */
+export interface RelayEvents {
+  /** Once per recipient per attempt, with its state as filed. */
+  recipient?(outcome: RelayOutcome): void;
+  /** Once per transaction with a next hop (connecting included), by its least final outcome. */
+  attempt?(outcome: RelayOutcome, ms: number): void;
 }
 
 export type RelayRoute = ({ kind: 'smarthost' } & SmarthostOptions) | MxRouteOptions;
@@ -67,6 +79,7 @@ export interface RelayOptions {
    * header field(s) to put in front, or '' when none of our keys covers its author.
    */
   sign?: (message: Readable) => Promise<string>;
+  events?: RelayEvents;
 }
 
 const DEFAULT_SCHEDULE = [60, 300, 900, 1800, 3600, 7200, 14400];
@@ -90,6 +103,7 @@ function wants(notify: readonly string[] | undefined, what: 'FAILURE' | 'DELAY' 
 export class Relay {
   private readonly spool: Spool;
   private readonly sign: RelayOptions['sign'];
+  private readonly events: RelayEvents;
   private readonly route: Route;
   private readonly concurrency: number;
   private readonly schedule: number[];
@@ -114,6 +128,7 @@ export class Relay {
   constructor(o: RelayOptions) {
     this.spool = o.spool;
     this.sign = o.sign;
+    this.events = o.events ?? {};
     this.concurrency = Math.max(1, o.concurrency ?? 4);
     this.schedule = o.retry?.schedule?.length ? o.retry.schedule : DEFAULT_SCHEDULE;
     this.maxAgeMs = (o.retry?.maxAge ?? 5 * 86400) * 1000;
@@ -239,11 +254,17 @@ export class Relay {
   /** One transaction to one destination, on a pooled connection within the destination's limit. */
   private async attempt(id: string, env: Envelope, size: number, d: Destination, signature: Buffer | null): Promise<Map<number, Outcome> | 'damaged'> {
     const release = await this.pool.slot(d.key, this.route.limit);
+    const started = performance.now();
+    let replies: Iterable<Outcome> = [];
     try {
       let hop: Hop | undefined = this.pool.take(d.key);
       if (!hop) {
         const c = await this.route.connect(d.key);
-        if (!c.ok) return new Map(d.indices.map((i) => [i, { reply: c.reply }]));
+        if (!c.ok) {
+          const failed = new Map(d.indices.map((i) => [i, { reply: c.reply }]));
+          replies = failed.values();
+          return failed;
+        }
         hop = { client: c.client, remote: c.remote, sent: 0 };
       }
       const body = this.spool.body(id);
@@ -255,9 +276,11 @@ export class Relay {
       if (r.damaged) return 'damaged';
       const out = new Map<number, Outcome>();
       for (const [i, reply] of r.replies) out.set(i, r.local.has(i) ? { reply } : { reply, remote: hop.remote, remoteDsn });
+      replies = out.values();
       return out;
     } finally {
       release();
+      this.observe(() => this.events.attempt?.(leastFinal(replies), performance.now() - started));
     }
   }
 
@@ -300,6 +323,10 @@ export class Relay {
       }
     }
     if (bounceable && relayed.length) await this.notify('success', env, bodyLength, relayed, now);
+    for (const i of outcomes.keys()) {
+      const st = env.recipients[i].state;
+      this.observe(() => this.events.recipient?.(st === 'done' ? 'sent' : st === 'failed' ? 'bounced' : 'deferred'));
+    }
     const states = env.recipients.map((r) => r.state);
     if (states.every((s) => s === 'done' || s === 'failed')) {
       await this.spool.delete(id);
@@ -315,6 +342,14 @@ export class Relay {
     const base = this.schedule[Math.min(env.attempts, this.schedule.length - 1)] * 1000;
     const delay = Math.max(0, Math.round(base * (1 + this.jitter * (2 * this.random() - 1))));
     await this.spool.defer(id, now + delay, lastTransient, progress);
+  }
+
+  private observe(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.logger.error({ err: String(err) }, 'relay observer failed');
+    }
   }
 
   /** Queues a DSN to the sender through the same spool; false if it could not be queued. */
@@ -337,6 +372,18 @@ export class Relay {
     this.logger.info({ queueId: env.id, dsn: w.id, kind, to: env.mailFrom.address, recipients: entries.map((e) => env.recipients[e.index].address) }, 'notification queued');
     return true;
   }
+}
+
+/** deferred if any reply was transient (or the attempt broke off), else bounced if any was permanent, else sent. */
+function leastFinal(outcomes: Iterable<Outcome>): RelayOutcome {
+  let out: RelayOutcome | null = null;
+  for (const o of outcomes) {
+    const c = o.reply[0];
+    if (c !== '2' && c !== '5') return 'deferred';
+    if (c === '5') out = 'bounced';
+    else out ??= 'sent';
+  }
+  return out ?? 'deferred';
 }
 
 async function* prepend(first: Buffer, rest: Readable): AsyncGenerator<Buffer> {

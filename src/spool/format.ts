@@ -197,6 +197,9 @@ export function applyStatus(env: Envelope, s: StatusRecord): void {
     case 'hold':
       env.holdReason = s.reason;
       return;
+    case 'release':
+      delete env.holdReason;
+      return;
     case 'requeue':
       env.attempts = 0;
       env.nextAttemptAt = undefined;

@@ -350,6 +350,8 @@ export class Spool {
   async release(id: string): Promise<void> {
     const from = this.stateOf(id);
     if (!from) throw new SpoolError('io', `no such queue file ${id}`);
+    // Recorded before the move: a crash in between leaves a held message without its reason, never a released one with it.
+    if (from === 'hold') await this.record(id, [{ t: 'release', at: this.clock.now() }]);
     await this.relocate(id, from, 'active');
   }
 

@@ -80,6 +80,8 @@ export type StatusRecord =
   | { t: 'rcpt'; i: number; state: RecipientState; reply?: string; at: number }
   | { t: 'attempt'; at: number; next?: number; reply?: string }
   | { t: 'hold'; reason: string; at: number }
+  /** An operator's release from hold/: the message is no longer held, so no reason either. */
+  | { t: 'release'; at: number }
   /** An operator's requeue: the retry schedule starts over. */
   | { t: 'requeue'; at: number }
   /** The relay sent the one delay warning (RFC 3464 Action: delayed) this message gets. */

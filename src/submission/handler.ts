@@ -34,6 +34,8 @@ const R = {
   notFqdn: reply(554, '5.1.2', 'Recipient address rejected: domain name must be fully qualified'),
   storage: reply(452, '4.3.1', 'Insufficient system storage'),
   internal: reply(451, '4.3.0', 'Error: internal error, try again later'),
+  /** What the engine answers to an accepted RCPT (smtp/replies.ts), for the observers. */
+  rcptOk: reply(250, '2.1.5', 'Ok'),
 };
 
 interface TxState {
@@ -82,7 +84,24 @@ export class SubmissionHandler implements SmtpHandler {
     };
   }
 
+  /** A MAIL refused here ends the message: it is logged and counted like one refused after DATA. */
   async mailFrom(session: SessionInfo, from: MailFrom): Promise<Verdict> {
+    const started = this.deps.clock.now();
+    const v = await this.mailVerdict(session, from);
+    return v.ok ? v : this.finish(session, { mailFrom: from, rcptTo: [], bodyMode: null }, null, v, started, null);
+  }
+
+  async rcptTo(session: SessionInfo, tx: Transaction, rcpt: RcptTo): Promise<Verdict> {
+    const v = await this.rcptVerdict(session, tx, rcpt);
+    try {
+      this.deps.events?.recipient?.(v.reply ?? R.rcptOk);
+    } catch (err) {
+      this.deps.logger.error({ event: 'observer', err: String(err) }, 'recipient observer failed');
+    }
+    return v;
+  }
+
+  private async mailVerdict(session: SessionInfo, from: MailFrom): Promise<Verdict> {
     const state: TxState = { subscriber: null, limitCtx: null, rcptTaken: 0, messageTaken: false, postmasterAdmitted: false };
     this.txState.set(session, state);
     if (!session.auth) {
@@ -107,7 +126,7 @@ export class SubmissionHandler implements SmtpHandler {
     return accept();
   }
 
-  async rcptTo(session: SessionInfo, _tx: Transaction, rcpt: RcptTo): Promise<Verdict> {
+  private async rcptVerdict(session: SessionInfo, _tx: Transaction, rcpt: RcptTo): Promise<Verdict> {
     if (rcpt.domain === '' && rcpt.localPart.toLowerCase() === 'postmaster') {
       // RFC 5321 §4.5.1: <Postmaster> without a domain must be accepted.
       rcpt.address = `postmaster@${this.opts.postmasterDomains[0] ?? this.opts.hostname}`;

@@ -97,7 +97,7 @@ export interface LimitContext {
   ip: string;
 }
 
-/** One record per finished transaction (accepted or refused at end of data). */
+/** One record per finished transaction: accepted or refused at end of data, or refused at MAIL (no recipients, no queue id). */
 export interface TransactionSummary {
   accepted: boolean;
   reply: Reply | null;
@@ -122,4 +122,6 @@ export interface TransactionSummary {
 export interface SubmissionEvents {
   transaction(t: TransactionSummary): void;
   session?(listener: string, change: 'open' | 'close'): void;
+  /** Every answer the MSA gives to RCPT, accepted or refused. */
+  recipient?(reply: Reply): void;
 }

@@ -12,8 +12,8 @@ import { authedClient, type RawClient } from '../lib/smtpclient.ts';
 const KILLS = 20;
 const SESSIONS = 6;
 const ACCOUNTS = [
-  { login: 'load1@isp.example', password: 'load-one-pw' },
-  { login: 'load2@isp.example', password: 'load-two-pw' },
+  { login: 'load1@isp.example', password: 'load-one-pass' },
+  { login: 'load2@isp.example', password: 'load-two-pass' },
   { login: 'load3@isp.example', password: 'load-three-pw' },
 ];
 

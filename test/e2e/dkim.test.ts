@@ -47,7 +47,7 @@ describe('DKIM signing of relayed mail', { skip }, () => {
     assert.equal(gen.code, 0, gen.stderr);
     assert.match(gen.stdout, /s2026\._domainkey\.isp\.example\.?\s.*TXT/);
     ({ sink, pw } = await startWithSink({
-      accounts: [{ login: 'alice@isp.example', password: 'alice-pass-1' }, { login: 'bob@other.example', password: 'bob-pass-12' }],
+      accounts: [{ login: 'alice@isp.example', password: 'alice-pass-1' }, { login: 'bob@other.example', password: 'bob-pass-123' }],
       extraYaml: `dkim:\n  - {domain: isp.example, selector: s2026, keyFile: "${join(keys.path, 'out', 's2026.pem')}"}\n`,
     }));
     const rec = await run(NODE, [MAIN, 'dkim', 'record', 'isp.example', '--selector', 's2026', '--out', join(keys.path, 'out'), '--config', cfg]);
@@ -80,7 +80,7 @@ describe('DKIM signing of relayed mail', { skip }, () => {
 
   test('a domain without a key is relayed unsigned', async () => {
     const n = sink.messages.length;
-    assert.equal((await submit('bob@other.example', 'bob-pass-12')).code, 0);
+    assert.equal((await submit('bob@other.example', 'bob-pass-123')).code, 0);
     const [m] = (await sink.waitFor(n + 1)).slice(n);
     assert.doesNotMatch(m.raw.toString('latin1'), /^DKIM-Signature:/m);
   });

@@ -183,7 +183,7 @@ describe('two nodes share one Redis', { skip }, () => {
     for (const failMode of ['closed', 'open']) {
       nodes.push(await Portwarden.start({
         smarthost,
-        accounts: [{ login: 'bob@isp.example', password: 'bob-pass-12', subscriber: 'cust-9' }],
+        accounts: [{ login: 'bob@isp.example', password: 'bob-pass-123', subscriber: 'cust-9' }],
         extraYaml: LIMITS(`store: redis\n  redisUrl: "redis://127.0.0.1:${redisPort}"\n  failMode: ${failMode}`),
       }));
     }
@@ -196,22 +196,22 @@ describe('two nodes share one Redis', { skip }, () => {
 
   test('the account limit is enforced jointly: 3 messages across both nodes, the 4th refused on either', async () => {
     const outs = [];
-    for (const n of [0, 1, 0]) outs.push(await send(nodes[n], 'bob@isp.example', 'bob-pass-12'));
+    for (const n of [0, 1, 0]) outs.push(await send(nodes[n], 'bob@isp.example', 'bob-pass-123'));
     for (const o of outs) assert.match(o, /<~ {2}250 2\.0\.0 Ok: queued/);
-    assert.match(await send(nodes[1], 'bob@isp.example', 'bob-pass-12'), /<~\* 450 4\.7\.1 Sending limit of 3 messages/);
-    assert.match(await send(nodes[0], 'bob@isp.example', 'bob-pass-12'), /<~\* 450 4\.7\.1 /);
+    assert.match(await send(nodes[1], 'bob@isp.example', 'bob-pass-123'), /<~\* 450 4\.7\.1 Sending limit of 3 messages/);
+    assert.match(await send(nodes[0], 'bob@isp.example', 'bob-pass-123'), /<~\* 450 4\.7\.1 /);
   });
 
   test('Redis stopped: the fail-closed node defers with 451 4.3.0, the fail-open node limits locally; both recover', async () => {
     redis.kill('SIGKILL');
     await new Promise((res) => setTimeout(res, 300));
-    assert.match(await send(nodes[0], 'bob@isp.example', 'bob-pass-12'), /<~\* 451 4\.3\.0 Sending limits temporarily unavailable/);
+    assert.match(await send(nodes[0], 'bob@isp.example', 'bob-pass-123'), /<~\* 451 4\.3\.0 Sending limits temporarily unavailable/);
     // fail-open: a fresh local bucket, so this node admits up to the limit again on its own
-    assert.match(await send(nodes[1], 'bob@isp.example', 'bob-pass-12'), /<~ {2}250 2\.0\.0 Ok: queued/);
+    assert.match(await send(nodes[1], 'bob@isp.example', 'bob-pass-123'), /<~ {2}250 2\.0\.0 Ok: queued/);
     await startRedis();
     await new Promise((res) => setTimeout(res, 1500));
     // the restarted Redis is empty: the shared bucket starts over and both nodes use it again
-    assert.match(await send(nodes[0], 'bob@isp.example', 'bob-pass-12'), /<~ {2}250 2\.0\.0 Ok: queued/);
+    assert.match(await send(nodes[0], 'bob@isp.example', 'bob-pass-123'), /<~ {2}250 2\.0\.0 Ok: queued/);
     const r = await run('redis-cli', ['-p', String(redisPort), '--scan']);
     assert.ok(r.stdout.trim().length > 0, 'limit keys are in Redis again');
   });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { CaptureSink, hasOnlyCrlf } from '../lib/sink.ts';
 import { Portwarden, startWithSink } from '../lib/portwarden.ts';
 import { RawClient, authedClient, plainAuth, b64 } from '../lib/smtpclient.ts';
+import { until } from '../lib/tools.ts';
 
 const USER = 'alice@isp.example';
 const PASS = 'alice-secret-1';
@@ -32,6 +33,11 @@ describe('bad input through the whole MSA', () => {
   const sub = () => pw.port('submission');
   const msg = (subject: string, body = 'body') => `From: ${USER}\r\nTo: x@example.net\r\nSubject: ${subject}\r\n\r\n${body}\r\n`;
 
+  async function sessionOf(clientPort: number): Promise<string> {
+    await until(() => pw.logs.some((l) => l.msg === 'connect' && l.port === clientPort), `the connect line of port ${clientPort}`);
+    return String(pw.logs.find((l) => l.msg === 'connect' && l.port === clientPort)!.session);
+  }
+
   async function envelope(c: RawClient, rcpts = ['x@example.net']): Promise<void> {
     assert.equal((await c.cmd(`MAIL FROM:<${USER}>`)).code, 250);
     for (const r of rcpts) assert.equal((await c.cmd(`RCPT TO:<${r}>`)).code, 250);
@@ -46,8 +52,15 @@ describe('bad input through the whole MSA', () => {
     assert.match((await c.cmd(`MAIL FROM:<${USER}>`)).lines[0], /^530 5\.7\.0 Must issue a STARTTLS command first/);
     assert.match((await c.cmd(`AUTH PLAIN ${plainAuth(USER, PASS)}`)).lines[0], /^530 5\.7\.0/);
     assert.match((await c.cmd('STARTTLS x')).lines[0], /^501 5\.5\.4/);
+    const port = c.localPort;
     c.close();
-    assert.ok(!pw.logsOf('auth').some((l) => l.identity === USER && l.outcome === 'success' && Number(l.session) < 0), 'no credentials judged');
+    // This session's id, from the engine's connect line (the log names the client port), and
+    // every line of it once it has ended: no SASL exchange may have judged the credentials sent
+    // before TLS, whatever its outcome.
+    const id = await sessionOf(port);
+    await until(() => pw.logs.some((l) => l.session === id && l.msg === 'disconnect'), 'the session to end');
+    const judged = pw.logs.filter((l) => l.session === id && (l.event === 'auth' || l.msg === 'authenticated' || l.msg === 'authentication failed'));
+    assert.deepEqual(judged, [], 'no credentials judged');
   });
 
   test('STARTTLS with a command pipelined behind it: the plaintext RSET is discarded (CVE-2011-0411)', async () => {

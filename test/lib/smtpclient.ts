@@ -40,6 +40,9 @@ export class RawClient {
     return 'getProtocol' in this.sock ? (this.sock as TLSSocket).getProtocol() : null;
   }
 
+  /** This end's port: the server logs it as the session's `port`, which finds the session's log lines. */
+  get localPort(): number { return this.sock.localPort ?? 0; }
+
   write(data: string | Buffer): void { this.sock.write(data); }
 
   /** Everything received so far and not yet consumed by read(). */
