@@ -1,0 +1,128 @@
+// Connection limits per client address and per client network, and the shorter
+// timers before AUTH. The peers are real Python sockets bound to distinct loopback
+// source addresses (all of 127.0.0.0/8 is local on Linux).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { needTools } from '../../test/lib/tools.ts';
+import { Client, code, startServer } from './testkit.ts';
+
+const skip = needTools('python3');
+const run = promisify(execFile);
+
+// Opens one connection per source address given, in order, keeping all open; prints the
+// first reply line each got ("" when closed without one). Then closes the ones named in
+// argv[3] (indexes) and opens one more from argv[4], printing its reply too.
+const CLIENT = String.raw`
+import json, socket, sys
+port, sources = int(sys.argv[1]), sys.argv[2].split(',')
+drop, late = [int(i) for i in sys.argv[3].split(',') if i], sys.argv[4]
+def open_from(src):
+    s = socket.socket()
+    s.settimeout(5)
+    s.bind((src, 0))
+    s.connect(('127.0.0.1', port))
+    buf = b''
+    try:
+        while b'\n' not in buf:
+            d = s.recv(512)
+            if not d: break
+            buf += d
+    except socket.timeout:
+        pass
+    return s, buf.decode('latin1').split('\r\n')[0]
+conns = [open_from(src) for src in sources]
+out = [line for _, line in conns]
+for i in drop:
+    conns[i][0].close()
+import time; time.sleep(0.3)
+if late:
+    out.append(open_from(late)[1])
+print(json.dumps(out))
+`;
+
+async function connectFrom(port: number, sources: string[], drop: number[] = [], late = ''): Promise<string[]> {
+  const { stdout } = await run('python3', ['-c', CLIENT, String(port), sources.join(','), drop.join(','), late], { timeout: 30_000 });
+  return JSON.parse(stdout) as string[];
+}
+
+test('per network (IPv4 /24) and per address: 421 4.7.0 with the reason, other networks unaffected', { skip }, async () => {
+  const h = await startServer({ maxConnectionsPerIp: 2, maxConnectionsPerNetwork: 3 });
+  try {
+    const got = await connectFrom(h.port, ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.1.2', '127.0.1.2', '127.0.1.2'], [0], '127.0.0.6');
+    assert.deepEqual(got.map((l) => l.slice(0, 3)), ['220', '220', '220', '421', '220', '220', '421', '220'], JSON.stringify(got));
+    assert.equal(got[3], '421 4.7.0 mx.test Error: too many connections from your network, try again later');
+    assert.equal(got[6], '421 4.7.0 mx.test Error: too many connections from your address, try again later');
+    const w = h.logger.records.filter((r) => r.msg === 'too many connections');
+    assert.deepEqual(w.map((r) => [r.remote, r.network]), [['127.0.0.5', '127.0.0.0/24'], ['127.0.1.2', '127.0.1.0/24']]);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('the network prefix is configurable: with /16 the two /24s are one network', { skip }, async () => {
+  const h = await startServer({ maxConnectionsPerIp: 5, maxConnectionsPerNetwork: 2, ipv4NetworkPrefix: 16 });
+  try {
+    const got = await connectFrom(h.port, ['127.0.0.2', '127.0.1.2', '127.0.2.2']);
+    assert.deepEqual(got.map((l) => l.slice(0, 3)), ['220', '220', '421'], JSON.stringify(got));
+  } finally {
+    await h.stop();
+  }
+});
+
+test('a dual-stack listener counts an IPv4 client (::ffff:a.b.c.d) in its IPv4 /24', { skip }, async (t) => {
+  let h;
+  try {
+    h = await startServer({ host: '::', maxConnectionsPerIp: 5, maxConnectionsPerNetwork: 2 });
+  } catch {
+    t.skip('no IPv6 here');
+    return;
+  }
+  try {
+    const got = await connectFrom(h.port, ['127.0.0.2', '127.0.0.3', '127.0.0.4']);
+    assert.deepEqual(got.map((l) => l.slice(0, 3)), ['220', '220', '421'], JSON.stringify(got));
+    assert.equal(h.logger.records.find((r) => r.msg === 'too many connections')?.network, '127.0.0.0/24');
+  } finally {
+    await h.stop();
+  }
+});
+
+const b64 = (s: string): string => Buffer.from(s).toString('base64');
+
+test('before AUTH the shorter idle timeout and session time apply, after AUTH the longer ones', async () => {
+  const h = await startServer({ tls: 'none', authRequiresTls: false, preAuthIdleTimeout: 1, idleTimeout: 6, preAuthSessionTime: 2, maxSessionTime: 30 });
+  const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  try {
+    // Idle before AUTH: 421 after about 1 s, not 6.
+    const idle = await Client.connect(h.port);
+    await idle.reply();
+    await idle.cmd('EHLO idle.example');
+    const t0 = Date.now();
+    assert.equal(await idle.reply(4000), '421 4.4.2 mx.test Error: timeout exceeded\r\n');
+    assert.ok(Date.now() - t0 < 3000, `pre-AUTH idle drop after ${Date.now() - t0} ms`);
+    // Busy but never authenticating: dropped at the pre-AUTH session limit (2 s), not 30.
+    const busy = await Client.connect(h.port);
+    const t1 = Date.now();
+    await busy.reply();
+    let last = '';
+    for (let i = 0; i < 16 && !last.startsWith('421'); i++) {
+      await tick(250);
+      last = await busy.cmd('NOOP').catch(() => 'closed');
+    }
+    assert.equal(last, '421 4.4.2 mx.test Error: timeout exceeded\r\n');
+    assert.ok(Date.now() - t1 < 3500, `pre-AUTH session drop after ${Date.now() - t1} ms`);
+    // Authenticated: idle for longer than 1 s and alive past 2 s.
+    const authed = await Client.connect(h.port);
+    await authed.reply();
+    await authed.cmd('EHLO authed.example');
+    assert.equal(code(await authed.cmd(`AUTH PLAIN ${b64('\0user\0pass')}`)), '235');
+    await tick(1500);
+    assert.equal(await authed.cmd('NOOP'), '250 2.0.0 Ok\r\n');
+    await tick(1200);
+    assert.equal(await authed.cmd('NOOP'), '250 2.0.0 Ok\r\n');
+    authed.end();
+  } finally {
+    await h.stop();
+  }
+});
