@@ -3,61 +3,19 @@
 // they do not drain within the idle timeout. The peer is a real Python socket.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { needTools } from '../../test/lib/tools.ts';
+import { pipelineWithoutReading } from '../../test/lib/pyclients.ts';
 import { Client, startServer, testCert } from './testkit.ts';
 
 const skip = needTools('python3', 'openssl');
-const run = promisify(execFile);
 const TOTAL = 4 * 1024 * 1024;
-
-// Sends up to TOTAL octets of pipelined EHLO without ever calling recv(); reports how much
-// the kernel took before send() stayed blocked for 1.5 s, and whether and when the server
-// then dropped the connection (RST or FIN seen by poll(), without reading).
-const CLIENT = String.raw`
-import json, select, socket, ssl, sys, time
-port, total, tls = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == 'tls'
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
-s.connect(('127.0.0.1', port))
-if tls:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-    s = ctx.wrap_socket(s)
-s.setblocking(False)
-chunk = b'EHLO pipelining.example\r\n' * 400
-sent, last, blocked, dropped, deadline = 0, time.time(), None, None, time.time() + 20
-while sent < total and time.time() < deadline:
-    try:
-        sent += s.send(chunk[:total - sent])
-        last = time.time()
-    except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
-        if time.time() - last > 1.5:
-            blocked = last
-            break
-        time.sleep(0.005)
-    except OSError:
-        dropped = time.time()
-        break
-if blocked is not None:
-    p = select.poll()
-    p.register(s, select.POLLERR | select.POLLHUP | select.POLLRDHUP)
-    while dropped is None and time.time() < deadline:
-        if [e for _, e in p.poll(100) if e & (select.POLLERR | select.POLLHUP | select.POLLRDHUP)]:
-            dropped = time.time()
-print(json.dumps({'sent': sent, 'blocked': blocked is not None,
-                  'droppedAfter': None if dropped is None or blocked is None else dropped - blocked}))
-`;
 
 for (const tls of ['none', 'implicit'] as const) {
   test(`a pipelining client that never reads (tls: ${tls}): the server stops reading it, then drops it`, { skip }, async () => {
     const secureContext = tls === 'implicit' ? testCert().context : undefined;
     const h = await startServer({ tls, forbidUnauthPipelining: false, idleTimeout: 2, maxReplyBacklog: 64 * 1024 }, { secureContext });
     try {
-      const { stdout } = await run('python3', ['-c', CLIENT, String(h.port), String(TOTAL), tls === 'implicit' ? 'tls' : 'plain'], { timeout: 30_000 });
-      const r = JSON.parse(stdout) as { sent: number; blocked: boolean; droppedAfter: number | null };
+      const r = await pipelineWithoutReading(h.port, TOTAL, tls === 'implicit');
       assert.ok(r.blocked, `the client was never blocked: the server read all ${r.sent} octets`);
       assert.ok(r.sent < TOTAL / 2, `the server took ${r.sent} of ${TOTAL} octets`);
       // Dropped once the replies did not drain for the idle timeout (2 s, counted from the last write).

@@ -3,49 +3,11 @@
 // source addresses (all of 127.0.0.0/8 is local on Linux).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { needTools } from '../../test/lib/tools.ts';
+import { connectFrom } from '../../test/lib/pyclients.ts';
 import { Client, code, startServer } from './testkit.ts';
 
 const skip = needTools('python3');
-const run = promisify(execFile);
-
-// Opens one connection per source address given, in order, keeping all open; prints the
-// first reply line each got ("" when closed without one). Then closes the ones named in
-// argv[3] (indexes) and opens one more from argv[4], printing its reply too.
-const CLIENT = String.raw`
-import json, socket, sys
-port, sources = int(sys.argv[1]), sys.argv[2].split(',')
-drop, late = [int(i) for i in sys.argv[3].split(',') if i], sys.argv[4]
-def open_from(src):
-    s = socket.socket()
-    s.settimeout(5)
-    s.bind((src, 0))
-    s.connect(('127.0.0.1', port))
-    buf = b''
-    try:
-        while b'\n' not in buf:
-            d = s.recv(512)
-            if not d: break
-            buf += d
-    except socket.timeout:
-        pass
-    return s, buf.decode('latin1').split('\r\n')[0]
-conns = [open_from(src) for src in sources]
-out = [line for _, line in conns]
-for i in drop:
-    conns[i][0].close()
-import time; time.sleep(0.3)
-if late:
-    out.append(open_from(late)[1])
-print(json.dumps(out))
-`;
-
-async function connectFrom(port: number, sources: string[], drop: number[] = [], late = ''): Promise<string[]> {
-  const { stdout } = await run('python3', ['-c', CLIENT, String(port), sources.join(','), drop.join(','), late], { timeout: 30_000 });
-  return JSON.parse(stdout) as string[];
-}
 
 test('per network (IPv4 /24) and per address: 421 4.7.0 with the reason, other networks unaffected', { skip }, async () => {
   const h = await startServer({ maxConnectionsPerIp: 2, maxConnectionsPerNetwork: 3 });
