@@ -3,7 +3,9 @@
 // source addresses (all of 127.0.0.0/8 is local on Linux).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { needTools } from '../../test/lib/tools.ts';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { canUseNetns, needTools } from '../../test/lib/tools.ts';
 import { connectFrom } from '../../test/lib/pyclients.ts';
 import { Client, code, startServer } from './testkit.ts';
 
@@ -86,5 +88,32 @@ test('before AUTH the shorter idle timeout and session time apply, after AUTH th
     authed.end();
   } finally {
     await h.stop();
+  }
+});
+
+test('IPv6: one /64 is one network, whatever addresses its hosts use (in a network namespace)', { skip: skip || (!canUseNetns() && 'needs network namespaces (root)') }, async () => {
+  const ns = `pw-smtp-${randomBytes(3).toString('hex')}`;
+  const ip = (...a: string[]): string => execFileSync('ip', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  let server: ChildProcess | undefined;
+  ip('netns', 'add', ns);
+  try {
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    for (const a of ['2001:db8:1::1', '2001:db8:1::2', '2001:db8:1::3', '2001:db8:1:0:a::7', '2001:db8:2::1']) ip('-n', ns, 'addr', 'add', `${a}/128`, 'dev', 'lo', 'nodad');
+    const testkit = new URL('./testkit.ts', import.meta.url).href;
+    server = spawn('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e',
+      `import { startServer } from ${JSON.stringify(testkit)};
+       const h = await startServer({ host: '::1', maxConnectionsPerIp: 2, maxConnectionsPerNetwork: 3 });
+       console.log(h.port);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const port = await new Promise<number>((res, rej) => {
+      server!.stdout!.once('data', (d: Buffer) => res(Number(String(d).trim())));
+      server!.once('exit', (c) => rej(new Error(`server exited ${c}`)));
+    });
+    const got = await connectFrom(port, ['2001:db8:1::1', '2001:db8:1::1', '2001:db8:1::1', '2001:db8:1::2', '2001:db8:1:0:a::7', '2001:db8:2::1'], [], '', '::1', ['ip', 'netns', 'exec', ns]);
+    assert.deepEqual(got.map((l) => l.slice(0, 9)), ['220 mx.te', '220 mx.te', '421 4.7.0', '220 mx.te', '421 4.7.0', '220 mx.te'], JSON.stringify(got));
+    assert.match(got[2], /from your address/);
+    assert.match(got[4], /from your network/);
+  } finally {
+    server?.kill();
+    ip('netns', 'del', ns);
   }
 });

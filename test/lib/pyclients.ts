@@ -58,12 +58,12 @@ export async function pipelineWithoutReading(port: number, total: number, tls: b
 const FROM_SOURCES = String.raw`
 import json, socket, sys
 port, sources = int(sys.argv[1]), sys.argv[2].split(',')
-drop, late = [int(i) for i in sys.argv[3].split(',') if i], sys.argv[4]
+drop, late, host = [int(i) for i in sys.argv[3].split(',') if i], sys.argv[4], sys.argv[5]
 def open_from(src):
-    s = socket.socket()
+    s = socket.socket(socket.AF_INET6 if ':' in src else socket.AF_INET)
     s.settimeout(5)
     s.bind((src, 0))
-    s.connect(('127.0.0.1', port))
+    s.connect((host, port))
     buf = b''
     try:
         while b'\n' not in buf:
@@ -83,8 +83,12 @@ if late:
 print(json.dumps(out))
 `;
 
-/** First reply line per connection (kept open), then after closing `drop` one more from `late`. */
-export async function connectFrom(port: number, sources: string[], drop: number[] = [], late = ''): Promise<string[]> {
-  const { stdout } = await run('python3', ['-c', FROM_SOURCES, String(port), sources.join(','), drop.join(','), late], { timeout: 30_000 });
+/**
+ * First reply line per connection (kept open), then after closing `drop` one more from `late`.
+ * `via` prefixes the command (e.g. ["ip", "netns", "exec", NS]) to run it elsewhere.
+ */
+export async function connectFrom(port: number, sources: string[], drop: number[] = [], late = '', host = '127.0.0.1', via: string[] = []): Promise<string[]> {
+  const argv = [...via, 'python3', '-c', FROM_SOURCES, String(port), sources.join(','), drop.join(','), late, host];
+  const { stdout } = await run(argv[0], argv.slice(1), { timeout: 30_000 });
   return JSON.parse(stdout) as string[];
 }
