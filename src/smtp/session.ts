@@ -75,6 +75,8 @@ export class Session {
   private moreInput = false;
   private discardingLine = false;
   private warnings = 0;
+  /** The post-AUTH timers run (set once, by the first successful AUTH). */
+  private authedTimers = false;
   private idleTimer: NodeJS.Timeout;
   private sessionTimer: NodeJS.Timeout;
   private readonly onData = (chunk: Buffer): void => this.input(chunk);
@@ -451,8 +453,6 @@ export class Session {
     const left = this.opts.maxSessionTime * 1000 - (Date.now() - this.info.startedAt);
     this.sessionTimer = setTimeout(() => this.onSessionTimeout(), Math.max(0, left)).unref();
   }
-
-  private authedTimers = false;
 
   // ---- timers, shutdown ---------------------------------------------------
 
