@@ -2,7 +2,9 @@
 // portwarden through bin/portwarden (its production flags) on loopback with a throwaway data
 // directory, connects to the STARTTLS listener, writes 4 MiB of "EHLO …" (~200 octets of
 // reply each) without ever reading, and prints how much of it the server read, its RSS growth
-// (VmHWM against the idle RSS) and whether and when it dropped the connection.
+// (VmHWM against the idle RSS) and whether and when it dropped the connection. What the server
+// does not read waits in the kernel's socket buffers (up to net.ipv4.tcp_rmem's maximum, 32 MiB
+// here), not in the server: the figure that matters is what the server read.
 //
 // Run: node bench/portwarden/pipelining.ts [MiB]   (default 4). Bounded: one connection, ≤ 75 s.
 import { spawn, type ChildProcess } from 'node:child_process';
