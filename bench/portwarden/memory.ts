@@ -99,7 +99,7 @@ try {
     'hostname: membench.portwarden.test',
     `dataDir: ${JSON.stringify(join(dir, 'data'))}`,
     'listeners:',
-    `  - {name: submission, host: 127.0.0.1, port: ${port}, tls: starttls, maxConnectionsPerIp: 100}`,
+    `  - {name: submission, host: 127.0.0.1, port: ${port}, tls: starttls, maxConnectionsPerIp: 100, maxConnectionsPerNetwork: 100}`,
     `smtp: {maxMessageSize: ${Math.max(...sizes) + 1024 * 1024}}`,
     `relay: {smarthost: "127.0.0.1:${sinkPort}", tls: none, concurrency: 20}`,
     'log: {level: warn}',

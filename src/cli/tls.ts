@@ -2,11 +2,29 @@
 // ECDSA P-256 certificate is generated on first start with the system's openssl
 // (Node has no X.509 writer; openssl is on every Debian host) and reused after.
 // reload() re-reads the files: SIGHUP picks up a renewed certificate for new sessions.
+//
+// Policy (Mozilla "intermediate", without DHE): TLS 1.2 and 1.3 only; on TLS 1.2
+// only ECDHE with an AEAD (AES-GCM, ChaCha20-Poly1305), no CBC, in the server's
+// order; no renegotiation (SSL_OP_NO_RENEGOTIATION; the engine refuses it too).
+// A generated certificate lives at most 397 days (the CA/Browser Forum's 398-day
+// ceiling) and is replaced on start when it is older-style or near its end.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, constants } from 'node:crypto';
+
+const CERT_DAYS = 397;
+/** A generated certificate this close to its end is replaced on start (a year-long server must not let it lapse). */
+const RENEW_BEFORE_DAYS = 30;
+const DAY_MS = 86_400_000;
+/** TLS 1.3 suites (all AEAD) first, then the TLS 1.2 ones; without 1.3 names Node would cap the context at 1.2. */
+export const CIPHERS = [
+  'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
 
 export interface TlsFiles { cert: string; key: string; generated: boolean }
 
@@ -15,14 +33,26 @@ export function ensureCertificate(dataDir: string, hostname: string, configured:
   const dir = join(dataDir, 'tls');
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  if (existsSync(cert) && existsSync(key)) return { cert, key, generated: false };
+  if (existsSync(cert) && existsSync(key) && generatedStillGood(cert)) return { cert, key, generated: false };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const san = hostname === 'localhost' ? 'DNS:localhost,IP:127.0.0.1,IP:::1' : `DNS:${hostname},DNS:localhost,IP:127.0.0.1,IP:::1`;
   execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '825',
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', String(CERT_DAYS),
     '-subj', `/CN=${hostname}`, '-addext', `subjectAltName=${san}`, '-keyout', key, '-out', cert,
   ], { stdio: 'pipe' });
   return { cert, key, generated: true };
+}
+
+/** False for a generated certificate that lives longer than we now generate, ends soon, or cannot be read. */
+function generatedStillGood(file: string): boolean {
+  try {
+    const x = new X509Certificate(readFileSync(file));
+    const from = Date.parse(x.validFrom);
+    const to = Date.parse(x.validTo);
+    return to - from <= (CERT_DAYS + 1) * DAY_MS && to - Date.now() > RENEW_BEFORE_DAYS * DAY_MS;
+  } catch {
+    return false;
+  }
 }
 
 export class TlsStore {
@@ -36,7 +66,10 @@ export class TlsStore {
   private static load(files: TlsFiles): [SecureContext, TlsStore['info']] {
     const cert = readFileSync(files.cert);
     const key = readFileSync(files.key);
-    const ctx = createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
+    const ctx = createSecureContext({
+      cert, key, minVersion: 'TLSv1.2', ciphers: CIPHERS, honorCipherOrder: true,
+      secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
+    });
     const x = new X509Certificate(cert);
     return [ctx, { subject: x.subject, validTo: x.validTo, fingerprint256: x.fingerprint256 }];
   }

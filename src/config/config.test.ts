@@ -46,3 +46,16 @@ test('cross-field rules: cert without key, duplicate listener names', () => {
   assert.ok(issues.some((i) => /tls: give both cert and key/.test(i)));
   assert.ok(issues.some((i) => /pw\.yaml:5:\d+: listeners\.1\.name: duplicate/.test(i)));
 });
+
+test('connection limits and pre-AUTH timers: defaults, and bounds named by line', () => {
+  const base = 'relay:\n  smarthost: 127.0.0.1:25\n';
+  const c = parseConfig(base, 'pw.yaml');
+  for (const l of c.listeners) {
+    assert.deepEqual([l.maxConnectionsPerIp, l.maxConnectionsPerNetwork, l.ipv4NetworkPrefix, l.ipv6NetworkPrefix], [10, 50, 24, 64]);
+  }
+  assert.deepEqual([c.smtp.preAuthIdleTimeout, c.smtp.preAuthSessionTime, c.smtp.maxReplyBacklog], [60, 120, 131_072]);
+  const own = parseConfig(`${base}listeners:\n  - {name: s, port: 1, tls: starttls, maxConnectionsPerNetwork: 7, ipv6NetworkPrefix: 56}\n`, 'pw.yaml');
+  assert.deepEqual([own.listeners[0].maxConnectionsPerNetwork, own.listeners[0].ipv6NetworkPrefix, own.listeners[0].maxConnectionsPerIp], [7, 56, 10]);
+  assert.ok(errorsOf(`${base}smtp:\n  maxReplyBacklog: 1000\n`).some((i) => /^pw\.yaml:4:\d+: smtp\.maxReplyBacklog: must be ≥ 16384/.test(i)));
+  assert.ok(errorsOf(`${base}listeners:\n  - {name: s, port: 1, tls: none, ipv4NetworkPrefix: 33}\n`).some((i) => /^pw\.yaml:4:\d+: listeners\.0\.ipv4NetworkPrefix/.test(i)));
+});

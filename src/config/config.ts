@@ -8,6 +8,8 @@ import { anything, bool, int, list, obj, oneOf, str, type Issue, type Path } fro
 const hostPort = str({ pattern: /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, hint: 'expected host:port, e.g. 127.0.0.1:10025 or [::1]:25' });
 const hostname = str({ pattern: /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/, hint: 'expected a host name' });
 
+const listenerLimits = { maxConnections: 1000, maxConnectionsPerIp: 10, maxConnectionsPerNetwork: 50, ipv4NetworkPrefix: 24, ipv6NetworkPrefix: 64 };
+
 const listener = obj({
   name: str({ pattern: /^[a-z][a-z0-9-]*$/, hint: 'lower-case letters, digits, dashes' }),
   host: str().default('127.0.0.1'),
@@ -17,15 +19,20 @@ const listener = obj({
   requireTls: bool().optional(),
   bareLf: oneOf(['reject', 'normalize'] as const).default('reject'),
   maxConnections: int({ min: 1 }).default(1000),
-  maxConnectionsPerIp: int({ min: 1 }).default(50),
+  /** A household or office behind one NAT address: a few mail clients, each one or two connections. */
+  maxConnectionsPerIp: int({ min: 1 }).default(10),
+  /** Per IPv4 /24 or IPv6 /64 (ipv4NetworkPrefix / ipv6NetworkPrefix): one host spreading over its neighbours' addresses, or one IPv6 subscriber rotating addresses. */
+  maxConnectionsPerNetwork: int({ min: 1 }).default(50),
+  ipv4NetworkPrefix: int({ min: 8, max: 32 }).default(24),
+  ipv6NetworkPrefix: int({ min: 16, max: 128 }).default(64),
 });
 
 const schema = obj({
   hostname: hostname.default('localhost'),
   dataDir: str().default('./data'),
   listeners: list(listener, { min: 1 }).default([
-    { name: 'submission', host: '127.0.0.1', port: 2587, tls: 'starttls', requireTls: undefined, bareLf: 'reject', maxConnections: 1000, maxConnectionsPerIp: 50 },
-    { name: 'submissions', host: '127.0.0.1', port: 2465, tls: 'implicit', requireTls: undefined, bareLf: 'reject', maxConnections: 1000, maxConnectionsPerIp: 50 },
+    { name: 'submission', host: '127.0.0.1', port: 2587, tls: 'starttls', requireTls: undefined, bareLf: 'reject', ...listenerLimits },
+    { name: 'submissions', host: '127.0.0.1', port: 2465, tls: 'implicit', requireTls: undefined, bareLf: 'reject', ...listenerLimits },
   ]),
   tls: obj({
     /** PEM files; when both are absent a self-signed ECDSA P-256 certificate is generated under dataDir/tls on first start. */
@@ -35,12 +42,18 @@ const schema = obj({
   smtp: obj({
     maxMessageSize: int({ min: 1024 }).default(36_700_160),
     maxRecipients: int({ min: 100 }).default(100),
+    /** Seconds idle between commands once authenticated (RFC 5321 §4.5.3.2.7: at least 300). */
     idleTimeout: int({ min: 1 }).default(300),
     maxSessionTime: int({ min: 1 }).default(3600),
+    /** Before AUTH: idle seconds, and seconds from connect until AUTH must have succeeded. */
+    preAuthIdleTimeout: int({ min: 1 }).default(60),
+    preAuthSessionTime: int({ min: 1 }).default(120),
+    /** Octets of unread replies after which a pipelining client is no longer read (dropped when they do not drain within the idle timeout). */
+    maxReplyBacklog: int({ min: 16_384 }).default(131_072),
     maxErrors: int({ min: 1 }).default(20),
     smtputf8: bool().default(true),
     chunking: bool().default(true),
-  }).default({ maxMessageSize: 36_700_160, maxRecipients: 100, idleTimeout: 300, maxSessionTime: 3600, maxErrors: 20, smtputf8: true, chunking: true }),
+  }).default({ maxMessageSize: 36_700_160, maxRecipients: 100, idleTimeout: 300, maxSessionTime: 3600, preAuthIdleTimeout: 60, preAuthSessionTime: 120, maxReplyBacklog: 131_072, maxErrors: 20, smtputf8: true, chunking: true }),
   submission: obj({
     /** Shown in 525 5.7.13 and limit replies: where a customer reads what happened. */
     helpUrl: str().default('https://portal.isp.example/mail-help'),

@@ -1,12 +1,15 @@
 // smtp: portwarden's SMTP server engine. Speaks the protocol only — line
 // framing, the command table, pipelining, STARTTLS with the plaintext buffer
 // purged on upgrade, implicit TLS, SASL framing, DATA and BDAT streams with
-// strict end-of-data, and enforced limits — and asks an SmtpHandler for every
+// strict end-of-data, and enforced limits (connections per client address and
+// network, pre-AUTH timers, unread replies) — and asks an SmtpHandler for every
 // decision. It knows no policy.
 //
-// Trusts: nothing from the network (every octet is bounded and checked); the
-// handler to answer (its exceptions become 451 4.3.0, never a crash); the
-// caller's TLS context.
+// Trusts: nothing from the network (every octet is bounded and checked, and a
+// client that does not read its replies is not read either); the handler to
+// answer (its exceptions become 451 4.3.0, never a crash); the caller's TLS
+// context, except that TLS below 1.2 and client-initiated renegotiation are
+// refused whatever it allows.
 //
 // Implements: RFC 5321 (SMTP), 3207 (STARTTLS), 8314 (implicit TLS, TLS ≥ 1.2
 // per RFC 8997), 4954 (AUTH framing, AUTH=), 1870 (SIZE), 6152 (8BITMIME),

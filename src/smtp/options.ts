@@ -4,6 +4,8 @@ import type { ListenerOptions } from './types.ts';
 
 export function defaultListenerOptions(partial: Partial<ListenerOptions> = {}): ListenerOptions {
   const tls = partial.tls ?? 'none';
+  const idleTimeout = partial.idleTimeout ?? 300;
+  const maxSessionTime = partial.maxSessionTime ?? 3600;
   return {
     name: 'smtp',
     host: '127.0.0.1',
@@ -18,14 +20,21 @@ export function defaultListenerOptions(partial: Partial<ListenerOptions> = {}): 
     maxRecipients: 1000, // smtpd_recipient_limit
     smtputf8: true, // smtputf8_enable
     chunking: true,
-    idleTimeout: 300, // smtpd_timeout
-    maxSessionTime: 3600,
+    idleTimeout, // smtpd_timeout
+    maxSessionTime,
+    // The engine also serves listeners without AUTH (a relay port): no shorter pre-AUTH timers unless asked.
+    preAuthIdleTimeout: idleTimeout,
+    preAuthSessionTime: maxSessionTime,
     tlsHandshakeTimeout: 60,
     maxErrors: 20, // smtpd_hard_error_limit
     maxConnections: 10_000,
     maxConnectionsPerIp: 50, // smtpd_client_connection_count_limit
+    maxConnectionsPerNetwork: 250,
+    ipv4NetworkPrefix: 24,
+    ipv6NetworkPrefix: 64, // one subscriber's LAN (RFC 6177)
     maxCommandLine: 512, // RFC 5321 §4.5.3.1.4
     maxAuthLine: 12_288, // RFC 4954 §4
+    maxReplyBacklog: 128 * 1024, // far above any honest pipelining group (RFC 2920)
     ...partial,
   };
 }

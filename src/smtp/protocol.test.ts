@@ -266,7 +266,7 @@ test('connections per IP beyond the limit get 421 4.7.0 before any greeting', as
     await a.reply();
     await b.reply();
     const c = await Client.connect(h.port);
-    assert.equal(await c.reply(), '421 4.7.0 mx.test Error: too many connections\r\n');
+    assert.equal(await c.reply(), '421 4.7.0 mx.test Error: too many connections from your address, try again later\r\n');
     assert.ok(await c.closed());
     a.end();
     // Once a slot frees, a new connection is greeted.

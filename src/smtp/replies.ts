@@ -56,5 +56,7 @@ export const greeting = (host: string): Reply => reply(220, undefined, `${host} 
 export const tooManyErrors = (host: string): Reply => reply(421, '4.7.0', `${host} Error: too many errors`);
 export const timeoutExceeded = (host: string): Reply => reply(421, '4.4.2', `${host} Error: timeout exceeded`);
 export const tooManyConnections = (host: string): Reply => reply(421, '4.7.0', `${host} Error: too many connections`);
+export const tooManyFromAddress = (host: string): Reply => reply(421, '4.7.0', `${host} Error: too many connections from your address, try again later`);
+export const tooManyFromNetwork = (host: string): Reply => reply(421, '4.7.0', `${host} Error: too many connections from your network, try again later`);
 export const shuttingDown = (host: string): Reply => reply(421, '4.3.2', `${host} Service shutting down`);
 export const chunkReceived = (n: number): Reply => reply(250, '2.0.0', `${n} octets received`);

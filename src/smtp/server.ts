@@ -8,8 +8,9 @@ import type { Logger } from '../core/index.ts';
 import type { ListenerOptions, SmtpHandler, SmtpServerOptions } from './types.ts';
 import { Session } from './session.ts';
 import type { SessionHost } from './session.ts';
-import { tooManyConnections } from './replies.ts';
-import { formatReply } from '../core/index.ts';
+import { tooManyConnections, tooManyFromAddress, tooManyFromNetwork } from './replies.ts';
+import { clientKeys, formatReply } from '../core/index.ts';
+import type { Reply } from '../core/index.ts';
 
 class Listener implements SessionHost {
   readonly opts: ListenerOptions;
@@ -18,7 +19,10 @@ class Listener implements SessionHost {
   readonly secureContext?: () => SecureContext;
   readonly server: Server;
   readonly sessions = new Set<Session>();
+  /** Open sessions per client address and per client network (IPv4 /24, IPv6 /64 by default). */
   private readonly perIp = new Map<string, number>();
+  private readonly perNet = new Map<string, number>();
+  private readonly keys = new WeakMap<Session, { address: string; network: string }>();
   private readonly owner: SmtpServer;
 
   constructor(owner: SmtpServer, opts: ListenerOptions, o: SmtpServerOptions) {
@@ -37,30 +41,45 @@ class Listener implements SessionHost {
 
   private accept(socket: Socket): void {
     const ip = socket.remoteAddress ?? '';
-    const n = (this.perIp.get(ip) ?? 0) + 1;
-    if (this.sessions.size >= this.opts.maxConnections || n > this.opts.maxConnectionsPerIp) {
-      this.logger.warn({ remote: ip, sessions: this.sessions.size, fromIp: n - 1 }, 'too many connections');
+    // A peer without an IP address (a test's pipe) counts as itself.
+    const k = clientKeys(ip, this.opts.ipv4NetworkPrefix, this.opts.ipv6NetworkPrefix) ?? { address: ip, network: ip };
+    const fromIp = this.perIp.get(k.address) ?? 0;
+    const fromNet = this.perNet.get(k.network) ?? 0;
+    const over: Reply | null = this.sessions.size >= this.opts.maxConnections ? tooManyConnections(this.opts.hostname)
+      : fromIp >= this.opts.maxConnectionsPerIp ? tooManyFromAddress(this.opts.hostname)
+        : fromNet >= this.opts.maxConnectionsPerNetwork ? tooManyFromNetwork(this.opts.hostname) : null;
+    if (over) {
+      this.logger.warn({ remote: k.address, network: k.network, sessions: this.sessions.size, fromIp, fromNetwork: fromNet, reply: over.text }, 'too many connections');
       socket.on('error', () => {});
       // On implicit TLS a plaintext reply would be noise inside the handshake: just close.
       if (this.opts.tls === 'implicit') socket.destroy();
-      else socket.end(formatReply(tooManyConnections(this.opts.hostname)));
+      else socket.end(formatReply(over));
       setTimeout(() => socket.destroy(), 2000).unref();
       return;
     }
-    this.perIp.set(ip, n);
+    this.perIp.set(k.address, fromIp + 1);
+    this.perNet.set(k.network, fromNet + 1);
     const session = new Session(this, socket);
     this.sessions.add(session);
+    this.keys.set(session, k);
     session.start();
   }
 
   sessionClosed(s: Session): void {
     if (!this.sessions.delete(s)) return;
-    const ip = s.info.remoteAddress;
-    const n = (this.perIp.get(ip) ?? 1) - 1;
-    if (n <= 0) this.perIp.delete(ip);
-    else this.perIp.set(ip, n);
+    const k = this.keys.get(s);
+    if (k) {
+      release(this.perIp, k.address);
+      release(this.perNet, k.network);
+    }
     this.owner.sessionEnded();
   }
+}
+
+function release(counts: Map<string, number>, key: string): void {
+  const n = (counts.get(key) ?? 1) - 1;
+  if (n <= 0) counts.delete(key);
+  else counts.set(key, n);
 }
 
 export class SmtpServer {

@@ -24,6 +24,8 @@ const LF = 0x0a;
 const CR = 0x0d;
 /** Unprocessed input above which we stop reading the socket (a pipelining flood, a slow handler). */
 const INPUT_HIGH_WATER = 256 * 1024;
+/** Replies gathered within one pass are handed to the socket once they reach this many octets. */
+const OUT_FLUSH = 16 * 1024;
 const MAX_WARNINGS = 10;
 const BREAKS = /[\r\n]/;
 const BREAKS_G = /[\r\n]/g;
@@ -65,13 +67,18 @@ export class Session {
 
   private inbuf: Buffer = EMPTY;
   private out: string[] = [];
+  private outBytes = 0;
+  /** The client is not reading: replies beyond opts.maxReplyBacklog wait in the socket. */
+  private outputBlocked = false;
   private busy = false;
   /** Input arrived while a step was awaiting a handler: the pump must look at it before it stops. */
   private moreInput = false;
   private discardingLine = false;
   private warnings = 0;
-  private readonly idleTimer: NodeJS.Timeout;
-  private readonly sessionTimer: NodeJS.Timeout;
+  /** The post-AUTH timers run (set once, by the first successful AUTH). */
+  private authedTimers = false;
+  private idleTimer: NodeJS.Timeout;
+  private sessionTimer: NodeJS.Timeout;
   private readonly onData = (chunk: Buffer): void => this.input(chunk);
   private readonly onSocketError = (err: Error): void => {
     this.log.debug({ err: err.message }, 'socket error');
@@ -100,8 +107,9 @@ export class Session {
       messages: 0,
     };
     this.log = host.logger.child({ session: id, remote: this.info.remoteAddress, port: this.info.remotePort, listener: this.opts.name });
-    this.idleTimer = setTimeout(() => this.onIdle(), this.opts.idleTimeout * 1000).unref();
-    this.sessionTimer = setTimeout(() => this.onSessionTimeout(), this.opts.maxSessionTime * 1000).unref();
+    // Until AUTH succeeds the shorter pre-AUTH timers run; setAuth() switches to the others.
+    this.idleTimer = setTimeout(() => this.onIdle(), this.opts.preAuthIdleTimeout * 1000).unref();
+    this.sessionTimer = setTimeout(() => this.onSessionTimeout(), this.opts.preAuthSessionTime * 1000).unref();
     socket.setNoDelay(true);
     this.attach(socket);
   }
@@ -132,7 +140,9 @@ export class Session {
     // A handler's text must not be able to break the reply framing.
     const unsafe = typeof r.text === 'string' ? BREAKS.test(r.text) : r.text.some((t) => BREAKS.test(t));
     const safe = unsafe ? { ...r, text: typeof r.text === 'string' ? r.text.replace(BREAKS_G, ' ') : r.text.map((t) => t.replace(BREAKS_G, ' ')) } : r;
-    this.out.push(formatReply(safe));
+    const text = formatReply(safe);
+    this.out.push(text);
+    this.outBytes += text.length;
   }
 
   /** An engine-detected protocol error: counts toward maxErrors. */
@@ -146,6 +156,7 @@ export class Session {
     if (this.out.length === 0 || this.socket.destroyed) return;
     const data = this.out.length === 1 ? this.out[0] : this.out.join('');
     this.out = [];
+    this.outBytes = 0;
     this.socket.write(data);
     this.idleTimer.refresh();
   }
@@ -225,7 +236,7 @@ export class Session {
   /** Reads from the socket only while the body consumer keeps up and unprocessed input is small. */
   updateFlow(): void {
     const sink = this.tx?.sink;
-    const stop = (sink !== null && sink !== undefined && sink.backpressured) || this.inbuf.length > INPUT_HIGH_WATER;
+    const stop = (sink !== null && sink !== undefined && sink.backpressured) || this.inbuf.length > INPUT_HIGH_WATER || this.outputBlocked;
     if (stop) {
       if (!this.socket.isPaused()) this.socket.pause();
     } else if (this.socket.isPaused() && this.mode !== 'closed' && this.mode !== 'tls') {
@@ -244,6 +255,9 @@ export class Session {
         this.moreInput = false;
         while (this.inbuf.length > 0 && !this.closed && this.mode !== 'tls' && this.mode !== 'greeting') {
           if (!(await this.step())) break;
+          if (this.outBytes >= OUT_FLUSH) this.flush();
+          // Below the stream's high-water mark a write never asks for 'drain': that is the floor.
+          if (this.socket.writableLength > Math.max(this.opts.maxReplyBacklog, this.socket.writableHighWaterMark) && !(await this.replyDrain())) break;
           if (this.errors >= this.opts.maxErrors && !this.closed) {
             this.warn({ errors: this.errors }, 'too many errors');
             this.close(tooManyErrors(this.opts.hostname));
@@ -262,6 +276,30 @@ export class Session {
     this.updateFlow();
     // Shutting down: a session that just finished its transaction is let go now.
     if (this.host.draining && this.idle) this.close(shuttingDown(this.opts.hostname));
+  }
+
+  /**
+   * The client sends commands but does not read the replies (RFC 2920 §3: it must
+   * keep reading). Stop reading and processing its input until the socket drains;
+   * the idle timer, not refreshed meanwhile, ends a session that never does.
+   */
+  private async replyDrain(): Promise<boolean> {
+    const socket = this.socket;
+    this.outputBlocked = true;
+    this.updateFlow();
+    const drained = await new Promise<boolean>((resolve) => {
+      const done = (ok: boolean): void => {
+        socket.removeListener('drain', onDrain);
+        socket.removeListener('close', onClose);
+        resolve(ok);
+      };
+      const onDrain = (): void => done(true);
+      const onClose = (): void => done(false);
+      socket.on('drain', onDrain);
+      socket.on('close', onClose);
+    });
+    this.outputBlocked = false;
+    return drained && !this.closed;
   }
 
   /** Enters a BDAT chunk: its octets follow the command line immediately. */
@@ -406,12 +444,26 @@ export class Session {
 
   setAuth(a: AuthInfo): void {
     this.info.auth = a;
+    // Once per session: after a later STARTTLS forgets the identity the longer timers stay.
+    if (this.authedTimers) return;
+    this.authedTimers = true;
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.sessionTimer);
+    this.idleTimer = setTimeout(() => this.onIdle(), this.opts.idleTimeout * 1000).unref();
+    const left = this.opts.maxSessionTime * 1000 - (Date.now() - this.info.startedAt);
+    this.sessionTimer = setTimeout(() => this.onSessionTimeout(), Math.max(0, left)).unref();
   }
 
   // ---- timers, shutdown ---------------------------------------------------
 
   private onIdle(): void {
     if (this.mode === 'closed') return;
+    if (this.outputBlocked) {
+      // A 421 would only join the replies it does not read.
+      this.warn({ backlog: this.socket.writableLength, bytesIn: this.socket.bytesRead }, 'replies not read');
+      this.socket.destroy();
+      return;
+    }
     const waitingForClient = !this.busy && !(this.tx?.sink?.backpressured ?? false);
     if (!waitingForClient) {
       this.idleTimer.refresh();
@@ -453,7 +505,7 @@ export class Session {
     } catch (err) {
       this.log.error({ err }, 'handler close failed');
     }
-    this.log.debug({ messages: this.info.messages, errors: this.errors }, 'disconnect');
+    this.log.debug({ messages: this.info.messages, errors: this.errors, bytesIn: this.socket.bytesRead, bytesOut: this.socket.bytesWritten }, 'disconnect');
     this.host.sessionClosed(this);
   }
 }

@@ -1,6 +1,8 @@
 // TLS for a session: implicit (RFC 8314 §3.3) or after STARTTLS (RFC 3207).
 // TLS 1.2 is the floor (RFC 8997); the context's own minimum is checked again
-// after the handshake so that a lax context cannot lower it.
+// after the handshake so that a lax context cannot lower it. Client-initiated
+// renegotiation (TLS ≤ 1.2) is refused here too, whatever the context says:
+// each one costs the server a full handshake (CVE-2011-1473).
 import { TLSSocket } from 'node:tls';
 import type { SecureContext } from 'node:tls';
 import type { TlsInfo } from './types.ts';
@@ -20,6 +22,7 @@ export function upgradeTls(s: Session, ctx: SecureContext, then: () => void): vo
   if (plain.isPaused()) plain.resume();
   const secure = new TLSSocket(plain, { isServer: true, secureContext: ctx });
   s.socket = secure;
+  refuseRenegotiation(s, secure);
   const timer = setTimeout(() => {
     s.warn({}, 'TLS handshake timeout');
     secure.destroy();
@@ -56,7 +59,20 @@ export function upgradeTls(s: Session, ctx: SecureContext, then: () => void): vo
     then();
   });
 }
-
+/**
+ * A TLSSocket made by hand (not by tls.Server) never "releases control": Node's
+ * renegotiation guards (disableRenegotiation(), CLIENT_RENEG_LIMIT) then only
+ * emit '_tlsError', which is what tls.Server itself listens to, and the handshake
+ * goes on. So we listen to it as tls.Server does and end the connection.
+ */
+function refuseRenegotiation(s: Session, secure: TLSSocket): void {
+  secure.disableRenegotiation();
+  secure.on('_tlsError', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ERR_TLS_RENEGOTIATION_DISABLED' && err.code !== 'ERR_TLS_SESSION_ATTACK') return;
+    s.warn({ err: err.code }, 'TLS renegotiation refused');
+    secure.destroy();
+  });
+}
 
 /** Symmetric key bits of a cipher suite, for Received and logs (Postfix's "256/256 bits"). */
 function cipherBits(name: string): number | undefined {

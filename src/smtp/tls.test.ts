@@ -6,6 +6,7 @@ import { connect as tlsConnect } from 'node:tls';
 import type { SecureContext } from 'node:tls';
 import { accept } from '../core/index.ts';
 import { needTools } from '../../test/lib/tools.ts';
+import { sClientScript } from '../../test/lib/openssl.ts';
 import { Client, RecordingHandler, code, ehloKeywords, startServer, testCert } from './testkit.ts';
 import type { SessionInfo, TlsInfo } from './index.ts';
 
@@ -229,5 +230,26 @@ test('a TLS handshake that never starts is closed after tlsHandshakeTimeout', { 
     assert.equal(h.server.sessionCount(), 0);
   } finally {
     await h.stop();
+  }
+});
+
+test('client-initiated renegotiation is refused on 465 and after STARTTLS, whatever the context allows', { skip }, async () => {
+  // The test context is a plain createSecureContext: nothing in it refuses renegotiation, so
+  // the refusal must come from the engine's own socket (the hand-wrapped TLSSocket).
+  const implicit = await startServer({ tls: 'implicit', forbidUnauthPipelining: false }, { secureContext: ctx });
+  const starttls = await startServer({ tls: 'starttls', forbidUnauthPipelining: false }, { secureContext: ctx });
+  try {
+    for (const [name, h, st] of [['465', implicit, false], ['587', starttls, true]] as const) {
+      const r = await sClientScript(h.port, { starttls: st, args: ['-tls1_2'], lines: ['R', 'R', 'R', 'NOOP', 'QUIT'] });
+      assert.match(r.out, /RENEGOTIATING/, `${name}: the client asked to renegotiate\n${r.out}`);
+      assert.equal(r.handshakes, 1, `${name}: renegotiations accepted: ${r.handshakes - 1}\n${r.out}`);
+      assert.doesNotMatch(r.out, /^250 2\.0\.0 Ok/m, `${name}: the session went on after a renegotiation attempt`);
+      for (let i = 0; i < 100 && h.server.sessionCount() > 0; i++) await new Promise((res) => setTimeout(res, 10));
+      assert.equal(h.server.sessionCount(), 0, `${name}: session closed`);
+      assert.ok(h.logger.records.some((x) => /renegotiation/.test(String(x.msg))), `${name}: logged`);
+    }
+  } finally {
+    await implicit.stop();
+    await starttls.stop();
   }
 });

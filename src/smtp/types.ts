@@ -28,20 +28,35 @@ export interface ListenerOptions {
   maxRecipients: number;
   smtputf8: boolean;
   chunking: boolean;
-  /** Seconds: idle between commands (RFC 5321 §4.5.3.2.7: at least 300). */
+  /** Seconds: idle between commands once authenticated (RFC 5321 §4.5.3.2.7: at least 300). */
   idleTimeout: number;
-  /** Seconds: whole session. */
+  /** Seconds: whole session (counted from connect) once authenticated. */
   maxSessionTime: number;
+  /** Seconds: idle between commands before AUTH succeeds. */
+  preAuthIdleTimeout: number;
+  /** Seconds: from connect until AUTH must have succeeded. */
+  preAuthSessionTime: number;
   /** Seconds: TLS handshake (implicit or after STARTTLS). */
   tlsHandshakeTimeout: number;
   /** Unknown/invalid commands and error replies before 421 and close. */
   maxErrors: number;
   maxConnections: number;
+  /** Open connections per client address (IPv4-mapped IPv6 counts as the IPv4 address). */
   maxConnectionsPerIp: number;
+  /** Open connections per client network: the address masked to ipv4NetworkPrefix / ipv6NetworkPrefix bits. */
+  maxConnectionsPerNetwork: number;
+  ipv4NetworkPrefix: number;
+  ipv6NetworkPrefix: number;
   /** Octets incl. CRLF; RFC 5321 minimum 512. */
   maxCommandLine: number;
   /** Octets of one AUTH exchange line (RFC 4954 §4: 12288). */
   maxAuthLine: number;
+  /**
+   * Octets of replies written but not yet taken by the network above which the session
+   * stops reading and processing input until they drain (a client that pipelines and
+   * never reads); a session whose replies do not drain within the idle timeout is dropped.
+   */
+  maxReplyBacklog: number;
 }
 
 export interface TlsInfo {

@@ -17,7 +17,7 @@ describe('bad input through the whole MSA', () => {
   before(async () => {
     ({ sink, pw } = await startWithSink({
       accounts: [{ login: USER, password: PASS, subscriber: 'cust-1' }],
-      smtpYaml: 'idleTimeout: 2\nmaxErrors: 10\nmaxMessageSize: 200000',
+      smtpYaml: 'idleTimeout: 2\npreAuthIdleTimeout: 2\nmaxErrors: 10\nmaxMessageSize: 200000',
       listeners: [
         { name: 'submission', tls: 'starttls' },
         { name: 'submissions', tls: 'implicit' },
