@@ -54,7 +54,7 @@ export interface Account {
   addresses: string[];
   /** Hash scheme of the stored password, e.g. "argon2id", "sha512-crypt". */
   scheme: string;
-  /** Whether SCRAM-SHA-256 keys are stored (else SCRAM gets 432 until a PLAIN/LOGIN success). */
+  /** Whether SCRAM-SHA-256 keys are stored (else SCRAM fails like an unknown user until a PLAIN/LOGIN success). */
   scram: boolean;
   createdAt: number;
   updatedAt: number;
@@ -128,9 +128,12 @@ export class AccountStore implements CredentialSource {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly statements = new Map<string, StatementSync>();
+  private readonly scramIterations: number | undefined;
 
-  constructor(store: Store, opts: { clock?: Clock; logger?: Logger } = {}) {
+  /** `scramIterations`: PBKDF2 count for new SCRAM keys (config auth.scramIterations). */
+  constructor(store: Store, opts: { clock?: Clock; logger?: Logger; scramIterations?: number } = {}) {
     this.store = store;
+    this.scramIterations = opts.scramIterations;
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? silentLogger;
     store.migrate(AUTH_MIGRATIONS);
@@ -148,7 +151,7 @@ export class AccountStore implements CredentialSource {
   async setPassword(login: string, password: string): Promise<void> {
     const l = this.login(login);
     if (password.length === 0) throw new AccountError('invalid-password', 'empty password');
-    const { hash, scram } = await newCredentials(password);
+    const { hash, scram } = await newCredentials(password, this.scramIterations);
     if (!this.updateCredentials(l, { hash, scram: scram ?? undefined, clearScram: scram === null })) {
       throw new AccountError('not-found', `no account ${l}`);
     }
@@ -243,7 +246,7 @@ export class AccountStore implements CredentialSource {
    * the rest go in as one transaction, so a failure part-way leaves nothing behind.
    */
   async importDovecotPasswdFile(text: string, opts: ImportOptions = {}): Promise<ImportResult> {
-    const { rows, skipped } = await planImport(text, opts, this.logger);
+    const { rows, skipped } = await planImport(text, { scramIterations: this.scramIterations, ...opts }, this.logger);
     let imported = 0;
     this.store.transaction(() => {
       for (const r of rows) {
@@ -264,7 +267,7 @@ export class AccountStore implements CredentialSource {
       throw new AccountError('invalid-password', 'give exactly one of password and hash');
     }
     if (input.password === '') throw new AccountError('invalid-password', 'empty password');
-    if (input.password !== undefined) return { ...base, ...(await newCredentials(input.password)) };
+    if (input.password !== undefined) return { ...base, ...(await newCredentials(input.password, this.scramIterations)) };
     const id = identifyHash(input.hash!);
     if ('error' in id || id.scheme === 'plain') {
       throw new AccountError('invalid-hash', 'error' in id ? id.error : 'cleartext hashes are not stored; pass password');

@@ -8,14 +8,14 @@ import type { Logger, Reply } from '../core/index.ts';
 import type { AuthRecord, CredentialSource } from './accounts.ts';
 import { checkPassword, hashPassword, needsRehash } from './hashes.ts';
 import { normalizeLogin } from './names.ts';
-import { AUTH_FAILED, TEMPORARY, TRANSITION_NEEDED, accountDisabled } from './replies.ts';
+import { AUTH_FAILED, TEMPORARY, accountDisabled } from './replies.ts';
 import { deriveScramCredentials, fakeScramCredentials, SCRAM_ITERATIONS, type ScramCredentials } from './scram-keys.ts';
 
 // RFC 4616 asks for at least 255 octets. Far longer ones only make crypt-style
 // hashes slow (SHA-crypt's work grows with the length), so they fail early.
 const MAX_PASSWORD = 1024;
 
-export type AuthFailure = 'credentials' | 'disabled' | 'temporary' | 'transition';
+export type AuthFailure = 'credentials' | 'disabled' | 'temporary';
 
 export type AuthResult =
   | { ok: true; identity: string }
@@ -39,8 +39,10 @@ export interface AuthenticatorOptions {
   cacheTtl?: number;
   cacheSize?: number;
   now?: () => number;
-  /** Key for the stable fake SCRAM salts of unknown users; random per process when absent. */
+  /** Key for the stable fake SCRAM salts of unknown users (loadScramSecret); random per process when absent. */
   scramSecret?: Buffer;
+  /** PBKDF2 count for SCRAM keys derived at login, and shown in fake ones. Default SCRAM_ITERATIONS. */
+  scramIterations?: number;
 }
 
 /** What a SCRAM exchange gets at client-first: keys to check the proof against, real or fake. */
@@ -55,6 +57,7 @@ export class Authenticator {
   private readonly opts: AuthenticatorOptions;
   private readonly log: Logger;
   private readonly scramSecret: Buffer;
+  private readonly scramIterations: number;
   private dummy: Promise<string> | null = null;
   private readonly verified: VerifiedCache;
 
@@ -63,6 +66,7 @@ export class Authenticator {
     this.opts = opts;
     this.log = opts.logger.child({ part: 'auth' });
     this.scramSecret = opts.scramSecret ?? randomBytes(32);
+    this.scramIterations = opts.scramIterations ?? SCRAM_ITERATIONS;
     this.verified = new VerifiedCache((opts.cacheTtl ?? 300) * 1000, opts.cacheSize ?? 10_000, opts.now ?? Date.now);
   }
 
@@ -91,7 +95,10 @@ export class Authenticator {
     return this.decide(rec, authzid, 'plain');
   }
 
-  /** SCRAM: keys for client-first. Unknown users and accounts without SCRAM keys get fake ones. */
+  /**
+   * SCRAM: keys for client-first. Unknown users and accounts without SCRAM keys get fake ones,
+   * made from the normalised login and the configured count, so the two look the same.
+   */
   async scramLookup(username: string): Promise<ScramLookup | { ok: false; fail: 'temporary'; reply: Reply }> {
     const login = normalizeLogin(username);
     let rec: AuthRecord | null;
@@ -100,7 +107,7 @@ export class Authenticator {
     } catch (err) {
       return this.temporary(username, err);
     }
-    return { creds: rec?.scram ?? fakeScramCredentials(this.scramSecret, login ?? username), record: rec };
+    return { creds: rec?.scram ?? fakeScramCredentials(this.scramSecret, login ?? username, this.scramIterations), record: rec };
   }
 
   /** SCRAM: after the client proof was checked against `lookup.creds`. */
@@ -108,9 +115,10 @@ export class Authenticator {
     const rec = lookup.record;
     if (!rec) return this.failed(username, 'unknown user');
     if (!rec.scram) {
-      // Nothing to check the proof against yet: RFC 4954 §6 "password transition needed".
+      // Nothing to check the proof against yet. RFC 4954 §6 would answer 432 4.7.12, but that
+      // tells a prober the name is real; it reads like an unknown user, the reason goes to the log.
       this.log.info({ event: 'auth-transition', login: rec.login }, 'SCRAM without stored keys; PLAIN/LOGIN once derives them');
-      return { ok: false, fail: 'transition', reply: TRANSITION_NEEDED };
+      return this.failed(rec.login, 'no SCRAM keys yet');
     }
     if (!proofOk) return this.failed(rec.login, 'proof mismatch');
     return this.decide(rec, authzid, 'scram');
@@ -146,8 +154,8 @@ export class Authenticator {
   private async upgrade(rec: AuthRecord, password: string): Promise<void> {
     try {
       const update: { hash?: string; scram?: ScramCredentials } = {};
-      if (!rec.scram || rec.scram.iterations < SCRAM_ITERATIONS) {
-        const scram = await deriveScramCredentials(password);
+      if (!rec.scram || rec.scram.iterations < this.scramIterations) {
+        const scram = await deriveScramCredentials(password, { iterations: this.scramIterations });
         if (scram) update.scram = scram;
       }
       if (this.opts.rehashOnLogin && needsRehash(rec.hash)) update.hash = await hashPassword(password);

@@ -128,8 +128,8 @@ export function needsRehash(stored: string): boolean {
 }
 
 /** What a new password is stored as: argon2id, plus SCRAM keys when it survives SASLprep. */
-export async function newCredentials(password: string): Promise<{ hash: string; scram: ScramCredentials | null }> {
-  const [hash, scram] = await Promise.all([hashPassword(password), deriveScramCredentials(password)]);
+export async function newCredentials(password: string, scramIterations?: number): Promise<{ hash: string; scram: ScramCredentials | null }> {
+  const [hash, scram] = await Promise.all([hashPassword(password), deriveScramCredentials(password, { iterations: scramIterations })]);
   return { hash, scram };
 }
 

@@ -20,8 +20,9 @@ export { ARGON2_PARAMS, checkPassword, hashPassword, identifyHash, needsRehash, 
 export type { HashScheme, VerifyOptions, VerifyResult } from './hashes.ts';
 export { normalizeAddress, normalizeLogin } from './names.ts';
 export type { ImportOptions, ImportResult, PasswdEntry } from './passwd-file.ts';
-export { AUTH_FAILED, MALFORMED, TEMPORARY, TRANSITION_NEEDED, accountDisabled } from './replies.ts';
+export { AUTH_FAILED, MALFORMED, TEMPORARY, accountDisabled } from './replies.ts';
 export { deriveScramCredentials, SCRAM_ITERATIONS } from './scram-keys.ts';
+export { loadScramSecret } from './scram-secret.ts';
 export type { ScramCredentials } from './scram-keys.ts';
 export { createSaslServer, SASL_MECHANISMS } from './sasl/index.ts';
 export type { SaslMechanism } from './sasl/index.ts';

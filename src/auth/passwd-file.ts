@@ -44,6 +44,8 @@ export interface ImportOptions {
   /** Import {PLAIN} lines by hashing them now (argon2id + SCRAM); off by default. */
   allowPlain?: boolean;
   tier?: string;
+  /** PBKDF2 count for the SCRAM keys of {PLAIN} lines; the store passes its own. */
+  scramIterations?: number;
 }
 
 export interface ImportResult {
@@ -83,7 +85,7 @@ export async function planImport(text: string, opts: ImportOptions, logger: Logg
     if (id.scheme === 'plain') {
       if (id.body === '') { rows.pop(); seen.delete(login); skipped.push({ line: e.line, reason: 'empty password' }); continue; }
       logger.warn({ login, line: e.line }, 'importing a cleartext password; hashing it with argon2id');
-      pending.push(newCredentials(id.body).then((c) => { row.hash = c.hash; row.scram = c.scram; }));
+      pending.push(newCredentials(id.body, opts.scramIterations).then((c) => { row.hash = c.hash; row.scram = c.scram; }));
       // The argon2 pool has a few threads; keep the queue short on big files.
       if (pending.length >= 8) await Promise.all(pending.splice(0));
     }

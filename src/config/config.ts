@@ -64,6 +64,11 @@ const schema = obj({
     retrySchedule: list(int({ min: 1 })).default([60, 300, 900, 1800, 3600]),
     maxQueueLifetime: int({ min: 60 }).default(5 * 86400),
   }),
+  /** Authentication (README "Authentication"). */
+  auth: obj({
+    /** PBKDF2 count for new SCRAM-SHA-256 keys and the fake ones of unknown users (RFC 7677: ≥ 4096). */
+    scramIterations: int({ min: 4096, max: 10_000_000 }).default(100_000),
+  }).default({ scramIterations: 100_000 }),
   /** Sending limits (issue 4). The rule data is validated by the limits part; errors still name the line. */
   limits: obj({
     enabled: bool().default(true),
