@@ -39,6 +39,18 @@ export const AUTH_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX account_addresses_address ON account_addresses (address);
     `,
   },
+  {
+    // Source prefixes each login authenticated from (known-prefixes.ts), for the brute-force allowance.
+    id: 'auth/002-known-prefixes',
+    sql: `
+      CREATE TABLE auth_known_prefixes (
+        login TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        last_ok INTEGER NOT NULL,
+        PRIMARY KEY (login, prefix)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export type AccountStatus = 'active' | 'disabled';

@@ -15,7 +15,15 @@ import { deriveScramCredentials, fakeScramCredentials, SCRAM_ITERATIONS, type Sc
 // hashes slow (SHA-crypt's work grows with the length), so they fail early.
 const MAX_PASSWORD = 1024;
 
-export type AuthFailure = 'credentials' | 'disabled' | 'temporary';
+export type AuthFailure = 'credentials' | 'disabled' | 'temporary' | 'locked';
+
+/**
+ * The brute-force lock for a login, as the client typed it (the caller keys it with
+ * normalizeLogin, the same function the lookup uses). A reply means locked: the exchange
+ * ends with it before the account is looked up or any hash computed, so the answer cannot
+ * depend on the password.
+ */
+export type LoginGate = (login: string) => Promise<Reply | null>;
 
 export type AuthResult =
   | { ok: true; identity: string }
@@ -71,7 +79,9 @@ export class Authenticator {
   }
 
   /** PLAIN and LOGIN: check a cleartext password. */
-  async verifyPlain(authcid: string, password: string, authzid?: string): Promise<AuthResult> {
+  async verifyPlain(authcid: string, password: string, authzid?: string, gate?: LoginGate): Promise<AuthResult> {
+    const locked = gate ? await gate(authcid) : null;
+    if (locked) return this.locked(authcid, locked);
     const login = normalizeLogin(authcid);
     let rec: AuthRecord | null;
     try {
@@ -99,7 +109,9 @@ export class Authenticator {
    * SCRAM: keys for client-first. Unknown users and accounts without SCRAM keys get fake ones,
    * made from the normalised login and the configured count, so the two look the same.
    */
-  async scramLookup(username: string): Promise<ScramLookup | { ok: false; fail: 'temporary'; reply: Reply }> {
+  async scramLookup(username: string, gate?: LoginGate): Promise<ScramLookup | { ok: false; fail: 'temporary' | 'locked'; reply: Reply }> {
+    const locked = gate ? await gate(username) : null;
+    if (locked) return this.locked(username, locked);
     const login = normalizeLogin(username);
     let rec: AuthRecord | null;
     try {
@@ -176,6 +188,11 @@ export class Authenticator {
   private failed(who: string, reason: string): AuthResult {
     this.log.info({ event: 'auth-failed', login: who, reason }, 'authentication failed');
     return { ok: false, fail: 'credentials', reply: AUTH_FAILED };
+  }
+
+  private locked(who: string, reply: Reply): { ok: false; fail: 'locked'; reply: Reply } {
+    this.log.info({ event: 'auth-locked', login: who }, 'login locked out; password not checked');
+    return { ok: false, fail: 'locked', reply };
   }
 
   private temporary(who: string, err: unknown): { ok: false; fail: 'temporary'; reply: Reply } {

@@ -15,7 +15,8 @@ export type {
   Account, AccountErrorCode, AccountStatus, AuthRecord, CredentialSource, NewAccount,
 } from './accounts.ts';
 export { Authenticator } from './authenticator.ts';
-export type { AuthFailure, AuthResult, AuthenticatorOptions, AuthorizeHook, ScramLookup } from './authenticator.ts';
+export { KnownPrefixTable } from './known-prefixes.ts';
+export type { AuthFailure, AuthResult, AuthenticatorOptions, AuthorizeHook, LoginGate, ScramLookup } from './authenticator.ts';
 export { ARGON2_PARAMS, checkPassword, hashPassword, identifyHash, needsRehash, verifyPassword } from './hashes.ts';
 export type { HashScheme, VerifyOptions, VerifyResult } from './hashes.ts';
 export { normalizeAddress, normalizeLogin } from './names.ts';

@@ -7,7 +7,7 @@ import { systemClock } from '../core/index.ts';
 import { createServer as createHttpServer } from 'node:http';
 import { ConfigError, exampleConfig, loadConfigWithSource, type Config } from '../config/index.ts';
 import { openStore } from '../store/index.ts';
-import { AUTH_MIGRATIONS, AccountStore, Authenticator, SASL_MECHANISMS, createSaslServer, loadScramSecret } from '../auth/index.ts';
+import { AUTH_MIGRATIONS, AccountStore, Authenticator, SASL_MECHANISMS, createSaslServer, KnownPrefixTable, loadScramSecret, normalizeLogin } from '../auth/index.ts';
 import { MessageFixer, buildReceived, protocolName } from '../message/index.ts';
 import { Spool } from '../spool/index.ts';
 import { Relay } from '../relay/index.ts';
@@ -68,7 +68,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   const pruneTimer = setInterval(() => attribution.prune(), 3_600_000).unref();
   const metrics: Metrics = createMetrics({ queueSizes: () => { const st = spool.stats(); return { active: st.active, deferred: st.deferred, hold: st.hold, corrupt: st.corrupt }; }, logger });
   const limitStore = buildLimitStore(cfg, logger);
-  const bf = bruteForce(cfg, limitStore, logger);
+  const bf = bruteForce(cfg, limitStore, logger, normalizeLogin, new KnownPrefixTable(store), where);
   const events: SubmissionEvents = {
     session: (listener, change) => (change === 'open' ? metrics.sessionOpened(listener) : metrics.sessionClosed(listener)),
     transaction(t) {
@@ -110,8 +110,9 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
       accounts: accountsPort(accounts),
       sasl: throttledSasl({
         mechanisms: SASL_MECHANISMS,
-        start: (mech, onAuthcid) => createSaslServer(authenticator, mech, {
-          onResult: (o) => { onAuthcid(o.authcid); metrics.authAttempt(o.mechanism, o.ok ? 'success' : o.fail === 'disabled' ? 'disabled' : 'failure'); },
+        start: (mech, hooks) => createSaslServer(authenticator, mech, {
+          gate: hooks.gate,
+          onResult: (o) => { hooks.onOutcome(o); metrics.authAttempt(o.mechanism, o.ok ? 'success' : o.fail === 'disabled' ? 'disabled' : 'failure'); },
         }),
       }, bf),
       limits: limitsOn ? limitsPort(limits, limitStore, cfg.submission.helpUrl, logger, {

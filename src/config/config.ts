@@ -85,7 +85,9 @@ const schema = obj({
     trustedNetworks: list(str()).default([]),
     /** Delay before the nth failed-AUTH reply (the last repeats); default 0, 0, 1 s, 2 s, 4 s… */
     authFailureDelaysMs: list(int({ min: 0, max: 60_000 })).optional(),
-  }).default({ authFailureDelaysMs: undefined, enabled: true, store: 'memory', redisUrl: 'redis://127.0.0.1:6379', failMode: 'open', tiers: undefined, global: undefined, defaultTier: undefined, overrides: undefined, ipv4Prefix: undefined, ipv6Prefix: undefined, trustedNetworks: [] }),
+    /** Failed-AUTH rules (ip, prefix, prefix56, prefix48, account, lockoutMs, knownPrefixDays…); checked by the limits part. */
+    bruteForce: anything<Record<string, unknown>>().optional(),
+  }).default({ authFailureDelaysMs: undefined, bruteForce: undefined, enabled: true, store: 'memory', redisUrl: 'redis://127.0.0.1:6379', failMode: 'open', tiers: undefined, global: undefined, defaultTier: undefined, overrides: undefined, ipv4Prefix: undefined, ipv6Prefix: undefined, trustedNetworks: [] }),
   // batchMs: attribution rows are written in one transaction per batchMs (a crash loses at most that much of the log).
   accountability: obj({ retentionDays: int({ min: 1 }).default(180), batchMs: int({ min: 0, max: 5000 }).default(50) }).default({ retentionDays: 180, batchMs: 50 }),
   /** Prometheus /metrics on this address (off when absent). */

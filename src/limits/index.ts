@@ -28,7 +28,7 @@ export {
   type LimitPlan, type LimitsConfigError,
 } from './rules.ts';
 export {
-  createBruteForce, BruteForceTracker, type BruteForceSpec, type BruteForceScopeSpec, type BruteForceScope,
-  type AuthGate, type LockoutEvent, type BruteForceOptions,
+  createBruteForce, BruteForceTracker, BRUTE_FORCE_DEFAULTS, StoreKnownPrefixes, type BruteForceSpec, type BruteForceScopeSpec,
+  type BruteForceScope, type AuthGate, type LockoutEvent, type BruteForceOptions, type KnownPrefixes,
 } from './bruteforce.ts';
 export { parseIp, formatIp, maskIp, prefixKey, parseCidr, cidrContains, CidrList, type IpAddr, type Cidr } from './ip.ts';

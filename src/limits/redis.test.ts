@@ -99,7 +99,7 @@ test('the script survives SCRIPT FLUSH (NOSCRIPT → EVAL)', { skip }, async () 
 test('brute-force counters are shared by two nodes through Redis', { skip }, async () => {
   const events: unknown[] = [];
   const mk = async () => {
-    const r = createBruteForce({ store: await store(), spec: { ip: { failures: 4, per: 600 }, prefix: false, account: false }, onLockout: (e) => events.push(e) });
+    const r = createBruteForce({ store: await store(), spec: { ip: { failures: 4, per: 600 }, prefix: false, account: false }, accountKey: (l) => l, onLockout: (e) => events.push(e) });
     assert.ok(r.ok);
     return r.tracker;
   };
