@@ -6,7 +6,7 @@ import type { Clock, Logger } from '../core/index.ts';
 import { silentLogger, systemClock } from '../core/index.ts';
 import type { StatementSync } from 'node:sqlite';
 import type { Migration, Store } from '../store/index.ts';
-import { identifyHash, newCredentials, scramFromHash } from './hashes.ts';
+import { hashCapError, identifyHash, newCredentials, scramFromHash, type HashCaps } from './hashes.ts';
 import { domainOf, normalizeAddress, normalizeLogin } from './names.ts';
 import { planImport, type ImportOptions, type ImportResult } from './passwd-file.ts';
 import type { ScramCredentials } from './scram-keys.ts';
@@ -141,11 +141,16 @@ export class AccountStore implements CredentialSource {
   private readonly logger: Logger;
   private readonly statements = new Map<string, StatementSync>();
   private readonly scramIterations: number | undefined;
+  private readonly hashCaps: HashCaps;
 
-  /** `scramIterations`: PBKDF2 count for new SCRAM keys (config auth.scramIterations). */
-  constructor(store: Store, opts: { clock?: Clock; logger?: Logger; scramIterations?: number } = {}) {
+  /**
+   * `scramIterations`: PBKDF2 count for new SCRAM keys (config auth.scramIterations).
+   * `hashCaps`: the most work an imported hash may cost per login (auth.maxBcryptCost, auth.maxCryptRounds).
+   */
+  constructor(store: Store, opts: { clock?: Clock; logger?: Logger; scramIterations?: number; hashCaps?: HashCaps } = {}) {
     this.store = store;
     this.scramIterations = opts.scramIterations;
+    this.hashCaps = opts.hashCaps ?? {};
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? silentLogger;
     store.migrate(AUTH_MIGRATIONS);
@@ -258,7 +263,7 @@ export class AccountStore implements CredentialSource {
    * the rest go in as one transaction, so a failure part-way leaves nothing behind.
    */
   async importDovecotPasswdFile(text: string, opts: ImportOptions = {}): Promise<ImportResult> {
-    const { rows, skipped } = await planImport(text, { scramIterations: this.scramIterations, ...opts }, this.logger);
+    const { rows, skipped } = await planImport(text, { scramIterations: this.scramIterations, hashCaps: this.hashCaps, ...opts }, this.logger);
     let imported = 0;
     this.store.transaction(() => {
       for (const r of rows) {
@@ -284,6 +289,8 @@ export class AccountStore implements CredentialSource {
     if ('error' in id || id.scheme === 'plain') {
       throw new AccountError('invalid-hash', 'error' in id ? id.error : 'cleartext hashes are not stored; pass password');
     }
+    const capped = hashCapError(input.hash!, this.hashCaps);
+    if (capped) throw new AccountError('invalid-hash', capped);
     return { ...base, hash: input.hash!, scram: scramFromHash(input.hash!) };
   }
 

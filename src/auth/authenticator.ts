@@ -1,12 +1,16 @@
-// Decides authentication outcomes for the SASL mechanisms: credentials first,
-// then authorization (authzid), then account status. The order matters: a
+// Decides authentication outcomes for the SASL mechanisms: the brute-force gate
+// first, then credentials, then authorization (authzid), then account status.
+// The order matters: a locked login is refused before any lookup or hash, a
 // disabled account is only revealed (525 5.7.13) to someone who proved the
-// password, and an unknown user costs the same argon2 verification as a known
-// one, so replies and timing do not tell them apart.
+// password, and an unknown user costs one argon2id verification like a known one.
+// Every failure is then padded to one floor (the configured one, or the slowest
+// verification seen in the last hour or two if that is more), so neither
+// existence nor an imported hash's type shows in the time a failure takes.
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Logger, Reply } from '../core/index.ts';
 import type { AuthRecord, CredentialSource } from './accounts.ts';
-import { checkPassword, hashPassword, needsRehash } from './hashes.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { checkPassword, hashPassword, needsRehash, type HashScheme } from './hashes.ts';
 import { normalizeLogin } from './names.ts';
 import { AUTH_FAILED, TEMPORARY, accountDisabled } from './replies.ts';
 import { deriveScramCredentials, fakeScramCredentials, SCRAM_ITERATIONS, type ScramCredentials } from './scram-keys.ts';
@@ -37,8 +41,12 @@ export interface AuthenticatorOptions {
   /** Remediation page named in the 525 5.7.13 text; a function may build one per account. */
   disabledUrl: string | ((account: { login: string; reason: string | null }) => string);
   authorize?: AuthorizeHook;
-  /** After a successful PLAIN/LOGIN, replace a weaker hash with argon2id. Default false. */
+  /** After a successful PLAIN/LOGIN, replace a weaker or imported hash with argon2id. Default true. */
   rehashOnLogin?: boolean;
+  /** Every failure takes at least this long (ms) from the start of the check; default 250. */
+  failureFloorMs?: number;
+  /** How the padding waits; injectable so tests can see it. */
+  wait?: (ms: number) => Promise<unknown>;
   /**
    * Dovecot-style cache of successful PLAIN/LOGIN verifications, so a client that logs in
    * every few seconds does not pay an argon2id hash each time. Seconds; 0 turns it off.
@@ -68,6 +76,9 @@ export class Authenticator {
   private readonly scramIterations: number;
   private dummy: Promise<string> | null = null;
   private readonly verified: VerifiedCache;
+  private readonly slowest: SlowestVerification;
+  private readonly floorMs: number;
+  private readonly wait: (ms: number) => Promise<unknown>;
 
   constructor(accounts: CredentialSource, opts: AuthenticatorOptions) {
     this.accounts = accounts;
@@ -76,6 +87,9 @@ export class Authenticator {
     this.scramSecret = opts.scramSecret ?? randomBytes(32);
     this.scramIterations = opts.scramIterations ?? SCRAM_ITERATIONS;
     this.verified = new VerifiedCache((opts.cacheTtl ?? 300) * 1000, opts.cacheSize ?? 10_000, opts.now ?? Date.now);
+    this.slowest = new SlowestVerification(opts.now ?? Date.now);
+    this.floorMs = opts.failureFloorMs ?? 250;
+    this.wait = opts.wait ?? sleep;
   }
 
   /** PLAIN and LOGIN: check a cleartext password. */
@@ -89,18 +103,23 @@ export class Authenticator {
     } catch (err) {
       return this.temporary(authcid, err);
     }
-    if (!rec || password.length > MAX_PASSWORD) {
-      // Same work as a real check, so an unknown user is not faster to refuse.
-      await checkPassword(await this.dummyHash(), password.slice(0, MAX_PASSWORD));
-      return this.failed(authcid, rec ? 'password too long' : 'unknown user');
-    }
-    // The key covers the stored hash: a password change (or rehash) retires old entries by itself.
-    const key = this.verified.key(rec.login, password, rec.hash);
-    if (!this.verified.has(key)) {
-      const v = await checkPassword(rec.hash, password);
-      if (!v.ok) return this.failed(rec.login, v.reason);
-      await this.upgrade(rec, password);
-      this.verified.add(key);
+    try {
+      if (!rec || password.length > MAX_PASSWORD) {
+        // Same work as a real check of the default type, so an unknown user is not faster to refuse.
+        const v = await checkPassword(await this.dummyHash(), password.slice(0, MAX_PASSWORD));
+        return await this.failed(authcid, rec ? 'password too long' : 'unknown user', v.ms);
+      }
+      // The key covers the stored hash: a password change (or rehash) retires old entries by itself.
+      const key = this.verified.key(rec.login, password, rec.hash);
+      if (!this.verified.has(key)) {
+        const v = await checkPassword(rec.hash, password);
+        this.slowest.add(v.ms);
+        if (!v.ok) return await this.failed(rec.login, v.reason, v.ms);
+        await this.upgrade(rec, password, v.scheme);
+        this.verified.add(key);
+      }
+    } catch (err) {
+      return this.temporary(rec?.login ?? authcid, err); // the hash queue is full (HashBusyError)
     }
     return this.decide(rec, authzid, 'plain');
   }
@@ -111,7 +130,7 @@ export class Authenticator {
    */
   async scramLookup(username: string, gate?: LoginGate): Promise<ScramLookup | { ok: false; fail: 'temporary' | 'locked'; reply: Reply }> {
     const locked = gate ? await gate(username) : null;
-    if (locked) return this.locked(username, locked);
+    if (locked) return await this.locked(username, locked);
     const login = normalizeLogin(username);
     let rec: AuthRecord | null;
     try {
@@ -125,14 +144,14 @@ export class Authenticator {
   /** SCRAM: after the client proof was checked against `lookup.creds`. */
   async scramFinish(lookup: ScramLookup, username: string, proofOk: boolean, authzid?: string): Promise<AuthResult> {
     const rec = lookup.record;
-    if (!rec) return this.failed(username, 'unknown user');
+    if (!rec) return this.failed(username, 'unknown user', 0);
     if (!rec.scram) {
       // Nothing to check the proof against yet. RFC 4954 §6 would answer 432 4.7.12, but that
       // tells a prober the name is real; it reads like an unknown user, the reason goes to the log.
       this.log.info({ event: 'auth-transition', login: rec.login }, 'SCRAM without stored keys; PLAIN/LOGIN once derives them');
-      return this.failed(rec.login, 'no SCRAM keys yet');
+      return this.failed(rec.login, 'no SCRAM keys yet', 0);
     }
-    if (!proofOk) return this.failed(rec.login, 'proof mismatch');
+    if (!proofOk) return this.failed(rec.login, 'proof mismatch', 0);
     return this.decide(rec, authzid, 'scram');
   }
 
@@ -147,7 +166,7 @@ export class Authenticator {
         } catch (err) {
           return this.temporary(rec.login, err);
         }
-        if (!allowed) return this.failed(rec.login, `not authorized to act as ${authzid}`);
+        if (!allowed) return this.failed(rec.login, `not authorized to act as ${authzid}`, 0);
         identity = target!;
       }
     }
@@ -163,17 +182,19 @@ export class Authenticator {
 
   // A proved cleartext password is the one chance to derive SCRAM keys (and,
   // if asked, a stronger hash) for accounts imported without them.
-  private async upgrade(rec: AuthRecord, password: string): Promise<void> {
+  private async upgrade(rec: AuthRecord, password: string, scheme: HashScheme): Promise<void> {
     try {
       const update: { hash?: string; scram?: ScramCredentials } = {};
       if (!rec.scram || rec.scram.iterations < this.scramIterations) {
         const scram = await deriveScramCredentials(password, { iterations: this.scramIterations });
         if (scram) update.scram = scram;
       }
-      if (this.opts.rehashOnLogin && needsRehash(rec.hash)) update.hash = await hashPassword(password);
+      if ((this.opts.rehashOnLogin ?? true) && needsRehash(rec.hash)) update.hash = await hashPassword(password);
       if (update.scram || update.hash) {
         await this.accounts.updateCredentials(rec.login, update);
         this.log.info({ event: 'auth-upgrade', login: rec.login, scram: !!update.scram, rehash: !!update.hash }, 'credentials upgraded on login');
+        // The audit record of a stored hash being replaced.
+        if (update.hash) this.log.info({ event: 'auth-rehash', login: rec.login, from: scheme, to: 'argon2id' }, 'password rehashed to argon2id');
       }
     } catch (err) {
       this.log.warn({ event: 'auth-upgrade-failed', login: rec.login, err: String(err) }, 'could not upgrade credentials');
@@ -182,22 +203,55 @@ export class Authenticator {
 
   private dummyHash(): Promise<string> {
     this.dummy ??= hashPassword(randomBytes(16).toString('base64'));
+    this.dummy.catch(() => { this.dummy = null; }); // a full queue must not poison it
     return this.dummy;
   }
 
-  private failed(who: string, reason: string): AuthResult {
+  // Waits out the rest of the floor after `computedMs` of real hash work.
+  private async pad(computedMs: number): Promise<void> {
+    const rest = Math.max(this.floorMs, this.slowest.get()) - computedMs;
+    if (rest > 0) await this.wait(rest);
+  }
+
+  private async failed(who: string, reason: string, computedMs: number): Promise<AuthResult> {
     this.log.info({ event: 'auth-failed', login: who, reason }, 'authentication failed');
+    await this.pad(computedMs);
     return { ok: false, fail: 'credentials', reply: AUTH_FAILED };
   }
 
-  private locked(who: string, reply: Reply): { ok: false; fail: 'locked'; reply: Reply } {
+  private async locked(who: string, reply: Reply): Promise<{ ok: false; fail: 'locked'; reply: Reply }> {
     this.log.info({ event: 'auth-locked', login: who }, 'login locked out; password not checked');
+    await this.pad(0);
     return { ok: false, fail: 'locked', reply };
   }
 
   private temporary(who: string, err: unknown): { ok: false; fail: 'temporary'; reply: Reply } {
     this.log.error({ event: 'auth-temporary', login: who, err: String(err) }, 'account lookup failed');
     return { ok: false, fail: 'temporary', reply: TEMPORARY };
+  }
+}
+
+/** The slowest verification in this hour and the last (capped), so one slow hash raises every failure's floor for a while. */
+class SlowestVerification {
+  private readonly now: () => number;
+  private hour = 0;
+  private current = 0;
+  private previous = 0;
+  constructor(now: () => number) { this.now = now; }
+  add(ms: number): void {
+    this.roll();
+    this.current = Math.max(this.current, Math.min(ms, 5000));
+  }
+  get(): number {
+    this.roll();
+    return Math.max(this.current, this.previous);
+  }
+  private roll(): void {
+    const h = Math.floor(this.now() / 3_600_000);
+    if (h === this.hour) return;
+    this.previous = h === this.hour + 1 ? this.current : 0;
+    this.current = 0;
+    this.hour = h;
   }
 }
 

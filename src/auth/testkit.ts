@@ -18,7 +18,7 @@ export interface Kit {
   done(): void;
 }
 
-export function kit(opts: Partial<AuthenticatorOptions> = {}, storeOpts: { scramIterations?: number } = {}): Kit {
+export function kit(opts: Partial<AuthenticatorOptions> = {}, storeOpts: { scramIterations?: number; hashCaps?: { bcryptCost?: number; cryptRounds?: number } } = {}): Kit {
   const dir = mkdtempSync(join(tmpdir(), 'pw-auth-'));
   const store = openStore(join(dir, 'state.db'));
   const logger = new MemoryLogger();

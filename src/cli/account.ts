@@ -36,7 +36,8 @@ export const accountCommand: Command = {
     const state = openState(values.config, io);
     if (!state) return 1;
     state.store.migrate(AUTH_MIGRATIONS);
-    const accounts = new AccountStore(state.store, { scramIterations: state.cfg.auth.scramIterations });
+    const a = state.cfg.auth;
+    const accounts = new AccountStore(state.store, { scramIterations: a.scramIterations, hashCaps: { bcryptCost: a.maxBcryptCost, cryptRounds: a.maxCryptRounds } });
     const need = (v: string | undefined, what: string): string => { if (!v) throw new Error(`${sub}: missing ${what}\n${USAGE}`); return v; };
     try {
       switch (sub) {

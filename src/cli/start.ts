@@ -7,7 +7,7 @@ import { systemClock } from '../core/index.ts';
 import { createServer as createHttpServer } from 'node:http';
 import { ConfigError, exampleConfig, loadConfigWithSource, type Config } from '../config/index.ts';
 import { openStore } from '../store/index.ts';
-import { AUTH_MIGRATIONS, AccountStore, Authenticator, SASL_MECHANISMS, createSaslServer, KnownPrefixTable, loadScramSecret, normalizeLogin } from '../auth/index.ts';
+import { AUTH_MIGRATIONS, AccountStore, Authenticator, SASL_MECHANISMS, configureHashing, createSaslServer, KnownPrefixTable, loadScramSecret, normalizeLogin } from '../auth/index.ts';
 import { MessageFixer, buildReceived, protocolName } from '../message/index.ts';
 import { Spool } from '../spool/index.ts';
 import { Relay } from '../relay/index.ts';
@@ -57,9 +57,11 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
 
   const store = openStore(join(cfg.dataDir, 'state.db'));
   store.migrate(AUTH_MIGRATIONS);
-  const accounts = new AccountStore(store, { logger, scramIterations: cfg.auth.scramIterations });
-  const authenticator = new Authenticator(accounts, { logger, disabledUrl: cfg.submission.helpUrl,
-    scramIterations: cfg.auth.scramIterations, scramSecret: loadScramSecret(cfg.dataDir) });
+  const a = cfg.auth;
+  configureHashing({ concurrency: a.hashConcurrency || undefined, queue: a.hashQueue });
+  const accounts = new AccountStore(store, { logger, scramIterations: a.scramIterations, hashCaps: { bcryptCost: a.maxBcryptCost, cryptRounds: a.maxCryptRounds } });
+  const authenticator = new Authenticator(accounts, { logger, disabledUrl: cfg.submission.helpUrl, rehashOnLogin: a.rehashOnLogin,
+    failureFloorMs: a.failureFloorMs, scramIterations: a.scramIterations, scramSecret: loadScramSecret(cfg.dataDir) });
   // One server per data directory: a second one's recovery would delete the first's half-written files.
   const controlPath = controlSocketPath(cfg.dataDir);
   if (await controlServerRunning(controlPath)) throw new Error(`another portwarden is running on ${cfg.dataDir} (${controlPath} answers)`);

@@ -68,7 +68,17 @@ const schema = obj({
   auth: obj({
     /** PBKDF2 count for new SCRAM-SHA-256 keys and the fake ones of unknown users (RFC 7677: ≥ 4096). */
     scramIterations: int({ min: 4096, max: 10_000_000 }).default(100_000),
-  }).default({ scramIterations: 100_000 }),
+    /** After a correct PLAIN/LOGIN password, replace an imported or weaker hash with argon2id (logged as auth-rehash). */
+    rehashOnLogin: bool().default(true),
+    /** Every failed AUTH takes at least this long (ms), whatever the hash type or whether the account exists. */
+    failureFloorMs: int({ min: 0, max: 10_000 }).default(250),
+    /** Password hash computations at once (0: min(3, max(2, cores − 1))), and how many more may wait before 454 4.7.0. */
+    hashConcurrency: int({ min: 0, max: 64 }).default(0),
+    hashQueue: int({ min: 1, max: 100_000 }).default(200),
+    /** Import limits: what one stored hash may cost per login. */
+    maxBcryptCost: int({ min: 4, max: 31 }).default(13),
+    maxCryptRounds: int({ min: 1000, max: 999_999_999 }).default(200_000),
+  }).default({ scramIterations: 100_000, rehashOnLogin: true, failureFloorMs: 250, hashConcurrency: 0, hashQueue: 200, maxBcryptCost: 13, maxCryptRounds: 200_000 }),
   /** Sending limits (issue 4). The rule data is validated by the limits part; errors still name the line. */
   limits: obj({
     enabled: bool().default(true),
