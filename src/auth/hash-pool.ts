@@ -84,7 +84,7 @@ function release(): void {
 }
 
 /** A crypt-style check in the worker pool (inside a slot: the caller holds one). */
-export function verifyInWorker(task: CryptTask): Promise<boolean> {
+export function verifyInWorker(task: CryptTask): Promise<{ ok: boolean; ms: number }> {
   pool ??= new Piscina({
     filename: HASH_WORKER_URL,
     minThreads: 0,
@@ -94,5 +94,5 @@ export function verifyInWorker(task: CryptTask): Promise<boolean> {
     maxQueue: concurrency * 2,
   });
   stats.offloaded++;
-  return pool.run(task) as Promise<boolean>;
+  return pool.run(task) as Promise<{ ok: boolean; ms: number }>;
 }
