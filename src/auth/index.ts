@@ -5,11 +5,14 @@
 // SHA-512-crypt, Dovecot {SCHEME} forms and passwd-files).
 //
 // Trusts: the store (its SQL and its data) and the core types. Trusts nothing a
-// client sends: every SASL message is parsed strictly, an unknown user is
-// indistinguishable from a wrong password (reply and argon2 timing), and a
-// disabled account is revealed (525 5.7.13, RFC 5248) only after the password
-// proved correct. Brute-force throttling is the limits part's; the SASL
-// exchanges report each outcome through `onResult` so the caller can feed it.
+// client sends: every SASL message is parsed strictly, an unknown user (or an
+// account without SCRAM keys) is indistinguishable from a wrong password (reply,
+// and timing: a dummy argon2id and one failure floor), and a disabled account is
+// revealed (525 5.7.13, RFC 5248) only after the password proved correct. Hash
+// work is bounded (hash-pool.ts). Brute-force counting is the limits part's: the
+// SASL exchanges ask a `gate` with the login before any lookup or hash, and
+// report each outcome through `onResult` so the caller can feed the counters.
+// Logins are normalised per RFC 8265 (UsernameCaseMapped) and UTS #46.
 export { AccountStore, AccountError, AUTH_MIGRATIONS } from './accounts.ts';
 export type {
   Account, AccountErrorCode, AccountStatus, AuthRecord, CredentialSource, NewAccount,
