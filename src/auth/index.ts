@@ -20,7 +20,7 @@ export type {
 export { Authenticator } from './authenticator.ts';
 export { KnownPrefixTable } from './known-prefixes.ts';
 export type { AuthFailure, AuthResult, AuthenticatorOptions, AuthorizeHook, LoginGate, ScramLookup } from './authenticator.ts';
-export { ARGON2_PARAMS, HASH_CAPS, checkPassword, hashCapError, hashPassword, identifyHash, needsRehash, verifyPassword } from './hashes.ts';
+export { ARGON2_PARAMS, checkPassword, hashPassword, identifyHash, needsRehash, verifyPassword } from './hashes.ts';
 export type { HashCaps, HashScheme, VerifyOptions, VerifyResult } from './hashes.ts';
 export { configureHashing, hashStats, HashBusyError, HASH_WORKER_URL } from './hash-pool.ts';
 export type { HashingOptions } from './hash-pool.ts';

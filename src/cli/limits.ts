@@ -106,9 +106,10 @@ export function bruteForce(cfg: Config, store: LimitStore, logger: Logger, accou
   known: KnownPrefixes | undefined, where: (path: Array<string | number>) => string = () => 'config'): BruteForceTracker {
   const spec = { ...(cfg.limits.bruteForce ?? {}) } as BruteForceSpec;
   if (cfg.limits.authFailureDelaysMs) spec.delaysMs = cfg.limits.authFailureDelaysMs;
-  spec.trusted = cfg.limits.trustedNetworks;
+  spec.trusted = [...cfg.limits.trustedNetworks, ...(Array.isArray(spec.trusted) ? spec.trusted : [])];
   const r = createBruteForce({ store, spec, logger, accountKey, known: cfg.limits.store === 'redis' ? undefined : known,
     onLockout: (ev) => logger.warn({ event: 'lockout', scope: ev.scope, subject: ev.subject, ip: ev.ip }) });
+  if (r.ok) logger.info({ event: 'bruteforce', ...r.tracker.describe() }, 'failed-AUTH rules');
   if (!r.ok) throw new Error(`invalid limits.bruteForce:\n  ${r.errors.map((e) => `${where(['limits', 'bruteForce', e.split(/[.:]/)[0]])}: ${e}`).join('\n  ')}`);
   return r.tracker;
 }

@@ -171,7 +171,7 @@ export class BruteForceTracker {
     this.s = setup;
   }
 
-  /** The rules in effect, for the README and `limits show`. */
+  /** The rules in effect, logged at start (event "bruteforce") so an operator sees what runs. */
   describe(): Record<string, string | number> {
     const out: Record<string, string | number> = {};
     for (const r of this.s.rules) out[r.scope] = `${r.failures} per ${Math.round((r.intervalMs * r.failures) / 1000)} s`;

@@ -84,6 +84,8 @@ describe('brute force keyed on the normalised login, known prefixes kept apart',
     assert.deepEqual(locked, [locked[0], locked[0], locked[0]]);
     // The owner, from the prefix that logged in before, is not locked out by the attacker.
     assert.match((await auth(pw, [{ src: '127.0.1.5', user: 'victim@bücher.example', pw: 'victim-pass-1' }]))[0], /^235 /);
+    const rules = pw.logsOf('bruteforce').at(-1)!;
+    assert.deepEqual([rules.account, rules.ip, rules.prefix56, rules.knownPrefixDays], ['4 per 900 s', '50 per 600 s', '60 per 600 s', 30], 'the rules in effect are logged at start');
     const lockouts = pw.logsOf('lockout');
     assert.ok(lockouts.some((l) => l.scope === 'account' && l.subject === 'victim@xn--bcher-kva.example'), JSON.stringify(lockouts));
   });
