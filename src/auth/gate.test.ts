@@ -11,7 +11,8 @@ const LOCKED = reply(454, '4.7.0', 'Too many failed authentication attempts; try
 const B = (s: string) => Buffer.from(s);
 
 test('a locked login is refused before its password is looked at: same reply for right and wrong, no lookup, no hash', async () => {
-  const k = kit();
+  const waits: number[] = [];
+  const k = kit({ failureFloorMs: 300, wait: async (ms: number) => { waits.push(ms); } });
   try {
     await k.accounts.add({ login: 'alice@isp.example', password: 'right' });
     let lookups = 0;
@@ -30,6 +31,7 @@ test('a locked login is refused before its password is looked at: same reply for
     assert.deepEqual(asked, ['alice@isp.example', 'alice@isp.example', 'ALICE@isp.example', 'alice@isp.example']);
     assert.equal(lookups, 0, 'nothing was looked up or verified');
     assert.deepEqual(outcomes.map((o) => o.fail), ['locked', 'locked', 'locked', 'locked']);
+    assert.deepEqual(waits, [300, 300, 300, 300], 'each waits the failure floor, as a failure does');
     // Unlocked, the same exchange goes on as usual.
     const open = await createSaslServer(k.auth, 'PLAIN', { gate: async () => null })!.step(B('\0alice@isp.example\0right'));
     assert.equal(open.type, 'success');

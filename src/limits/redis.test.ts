@@ -111,6 +111,20 @@ test('brute-force counters are shared by two nodes through Redis', { skip }, asy
   assert.equal(events.length, 1);
 });
 
+test('known prefixes are shared by two nodes through Redis, so a lockout elsewhere spares them on either', { skip }, async () => {
+  const mk = async () => {
+    const r = createBruteForce({ store: await store(), spec: { ip: false, prefix: false, account: { failures: 3, per: 600 } }, accountKey: (l) => l });
+    assert.ok(r.ok);
+    return r.tracker;
+  };
+  const n1 = await mk(), n2 = await mk();
+  const who = `kp${Date.now()}@isp.example`;
+  await n1.succeeded('192.0.2.10', who);
+  for (let i = 0; i < 3; i++) await n2.failed(`198.51.100.${i + 1}`, who);
+  assert.equal((await n1.before('203.0.113.9', who)).action, 'locked');
+  assert.equal((await n2.before('192.0.2.200', who)).action, 'proceed');
+});
+
 // Last: stops the shared server.
 test('Redis down: fail-open uses the local bucket, fail-closed refuses, both recover', { skip }, async () => {
   const logger = new MemoryLogger();
