@@ -146,3 +146,28 @@ test('import with allowPlain hashes cleartext at once and warns; a store failure
     k.done();
   }
 });
+
+test('import caps: bcrypt cost, SHA-crypt rounds and argon2 memory above the limits are refused, naming the line', async () => {
+  const k = kit({}, { hashCaps: { bcryptCost: 12, cryptRounds: 100_000 } });
+  try {
+    const r = await k.accounts.importDovecotPasswdFile([
+      'ok@isp.example:{BLF-CRYPT}$2y$12$' + 'a'.repeat(53),
+      'slow@isp.example:{BLF-CRYPT}$2y$13$' + 'a'.repeat(53),
+      'ok2@isp.example:$6$rounds=100000$salt$' + 'b'.repeat(86),
+      'slower@isp.example:{SHA256-CRYPT}$5$rounds=100001$salt$' + 'c'.repeat(43),
+      'huge@isp.example:$argon2id$v=19$m=4194304,t=3,p=1$tADlz8mv7XqlUOTj/r0hhQ$2GM40KAVYQIL2CBsS4vPEp+Fo8UZgfrXF+m9N3kZkUc',
+    ].join('\n') + '\n');
+    assert.equal(r.imported, 2);
+    assert.deepEqual(r.skipped, [
+      { line: 2, reason: 'bcrypt cost 13 is above the limit of 12 (auth.maxBcryptCost)' },
+      { line: 4, reason: 'sha256-crypt rounds=100001 is above the limit of 100000 (auth.maxCryptRounds)' },
+      { line: 5, reason: 'argon2 memory 4194304 KiB is above the limit of 65536 KiB' },
+    ]);
+    await assert.rejects(k.accounts.add({ login: 'x@isp.example', hash: '$2b$13$' + 'a'.repeat(53) }), /bcrypt cost 13 is above the limit of 12/);
+  } finally { k.done(); }
+  const d = kit();
+  try {
+    const r = await d.accounts.importDovecotPasswdFile('a:$2y$13$' + 'a'.repeat(53) + '\nb:$2y$14$' + 'a'.repeat(53) + '\nc:$6$rounds=200000$s$' + 'b'.repeat(86) + '\nd:$6$rounds=200001$s$' + 'b'.repeat(86) + '\n');
+    assert.deepEqual(r.skipped.map((s) => s.line), [2, 4], 'defaults: bcrypt ≤ 13, rounds ≤ 200000');
+  } finally { d.done(); }
+});

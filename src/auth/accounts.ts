@@ -6,7 +6,7 @@ import type { Clock, Logger } from '../core/index.ts';
 import { silentLogger, systemClock } from '../core/index.ts';
 import type { StatementSync } from 'node:sqlite';
 import type { Migration, Store } from '../store/index.ts';
-import { identifyHash, newCredentials, scramFromHash } from './hashes.ts';
+import { hashCapError, identifyHash, newCredentials, scramFromHash, type HashCaps } from './hashes.ts';
 import { domainOf, normalizeAddress, normalizeLogin } from './names.ts';
 import { planImport, type ImportOptions, type ImportResult } from './passwd-file.ts';
 import type { ScramCredentials } from './scram-keys.ts';
@@ -39,6 +39,18 @@ export const AUTH_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX account_addresses_address ON account_addresses (address);
     `,
   },
+  {
+    // Source prefixes each login authenticated from (known-prefixes.ts), for the brute-force allowance.
+    id: 'auth/002-known-prefixes',
+    sql: `
+      CREATE TABLE auth_known_prefixes (
+        login TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        last_ok INTEGER NOT NULL,
+        PRIMARY KEY (login, prefix)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export type AccountStatus = 'active' | 'disabled';
@@ -54,7 +66,7 @@ export interface Account {
   addresses: string[];
   /** Hash scheme of the stored password, e.g. "argon2id", "sha512-crypt". */
   scheme: string;
-  /** Whether SCRAM-SHA-256 keys are stored (else SCRAM gets 432 until a PLAIN/LOGIN success). */
+  /** Whether SCRAM-SHA-256 keys are stored (else SCRAM fails like an unknown user until a PLAIN/LOGIN success). */
   scram: boolean;
   createdAt: number;
   updatedAt: number;
@@ -129,10 +141,19 @@ export class AccountStore implements CredentialSource {
   private readonly logger: Logger;
   private readonly minPasswordLength: number;
   private readonly statements = new Map<string, StatementSync>();
+  private readonly scramIterations: number | undefined;
+  private readonly hashCaps: HashCaps;
 
-  constructor(store: Store, opts: { clock?: Clock; logger?: Logger; minPasswordLength?: number } = {}) {
+  /**
+   * `scramIterations`: PBKDF2 count for new SCRAM keys (config auth.scramIterations).
+   * `hashCaps`: the most work an imported hash may cost per login (auth.maxBcryptCost, auth.maxCryptRounds).
+   * `minPasswordLength`: the shortest password `add` and `passwd` accept (accounts.minPasswordLength).
+   */
+  constructor(store: Store, opts: { clock?: Clock; logger?: Logger; minPasswordLength?: number; scramIterations?: number; hashCaps?: HashCaps } = {}) {
     this.store = store;
     this.minPasswordLength = Math.max(1, opts.minPasswordLength ?? 1);
+    this.scramIterations = opts.scramIterations;
+    this.hashCaps = opts.hashCaps ?? {};
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? silentLogger;
     store.migrate(AUTH_MIGRATIONS);
@@ -150,7 +171,7 @@ export class AccountStore implements CredentialSource {
   async setPassword(login: string, password: string): Promise<void> {
     const l = this.login(login);
     this.checkPassword(password);
-    const { hash, scram } = await newCredentials(password);
+    const { hash, scram } = await newCredentials(password, this.scramIterations);
     if (!this.updateCredentials(l, { hash, scram: scram ?? undefined, clearScram: scram === null })) {
       throw new AccountError('not-found', `no account ${l}`);
     }
@@ -245,7 +266,7 @@ export class AccountStore implements CredentialSource {
    * the rest go in as one transaction, so a failure part-way leaves nothing behind.
    */
   async importDovecotPasswdFile(text: string, opts: ImportOptions = {}): Promise<ImportResult> {
-    const { rows, skipped } = await planImport(text, opts, this.logger);
+    const { rows, skipped } = await planImport(text, { scramIterations: this.scramIterations, hashCaps: this.hashCaps, ...opts }, this.logger);
     let imported = 0;
     this.store.transaction(() => {
       for (const r of rows) {
@@ -275,11 +296,13 @@ export class AccountStore implements CredentialSource {
       throw new AccountError('invalid-password', 'give exactly one of password and hash');
     }
     if (input.password !== undefined) this.checkPassword(input.password);
-    if (input.password !== undefined) return { ...base, ...(await newCredentials(input.password)) };
+    if (input.password !== undefined) return { ...base, ...(await newCredentials(input.password, this.scramIterations)) };
     const id = identifyHash(input.hash!);
     if ('error' in id || id.scheme === 'plain') {
       throw new AccountError('invalid-hash', 'error' in id ? id.error : 'cleartext hashes are not stored; pass password');
     }
+    const capped = hashCapError(input.hash!, this.hashCaps);
+    if (capped) throw new AccountError('invalid-hash', capped);
     return { ...base, hash: input.hash!, scram: scramFromHash(input.hash!) };
   }
 

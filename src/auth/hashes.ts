@@ -1,11 +1,12 @@
 // Password hashes an ISP already has: argon2id (PHC string), bcrypt ($2y$/$2b$/$2a$),
 // SHA-512-crypt / SHA-256-crypt ($6$/$5$, with rounds=), the same under Dovecot's
 // {SCHEME} prefixes, and Dovecot {SCRAM-SHA-256}. New passwords get argon2id with
-// the OWASP parameters. A hash we cannot read is a failed verification, not a throw.
+// the OWASP parameters. A hash we cannot read is a failed verification, not a throw;
+// a full hash queue (HashBusyError) is thrown, for a temporary reply. Every
+// computation takes a slot of hash-pool.ts; bcrypt and SHA-crypt run in its workers.
 import { createHash } from 'node:crypto';
 import { hash as argon2Hash, verify as argon2Verify, parseOptions as argon2Options } from '@node-rs/argon2';
-import bcrypt from 'bcryptjs';
-import { verify as cryptVerify } from 'unixcrypt';
+import { HashBusyError, hashSlot, verifyInWorker } from './hash-pool.ts';
 import { deriveScramCredentials, parseDovecotScram, sameBytes, verifyScramPassword, type ScramCredentials } from './scram-keys.ts';
 
 /**
@@ -25,9 +26,10 @@ export interface VerifyOptions {
   allowPlain?: boolean;
 }
 
+/** `ms`: how long the computation itself took (0 when none ran), without the wait for a slot. */
 export type VerifyResult =
-  | { ok: true; scheme: HashScheme }
-  | { ok: false; scheme: HashScheme | null; reason: string };
+  | { ok: true; scheme: HashScheme; ms: number }
+  | { ok: false; scheme: HashScheme | null; reason: string; ms: number };
 
 // Dovecot scheme names (doveadm pw -l) we can verify, mapped to how we read the rest.
 const DOVECOT_SCHEMES: Record<string, 'crypt' | 'scram' | 'plain'> = {
@@ -77,33 +79,31 @@ export function identifyHash(stored: string): Parsed | { error: string } {
 
 export async function checkPassword(stored: string, password: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
   const p = identifyHash(stored);
-  if ('error' in p) return { ok: false, scheme: null, reason: p.error };
-  try {
-    let ok: boolean;
+  if ('error' in p) return { ok: false, scheme: null, reason: p.error, ms: 0 };
+  if (p.scheme === 'plain') {
+    if (!opts.allowPlain) return { ok: false, scheme: 'plain', reason: 'cleartext {PLAIN} hashes are not allowed', ms: 0 };
+    // Digests first so the comparison does not leak the length.
+    const ok = sameBytes(sha256(p.body), sha256(password));
+    return ok ? { ok: true, scheme: 'plain', ms: 0 } : { ok: false, scheme: 'plain', reason: 'password mismatch', ms: 0 };
+  }
+  // Workers time themselves (their start-up is not hash work); the rest is timed by the slot.
+  const verify = async (): Promise<boolean | { ok: boolean; ms: number }> => {
     switch (p.scheme) {
-      case 'argon2id':
-      case 'argon2i':
-        ok = await argon2Verify(p.body, password);
-        break;
-      case 'bcrypt':
-        ok = await bcrypt.compare(password, p.body);
-        break;
+      case 'bcrypt': return verifyInWorker({ scheme: 'bcrypt', body: p.body, password });
       case 'sha512-crypt':
-      case 'sha256-crypt':
-        ok = cryptVerify(password, p.body);
-        break;
-      case 'scram-sha-256':
-        ok = await verifyScramPassword(parseDovecotScram(p.body)!, password);
-        break;
-      case 'plain':
-        if (!opts.allowPlain) return { ok: false, scheme: 'plain', reason: 'cleartext {PLAIN} hashes are not allowed' };
-        // Digests first so the comparison does not leak the length.
-        ok = sameBytes(sha256(p.body), sha256(password));
-        break;
+      case 'sha256-crypt': return verifyInWorker({ scheme: 'sha-crypt', body: p.body, password });
+      case 'scram-sha-256': return verifyScramPassword(parseDovecotScram(p.body)!, password);
+      default: return argon2Verify(p.body, password);
     }
-    return ok ? { ok: true, scheme: p.scheme } : { ok: false, scheme: p.scheme, reason: 'password mismatch' };
+  };
+  const t0 = performance.now();
+  try {
+    const { value, ms: slotMs } = await hashSlot(verify);
+    const [ok, ms] = typeof value === 'boolean' ? [value, slotMs] : [value.ok, value.ms];
+    return ok ? { ok: true, scheme: p.scheme, ms } : { ok: false, scheme: p.scheme, reason: 'password mismatch', ms };
   } catch (err) {
-    return { ok: false, scheme: p.scheme, reason: `unreadable ${p.scheme} hash: ${(err as Error).message}` };
+    if (err instanceof HashBusyError) throw err;
+    return { ok: false, scheme: p.scheme, reason: `unreadable ${p.scheme} hash: ${(err as Error).message}`, ms: performance.now() - t0 };
   }
 }
 
@@ -111,8 +111,51 @@ export async function verifyPassword(stored: string, password: string, opts: Ver
   return (await checkPassword(stored, password, opts)).ok;
 }
 
-export function hashPassword(password: string): Promise<string> {
-  return argon2Hash(password, ARGON2_PARAMS);
+export async function hashPassword(password: string): Promise<string> {
+  return (await hashSlot(() => argon2Hash(password, ARGON2_PARAMS))).value;
+}
+
+/** Import limits: the most work one stored hash may cost per login (README "Authentication"). */
+export interface HashCaps {
+  /** bcrypt cost (log2 rounds); default 13. */
+  bcryptCost?: number;
+  /** SHA-crypt rounds=; default 200 000. */
+  cryptRounds?: number;
+}
+
+export const HASH_CAPS = { bcryptCost: 13, cryptRounds: 200_000 } as const;
+// Not configurable: argon2 memory is what a burst of checks allocates, and 64 MiB
+// (Dovecot's default ARGON2ID) times the hash concurrency is already a lot.
+const ARGON2_MAX_MEMORY = 65_536;
+const ARGON2_MAX_WORK = ARGON2_MAX_MEMORY * 4;
+const SCRAM_MAX_ITERATIONS = 1_000_000;
+
+/** Why a hash may not be imported (it would cost too much at every login), or null. */
+export function hashCapError(stored: string, caps: HashCaps = {}): string | null {
+  const p = identifyHash(stored);
+  if ('error' in p) return p.error;
+  if (p.scheme === 'bcrypt') {
+    const cost = Number(p.body.slice(4, 6));
+    const max = caps.bcryptCost ?? HASH_CAPS.bcryptCost;
+    return cost > max ? `bcrypt cost ${cost} is above the limit of ${max} (auth.maxBcryptCost)` : null;
+  }
+  if (p.scheme === 'sha512-crypt' || p.scheme === 'sha256-crypt') {
+    const rounds = Number(/^\$[56]\$rounds=(\d+)\$/.exec(p.body)?.[1] ?? 5000);
+    const max = caps.cryptRounds ?? HASH_CAPS.cryptRounds;
+    return rounds > max ? `${p.scheme} rounds=${rounds} is above the limit of ${max} (auth.maxCryptRounds)` : null;
+  }
+  if (p.scheme === 'argon2id' || p.scheme === 'argon2i') {
+    let o: { memoryCost: number; timeCost: number };
+    try { o = argon2Options(p.body); } catch { return 'malformed argon2 parameters'; }
+    if (o.memoryCost > ARGON2_MAX_MEMORY) return `argon2 memory ${o.memoryCost} KiB is above the limit of ${ARGON2_MAX_MEMORY} KiB`;
+    if (o.memoryCost * o.timeCost > ARGON2_MAX_WORK) return `argon2 memory × passes ${o.memoryCost * o.timeCost} is above the limit of ${ARGON2_MAX_WORK}`;
+    return null;
+  }
+  if (p.scheme === 'scram-sha-256') {
+    const it = parseDovecotScram(p.body)!.iterations;
+    return it > SCRAM_MAX_ITERATIONS ? `SCRAM iterations ${it} are above the limit of ${SCRAM_MAX_ITERATIONS}` : null;
+  }
+  return null;
 }
 
 /** True when a stored hash is weaker than what hashPassword makes today. */
@@ -128,8 +171,9 @@ export function needsRehash(stored: string): boolean {
 }
 
 /** What a new password is stored as: argon2id, plus SCRAM keys when it survives SASLprep. */
-export async function newCredentials(password: string): Promise<{ hash: string; scram: ScramCredentials | null }> {
-  const [hash, scram] = await Promise.all([hashPassword(password), deriveScramCredentials(password)]);
+export async function newCredentials(password: string, scramIterations?: number): Promise<{ hash: string; scram: ScramCredentials | null }> {
+  const [hash, scram] = await Promise.all([hashPassword(password),
+    hashSlot(() => deriveScramCredentials(password, { iterations: scramIterations })).then((r) => r.value)]);
   return { hash, scram };
 }
 

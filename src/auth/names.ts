@@ -1,7 +1,12 @@
-// How logins and addresses are compared. Logins are lower-cased. Addresses are
-// compared case-insensitively in the domain (RFC 5321 §2.4) and, by our policy,
-// in the local part too: these are the ISP's own mailboxes, and a subscriber who
-// types Alice@ means alice@. Domains are compared in their A-label form.
+// How logins and addresses are compared; the one normaliser for authentication,
+// the account store and the brute-force account key (cli wires it there). Local
+// parts and bare logins follow RFC 8265's UsernameCaseMapped profile as far as
+// it maps: full/halfwidth forms to their plain letters, lower case, NFC. So
+// "ＡＬＩＣＥ" and "Jose\u0301" are alice and josé. Domains are case-insensitive
+// (RFC 5321 §2.4) and compared in their A-label form (UTS #46, which also maps
+// width and normal forms), without a trailing dot. Local parts compare
+// case-insensitively by our policy: these are the ISP's own mailboxes, and a
+// subscriber who types Alice@ means alice@.
 import { domainToASCII } from 'node:url';
 
 const BAD_LOGIN = /[\s\u0000-\u001F\u007F:]/u;
@@ -10,7 +15,7 @@ const BAD_LOGIN = /[\s\u0000-\u001F\u007F:]/u;
 export function normalizeLogin(login: string): string | null {
   if (login.length === 0 || login.length > 255 || BAD_LOGIN.test(login)) return null;
   const at = login.lastIndexOf('@');
-  if (at === -1) return login.toLowerCase();
+  if (at === -1) return canonicalLocal(login);
   return at === 0 ? null : normalizeAddress(login);
 }
 
@@ -22,7 +27,13 @@ export function normalizeAddress(address: string): string | null {
   if (local.includes('@') && !local.startsWith('"')) return null;
   const domain = canonicalDomain(address.slice(at + 1));
   if (domain === null) return null;
-  return `${local.toLowerCase()}@${domain}`;
+  return `${canonicalLocal(local)}@${domain}`;
+}
+
+const WIDE = /[\uFF00-\uFFEF]/gu;
+
+function canonicalLocal(local: string): string {
+  return local.replace(WIDE, (c) => c.normalize('NFKC')).toLowerCase().normalize('NFC');
 }
 
 export function canonicalDomain(domain: string): string | null {

@@ -3,7 +3,7 @@
 // ISP may have recorded the customer number there. planImport decides line by
 // line what can go in; AccountStore writes the result in one transaction.
 import type { Logger } from '../core/index.ts';
-import { identifyHash, newCredentials, scramFromHash } from './hashes.ts';
+import { hashCapError, identifyHash, newCredentials, scramFromHash, type HashCaps } from './hashes.ts';
 import { normalizeLogin } from './names.ts';
 import type { ScramCredentials } from './scram-keys.ts';
 
@@ -44,6 +44,10 @@ export interface ImportOptions {
   /** Import {PLAIN} lines by hashing them now (argon2id + SCRAM); off by default. */
   allowPlain?: boolean;
   tier?: string;
+  /** PBKDF2 count for the SCRAM keys of {PLAIN} lines; the store passes its own. */
+  scramIterations?: number;
+  /** Lines whose hash would cost more than this per login are skipped; the store passes its own. */
+  hashCaps?: HashCaps;
 }
 
 export interface ImportResult {
@@ -71,6 +75,8 @@ export async function planImport(text: string, opts: ImportOptions, logger: Logg
     if (seen.has(login)) { skipped.push({ line: e.line, reason: `duplicate login ${login}` }); continue; }
     const id = identifyHash(e.password);
     if ('error' in id) { skipped.push({ line: e.line, reason: id.error }); continue; }
+    const capped = id.scheme === 'plain' ? null : hashCapError(e.password, opts.hashCaps);
+    if (capped) { skipped.push({ line: e.line, reason: capped }); continue; }
     if (id.scheme === 'plain' && !opts.allowPlain) {
       skipped.push({ line: e.line, reason: 'cleartext {PLAIN} password (import with allowPlain to hash it)' });
       continue;
@@ -83,7 +89,7 @@ export async function planImport(text: string, opts: ImportOptions, logger: Logg
     if (id.scheme === 'plain') {
       if (id.body === '') { rows.pop(); seen.delete(login); skipped.push({ line: e.line, reason: 'empty password' }); continue; }
       logger.warn({ login, line: e.line }, 'importing a cleartext password; hashing it with argon2id');
-      pending.push(newCredentials(id.body).then((c) => { row.hash = c.hash; row.scram = c.scram; }));
+      pending.push(newCredentials(id.body, opts.scramIterations).then((c) => { row.hash = c.hash; row.scram = c.scram; }));
       // The argon2 pool has a few threads; keep the queue short on big files.
       if (pending.length >= 8) await Promise.all(pending.splice(0));
     }

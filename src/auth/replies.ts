@@ -5,8 +5,6 @@ import { reply, type Reply } from '../core/index.ts';
 export const AUTH_FAILED: Reply = reply(535, '5.7.8', 'Error: authentication failed');
 export const MALFORMED: Reply = reply(501, '5.5.2', 'Error: malformed authentication data');
 export const TEMPORARY: Reply = reply(454, '4.7.0', 'Temporary authentication failure');
-/** RFC 4954 §6: the account can authenticate once with PLAIN/LOGIN to get SCRAM keys. */
-export const TRANSITION_NEEDED: Reply = reply(432, '4.7.12', 'A password transition is needed: authenticate once with PLAIN or LOGIN');
 
 /** RFC 5248 X.7.13, given only after the credentials proved correct. */
 export function accountDisabled(url: string): Reply {

@@ -18,12 +18,12 @@ export interface Kit {
   done(): void;
 }
 
-export function kit(opts: Partial<AuthenticatorOptions> = {}): Kit {
+export function kit(opts: Partial<AuthenticatorOptions> = {}, storeOpts: { scramIterations?: number; hashCaps?: { bcryptCost?: number; cryptRounds?: number } } = {}): Kit {
   const dir = mkdtempSync(join(tmpdir(), 'pw-auth-'));
   const store = openStore(join(dir, 'state.db'));
   const logger = new MemoryLogger();
   const clock = new ManualClock();
-  const accounts = new AccountStore(store, { clock, logger });
+  const accounts = new AccountStore(store, { clock, logger, ...storeOpts });
   const auth = new Authenticator(accounts, { logger, disabledUrl: 'https://isp.example/unlock', ...opts });
   return {
     store, accounts, auth, logger, clock,

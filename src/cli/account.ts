@@ -38,7 +38,11 @@ export const accountCommand: Command = {
     const state = openState(values.config, io);
     if (!state) return 1;
     state.store.migrate(AUTH_MIGRATIONS);
-    const accounts = new AccountStore(state.store, { minPasswordLength: state.cfg.accounts.minPasswordLength });
+    const a = state.cfg.auth;
+    const accounts = new AccountStore(state.store, {
+      minPasswordLength: state.cfg.accounts.minPasswordLength,
+      scramIterations: a.scramIterations, hashCaps: { bcryptCost: a.maxBcryptCost, cryptRounds: a.maxCryptRounds },
+    });
     // A tier the limits do not know would silently get the default tier's limits: refuse it,
     // and give accounts made without --tier the configured default rather than a fixed name.
     const tierOf = (asked: string | undefined): string => {

@@ -6,10 +6,11 @@ import { reply, type Logger, type Reply } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import {
   compileLimits, createBruteForce, MemoryLimitStore, RedisLimitStore, parseIp, prefixKey,
-  type BruteForceTracker, type LockoutEvent, type CompiledRule, type Decision, type Limits, type LimitPlan, type LimitsSpec, type LimitStore, type RuleSpec,
+  type BruteForceSpec, type BruteForceTracker, type KnownPrefixes, type LockoutEvent, type CompiledRule, type Decision, type Limits, type LimitPlan, type LimitsSpec, type LimitStore, type RuleSpec,
 } from '../limits/index.ts';
 import type { LimitContext, LimitsPort, PostmasterPort, SaslPort } from '../submission/index.ts';
 import type { SaslExchange, SessionInfo } from '../smtp/index.ts';
+import type { LoginGate, SaslOutcome } from '../auth/index.ts';
 
 const tier = (n: number): RuleSpec[] => [
   { name: 'messages-hour', scope: 'account', counts: 'messages', per: 'hour', limit: 100 * n },
@@ -123,51 +124,79 @@ export function postmasterGate(store: LimitStore, rate: { limit: number; per: nu
   };
 }
 
-export function bruteForce(cfg: Config, store: LimitStore, logger: Logger, onLockout?: (ev: LockoutEvent) => void): BruteForceTracker {
-  const r = createBruteForce({ store, spec: { trusted: cfg.limits.trustedNetworks, delaysMs: cfg.limits.authFailureDelaysMs }, logger,
+/**
+ * The failed-AUTH tracker from `limits.bruteForce`, keyed on `accountKey` (auth's normalizeLogin,
+ * the function the account lookup uses). `known` keeps known prefixes somewhere that outlives the
+ * process (SQLite) when the limit store does not; with Redis the store itself is shared and kept.
+ * `onLockout` hears of every lock as it is set (the lockout metric).
+ */
+export function bruteForce(cfg: Config, store: LimitStore, logger: Logger, accountKey: (login: string) => string | null,
+  known: KnownPrefixes | undefined, where: (path: Array<string | number>) => string = () => 'config',
+  onLockout?: (ev: LockoutEvent) => void): BruteForceTracker {
+  const spec = { ...(cfg.limits.bruteForce ?? {}) } as BruteForceSpec;
+  if (cfg.limits.authFailureDelaysMs) spec.delaysMs = cfg.limits.authFailureDelaysMs;
+  spec.trusted = [...cfg.limits.trustedNetworks, ...(Array.isArray(spec.trusted) ? spec.trusted : [])];
+  const r = createBruteForce({ store, spec, logger, accountKey, known: cfg.limits.store === 'redis' ? undefined : known,
     onLockout: (ev) => { logger.warn({ event: 'lockout', scope: ev.scope, subject: ev.subject, ip: ev.ip }); onLockout?.(ev); } });
-  if (!r.ok) throw new Error(`invalid limits.trustedNetworks: ${r.errors.join('; ')}`);
+  if (r.ok) logger.info({ event: 'bruteforce', ...r.tracker.describe() }, 'failed-AUTH rules');
+  if (!r.ok) throw new Error(`invalid limits.bruteForce:\n  ${r.errors.map((e) => `${where(['limits', 'bruteForce', e.split(/[.:]/)[0]])}: ${e}`).join('\n  ')}`);
   return r.tracker;
 }
 
 const LOCKED = reply(454, '4.7.0', 'Too many failed authentication attempts; try again later');
 const LOCKED_CLOSE = reply(421, '4.7.0', 'Too many failed authentication attempts; closing connection');
 
+/** What a SASL exchange is started with: the lock to consult, and where its outcome goes. */
+export interface SaslHooks {
+  gate: LoginGate;
+  onOutcome(o: SaslOutcome): void;
+}
+
 /**
- * Wraps each SASL exchange: a locked-out IP, prefix or login gets 454 4.7.0 before its
- * credentials are judged (the same for unknown and known logins: no enumeration); a failure
- * is counted and answered after the tracker's growing delay, or with 421 and close once it locks.
- * `onLocked` hears of every exchange refused because of a lock (the credentials were not judged).
+ * Wraps each SASL exchange with the brute-force tracker. A locked-out IP or prefix gets 421 and
+ * close before anything is read. The login's lock is consulted by auth through `gate`, before the
+ * account is looked up or a hash computed, so a locked login gets 454 4.7.0 whatever the password
+ * (and whether or not it exists), after the same delay a failure at the top of the ladder gets. A
+ * failure is counted and answered after the tracker's growing delay, or with 421 and close once it locks.
+ * `onLocked` hears of every exchange refused here for an IP or prefix lock (the login's own lock
+ * reaches the auth metric through the exchange's outcome).
  */
-export function throttledSasl(inner: { mechanisms: readonly string[]; start(mech: string, onResult: (authcid: string | null) => void): SaslExchange | null }, bf: BruteForceTracker,
+export function throttledSasl(inner: { mechanisms: readonly string[]; start(mech: string, hooks: SaslHooks): SaslExchange | null }, bf: BruteForceTracker,
   onLocked: (mechanism: string) => void = () => {}): SaslPort {
   return {
     mechanisms: inner.mechanisms,
     start(mech: string, session: SessionInfo): SaslExchange | null {
       const ip = session.remoteAddress;
-      let authcid: string | null = null;
-      const ex = inner.start(mech, (id) => { authcid = id; });
+      let login: string | null = null;
+      let outcome: SaslOutcome | null = null;
+      const ex = inner.start(mech, {
+        gate: async (l) => {
+          login = l;
+          return (await bf.before(ip, l)).action === 'locked' ? LOCKED : null;
+        },
+        onOutcome: (o) => { outcome = o; },
+      });
       if (!ex) return null;
       let first = true;
-      // Failures without a login (malformed exchanges) count against a per-IP pseudo-login.
-      const login = () => authcid ?? `?${ip}`;
       return {
         async step(input) {
           if (first) {
             first = false;
-            const gate = await bf.before(ip, `?${ip}`);
+            const gate = await bf.before(ip, null);
             if (gate.action === 'locked') { onLocked(mech); return { type: 'failure', reply: LOCKED_CLOSE, close: true }; }
           }
           const s = await ex.step(input);
+          const o = outcome as SaslOutcome | null;
           if (s.type === 'success') {
-            const gate = await bf.before(ip, s.identity);
-            // Counted by onResult as the success it was (the lock is checked after the password here).
-            if (gate.action === 'locked') return { type: 'failure', reply: LOCKED };
-            await bf.succeeded(ip, s.identity);
+            await bf.succeeded(ip, login ?? s.identity);
             return s;
           }
-          if (s.type === 'failure' && s.reply.code === 535) {
-            const g = await bf.failed(ip, login());
+          if (s.type === 'failure' && o?.fail === 'locked') {
+            await sleep(bf.lockedDelayMs());
+            return s;
+          }
+          if (s.type === 'failure' && o?.fail === 'credentials') {
+            const g = await bf.failed(ip, login);
             if (g.action === 'locked') return { type: 'failure', reply: LOCKED_CLOSE, close: true };
             if (g.delayMs > 0) await sleep(g.delayMs);
           }

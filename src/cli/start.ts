@@ -7,7 +7,7 @@ import { systemClock } from '../core/index.ts';
 import { createServer as createHttpServer } from 'node:http';
 import { ConfigError, exampleConfig, loadConfigWithSource, type Config } from '../config/index.ts';
 import { openStore } from '../store/index.ts';
-import { AUTH_MIGRATIONS, AccountStore, Authenticator, SASL_MECHANISMS, createSaslServer } from '../auth/index.ts';
+import { AUTH_MIGRATIONS, AccountStore, Authenticator, SASL_MECHANISMS, configureHashing, createSaslServer, KnownPrefixTable, loadScramSecret, normalizeLogin } from '../auth/index.ts';
 import { MessageFixer, buildReceived, protocolName } from '../message/index.ts';
 import { Spool } from '../spool/index.ts';
 import { Relay } from '../relay/index.ts';
@@ -67,8 +67,11 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
 
   const store = openStore(join(cfg.dataDir, 'state.db'));
   store.migrate(AUTH_MIGRATIONS);
-  const accounts = new AccountStore(store, { logger });
-  const authenticator = new Authenticator(accounts, { logger, disabledUrl: cfg.submission.helpUrl });
+  const a = cfg.auth;
+  configureHashing({ concurrency: a.hashConcurrency || undefined, queue: a.hashQueue });
+  const accounts = new AccountStore(store, { logger, scramIterations: a.scramIterations, hashCaps: { bcryptCost: a.maxBcryptCost, cryptRounds: a.maxCryptRounds } });
+  const authenticator = new Authenticator(accounts, { logger, disabledUrl: cfg.submission.helpUrl, rehashOnLogin: a.rehashOnLogin,
+    failureFloorMs: a.failureFloorMs, scramIterations: a.scramIterations, scramSecret: loadScramSecret(cfg.dataDir) });
   // One server per data directory: a second one's recovery would delete the first's half-written files.
   const controlPath = controlSocketPath(cfg.dataDir);
   if (await controlServerRunning(controlPath)) throw new Error(`another portwarden is running on ${cfg.dataDir} (${controlPath} answers)`);
@@ -77,7 +80,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   const pruneTimer = setInterval(() => attribution.prune(), 3_600_000).unref();
   const metrics: Metrics = createMetrics({ queueSizes: () => { const st = spool.stats(); return { active: st.active, deferred: st.deferred, hold: st.hold, corrupt: st.corrupt }; }, logger });
   const limitStore = buildLimitStore(cfg, logger);
-  const bf = bruteForce(cfg, limitStore, logger, (ev) => metrics.lockout(ev.scope));
+  const bf = bruteForce(cfg, limitStore, logger, normalizeLogin, new KnownPrefixTable(store), where, (ev) => metrics.lockout(ev.scope));
   const events: SubmissionEvents = {
     session: (listener, change) => (change === 'open' ? metrics.sessionOpened(listener) : metrics.sessionClosed(listener)),
     recipient: (r) => metrics.recipient(r),
@@ -121,8 +124,12 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
       accounts: accountsPort(accounts),
       sasl: throttledSasl({
         mechanisms: SASL_MECHANISMS,
-        start: (mech, onAuthcid) => createSaslServer(authenticator, mech, {
-          onResult: (o) => { onAuthcid(o.authcid); metrics.authAttempt(o.mechanism, o.ok ? 'success' : o.fail === 'disabled' ? 'disabled' : o.fail === 'temporary' ? 'error' : 'failure'); },
+        start: (mech, hooks) => createSaslServer(authenticator, mech, {
+          gate: hooks.gate,
+          onResult: (o) => {
+            hooks.onOutcome(o);
+            metrics.authAttempt(o.mechanism, o.ok ? 'success' : o.fail === 'locked' || o.fail === 'disabled' ? o.fail : o.fail === 'temporary' ? 'error' : 'failure');
+          },
         }),
       }, bf, (mech) => metrics.authAttempt(mech, 'locked')),
       limits: limitsOn ? limitsPort(limits, limitStore, cfg.submission.helpUrl, logger, {

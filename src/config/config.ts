@@ -87,6 +87,21 @@ const schema = obj({
     retrySchedule: list(int({ min: 1 })).default([60, 300, 900, 1800, 3600]),
     maxQueueLifetime: int({ min: 60 }).default(5 * 86400),
   }),
+  /** Authentication (README "Authentication"). */
+  auth: obj({
+    /** PBKDF2 count for new SCRAM-SHA-256 keys and the fake ones of unknown users (RFC 7677: ≥ 4096). */
+    scramIterations: int({ min: 4096, max: 10_000_000 }).default(100_000),
+    /** After a correct PLAIN/LOGIN password, replace an imported or weaker hash with argon2id (logged as auth-rehash). */
+    rehashOnLogin: bool().default(true),
+    /** Every failed AUTH takes at least this long (ms), whatever the hash type or whether the account exists. */
+    failureFloorMs: int({ min: 0, max: 10_000 }).default(250),
+    /** Password hash computations at once (0: min(3, max(2, cores − 1))), and how many more may wait before 454 4.7.0. */
+    hashConcurrency: int({ min: 0, max: 64 }).default(0),
+    hashQueue: int({ min: 1, max: 100_000 }).default(200),
+    /** Import limits: what one stored hash may cost per login. */
+    maxBcryptCost: int({ min: 4, max: 31 }).default(13),
+    maxCryptRounds: int({ min: 1000, max: 999_999_999 }).default(200_000),
+  }).default({ scramIterations: 100_000, rehashOnLogin: true, failureFloorMs: 250, hashConcurrency: 0, hashQueue: 200, maxBcryptCost: 13, maxCryptRounds: 200_000 }),
   /** Sending limits (issue 4). The rule data is validated by the limits part; errors still name the line. */
   limits: obj({
     enabled: bool().default(true),
@@ -103,7 +118,9 @@ const schema = obj({
     trustedNetworks: list(str()).default([]),
     /** Delay before the nth failed-AUTH reply (the last repeats); default 0, 0, 1 s, 2 s, 4 s… */
     authFailureDelaysMs: list(int({ min: 0, max: 60_000 })).optional(),
-  }).default({ authFailureDelaysMs: undefined, enabled: true, store: 'memory', redisUrl: 'redis://127.0.0.1:6379', failMode: 'open', tiers: undefined, global: undefined, defaultTier: undefined, overrides: undefined, ipv4Prefix: undefined, ipv6Prefix: undefined, trustedNetworks: [] }),
+    /** Failed-AUTH rules (ip, prefix, prefix56, prefix48, account, lockoutMs, knownPrefixDays…); checked by the limits part. */
+    bruteForce: anything<Record<string, unknown>>().optional(),
+  }).default({ authFailureDelaysMs: undefined, bruteForce: undefined, enabled: true, store: 'memory', redisUrl: 'redis://127.0.0.1:6379', failMode: 'open', tiers: undefined, global: undefined, defaultTier: undefined, overrides: undefined, ipv4Prefix: undefined, ipv6Prefix: undefined, trustedNetworks: [] }),
   /** Submission accounts made with `portwarden account add|passwd` (imported hashes keep their passwords). */
   accounts: obj({ minPasswordLength: int({ min: 1, max: 128 }).default(12) }).default({ minPasswordLength: 12 }),
   // batchMs: attribution rows are written in one transaction per batchMs (a crash loses at most that much of the log).

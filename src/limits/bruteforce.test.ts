@@ -3,11 +3,15 @@ import assert from 'node:assert/strict';
 import { ManualClock, MemoryLogger } from '../core/index.ts';
 import { createBruteForce, MemoryLimitStore, type BruteForceSpec, type LockoutEvent, type AuthGate } from './index.ts';
 
+// What auth's normalizeLogin does to these tests' logins (case, one trailing dot); the
+// real one is wired in cli/limits.ts and exercised end to end in test/e2e/auth.test.ts.
+const accountKey = (login: string): string | null => (/\s/.test(login) ? null : login.toLowerCase().replace(/\.$/, ''));
+
 function tracker(spec: BruteForceSpec = {}) {
   const clock = new ManualClock();
   const events: LockoutEvent[] = [];
   const logger = new MemoryLogger();
-  const r = createBruteForce({ store: new MemoryLimitStore({ clock }), spec, clock, logger, onLockout: (e) => events.push(e) });
+  const r = createBruteForce({ store: new MemoryLimitStore({ clock }), spec, clock, logger, onLockout: (e) => events.push(e), accountKey });
   assert.ok(r.ok);
   return { bf: r.tracker, clock, events, logger };
 }
@@ -50,7 +54,7 @@ test('one account attacked from many IPs locks the account everywhere (case-inse
   const { bf, events } = tracker({ ip: false, prefix: false });
   for (let i = 0; i < 10; i++) await bf.failed(`203.0.113.${i + 1}`, i % 2 ? 'Victim@ISP.example' : 'victim@isp.example');
   assert.deepEqual(events.map((e) => [e.scope, e.subject]), [['account', 'victim@isp.example']]);
-  const g = await bf.before('2001:db8::1', ' VICTIM@isp.example');
+  const g = await bf.before('2001:db8::1', 'VICTIM@isp.example');
   assert.equal(g.action, 'locked');
   assert.equal((await bf.before('2001:db8::1', 'other@isp.example')).action, 'proceed');
 });
@@ -94,7 +98,80 @@ test('failures drain over the window, so slow guessing below the rate never lock
 });
 
 test('bad settings are reported, not thrown', () => {
-  const r = createBruteForce({ store: new MemoryLimitStore(), spec: { trusted: ['10.0.0.0/40'], ip: { failures: 0, per: 60 }, delaysMs: [] } });
+  const r = createBruteForce({ store: new MemoryLimitStore(), accountKey, spec: { trusted: ['10.0.0.0/40'], ip: { failures: 0, per: 60 }, delaysMs: [] } });
   assert.ok(!r.ok);
   assert.equal(r.errors.length, 3);
+});
+
+test('the account bucket is keyed by the login as the caller normalises it: variants are one account', async () => {
+  const { bf, events } = tracker({ ip: false, prefix: false });
+  const variants = ['Victim@ISP.example', 'victim@isp.example.', 'VICTIM@isp.EXAMPLE.', 'victim@isp.example'];
+  for (let i = 0; i < 10; i++) await bf.failed(`203.0.113.${i + 1}`, variants[i % 4]);
+  assert.deepEqual(events.map((e) => [e.scope, e.subject]), [['account', 'victim@isp.example']]);
+  for (const v of variants) assert.equal((await bf.before('198.51.100.9', v)).action, 'locked', v);
+  // A login the normaliser refuses cannot authenticate: it is counted per IP only.
+  assert.equal((await bf.before('198.51.100.9', 'victim @isp.example')).action, 'proceed');
+});
+
+test('known prefixes: failures from elsewhere lock only the (account, unknown prefixes) bucket', async () => {
+  const { bf, events } = tracker({ ip: false, prefix: false });
+  await bf.succeeded('192.0.2.10', 'alice'); // the owner logged in from 192.0.2.0/24 before
+  for (let i = 0; i < 10; i++) await bf.failed(`198.51.100.${i + 1}`, 'alice');
+  assert.deepEqual(events.map((e) => [e.scope, e.subject]), [['account', 'alice']]);
+  assert.equal((await bf.before('203.0.113.5', 'alice')).action, 'locked', 'any unknown prefix is locked');
+  assert.equal((await bf.before('192.0.2.77', 'alice')).action, 'proceed', 'the known prefix is not');
+  // Failures from the known prefix count in its own bucket and lock only it.
+  for (let i = 0; i < 10; i++) await bf.failed('192.0.2.77', 'alice');
+  assert.deepEqual(events.map((e) => [e.scope, e.subject]).at(-1), ['account', 'alice 192.0.2.0/24']);
+  assert.equal((await bf.before('192.0.2.10', 'alice')).action, 'locked');
+  await bf.succeeded('2001:db8:1:2::5', 'bob');
+  for (let i = 0; i < 10; i++) await bf.failed(`2001:db8:9:${i}::1`, 'bob');
+  assert.equal((await bf.before('2001:db8:1:2:ffff::1', 'bob')).action, 'proceed', 'same /64 as the earlier login');
+  assert.equal((await bf.before('2001:db8:1:3::1', 'bob')).action, 'locked');
+});
+
+test('known prefixes live in the limit store: a second node (or a restart with Redis) sees them', async () => {
+  const clock = new ManualClock();
+  const store = new MemoryLimitStore({ clock });
+  const mk = () => {
+    const r = createBruteForce({ store, clock, spec: { ip: false, prefix: false, knownPrefixDays: 30 }, accountKey });
+    assert.ok(r.ok);
+    return r.tracker;
+  };
+  await mk().succeeded('192.0.2.10', 'carol');
+  const other = mk();
+  for (let i = 0; i < 10; i++) await other.failed(`198.51.100.${i + 1}`, 'carol');
+  assert.equal((await other.before('192.0.2.99', 'carol')).action, 'proceed');
+  clock.advance(31 * 86_400_000); // forgotten after knownPrefixDays without a login
+  for (let i = 0; i < 10; i++) await other.failed(`198.51.100.${i + 1}`, 'carol');
+  assert.equal((await other.before('192.0.2.99', 'carol')).action, 'locked');
+});
+
+test('IPv6 /56 and /48 aggregates catch an attacker rotating /64s', async () => {
+  const { bf, events } = tracker({ ip: false, account: false, prefix: { failures: 30, per: 600 },
+    prefix56: { failures: 6, per: 600 }, prefix48: { failures: 12, per: 600 } });
+  for (let i = 0; i < 6; i++) await bf.failed(`2001:db8:aa:${i.toString(16)}::1`, 'x'); // six /64s in one /56
+  assert.deepEqual(events.map((e) => [e.scope, e.subject]), [['prefix56', '2001:db8:aa::/56']]);
+  assert.equal((await bf.before('2001:db8:aa:ff::1', 'y')).action, 'locked');
+  assert.equal((await bf.before('2001:db8:aa:100::1', 'y')).action, 'proceed', 'the next /56');
+  for (let i = 1; i <= 6; i++) await bf.failed(`2001:db8:aa:${(i * 0x100).toString(16)}::1`, 'x'); // six more /56s in the /48
+  assert.deepEqual(events.map((e) => [e.scope, e.subject]).at(-1), ['prefix48', '2001:db8:aa::/48']);
+  assert.equal((await bf.before('2001:db8:aa:ff00::1', 'y')).action, 'locked');
+  assert.equal((await bf.before('2001:db8:ab::1', 'y')).action, 'proceed');
+  assert.equal((await bf.before('192.0.2.1', 'y')).action, 'proceed', 'IPv4 has no such aggregates');
+});
+
+test('defaults are documented values; a locked reply waits as long as the longest failure delay', () => {
+  const { bf } = tracker();
+  assert.deepEqual(bf.describe(), {
+    ip: '10 per 600 s', prefix: '30 per 600 s', prefix56: '60 per 600 s', prefix48: '100 per 600 s', account: '10 per 900 s',
+    lockoutMs: 900_000, knownPrefixDays: 30, ipv4Prefix: 24, ipv6Prefix: 64,
+  });
+  assert.equal(bf.lockedDelayMs(), 8000);
+});
+
+test('unknown settings are refused by name', () => {
+  const r = createBruteForce({ store: new MemoryLimitStore(), accountKey, spec: { acount: { failures: 3, per: 60 } } as never });
+  assert.ok(!r.ok);
+  assert.match(r.errors.join(), /acount: unknown setting/);
 });

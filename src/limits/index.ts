@@ -4,9 +4,11 @@
 // subscriber, client IP, IP prefix (IPv4 /24, IPv6 /64 and /56, configurable) and
 // in aggregate, grouped in service tiers with per-account overrides; one
 // all-or-nothing decision over all keys of a submission; refunds for failed
-// transactions; a brute-force tracker for AUTH. Two stores behind one interface:
-// in-process (embedded default) and Redis (one atomic Lua call per decision,
-// Cluster-aware, stated fail-open/fail-closed with a local fallback bucket).
+// transactions; a brute-force tracker for AUTH (per IP, /24 and /64, IPv6 /56 and
+// /48 aggregates, and per account split by the source prefixes it logged in
+// from). Two stores behind one interface: in-process (embedded default) and
+// Redis (one atomic Lua call per decision, Cluster-aware, stated
+// fail-open/fail-closed with a local fallback bucket).
 //
 // Trusts: its callers for identities (account, subscriber, tier, client address
 // as seen after PROXY protocol); Redis for the shared counters it holds. It
@@ -28,7 +30,7 @@ export {
   type LimitPlan, type LimitsConfigError,
 } from './rules.ts';
 export {
-  createBruteForce, BruteForceTracker, type BruteForceSpec, type BruteForceScopeSpec, type BruteForceScope,
-  type AuthGate, type LockoutEvent, type BruteForceOptions,
+  createBruteForce, BruteForceTracker, type BruteForceSpec, type BruteForceScopeSpec,
+  type BruteForceScope, type AuthGate, type LockoutEvent, type BruteForceOptions, type KnownPrefixes,
 } from './bruteforce.ts';
 export { parseIp, formatIp, maskIp, prefixKey, parseCidr, cidrContains, CidrList, type IpAddr, type Cidr } from './ip.ts';

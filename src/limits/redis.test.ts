@@ -99,7 +99,7 @@ test('the script survives SCRIPT FLUSH (NOSCRIPT → EVAL)', { skip }, async () 
 test('brute-force counters are shared by two nodes through Redis', { skip }, async () => {
   const events: unknown[] = [];
   const mk = async () => {
-    const r = createBruteForce({ store: await store(), spec: { ip: { failures: 4, per: 600 }, prefix: false, account: false }, onLockout: (e) => events.push(e) });
+    const r = createBruteForce({ store: await store(), spec: { ip: { failures: 4, per: 600 }, prefix: false, account: false }, accountKey: (l) => l, onLockout: (e) => events.push(e) });
     assert.ok(r.ok);
     return r.tracker;
   };
@@ -138,6 +138,21 @@ test('RESP3 where the server has HELLO, RESP2 where it has not; same decisions o
   } finally {
     await old.stop();
   }
+});
+
+test('known prefixes are shared by two nodes through Redis, so a lockout elsewhere spares them on either', { skip }, async () => {
+  const mk = async () => {
+    const r = createBruteForce({ store: await store(), spec: { ip: false, prefix: false, account: { failures: 3, per: 600 } }, accountKey: (l) => l });
+    assert.ok(r.ok);
+    return r.tracker;
+  };
+  const n1 = await mk(), n2 = await mk();
+  const who = `kp${Date.now()}@isp.example`;
+  await n1.succeeded('192.0.2.10', who);
+  for (let i = 0; i < 3; i++) await n2.failed(`198.51.100.${i + 1}`, who);
+  assert.equal((await n1.before('203.0.113.9', who)).action, 'locked');
+  assert.equal((await n2.before('192.0.2.200', who)).action, 'proceed');
+
 });
 
 // Last: stops the shared server.

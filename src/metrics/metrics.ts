@@ -8,7 +8,7 @@ import { type Logger, silentLogger } from '../core/index.ts';
 // No 'aborted': a client's '*' ends the exchange in the SMTP engine, which tells no handler.
 export type AuthOutcome = 'success' | 'failure' | 'locked' | 'disabled' | 'error';
 export type LimitScope = 'account' | 'subscriber' | 'ip' | 'prefix' | 'aggregate';
-export type LockoutScope = 'ip' | 'prefix' | 'account';
+export type LockoutScope = 'ip' | 'prefix' | 'prefix56' | 'prefix48' | 'account';
 export type RelayOutcome = 'sent' | 'deferred' | 'bounced';
 
 /** The parts of limits' Decision that metrics reads (structural: metrics imports only core). */
@@ -38,7 +38,7 @@ const MECHANISMS = new Set(['PLAIN', 'LOGIN', 'SCRAM-SHA-256', 'SCRAM-SHA-256-PL
   'CRAM-MD5', 'DIGEST-MD5', 'XOAUTH2', 'OAUTHBEARER', 'EXTERNAL', 'ANONYMOUS', 'NTLM', 'GSSAPI']);
 const AUTH_OUTCOMES = new Set<string>(['success', 'failure', 'locked', 'disabled', 'error']);
 const LIMIT_SCOPES = new Set<string>(['account', 'subscriber', 'ip', 'prefix', 'aggregate']);
-const LOCKOUT_SCOPES = new Set<string>(['ip', 'prefix', 'account']);
+const LOCKOUT_SCOPES = new Set<string>(['ip', 'prefix', 'prefix56', 'prefix48', 'account']);
 const RELAY_OUTCOMES = new Set<string>(['sent', 'deferred', 'bounced']);
 const QUEUE_STATE_RE = /^[a-z][a-z0-9_-]{0,23}$/;
 /** 1 ms … 5 s, in seconds (Prometheus base unit). */

@@ -1,7 +1,7 @@
 // What every mechanism shares: strict UTF-8, turning an AuthResult into a
 // SaslStep, and telling the caller (throttling, bot detection) how it ended.
 import type { Reply } from '../../core/index.ts';
-import type { AuthFailure, AuthResult } from '../authenticator.ts';
+import type { AuthFailure, AuthResult, LoginGate } from '../authenticator.ts';
 import { MALFORMED } from '../replies.ts';
 import type { SaslStep } from './types.ts';
 
@@ -17,6 +17,8 @@ export interface SaslOutcome {
 export interface SaslOptions {
   /** Called once per exchange with its outcome; the submission part feeds its limits from it. */
   onResult?: (outcome: SaslOutcome) => void;
+  /** The brute-force lock, asked with the login before any lookup or hash work (see LoginGate). */
+  gate?: LoginGate;
   /** Server nonce part for SCRAM; injectable for the RFC 7677 test vector. */
   nonce?: () => string;
 }

@@ -29,7 +29,7 @@ export function loginExchange(auth: Authenticator, opts: SaslOptions = {}): Sasl
       }
       const pw = decodeUtf8(input);
       if (pw === null) return out.malformed(user);
-      return out.result(user, await auth.verifyPlain(user, pw));
+      return out.result(user, await auth.verifyPlain(user, pw, undefined, opts.gate));
     },
   };
 }

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { performance } from 'node:perf_hooks';
 import { AUTH_FAILED, MALFORMED, TEMPORARY } from '../replies.ts';
 import { kit } from '../testkit.ts';
 import type { SaslOutcome } from './common.ts';
@@ -56,22 +55,28 @@ test('PLAIN: unknown user and wrong password get the same reply', async () => {
   } finally { k.done(); }
 });
 
-test('PLAIN: unknown user costs an argon2 verification like a wrong password', async () => {
-  const k = kit();
+test('PLAIN: every failure costs one real verification (a dummy argon2id for unknown users) and is padded to the same floor', async () => {
+  const waits: number[] = [];
+  const k = kit({ failureFloorMs: 900, wait: async (ms: number) => { waits.push(ms); } });
   try {
     await k.accounts.add({ login: 'alice@isp.example', password: 'hunter2' });
-    await start(k, 'PLAIN').step(plain('', 'warm@isp.example', 'x')); // builds the dummy hash once
-    const time = async (user: string) => {
-      const t = performance.now();
-      await start(k, 'PLAIN').step(plain('', user, 'wrong'));
-      return performance.now() - t;
-    };
-    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    const known: number[] = [];
-    const unknown: number[] = [];
-    for (let i = 0; i < 7; i++) { known.push(await time('alice@isp.example')); unknown.push(await time(`nobody${i}@isp.example`)); }
-    const [mk, mu] = [median(known), median(unknown)];
-    assert.ok(mu > mk / 3 && mu < mk * 3, `medians known=${mk.toFixed(2)}ms unknown=${mu.toFixed(2)}ms`);
+    await k.accounts.add({ login: 'bob@isp.example', hash: '{BLF-CRYPT}$2y$05$xQ46SyWI9nkyMfcFyhFYOek7iWXMe1AwPqnoG2m.GoytyxuULkIda' });
+    await k.accounts.add({ login: 'carol@isp.example', hash: '{SHA512-CRYPT}$6$.kSZILn7BSuyWtak$li81Vr7BON4sq9oBanQ5og8qXyDhwrvvrI.tlt9zh7HuQQoBAP3eqlidQ9UAJwbFKUM91lkTD052mgPTjc54h0' });
+    const { hashStats } = await import('../hash-pool.ts');
+    await start(k, 'PLAIN').step(plain('', 'warm@isp.example', 'x')); // makes the dummy hash once
+    for (const user of ['alice@isp.example', 'bob@isp.example', 'carol@isp.example', 'nobody@isp.example', 'x'.repeat(300)]) {
+      const before = hashStats().computed;
+      waits.length = 0;
+      assert.deepEqual(await start(k, 'PLAIN').step(plain('', user, 'wrong')), { type: 'failure', reply: AUTH_FAILED });
+      assert.equal(hashStats().computed - before, 1, `${user}: one verification`);
+      assert.equal(waits.length, 1, `${user}: padded once`);
+      assert.ok(waits[0] > 0 && waits[0] <= 900, `${user}: padded to the floor (${waits[0]} ms)`);
+    }
+    const dummy = k.logger.records.filter((r) => r.event === 'auth-failed').map((r) => r.reason);
+    assert.deepEqual(dummy.slice(-2), ['unknown user', 'unknown user']);
+    waits.length = 0;
+    assert.equal((await start(k, 'PLAIN').step(plain('', 'alice@isp.example', 'hunter2'))).type, 'success');
+    assert.deepEqual(waits, [], 'a success is not slowed down');
   } finally { k.done(); }
 });
 
@@ -151,8 +156,8 @@ test('LOGIN: Username:, Password:, with or without the username as initial respo
   } finally { k.done(); }
 });
 
-test('a PLAIN success upgrades imported credentials: SCRAM keys, and argon2id when asked', async () => {
-  const k = kit({ rehashOnLogin: true });
+test('a PLAIN success upgrades imported credentials: SCRAM keys, and argon2id by default (audit-logged)', async () => {
+  const k = kit();
   try {
     await k.accounts.importDovecotPasswdFile('old@isp.example:{SHA512-CRYPT}$6$.kSZILn7BSuyWtak$li81Vr7BON4sq9oBanQ5og8qXyDhwrvvrI.tlt9zh7HuQQoBAP3eqlidQ9UAJwbFKUM91lkTD052mgPTjc54h0\n');
     assert.deepEqual([k.accounts.get('old@isp.example')!.scheme, k.accounts.get('old@isp.example')!.scram], ['sha512-crypt', false]);
@@ -160,8 +165,15 @@ test('a PLAIN success upgrades imported credentials: SCRAM keys, and argon2id wh
     assert.equal(k.accounts.get('old@isp.example')!.scram, false, 'a failed login changes nothing');
     assert.equal((await start(k, 'PLAIN').step(plain('', 'old@isp.example', 'pencil'))).type, 'success');
     assert.deepEqual([k.accounts.get('old@isp.example')!.scheme, k.accounts.get('old@isp.example')!.scram], ['argon2id', true]);
+    assert.ok(k.logger.records.some((r) => r.event === 'auth-rehash' && r.login === 'old@isp.example' && r.from === 'sha512-crypt' && r.to === 'argon2id'));
     assert.equal((await start(k, 'PLAIN').step(plain('', 'old@isp.example', 'pencil'))).type, 'success');
   } finally { k.done(); }
+  const off = kit({ rehashOnLogin: false });
+  try {
+    await off.accounts.add({ login: 'old', hash: '{BLF-CRYPT}$2y$05$xQ46SyWI9nkyMfcFyhFYOek7iWXMe1AwPqnoG2m.GoytyxuULkIda' });
+    assert.equal((await start(off, 'PLAIN').step(plain('', 'old', 'pencil'))).type, 'success');
+    assert.equal(off.accounts.get('old')!.scheme, 'bcrypt', 'kept when rehashOnLogin is off');
+  } finally { off.done(); }
 });
 
 test('input after the end is refused and reported once; over-long passwords fail like wrong ones', async () => {

@@ -19,7 +19,7 @@ export function plainExchange(auth: Authenticator, opts: SaslOptions = {}): Sasl
       if (!parts || parts.length !== 3) return out.malformed();
       const [authzid, authcid, password] = parts;
       if (authcid === '' || password === '') return out.malformed(authcid || null);
-      return out.result(authcid, await auth.verifyPlain(authcid, password, authzid === '' ? undefined : authzid));
+      return out.result(authcid, await auth.verifyPlain(authcid, password, authzid === '' ? undefined : authzid, opts.gate));
     },
   };
 }

@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deriveScramCredentials } from '../scram-keys.ts';
-import { AUTH_FAILED, MALFORMED, TRANSITION_NEEDED } from '../replies.ts';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AUTH_FAILED, MALFORMED } from '../replies.ts';
 import { kit, scramClientFinal, type Kit } from '../testkit.ts';
 import { createSaslServer } from './index.ts';
 import { decodeSaslname } from './scram.ts';
@@ -63,17 +66,75 @@ test('unknown user: same reply, and a salt that stays the same per name', async 
   } finally { k.done(); }
 });
 
-test('imported account without SCRAM keys: 432 4.7.12 until a PLAIN login derives them', async () => {
+test('account without SCRAM keys answers exactly like an unknown one (no 432 oracle); a PLAIN login derives them', async () => {
+  const outcomes: string[] = [];
   const k = kit();
   try {
     await k.accounts.add({ login: 'old@isp.example', hash: '{BLF-CRYPT}$2y$05$xQ46SyWI9nkyMfcFyhFYOek7iWXMe1AwPqnoG2m.GoytyxuULkIda' });
-    assert.deepEqual(await login(k, 'old@isp.example', 'pencil'), { type: 'failure', reply: TRANSITION_NEEDED });
-    assert.equal(TRANSITION_NEEDED.code, 432);
-    assert.equal(TRANSITION_NEEDED.enhanced, '4.7.12');
+    const shape = async (user: string) => {
+      const x = createSaslServer(k.auth, 'SCRAM-SHA-256', { onResult: (o) => outcomes.push(`${o.ok}/${o.fail}`) })!;
+      const bare = `n=${user},r=clientnonce`;
+      const first = text(await x.step(B(`n,,${bare}`)));
+      const { message } = await scramClientFinal({ password: 'pencil', gs2Header: 'n,,', clientFirstBare: bare, serverFirst: first });
+      const last = await x.step(B(message));
+      // salt length and iteration count, with the nonce and salt bytes blanked out
+      return { first: first.replace(/^r=[^,]*/, 'r=').replace(/s=[A-Za-z0-9+/=]*/, (m) => `s=${m.length}`), last };
+    };
+    const noKeys = await shape('old@isp.example');
+    const unknown = await shape('ghost@isp.example');
+    assert.deepEqual(noKeys, unknown);
+    assert.deepEqual(noKeys.last, { type: 'failure', reply: AUTH_FAILED });
+    assert.deepEqual(outcomes, ['false/credentials', 'false/credentials'], 'both count as failed credentials');
+    assert.ok(k.logger.records.some((r) => r.event === 'auth-transition' && r.login === 'old@isp.example'), 'the reason is in the log only');
     const p = createSaslServer(k.auth, 'PLAIN')!;
     assert.equal((await p.step(B('\0old@isp.example\0pencil'))).type, 'success');
     assert.equal((await login(k, 'old@isp.example', 'pencil')).type, 'success');
   } finally { k.done(); }
+});
+
+test('iteration count: default far above 4096, configurable, the same for real and fake keys', async () => {
+  const iters = async (k: Kit, user: string) => text(await scram(k).step(B(`n,,n=${user},r=abc`))).split(',')[2];
+  const d = kit();
+  try {
+    await d.accounts.add({ login: 'alice@isp.example', password: 'pw' });
+    assert.equal(await iters(d, 'alice@isp.example'), 'i=100000');
+    assert.equal(await iters(d, 'ghost@isp.example'), 'i=100000');
+  } finally { d.done(); }
+  const k = kit({ scramIterations: 20000 }, { scramIterations: 20000 });
+  try {
+    await k.accounts.add({ login: 'alice@isp.example', password: 'pw' });
+    assert.equal(await iters(k, 'alice@isp.example'), 'i=20000');
+    assert.equal(await iters(k, 'ghost@isp.example'), 'i=20000');
+    assert.equal((await login(k, 'alice@isp.example', 'pw')).type, 'success');
+  } finally { k.done(); }
+});
+
+test('keys below the configured count are re-derived at the next PLAIN login', async () => {
+  const k = kit({ scramIterations: 20000 }, { scramIterations: 20000 });
+  try {
+    await k.accounts.add({ login: 'user', password: 'pencil' });
+    k.accounts.updateCredentials('user', { scram: (await deriveScramCredentials('pencil', { iterations: 4096 }))! });
+    assert.equal((await createSaslServer(k.auth, 'PLAIN')!.step(B('\0user\0pencil'))).type, 'success');
+    assert.equal(k.accounts.authRecord('user')!.scram!.iterations, 20000);
+  } finally { k.done(); }
+});
+
+test('the fake-salt secret lives in the data directory (0600) and survives a restart', async () => {
+  const { loadScramSecret } = await import('../scram-secret.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'pw-scram-'));
+  try {
+    const a = loadScramSecret(dir);
+    assert.equal(statSync(join(dir, 'scram-secret')).mode & 0o777, 0o600);
+    assert.equal(a.length, 32);
+    assert.deepEqual(loadScramSecret(dir), a, 'the same secret again');
+    const salt = async (secret: Buffer) => {
+      const k = kit({ scramSecret: secret });
+      try { return text(await scram(k).step(B('n,,n=ghost@isp.example,r=abc'))).split(',')[1]; } finally { k.done(); }
+    };
+    assert.equal(await salt(a), await salt(loadScramSecret(dir)));
+    writeFileSync(join(dir, 'scram-secret'), 'short');
+    assert.throws(() => loadScramSecret(dir), /scram-secret/);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
 test('Dovecot {SCRAM-SHA-256} imports work for SCRAM at once', async () => {

@@ -50,7 +50,7 @@ export function scramExchange(auth: Authenticator, opts: SaslOptions = {}): Sasl
     const cnonce = attrs[1].slice(2);
     if (user === null || !NONCE.test(cnonce)) return out.malformed();
     username = user;
-    const found = await auth.scramLookup(username);
+    const found = await auth.scramLookup(username, opts.gate);
     if ('fail' in found) return out.result(username, found);
     lookup = found;
     const snonce = makeNonce();
