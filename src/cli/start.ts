@@ -1,7 +1,7 @@
 // `portwarden start`: wires config → store, accounts, spool, relay, the MSA
 // handler and the SMTP engine; SIGHUP reloads certificates, SIGTERM drains.
 import { parseArgs } from 'node:util';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock } from '../core/index.ts';
 import { createServer as createHttpServer } from 'node:http';
@@ -18,6 +18,7 @@ import { createMetrics, metricsHandler, type Metrics } from '../metrics/index.ts
 import { readFileSync } from 'node:fs';
 import { createControlServer, controlServerRunning, controlSocketPath } from '../control/index.ts';
 import { buildLimits, buildLimitStore, bruteForce, limitsInEffect, limitsPort, throttledSasl } from './limits.ts';
+import { ensurePrivateDir, tightenDataDir } from './datadir.ts';
 import { createLogger } from './logger.ts';
 import { ensureCertificate, TlsStore } from './tls.ts';
 import { configPath, type Command } from './commands.ts';
@@ -51,7 +52,10 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   const logger = createLogger(cfg.log.level);
   const limitsOn = cfg.limits.enabled;
   const { limits } = buildLimits(cfg, where); // validate before anything starts
-  mkdirSync(cfg.dataDir, { recursive: true });
+  // Whatever this process creates (SQLite's -wal/-shm, the generated certificate, temporary files) is its own alone.
+  process.umask(0o077);
+  ensurePrivateDir(cfg.dataDir);
+  tightenDataDir(cfg.dataDir, logger);
   const tls = new TlsStore(ensureCertificate(cfg.dataDir, cfg.hostname, cfg.tls));
   logger.info({ event: 'tls', subject: tls.info.subject, validTo: tls.info.validTo, sha256: tls.info.fingerprint256 });
 

@@ -3,7 +3,7 @@
 // (Node has no X.509 writer; openssl is on every Debian host) and reused after.
 // reload() re-reads the files: SIGHUP picks up a renewed certificate for new sessions.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
@@ -17,11 +17,14 @@ export function ensureCertificate(dataDir: string, hostname: string, configured:
   const key = join(dir, 'key.pem');
   if (existsSync(cert) && existsSync(key)) return { cert, key, generated: false };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
   const san = hostname === 'localhost' ? 'DNS:localhost,IP:127.0.0.1,IP:::1' : `DNS:${hostname},DNS:localhost,IP:127.0.0.1,IP:::1`;
   execFileSync('openssl', [
     'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '825',
     '-subj', `/CN=${hostname}`, '-addext', `subjectAltName=${san}`, '-keyout', key, '-out', cert,
   ], { stdio: 'pipe' });
+  // openssl writes the key 0600 but the certificate per the umask: both private to the data directory's owner.
+  for (const f of [key, cert]) chmodSync(f, 0o600);
   return { cert, key, generated: true };
 }
 
