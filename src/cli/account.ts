@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { AUTH_MIGRATIONS, AccountError, AccountStore } from '../auth/index.ts';
+import { terminalJson, visible } from '../core/index.ts';
 import type { Command, Io } from './commands.ts';
 import { openState } from './state.ts';
 
@@ -61,9 +62,10 @@ export const accountCommand: Command = {
         case 'remove': { const ok = accounts.remove(need(a1, 'LOGIN')); io.out(ok ? `removed ${a1}` : `no account ${a1}`); return ok ? 0 : 1; }
         case 'list': {
           const list = accounts.list({ subscriber: values.subscriber });
-          if (values.json) { io.out(JSON.stringify(list, null, 2)); return 0; }
+          if (values.json) { io.out(terminalJson(list)); return 0; }
+          // Logins and subscribers can come from an imported passwd-file: each cell through visible(), so a tab or newline stays in it.
           io.out(['LOGIN\tSUBSCRIBER\tSTATUS\tTIER\tHASH\tSCRAM\tADDRESSES',
-            ...list.map((x) => [x.login, x.subscriber, x.status, x.tier, x.scheme, x.scram ? 'yes' : 'no', x.addresses.join(',')].join('\t'))].join('\n'));
+            ...list.map((x) => [x.login, x.subscriber, x.status, x.tier, x.scheme, x.scram ? 'yes' : 'no', x.addresses.join(',')].map((c) => visible(c)).join('\t'))].join('\n'));
           return 0;
         }
         case 'import': {

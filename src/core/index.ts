@@ -1,6 +1,7 @@
 // core: the few types every part shares (reply, verdict, logger, clock, the SASL
 // exchange between smtp and auth), the RFC 5952 zero-run rule, and pump()
-// (stream.pipeline's settling without its per-call cost).
+// (stream.pipeline's settling without its per-call cost), and visible() for
+// client and message text shown on a terminal.
 // Trusts nothing and imports nothing from other parts; every part may import it.
 export { type Reply, type ReplyCode, reply, formatReply, isPositive, isTransient, isPermanent } from './reply.ts';
 export { type Verdict, accept, refuse } from './verdict.ts';
@@ -9,3 +10,4 @@ export { type Clock, systemClock, ManualClock } from './clock.ts';
 export { pump } from './pump.ts';
 export type { SaslStep, SaslExchange } from './sasl.ts';
 export { zeroRunStart, zeroRunLength } from './ipv6.ts';
+export { visible, terminalJson } from './terminal.ts';
