@@ -10,7 +10,7 @@ import { openStore } from '../store/index.ts';
 import { AUTH_MIGRATIONS, AccountStore, Authenticator, SASL_MECHANISMS, createSaslServer } from '../auth/index.ts';
 import { MessageFixer, buildReceived, protocolName } from '../message/index.ts';
 import { Spool } from '../spool/index.ts';
-import { Relay } from '../relay/index.ts';
+import { Relay, recipientDomainCheck } from '../relay/index.ts';
 import { SmtpServer, defaultListenerOptions } from '../smtp/index.ts';
 import { SubmissionHandler, type FixerPort, type SpoolPort, type AccountsPort, type SubmissionEvents } from '../submission/index.ts';
 import { AttributionLog } from '../accountability/index.ts';
@@ -100,8 +100,9 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     logger,
     ehloName: cfg.hostname,
     route: cfg.relay.mode === 'mx'
-      ? { kind: 'mx', perDomain: cfg.relay.perDomain, tls: cfg.relay.tls === 'none' ? 'none' : 'opportunistic' }
-      : { kind: 'smarthost', ...parseHostPort(cfg.relay.smarthost!, cfg.relay.tls, cfg.relay.verifyCertificate, cfg.relay.user, cfg.relay.password) },
+      ? { kind: 'mx', perDomain: cfg.relay.perDomain, tls: cfg.relay.tls === 'none' ? 'none' : 'opportunistic', allowPrivate: cfg.relay.allowPrivateDestinations }
+      : { kind: 'smarthost', ...parseHostPort(cfg.relay.smarthost!, cfg.relay.tls, cfg.relay.verifyCertificate, cfg.relay.user, cfg.relay.password),
+        ...(cfg.relay.caFile ? { ca: readFileSync(cfg.relay.caFile, 'utf8') } : {}) },
     concurrency: cfg.relay.concurrency,
     retry: { schedule: cfg.relay.retrySchedule, maxAge: cfg.relay.maxQueueLifetime },
     dsn: { hostname: cfg.hostname, delayWarning: cfg.relay.delayWarning },
@@ -125,6 +126,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
         onDecision: (d) => metrics.limitDecision(d),
       }) : undefined,
       events,
+      recipientDomain: recipientDomainCheck({ mode: cfg.relay.mode, allowPrivate: cfg.relay.allowPrivateDestinations }),
       spool: spoolPort(spool),
       fixer: fixerPort(cfg),
       logger,

@@ -2,7 +2,9 @@
 // per-recipient DSN parameters) that moves spooled mail to the next
 // hop. Two routes: a smarthost (STARTTLS none/opportunistic/required, optional
 // AUTH), or direct MX delivery (MX, then A/AAAA; null MX; IPv6 and IPv4;
-// opportunistic unverified STARTTLS; at most N transactions per domain).
+// opportunistic unverified STARTTLS; at most N transactions per domain; only
+// public addresses, no address literals, unless a lab allows them). AUTH to a
+// smarthost only inside STARTTLS with a verified certificate.
 // Connections are reused per destination; outcomes are per recipient; 4xx is
 // retried with jittered backoff up to a maximum queue lifetime; permanent
 // failures, successes the next hop will not report, and one delay warning
@@ -24,3 +26,4 @@ export { type SmarthostOptions, type TlsMode, type ClientTimeouts } from './clie
 export { CanonicalLines, DataEncoder } from './encode.ts';
 export { type MxRouteOptions, type MxHost, type Resolution, resolveDestination, destinationOf } from './mx.ts';
 export { statusOf } from './dsn.ts';
+export { nonPublicRange, recipientDomainCheck } from './destinations.ts';

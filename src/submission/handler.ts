@@ -20,6 +20,8 @@ export interface SubmissionDeps {
   spool: SpoolPort;
   fixer: FixerPort;
   limits?: LimitsPort;
+  /** The relay's refusal of a recipient domain it will not deliver to (MX mode: address literals), answered at RCPT. */
+  recipientDomain?: (domain: string) => Reply | null;
   events?: SubmissionEvents;
   logger: Logger;
   clock: Clock;
@@ -113,6 +115,7 @@ export class SubmissionHandler implements SmtpHandler {
       return pm ? accept() : refuse(R.authRequired);
     }
     if (!rcpt.domain.startsWith('[') && !rcpt.domain.includes('.')) return refuse(R.notFqdn);
+    const undeliverable = this.deps.recipientDomain?.(rcpt.domain); if (undeliverable) return refuse(undeliverable);
     const state = this.txState.get(session);
     if (this.deps.limits && state?.limitCtx) {
       const refusal = await this.deps.limits.onRcpt(state.limitCtx);
