@@ -75,13 +75,13 @@ export const accountCommand: Command = {
           const r = await accounts.importDovecotPasswdFile(readFileSync(file, 'utf8'), {
             subscriberFrom: from as 'login' | 'uid' | 'gecos' | undefined, allowPlain: values['allow-plain'], tier: values.tier });
           io.out(`imported ${r.imported} account(s) from ${file}`);
-          for (const s of r.skipped) io.err(`${file}:${s.line}: skipped: ${s.reason}`);
+          for (const s of r.skipped) io.err(visible(`${file}:${s.line}: skipped: ${s.reason}`)); // the reason may quote the file
           return r.skipped.length ? 1 : 0;
         }
         default: io.err(`unknown subcommand "${sub}"\n${USAGE}`); return 2;
       }
     } catch (err) {
-      if (err instanceof AccountError) { io.err(`account ${sub}: ${err.message}`); return 1; }
+      if (err instanceof AccountError) { io.err(visible(`account ${sub}: ${err.message}`)); return 1; }
       throw err;
     } finally {
       state.store.close();

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `portwarden` command: one table of subcommands. The only place that
 // reads the environment (PORTWARDEN_CONFIG) and wires parts together.
+import { visible } from '../core/index.ts';
 import { commands, type Io } from './commands.ts';
 
 // `portwarden queue list | head` closes our stdout early: that is not an error.
@@ -32,6 +33,6 @@ try {
   const code = await cmd.run(rest, io);
   if (code !== undefined) process.exitCode = code;
 } catch (err) {
-  io.err(`portwarden ${name}: ${(err as Error).message}`);
+  io.err(visible(`portwarden ${name}: ${(err as Error).message}`)); // a message may quote data (a queue file, an import line)
   process.exitCode = 1;
 }
