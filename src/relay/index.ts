@@ -12,7 +12,8 @@
 // delivered by the same relay. A message whose recipients are all final is
 // deleted; hold/ is only for explicit holds.
 // Trusts: the spool's envelopes (written by the MSA), the next hops' replies
-// and the DNS answers it is given (no DNSSEC/DANE here); it trusts no queue
+// and the DNS answers it is given (no DNSSEC/DANE here), but in
+// MX mode connects only to the public addresses among them; it trusts no queue
 // file's body until its checksum checks out (a damaged one is cut off before
 // the final dot and moved to corrupt/).
 // Standards: RFC 5321 (client side, §5.1 MX/implicit MX, §4.5.2 dot-stuffing,

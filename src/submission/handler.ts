@@ -115,7 +115,8 @@ export class SubmissionHandler implements SmtpHandler {
       return pm ? accept() : refuse(R.authRequired);
     }
     if (!rcpt.domain.startsWith('[') && !rcpt.domain.includes('.')) return refuse(R.notFqdn);
-    const undeliverable = this.deps.recipientDomain?.(rcpt.domain); if (undeliverable) return refuse(undeliverable);
+    const undeliverable = this.deps.recipientDomain?.(rcpt.domain);
+    if (undeliverable) return refuse(undeliverable);
     const state = this.txState.get(session);
     if (this.deps.limits && state?.limitCtx) {
       const refusal = await this.deps.limits.onRcpt(state.limitCtx);
