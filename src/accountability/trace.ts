@@ -3,6 +3,7 @@
 // The form is detected: a Message-ID has '@' or '<', an address parses as one,
 // anything else is a queue id (taken from the Received field's "id").
 import { parseArgs } from 'node:util';
+import { terminalJson, visible } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 import { AttributionLog, type AttributionRecord } from './log.ts';
 import { parseEndpoint } from './ip.ts';
@@ -56,7 +57,8 @@ export function formatRecord(r: AttributionRecord): string {
     `recipients  ${r.recipientCount}, ${r.size} bytes`,
   ];
   if (r.verdicts !== null) lines.push(`verdicts    ${JSON.stringify(r.verdicts)}`);
-  return lines.join('\n');
+  // Sender, Message-ID and the rest came from the client: nothing of theirs may act on the terminal.
+  return lines.map((l) => visible(l)).join('\n');
 }
 
 /** Exit status: 0 found, 1 nothing found, 2 usage error. */
@@ -114,7 +116,7 @@ export async function runTraceCommand(argv: string[], io: TraceIo): Promise<numb
     log.close();
   }
   if (values.json) {
-    io.out(JSON.stringify(rows, null, 2));
+    io.out(terminalJson(rows));
   } else if (rows.length) {
     io.out(rows.map(formatRecord).join('\n\n'));
   }

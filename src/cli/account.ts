@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { AUTH_MIGRATIONS, AccountError, AccountStore } from '../auth/index.ts';
+import { terminalJson, visible } from '../core/index.ts';
 import { UsageError, configPath, type Command, type Io } from './commands.ts';
 import { openState } from './state.ts';
 import { limitsFromConfig } from './limits.ts';
@@ -76,9 +77,10 @@ export const accountCommand: Command = {
         case 'remove': { const ok = accounts.remove(need(a1, 'LOGIN')); io.out(ok ? `removed ${a1}` : `no account ${a1}`); return ok ? 0 : 1; }
         case 'list': {
           const list = accounts.list({ subscriber: values.subscriber });
-          if (values.json) { io.out(JSON.stringify(list, null, 2)); return 0; }
+          if (values.json) { io.out(terminalJson(list)); return 0; }
+          // Logins and subscribers can come from an imported passwd-file: each cell through visible(), so a tab or newline stays in it.
           io.out(['LOGIN\tSUBSCRIBER\tSTATUS\tTIER\tHASH\tSCRAM\tADDRESSES',
-            ...list.map((x) => [x.login, x.subscriber, x.status, x.tier, x.scheme, x.scram ? 'yes' : 'no', x.addresses.join(',')].join('\t'))].join('\n'));
+            ...list.map((x) => [x.login, x.subscriber, x.status, x.tier, x.scheme, x.scram ? 'yes' : 'no', x.addresses.join(',')].map((c) => visible(c)).join('\t'))].join('\n'));
           return 0;
         }
         case 'import': {
@@ -88,13 +90,13 @@ export const accountCommand: Command = {
           const r = await accounts.importDovecotPasswdFile(readFileSync(file, 'utf8'), {
             subscriberFrom: from as 'login' | 'uid' | 'gecos' | undefined, allowPlain: values['allow-plain'], tier: tierOf(values.tier) });
           io.out(`imported ${r.imported} account(s) from ${file}`);
-          for (const s of r.skipped) io.err(`${file}:${s.line}: skipped: ${s.reason}`);
+          for (const s of r.skipped) io.err(visible(`${file}:${s.line}: skipped: ${s.reason}`)); // the reason may quote the file
           return r.skipped.length ? 1 : 0;
         }
         default: io.err(`unknown subcommand "${sub}"\n${USAGE}`); return 2;
       }
     } catch (err) {
-      if (err instanceof AccountError) { io.err(`account ${sub}: ${err.message}`); return 1; }
+      if (err instanceof AccountError) { io.err(visible(`account ${sub}: ${err.message}`)); return 1; }
       throw err;
     } finally {
       state.store.close();

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigWithSource } from '../config/index.ts';
 import { controlRequest, controlSocketPath } from '../control/index.ts';
 import { openStore } from '../store/index.ts';
+import { terminalJson, visible } from '../core/index.ts';
 import { AUTH_MIGRATIONS, AccountStore } from '../auth/index.ts';
 import { join } from 'node:path';
 import { buildLimits, limitsInEffect, type RuleInEffect } from './limits.ts';
@@ -44,11 +45,11 @@ export const limitsCommand: Command = {
         store.close();
       }
     }
-    if (values.json) { io.out(JSON.stringify(view, null, 2)); return 0; }
-    io.out(`${view.account} (subscriber ${view.subscriber ?? '-'}, tier ${view.tier}, ${view.status})${live ? '' : ' — server not running: no live state'}`);
+    if (values.json) { io.out(terminalJson(view)); return 0; }
+    io.out(visible(`${view.account} (subscriber ${view.subscriber ?? '-'}, tier ${view.tier}, ${view.status})${live ? '' : ' — server not running: no live state'}`));
     io.out(['RULE\tSCOPE\tCOUNTS\tLIMIT\tBURST\tACTION\tREMAINING\tFULL IN',
       ...view.rules.map((r: RuleInEffect) => [r.id, r.scope, r.counts, `${r.limit}/${r.per}`, r.burst, r.action,
-        r.remaining ?? '-', r.resetMs === undefined ? '-' : `${Math.ceil(r.resetMs / 1000)}s`].join('\t'))].join('\n'));
+        r.remaining ?? '-', r.resetMs === undefined ? '-' : `${Math.ceil(r.resetMs / 1000)}s`].map((c) => visible(String(c))).join('\t'))].join('\n'));
     return 0;
   },
 };

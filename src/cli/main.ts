@@ -3,6 +3,7 @@
 // reads the environment (PORTWARDEN_CONFIG) and wires parts together.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { visible } from '../core/index.ts';
 import { UsageError, commands, type Io } from './commands.ts';
 
 // `portwarden queue list | head` closes our stdout early: that is not an error.
@@ -41,11 +42,12 @@ try {
 } catch (err) {
   // Exit codes, for every command: 0 done, 1 refused or failed, 2 the command line cannot be
   // understood (an unknown option, a missing or malformed argument: node:util parseArgs throws those).
+  // A message may quote data (a queue file, an import line): shown through visible().
   if (err instanceof UsageError || String((err as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS_')) {
-    io.err(`portwarden ${name}: ${(err as Error).message}\n(usage: portwarden ${name} --help)`);
+    io.err(visible(`portwarden ${name}: ${(err as Error).message}`) + `\n(usage: portwarden ${name} --help)`);
     process.exit(2);
   }
-  io.err(`portwarden ${name}: ${(err as Error).message}`);
+  io.err(visible(`portwarden ${name}: ${(err as Error).message}`));
   // Exit now: a start that failed half-way (a port already taken) still holds sockets,
   // timers and connections that would keep the process alive doing nothing.
   process.exit(1);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Spool, listQueue, selectorProblem, showMessage, type QueueActionResult, type QueueEntry } from '../spool/index.ts';
 import { controlRequest, controlSocketPath, type ControlOp, type ControlRequest, type ControlResponse } from '../control/index.ts';
 import { ConfigError, loadConfig } from '../config/index.ts';
+import { terminalJson, visible } from '../core/index.ts';
 import { configPath, type Command, type Io } from './commands.ts';
 
 interface Ctx { io: Io; dataDir: string; json: boolean; positionals: string[]; values: Record<string, string | boolean | undefined> }
@@ -25,7 +26,7 @@ const subs: Record<string, Sub> = {
     async run(ctx) {
       const messages = await viaServerOr(ctx, { op: 'list' }, async (spool) => listQueue(spool), (r) => (r.ok && r.op === 'list' ? r.messages : null));
       if (!messages) return 1;
-      if (ctx.json) { ctx.io.out(JSON.stringify(messages, null, 2)); return 0; }
+      if (ctx.json) { ctx.io.out(terminalJson(messages)); return 0; }
       ctx.io.out(formatList(messages));
       return 0;
     },
@@ -40,9 +41,9 @@ const subs: Record<string, Sub> = {
       const m = await viaServerOr<Shown>(ctx, { op: 'show', ids: [id] },
         async (spool) => (await showMessage(spool, id)) ?? 'missing',
         (r) => (r.ok && r.op === 'show' ? { entry: r.message, headers: r.headers } : !r.ok && r.error.code === 'not-found' ? 'missing' : null));
-      if (m === 'missing') { ctx.io.err(`${id}: no such message in the queue`); return 1; }
+      if (m === 'missing') { ctx.io.err(visible(`${id}: no such message in the queue`)); return 1; }
       if (!m) return 1;
-      if (ctx.json) { ctx.io.out(JSON.stringify(m, null, 2)); return 0; }
+      if (ctx.json) { ctx.io.out(terminalJson(m)); return 0; }
       ctx.io.out(formatShow(m.entry, m.headers));
       return 0;
     },
@@ -195,12 +196,12 @@ async function change(ctx: Ctx, op: ControlOp & ('hold' | 'release' | 'delete' |
   const r = await serverOnly(ctx, req);
   if (!r || !r.ok || r.op !== op || !('result' in r)) return 1;
   const res: QueueActionResult = r.result;
-  if (ctx.json) ctx.io.out(JSON.stringify(res, null, 2));
+  if (ctx.json) ctx.io.out(terminalJson(res));
   else {
-    for (const id of res.done) ctx.io.out(`${id}: ${verb}`);
-    for (const s of res.skipped) ctx.io.out(`${s.id}: skipped (${s.reason})`);
-    for (const id of res.missing) ctx.io.err(`${id}: no such message in the queue`);
-    for (const f of res.failed) ctx.io.err(`${f.id}: failed: ${f.error}`);
+    for (const id of res.done) ctx.io.out(visible(`${id}: ${verb}`));
+    for (const s of res.skipped) ctx.io.out(visible(`${s.id}: skipped (${s.reason})`));
+    for (const id of res.missing) ctx.io.err(visible(`${id}: no such message in the queue`));
+    for (const f of res.failed) ctx.io.err(visible(`${f.id}: failed: ${f.error}`));
     ctx.io.out(`${verb} ${res.done.length} message(s)`);
   }
   return res.failed.length || res.missing.length ? 1 : 0;
@@ -209,7 +210,10 @@ async function change(ctx: Ctx, op: ControlOp & ('hold' | 'release' | 'delete' |
 const pad = (s: string, n: number): string => s.padEnd(n);
 const stamp = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
 
-/** postqueue -p's layout: id with a state mark, size, arrival, sender; a reason in parentheses; recipients below. */
+/**
+ * postqueue -p's layout: id with a state mark, size, arrival, sender; a reason in parentheses; recipients below.
+ * Senders, accounts, reasons and next-hop replies are outside text: each line goes through visible().
+ */
 export function formatList(messages: QueueEntry[]): string {
   if (!messages.length) return 'Mail queue is empty';
   const lines = [`${pad('-Queue ID-', 19)} ${'--Size--'} ${pad('-Arrival Time (UTC)', 19)}  -Sender/Recipient-------`];
@@ -226,7 +230,7 @@ export function formatList(messages: QueueEntry[]): string {
     lines.push('');
   }
   lines.push(`-- ${Math.ceil(bytes / 1024)} Kbytes in ${messages.length} Request${messages.length === 1 ? '' : 's'}.`);
-  return lines.join('\n');
+  return lines.map((l) => visible(l)).join('\n');
 }
 
 function formatShow(m: QueueEntry, headers: string): string {
@@ -241,8 +245,8 @@ function formatShow(m: QueueEntry, headers: string): string {
     ...(m.lastReply ? [`last reply: ${m.lastReply}`] : []),
     ...(m.holdReason ? [`held:       ${m.holdReason}`] : []),
     ...m.recipients.map((r) => `recipient:  <${r.address}> ${r.state}${r.reply ? ` (${r.reply})` : ''}`),
-    '',
-    headers.replace(/\r\n/g, '\n').trimEnd(),
-  ];
-  return lines.join('\n');
+  ].map((l) => visible(l));
+  // The header section as queued, one field line per line; a folded line keeps its leading tab.
+  const head = headers.replace(/\r\n$/, '').split('\r\n').map((l) => visible(l, { keepTabs: true }));
+  return [...lines, '', ...head].join('\n').trimEnd();
 }

@@ -1,7 +1,7 @@
 // `portwarden start`: wires config → store, accounts, spool, relay, the MSA
 // handler and the SMTP engine; SIGHUP reloads certificates, SIGTERM drains.
 import { parseArgs } from 'node:util';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock } from '../core/index.ts';
 import { createServer as createHttpServer } from 'node:http';
@@ -10,7 +10,7 @@ import { openStore } from '../store/index.ts';
 import { AUTH_MIGRATIONS, AccountStore, Authenticator, SASL_MECHANISMS, configureHashing, createSaslServer, KnownPrefixTable, loadScramSecret, normalizeLogin } from '../auth/index.ts';
 import { MessageFixer, buildReceived, protocolName } from '../message/index.ts';
 import { Spool } from '../spool/index.ts';
-import { Relay } from '../relay/index.ts';
+import { Relay, recipientDomainCheck } from '../relay/index.ts';
 import { SmtpServer, defaultListenerOptions } from '../smtp/index.ts';
 import { SubmissionHandler, type FixerPort, type SpoolPort, type AccountsPort, type SubmissionEvents } from '../submission/index.ts';
 import { AttributionLog } from '../accountability/index.ts';
@@ -18,6 +18,7 @@ import { createMetrics, metricsHandler, type Metrics } from '../metrics/index.ts
 import { readFileSync } from 'node:fs';
 import { createControlServer, controlServerRunning, controlSocketPath } from '../control/index.ts';
 import { buildLimits, buildLimitStore, bruteForce, limitsInEffect, limitsPort, postmasterGate, throttledSasl } from './limits.ts';
+import { ensurePrivateDir, tightenDataDir } from './datadir.ts';
 import { createLogger } from './logger.ts';
 import { configProblems } from './check.ts';
 import { ensureCertificate, TlsStore } from './tls.ts';
@@ -61,7 +62,10 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   if (problems.errors.length) throw new ConfigError(problems.errors);
   const limitsOn = cfg.limits.enabled;
   const { limits } = buildLimits(cfg, where); // validate before anything starts
-  mkdirSync(cfg.dataDir, { recursive: true });
+  // Whatever this process creates (SQLite's -wal/-shm, the generated certificate, temporary files) is its own alone.
+  process.umask(0o077);
+  ensurePrivateDir(cfg.dataDir);
+  tightenDataDir(cfg.dataDir, logger);
   const tls = new TlsStore(ensureCertificate(cfg.dataDir, cfg.hostname, cfg.tls));
   logger.info({ event: 'tls', subject: tls.info.subject, validTo: tls.info.validTo, sha256: tls.info.fingerprint256 });
 
@@ -110,8 +114,9 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     logger,
     ehloName: cfg.hostname,
     route: cfg.relay.mode === 'mx'
-      ? { kind: 'mx', perDomain: cfg.relay.perDomain, tls: cfg.relay.tls === 'none' ? 'none' : 'opportunistic' }
-      : { kind: 'smarthost', ...parseHostPort(cfg.relay.smarthost!, cfg.relay.tls, cfg.relay.verifyCertificate, cfg.relay.user, cfg.relay.password) },
+      ? { kind: 'mx', perDomain: cfg.relay.perDomain, tls: cfg.relay.tls === 'none' ? 'none' : 'opportunistic', allowPrivate: cfg.relay.allowPrivateDestinations }
+      : { kind: 'smarthost', ...parseHostPort(cfg.relay.smarthost!, cfg.relay.tls, cfg.relay.verifyCertificate, cfg.relay.user, cfg.relay.password),
+        ...(cfg.relay.caFile ? { ca: readFileSync(cfg.relay.caFile, 'utf8') } : {}) },
     concurrency: cfg.relay.concurrency,
     retry: { schedule: cfg.relay.retrySchedule, maxAge: cfg.relay.maxQueueLifetime },
     dsn: { hostname: cfg.hostname, delayWarning: cfg.relay.delayWarning },
@@ -141,6 +146,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
       }) : undefined,
       postmaster: postmasterGate(limitStore, cfg.submission.postmasterRate, logger),
       events,
+      recipientDomain: recipientDomainCheck({ mode: cfg.relay.mode, allowPrivate: cfg.relay.allowPrivateDestinations }),
       spool: spoolPort(spool),
       fixer: fixerPort(cfg),
       logger,

@@ -1,9 +1,9 @@
 // Opening the state a subcommand needs from the config file.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../config/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { configPath, type Io } from './commands.ts';
+import { ensurePrivateDir } from './datadir.ts';
 
 export function openState(configFlag: string | undefined, io: Io): { cfg: Config; store: Store } | null {
   let cfg: Config;
@@ -13,6 +13,6 @@ export function openState(configFlag: string | undefined, io: Io): { cfg: Config
     if (err instanceof ConfigError) { io.err(err.issues.join('\n')); return null; }
     throw err;
   }
-  mkdirSync(cfg.dataDir, { recursive: true });
+  ensurePrivateDir(cfg.dataDir);
   return { cfg, store: openStore(join(cfg.dataDir, 'state.db')) };
 }

@@ -9,7 +9,7 @@
 // A generated certificate lives at most 397 days (the CA/Browser Forum's 398-day
 // ceiling) and is replaced on start when it is older-style or near its end.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { X509Certificate, constants } from 'node:crypto';
@@ -35,11 +35,14 @@ export function ensureCertificate(dataDir: string, hostname: string, configured:
   const key = join(dir, 'key.pem');
   if (existsSync(cert) && existsSync(key) && generatedStillGood(cert)) return { cert, key, generated: false };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
   const san = hostname === 'localhost' ? 'DNS:localhost,IP:127.0.0.1,IP:::1' : `DNS:${hostname},DNS:localhost,IP:127.0.0.1,IP:::1`;
   execFileSync('openssl', [
     'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', String(CERT_DAYS),
     '-subj', `/CN=${hostname}`, '-addext', `subjectAltName=${san}`, '-keyout', key, '-out', cert,
   ], { stdio: 'pipe' });
+  // openssl writes the key 0600 but the certificate per the umask: both private to the data directory's owner.
+  for (const f of [key, cert]) chmodSync(f, 0o600);
   return { cert, key, generated: true };
 }
 

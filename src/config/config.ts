@@ -79,10 +79,17 @@ const schema = obj({
     perDomain: int({ min: 1, max: 1000 }).default(20),
     /** RFC 3464 delay warning after this many seconds in the queue (0: never). */
     delayWarning: int({ min: 0 }).default(4 * 3600),
+    /** Default opportunistic, or required when user/password are set (anything else is then refused). */
     tls: oneOf(['none', 'opportunistic', 'required'] as const).default('opportunistic'),
+    /** Default false, or true when user/password are set (false is then refused). */
     verifyCertificate: bool().default(false),
+    /** PEM CA certificate(s) the smarthost's certificate is verified against instead of the system's (an internal CA). */
+    caFile: str().optional(),
+    /** AUTH to the smarthost; sent only inside STARTTLS with a verified certificate. */
     user: str().optional(),
     password: str().optional(),
+    /** MX mode, for labs only: connect to loopback/private/non-public addresses and accept address-literal recipients. */
+    allowPrivateDestinations: bool().default(false),
     concurrency: int({ min: 1, max: 1000 }).default(10),
     retrySchedule: list(int({ min: 1 })).default([60, 300, 900, 1800, 3600]),
     maxQueueLifetime: int({ min: 60 }).default(5 * 86400),
@@ -200,8 +207,28 @@ export function parseConfigWithSource(text: string, file: string): { config: Con
   if (value.netpolicy.listen && !value.netpolicy.tokenFile) cross.push(`${where(locate(doc, ['netpolicy']))}: netpolicy: listen needs a tokenFile`);
   if (value.relay.mode === 'smarthost' && !value.relay.smarthost) cross.push(`${where(locate(doc, ['relay']))}: relay: smarthost mode needs relay.smarthost (host:port)`);
   if (!!value.relay.user !== !!value.relay.password) cross.push(`${where(locate(doc, ['relay']))}: relay: give both user and password, or neither`);
+  if (value.relay.caFile) value.relay.caFile = abs(value.relay.caFile);
+  cross.push(...relayCredentialRules(value.relay, doc, where));
   if (cross.length) throw new ConfigError(cross);
   return { config: value, where: (path) => where(locate(doc, path)) };
+}
+
+/**
+ * Credentials for the next hop travel only inside TLS whose certificate is
+ * verified: with user/password, tls and verifyCertificate default to required
+ * and true, and a config that says otherwise is refused rather than quietly
+ * overridden, so that what the file says is what runs.
+ */
+function relayCredentialRules(relay: Config['relay'], doc: ReturnType<typeof parseDocument>, where: (offset: number | undefined) => string): string[] {
+  if (!relay.user) return [];
+  const at = (key: string): string => `${where(locate(doc, ['relay', key]))}: relay.${key}`;
+  if (relay.mode === 'mx') return [`${at('user')}: credentials are for a smarthost; mx mode never authenticates (use smarthost mode)`];
+  const out: string[] = [];
+  if (!doc.hasIn(['relay', 'tls'])) relay.tls = 'required';
+  else if (relay.tls !== 'required') out.push(`${at('tls')}: must be "required" when relay credentials are set (they would go out without TLS)`);
+  if (!doc.hasIn(['relay', 'verifyCertificate'])) relay.verifyCertificate = true;
+  else if (!relay.verifyCertificate) out.push(`${at('verifyCertificate')}: must be true when relay credentials are set (an unverified hop could be anyone; give caFile for an internal CA)`);
+  return out;
 }
 
 export function loadConfig(file: string): Config {

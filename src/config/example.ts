@@ -23,6 +23,8 @@ submission:
 relay:
   smarthost: ${opts.smarthost}
   tls: opportunistic                   # none | opportunistic | required
+  # user/password: AUTH to the smarthost, sent only inside STARTTLS with a verified certificate;
+  # they need tls: required (and verifyCertificate: true, the default then); caFile for an internal CA
 
 log:
   level: info

@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { systemClock, type Clock, type Logger } from '../core/index.ts';
+import { systemClock, terminalJson, visible, type Clock, type Logger } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 import { compileIos, compileIptables, compileJunos } from './acl.ts';
 import { PolicyAgent } from './agent.ts';
@@ -53,8 +53,10 @@ function parseExpiry(text: string, now: number): number | null {
   return Number.isNaN(t) ? null : t;
 }
 
-function table(rows: string[][]): string {
-  if (!rows.length) return '';
+/** Columns padded to width; every cell through visible(), so a newline in a note or an escape in an edge's report stays inside its cell. */
+function table(cells: string[][]): string {
+  if (!cells.length) return '';
+  const rows = cells.map((r) => r.map((x) => visible(x ?? '')));
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((x, i) => (i === r.length - 1 ? x : x.padEnd(w[i]))).join('  ')).join('\n') + '\n';
 }
@@ -244,7 +246,7 @@ const commands: Record<string, Cmd> = {
 };
 
 function list<T>(c: Ctx, v: Values, rows: T[], cells: (t: T) => string[], head: string[]): number {
-  if (v.json) c.out(JSON.stringify(rows, null, 2) + '\n');
+  if (v.json) c.out(terminalJson(rows) + '\n');
   else c.out(table([head, ...rows.map(cells)]));
   return 0;
 }

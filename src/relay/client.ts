@@ -34,6 +34,8 @@ export interface SmarthostOptions {
   rejectUnauthorized?: boolean;
   /** TLS server name to verify, when host is an address. */
   servername?: string;
+  /** PEM CA certificate(s) to verify the next hop against instead of the system's (an internal CA). */
+  ca?: string;
 }
 
 export interface ClientTimeouts { connect: number; greeting: number; socket: number }
@@ -61,6 +63,8 @@ export interface Client {
 /** A failure to set up the session; `tlsFailed` when the STARTTLS handshake broke it. */
 export class ClientError extends Error {
   tlsFailed = false;
+  /** AUTH was not attempted: the session was not TLS with a verified certificate. */
+  credentialsWithheld = false;
 }
 
 interface Reply { code: number; lines: string[]; text: string }
@@ -254,7 +258,7 @@ export async function connectClient(host: SmarthostOptions, ehloName: string, t:
           if (s.pending) throw new ClientError('the next hop sent more after 220 to STARTTLS (injection?)');
           const servername = host.servername ?? (isIP(host.host) ? undefined : host.host);
           try {
-            await s.upgrade({ host: host.host, servername, rejectUnauthorized: host.rejectUnauthorized ?? true, minVersion: 'TLSv1.2' }, t.socket);
+            await s.upgrade({ host: host.host, servername, rejectUnauthorized: host.rejectUnauthorized ?? true, minVersion: 'TLSv1.2', ca: host.ca }, t.socket);
           } catch (err) {
             const e = new ClientError(`STARTTLS failed: ${(err as Error).message}`);
             e.tlsFailed = true;
@@ -269,7 +273,16 @@ export async function connectClient(host: SmarthostOptions, ehloName: string, t:
         throw new ClientError('the next hop does not offer STARTTLS, and TLS is required');
       }
     }
-    if (host.auth) await authenticate(s, host.auth);
+    if (host.auth) {
+      // The password goes only inside TLS whose certificate checked out, whatever the options say (config refuses the combinations, this is the last line).
+      const withheld = credentialsUnsafe(s, host);
+      if (withheld) {
+        const e = new ClientError(`credentials not sent: ${withheld}`);
+        e.credentialsWithheld = true;
+        throw e;
+      }
+      await authenticate(s, host.auth);
+    }
   } catch (err) {
     s.sock.destroy();
     const e = err instanceof ClientError ? err : new ClientError((err as Error).message);
@@ -293,6 +306,14 @@ export async function connectClient(host: SmarthostOptions, ehloName: string, t:
       setTimeout(() => s.sock.destroy(), 2000).unref();
     },
   };
+}
+
+/** Why AUTH may not go out on this session, or '' when it may: TLS up and the hop's certificate verified for its name. */
+function credentialsUnsafe(s: Session, host: SmarthostOptions): string {
+  if (!s.secure) return `the session is not encrypted (${host.tls === 'none' ? 'tls: none' : 'the next hop offered no STARTTLS'})`;
+  const tls = s.sock as TLSSocket;
+  if (!tls.authorized) return `the next hop's certificate is not verified (${tls.authorizationError ?? 'unknown'})`;
+  return '';
 }
 
 async function hello(s: Session, name: string): Promise<void> {

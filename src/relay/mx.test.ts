@@ -13,7 +13,7 @@ import { ManualClock } from '../core/index.ts';
 import { Spool } from '../spool/index.ts';
 import type { EnvelopeInput } from '../spool/index.ts';
 import { needTools, until } from '../../test/lib/tools.ts';
-import { Relay, destinationOf, resolveDestination } from './index.ts';
+import { Relay, destinationOf, nonPublicRange, resolveDestination } from './index.ts';
 import type { RelayOptions } from './index.ts';
 import { TestDns } from './testdata/dns.ts';
 import { parseReport } from './testdata/report.ts';
@@ -95,7 +95,8 @@ async function relayFor(t: TestContext, o: Partial<RelayOptions> = {}, start = t
   const spool = await Spool.open(dir, { clock });
   const relay = new Relay({
     spool, clock, ehloName: 'relay.test', pollMs: 10, concurrency: 8,
-    route: { kind: 'mx', port, resolver: { servers: [dns.server], timeout: 1000, tries: 1 } },
+    // A lab: every mail host here is on loopback.
+    route: { kind: 'mx', port, allowPrivate: true, resolver: { servers: [dns.server], timeout: 1000, tries: 1 } },
     retry: { schedule: [60], jitter: 0 },
     timeouts: { connect: 2000, greeting: 2000, socket: 5000 },
     ...o,
@@ -193,7 +194,7 @@ test('unknown domain and DNS failure: 5.4.4 bounced at once; temporary DNS failu
   await until(() => spool.stateOf(id) === undefined && dsns().length === 1, 'bounce', 8000);
   assert.equal(parseReport(dsns()[0].data).parts[1].groups![1].Status, '5.4.4');
 
-  const dead = await relayFor(t, { route: { kind: 'mx', port, resolver: { servers: [`127.0.0.1:${port}`], timeout: 200, tries: 1 } } });
+  const dead = await relayFor(t, { route: { kind: 'mx', port, allowPrivate: true, resolver: { servers: [`127.0.0.1:${port}`], timeout: 200, tries: 1 } } });
   const id2 = await queue(dead.spool, { mailFrom: { address: 'carl@sender.test' }, recipients: [{ address: 'y@two.test' }] });
   await until(() => dead.spool.stateOf(id2) === 'deferred', 'deferral', 8000);
   assert.match((await dead.spool.read(id2))?.envelope.lastReply ?? '', /^451 4\.4\.3 /);
@@ -216,7 +217,7 @@ test('opportunistic STARTTLS without verification; a broken TLS handshake falls 
 test('per-domain concurrency limit and connection reuse', { skip, timeout: 15_000 }, async (t) => {
   const { spool, relay } = await relayFor(t, {
     concurrency: 16,
-    route: { kind: 'mx', port, perDomain: 3, resolver: { servers: [dns.server], timeout: 1000, tries: 1 } },
+    route: { kind: 'mx', port, allowPrivate: true, perDomain: 3, resolver: { servers: [dns.server], timeout: 1000, tries: 1 } },
   }, false);
   const before = sinks.many.connections;
   for (let i = 0; i < 24; i++) await queue(spool, { mailFrom: { address: 'alice@sender.test' }, recipients: [{ address: `n${i}@many.test` }] });
@@ -227,3 +228,47 @@ test('per-domain concurrency limit and connection reuse', { skip, timeout: 15_00
   assert.equal(sinks.many.connections - before, 3, '24 messages over 3 reused connections');
 });
 
+
+test('non-public addresses: loopback MX hosts are not connected to; deferred, then bounced as unreachable', { skip, timeout: 15_000 }, async (t) => {
+  const { spool, clock } = await relayFor(t, {
+    route: { kind: 'mx', port, resolver: { servers: [dns.server], timeout: 1000, tries: 1 } },
+    retry: { schedule: [60], maxAge: 120, jitter: 0 },
+  });
+  const before = sinks.amx.connections + sinks.up.connections;
+  const id = await queue(spool, { mailFrom: { address: 'alice@sender.test' }, recipients: [{ address: 'a@amx.test' }, { address: 'b@two.test' }] });
+  await until(() => spool.stateOf(id) === 'deferred', 'deferral', 8000);
+  const m = (await spool.read(id))!.envelope;
+  assert.match(m.recipients[0].reply ?? '', /^451 4\.4\.4 Not connecting to non-public addresses of amx\.test: amx\.test\[127\.0\.0\.6\] \(loopback\)$/);
+  assert.match(m.recipients[1].reply ?? '', /^451 4\.4\.4 .*down\.two\.test\[127\.0\.0\.3\] \(loopback\), up\.two\.test\[127\.0\.0\.2\] \(loopback\)$/);
+  clock.advance(130_000);
+  await until(() => spool.stateOf(id) === undefined, 'given up', 8000);
+  assert.equal(sinks.amx.connections + sinks.up.connections, before, 'no connection to a loopback host');
+  // The failure notice is queued for the sender (whose MX is on loopback too, so it waits in turn).
+  const notices = await Promise.all(spool.list('deferred').concat(spool.list('active')).map((i) => spool.read(i)));
+  assert.ok(notices.some((n) => n?.envelope.mailFrom.address === '' && n.envelope.recipients[0].address === 'alice@sender.test'), 'a DSN to the sender');
+});
+
+test('address-literal recipients in MX mode: refused (5.1.2) without a connection unless allowed', { skip, timeout: 15_000 }, async (t) => {
+  const { spool } = await relayFor(t, { route: { kind: 'mx', port, resolver: { servers: [dns.server], timeout: 1000, tries: 1 } } });
+  const before = sinks.up.connections;
+  const id = await queue(spool, { mailFrom: { address: '' }, recipients: [{ address: 'x@[127.0.0.2]' }, { address: 'y@[IPv6:::1]' }] });
+  await until(() => spool.stateOf(id) === undefined, 'bounced at once', 8000);
+  assert.equal(sinks.up.connections, before);
+  const lab = await relayFor(t);
+  await queue(lab.spool, { mailFrom: { address: 'alice@sender.test' }, recipients: [{ address: 'lit@[127.0.0.2]' }] });
+  await lab.spool.waitEmpty();
+  assert.equal(rcptsOf(sinks.up, /<lit@\[127\.0\.0\.2\]>/).length, 1, 'a lab may deliver to a literal');
+});
+
+test('nonPublicRange: what is not public: private, loopback, link-local, CGNAT, ULA, documentation, multicast, unspecified and their IPv4-mapped forms', () => {
+  const notPublic = ['127.0.0.1', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.1.1', '100.64.0.1', '100.127.255.254',
+    '0.0.0.0', '0.1.2.3', '192.0.2.1', '198.51.100.7', '203.0.113.9', '198.18.0.1', '224.0.0.1', '239.1.1.1', '240.0.0.1', '255.255.255.255',
+    '::', '::1', 'fe80::1', 'fc00::1', 'fd12:3456::1', 'ff02::1', '2001:db8::1', '3fff::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1',
+    '::ffff:192.168.0.1', '::ffff:7f00:1', '64:ff9b::10.0.0.1', '::127.0.0.1', 'fec0::1', '100::1', '2002:7f00:1::1', '2001::1'];
+  for (const a of notPublic) assert.notEqual(nonPublicRange(a), null, a);
+  for (const a of ['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2a00:1450:4001:80b::200e', '2001:4860:4860::8888', '::ffff:8.8.8.8', '64:ff9b::8.8.8.8']) {
+    assert.equal(nonPublicRange(a), null, a);
+  }
+  assert.equal(nonPublicRange('::ffff:127.0.0.1'), 'loopback');
+  assert.equal(nonPublicRange('not an address'), 'invalid');
+});

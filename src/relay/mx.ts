@@ -7,6 +7,8 @@
 // when offered, and a failed handshake falls back to plain text on the same
 // address, because most MX hosts carry certificates no one could verify
 // against an MX name anyway (that is what DANE and MTA-STS are for).
+// Only public unicast addresses are connected to, and address literals are
+// not delivered to, unless `allowPrivate` (a lab): see destinations.ts.
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
@@ -14,6 +16,7 @@ import type { Envelope } from '../spool/index.ts';
 import type { Client, ClientTimeouts } from './client.ts';
 import { connectClient } from './client.ts';
 import type { Connected, Destination, Route } from './route.ts';
+import { LITERAL_REPLY, nonPublicRange } from './destinations.ts';
 
 export interface MxRouteOptions {
   kind: 'mx';
@@ -29,6 +32,8 @@ export interface MxRouteOptions {
   ipv6?: boolean;
   /** Addresses tried per attempt before giving up for now (default 5, like Postfix). */
   maxAddresses?: number;
+  /** A lab: connect to loopback, private and other non-public addresses, and deliver to address literals (default false). */
+  allowPrivate?: boolean;
 }
 
 export interface MxHost { name: string; addresses: string[] }
@@ -107,6 +112,7 @@ export class MxRoute implements Route {
   private readonly tls: 'none' | 'opportunistic';
   private readonly ipv6: boolean;
   private readonly maxAddresses: number;
+  private readonly allowPrivate: boolean;
   private readonly ehloName: string;
   private readonly timeouts: ClientTimeouts;
   private readonly random: () => number;
@@ -119,6 +125,7 @@ export class MxRoute implements Route {
     this.tls = o.tls ?? 'opportunistic';
     this.ipv6 = o.ipv6 ?? true;
     this.maxAddresses = Math.max(1, o.maxAddresses ?? 5);
+    this.allowPrivate = o.allowPrivate ?? false;
     this.ehloName = ehloName;
     this.timeouts = timeouts;
     this.random = random;
@@ -135,12 +142,16 @@ export class MxRoute implements Route {
   }
 
   async connect(domain: string): Promise<Connected> {
+    if (domain.startsWith('[') && !this.allowPrivate) return { ok: false, reply: LITERAL_REPLY };
     const res = await resolveDestination(this.resolver, domain, this.ipv6, this.random);
     if (!res.ok) return res;
     const errors: string[] = [];
+    const refused: string[] = [];
     let tried = 0;
     for (const host of res.hosts) {
       for (const addr of host.addresses) {
+        const range = this.allowPrivate ? null : nonPublicRange(addr);
+        if (range) { refused.push(`${host.name}[${addr}] (${range})`); continue; }
         if (tried++ >= this.maxAddresses) break;
         try {
           return { ok: true, client: await this.open(host.name, addr), remote: host.name };
@@ -149,7 +160,9 @@ export class MxRoute implements Route {
         }
       }
     }
-    return { ok: false, reply: `451 4.4.1 No mail host of ${domain} answered: ${errors.join('; ')}` };
+    // As for a host that does not answer: retried, and bounced once the queue lifetime is over (4.4.7).
+    if (!errors.length) return { ok: false, reply: `451 4.4.4 Not connecting to non-public addresses of ${domain}: ${refused.join(', ')}` };
+    return { ok: false, reply: `451 4.4.1 No mail host of ${domain} answered: ${[...errors, ...refused.map((r) => `${r} not public`)].join('; ')}` };
   }
 
   private async open(name: string, addr: string): Promise<Client> {

@@ -144,7 +144,7 @@ export class Relay {
     const timeouts: ClientTimeouts = { connect: 30_000, greeting: 30_000, socket: 300_000, ...o.timeouts };
     const r = o.route ?? (o.smarthost ? { kind: 'smarthost' as const, ...o.smarthost } : undefined);
     if (!r) throw new Error('relay: a route (or smarthost) is required');
-    this.route = r.kind === 'mx' ? new MxRoute(r, o.ehloName, timeouts, this.random) : new SmarthostRoute(r, o.ehloName, timeouts);
+    this.route = r.kind === 'mx' ? new MxRoute(r, o.ehloName, timeouts, this.random) : new SmarthostRoute(r, o.ehloName, timeouts, this.logger);
   }
 
   start(): void {

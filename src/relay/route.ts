@@ -1,6 +1,7 @@
 // Where a message's recipients go: a route splits them into destinations (one
 // SMTP transaction each) and opens a connection to a destination. Smarthost
 // mode has one destination for everything; MX mode one per recipient domain.
+import type { Logger } from '../core/index.ts';
 import type { Envelope } from '../spool/index.ts';
 import type { Client, ClientTimeouts, SmarthostOptions } from './client.ts';
 import { connectClient } from './client.ts';
@@ -24,11 +25,13 @@ export class SmarthostRoute implements Route {
   private readonly host: SmarthostOptions;
   private readonly ehloName: string;
   private readonly timeouts: ClientTimeouts;
+  private readonly logger: Logger;
 
-  constructor(host: SmarthostOptions, ehloName: string, timeouts: ClientTimeouts) {
+  constructor(host: SmarthostOptions, ehloName: string, timeouts: ClientTimeouts, logger: Logger) {
     this.host = host;
     this.ehloName = ehloName;
     this.timeouts = timeouts;
+    this.logger = logger;
   }
 
   split(_env: Envelope, indices: number[]): Destination[] {
@@ -39,7 +42,13 @@ export class SmarthostRoute implements Route {
     try {
       return { ok: true, client: await connectClient(this.host, this.ehloName, this.timeouts), remote: this.host.host };
     } catch (err) {
-      return { ok: false, reply: `451 4.4.1 Next hop ${this.host.host}:${this.host.port} unreachable: ${(err as Error).message}` };
+      const hop = `${this.host.host}:${this.host.port}`;
+      if ((err as { credentialsWithheld?: boolean }).credentialsWithheld) {
+        // Deferred, not bounced: a certificate that is renewed or a CA that is configured lets the queue go on.
+        this.logger.error({ event: 'credentials-withheld', hop, reason: (err as Error).message }, 'relay credentials not sent: TLS to the next hop is not verified; mail stays queued');
+        return { ok: false, reply: `451 4.7.0 Credentials not sent to ${hop}: ${(err as Error).message}` };
+      }
+      return { ok: false, reply: `451 4.4.1 Next hop ${hop} unreachable: ${(err as Error).message}` };
     }
   }
 }

@@ -3,6 +3,7 @@
 // migration ledger. Each part registers its own schema as named migrations,
 // applied once, in order, inside a transaction. A PostgreSQL backend for fleets
 // is planned behind the same small surface (DESIGN.md "store").
+import { closeSync, fchmodSync, openSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 
 export interface Migration {
@@ -22,6 +23,7 @@ export interface Store {
 }
 
 export function openStore(path: string): Store {
+  if (path !== ':memory:') createPrivate(path);
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)');
@@ -60,4 +62,24 @@ export function openStore(path: string): Store {
     },
   };
   return store;
+}
+
+/**
+ * Password hashes, SCRAM keys and the attribution log live in this file: a new
+ * one is made 0600 here (SQLite would make it 0644 less the umask). SQLite
+ * gives its -wal and -shm files the database file's mode, so they follow.
+ */
+function createPrivate(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw err;
+  }
+  try {
+    fchmodSync(fd, 0o600); // the umask may have taken more than group and others
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -24,6 +24,8 @@ export interface SubmissionDeps {
   limits?: LimitsPort;
   /** Rate of the postmaster exception per client address; without it the exception is unlimited. */
   postmaster?: PostmasterPort;
+  /** The relay's refusal of a recipient domain it will not deliver to (MX mode: address literals), answered at RCPT. */
+  recipientDomain?: (domain: string) => Reply | null;
   events?: SubmissionEvents;
   logger: Logger;
   clock: Clock;
@@ -145,6 +147,8 @@ export class SubmissionHandler implements SmtpHandler {
       return accept();
     }
     if (!rcpt.domain.startsWith('[') && !rcpt.domain.includes('.')) return refuse(R.notFqdn);
+    const undeliverable = this.deps.recipientDomain?.(rcpt.domain);
+    if (undeliverable) return refuse(undeliverable);
     const state = this.txState.get(session);
     if (this.deps.limits && state?.limitCtx) {
       const refusal = await this.deps.limits.onRcpt(state.limitCtx);

@@ -1,0 +1,36 @@
+// Relay options that guard credentials and destinations (issue 10, item 15).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, parseConfig } from './index.ts';
+
+function errorsOf(text: string): string[] {
+  try {
+    parseConfig(text, 'pw.yaml');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.issues;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+const creds = '  user: relay@isp.example\n  password: s3cret\n';
+
+test('relay credentials: TLS required and verified by default; an explicit downgrade is refused with file:line', () => {
+  const c = parseConfig(`relay:\n  smarthost: smtp.isp.example:587\n${creds}`, 'pw.yaml');
+  assert.equal(c.relay.tls, 'required');
+  assert.equal(c.relay.verifyCertificate, true);
+  for (const [line, what] of [['  verifyCertificate: false', /relay\.verifyCertificate: .*credentials/], ['  tls: opportunistic', /relay\.tls: .*credentials/], ['  tls: none', /relay\.tls: .*credentials/]] as const) {
+    const issues = errorsOf(`relay:\n  smarthost: smtp.isp.example:587\n${creds}${line}\n`);
+    assert.ok(issues.some((i) => /^pw\.yaml:5:\d+: /.test(i) && what.test(i)), issues.join('\n'));
+  }
+  assert.ok(errorsOf(`relay:\n  mode: mx\n${creds}`).some((i) => /relay\.user: .*smarthost mode/.test(i)));
+});
+
+test('relay without credentials keeps its defaults (opportunistic, unverified); caFile is resolved beside the config', () => {
+  const c = parseConfig('relay:\n  smarthost: 127.0.0.1:25\n  caFile: ca.pem\n', '/etc/portwarden/portwarden.yaml');
+  assert.equal(c.relay.tls, 'opportunistic');
+  assert.equal(c.relay.verifyCertificate, false);
+  assert.equal(c.relay.caFile, '/etc/portwarden/ca.pem');
+  assert.equal(c.relay.allowPrivateDestinations, false);
+  assert.equal(parseConfig('relay:\n  mode: mx\n  allowPrivateDestinations: true\n', 'pw.yaml').relay.allowPrivateDestinations, true);
+});
