@@ -167,6 +167,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   // Optional services load their code only when configured.
   const policy = cfg.policyService.listen ? (await import('../postfix/index.ts')).createPolicyServer({
     limits, store: limitStore, helpUrl: cfg.submission.helpUrl, logger,
+    allow: cfg.policyService.allow, maxConnections: cfg.policyService.maxConnections,
     accountStatus: (login) => { const a = accounts.get(login); return a ? { status: a.status, subscriber: a.subscriber, tier: a.tier } : 'unknown'; },
     lockedOut: async (ip, login) => (await bf.before(ip, login)).action === 'locked',
     onFlood: (e) => { if (e.suspend && e.login) accounts.disable(e.login, 'mail flood detected (policy service)'); },
