@@ -51,6 +51,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   const logger = createLogger(cfg.log.level);
   const limitsOn = cfg.limits.enabled;
   const { limits } = buildLimits(cfg, where); // validate before anything starts
+  const edgeTokens = cfg.netpolicy.listen && cfg.netpolicy.tokenFile ? await loadEdgeTokens(cfg.netpolicy.tokenFile) : null;
   mkdirSync(cfg.dataDir, { recursive: true });
   const tls = new TlsStore(ensureCertificate(cfg.dataDir, cfg.hostname, cfg.tls));
   logger.info({ event: 'tls', subject: tls.info.subject, validTo: tls.info.validTo, sha256: tls.info.fingerprint256 });
@@ -172,14 +173,17 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     lockedOut: async (ip, login) => (await bf.before(ip, login)).action === 'locked',
     onFlood: (e) => { if (e.suspend && e.login) accounts.disable(e.login, 'mail flood detected (policy service)'); },
   }) : null;
-  let edgeApi: ReturnType<typeof createHttpServer> | null = null;
+  let edgeApi: import('node:https').Server | null = null;
   if (cfg.netpolicy.listen && cfg.netpolicy.tokenFile) {
-    const tokens = readFileSync(cfg.netpolicy.tokenFile, 'utf8').split(/\r?\n/).map((t) => t.trim()).filter(Boolean);
-    const { createPolicyHttpHandler } = await import('../netpolicy/index.ts');
-    edgeApi = createHttpServer(createPolicyHttpHandler({ store, clock: systemClock, logger, tokens }));
-    const { host, port } = parseHostPort(cfg.netpolicy.listen, 'none', false);
+    const { createPolicyHttpsServer } = await import('../netpolicy/index.ts');
+    const np = cfg.netpolicy;
+    edgeApi = createPolicyHttpsServer({
+      store, clock: systemClock, logger, tokens: edgeTokens!, tls: tls.options(), maxConnections: np.maxConnections,
+      maxReportBytes: np.maxReportBytes, maxReportEntries: np.maxReportEntries, reportRetentionMs: np.reportRetentionDays * 86_400_000,
+    });
+    const { host, port } = parseHostPort(np.listen!, 'none', false);
     await new Promise<void>((res) => edgeApi!.listen(port, host, res));
-    logger.info({ event: 'listening', listener: 'netpolicy', host, port: (edgeApi.address() as { port: number }).port });
+    logger.info({ event: 'listening', listener: 'netpolicy', host, port: (edgeApi.address() as { port: number }).port, tls: true, spkiPin: tls.info.spkiPin });
   }
   if (policy && cfg.policyService.listen) {
     const { host, port } = parseHostPort(cfg.policyService.listen, 'none', false);
@@ -192,6 +196,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   process.on('SIGHUP', () => {
     try {
       tls.reload();
+      edgeApi?.setSecureContext(tls.options());
       logger.info({ event: 'reload', subject: tls.info.subject, validTo: tls.info.validTo, sha256: tls.info.fingerprint256 });
     } catch (err) {
       logger.error({ event: 'reload', err: String(err) }, 'reload failed; keeping the old certificate');
@@ -220,6 +225,16 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
   });
+}
+
+/** The edge endpoint's "EDGE-NAME TOKEN" file; a bad one stops the start before anything listens. */
+async function loadEdgeTokens(file: string): Promise<import('../netpolicy/index.ts').EdgeToken[]> {
+  const { parseTokenFile } = await import('../netpolicy/index.ts');
+  let text: string;
+  try { text = readFileSync(file, 'utf8'); } catch (err) { throw new ConfigError([`netpolicy.tokenFile: cannot read ${file}: ${(err as Error).message}`]); }
+  const r = parseTokenFile(text, file);
+  if (!r.ok) throw new ConfigError([`netpolicy.tokenFile: ${r.error}`]);
+  return r.value;
 }
 
 function parseHostPort(hp: string, tls: 'none' | 'opportunistic' | 'required', verify: boolean, user?: string, pass?: string) {

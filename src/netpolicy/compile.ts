@@ -104,6 +104,24 @@ function assemble(settings: EdgeSettings, garden: CompiledGarden[], parts: Recor
   return { format: 'portwarden-netpolicy/1', version, shape, settings, garden, sets };
 }
 
+/** Which sets each part carries, in the order its compiler returns them (the part hash depends on it). */
+const PART_SETS: Record<PartName, readonly SetName[]> = {
+  pools: ['dynamic4', 'dynamic6'],
+  relays: ['relay4', 'relay6', 'server4', 'server6'],
+  exemptions: ['exempt4', 'exempt6'],
+  quarantines: ['quarantine4', 'quarantine6'],
+};
+
+/**
+ * The shape and version a policy with this content carries. An agent recomputes them from what it
+ * pulled: its delta path trusts "equal shape = only elements differ" and "equal version = nothing to do".
+ */
+export function policyHashes(settings: EdgeSettings, garden: CompiledGarden[], sets: Record<SetName, string[]>): { shape: string; version: string } {
+  const parts = Object.fromEntries(PART_NAMES.map((k) => [k, part(Object.fromEntries(PART_SETS[k].map((n) => [n, sets[n]])) as PartSets)])) as Record<PartName, Part>;
+  const p = assemble(settings, garden, parts);
+  return { shape: p.shape, version: p.version };
+}
+
 export function compilePolicy(s: PolicySnapshot): CompiledPolicy {
   const parts = Object.fromEntries(PART_NAMES.map((k) => [k, part(PARTS[k](s))])) as Record<PartName, Part>;
   return assemble(compileSettings(s.settings), compileGarden(s.garden), parts);
