@@ -4,7 +4,6 @@ import { parseArgs } from 'node:util';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock } from '../core/index.ts';
-import { createServer as createHttpServer } from 'node:http';
 import { ConfigError, exampleConfig, loadConfigWithSource, type Config } from '../config/index.ts';
 import { openStore } from '../store/index.ts';
 import { AUTH_MIGRATIONS, AccountStore, Authenticator, SASL_MECHANISMS, createSaslServer } from '../auth/index.ts';
@@ -14,7 +13,7 @@ import { Relay } from '../relay/index.ts';
 import { SmtpServer, defaultListenerOptions } from '../smtp/index.ts';
 import { SubmissionHandler, type FixerPort, type SpoolPort, type AccountsPort, type SubmissionEvents } from '../submission/index.ts';
 import { AttributionLog } from '../accountability/index.ts';
-import { createMetrics, metricsHandler, type Metrics } from '../metrics/index.ts';
+import { createMetrics, createMetricsServer, type Metrics } from '../metrics/index.ts';
 import { readFileSync } from 'node:fs';
 import { createControlServer, controlServerRunning, controlSocketPath } from '../control/index.ts';
 import { buildLimits, buildLimitStore, bruteForce, limitsInEffect, limitsPort, throttledSasl } from './limits.ts';
@@ -159,7 +158,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     spool, relay, logger, path: controlPath,
     limits: limitsOn ? (account) => limitsInEffect(limits, limitStore, accounts, account) : undefined,
   });
-  const http = cfg.metrics.listen ? createHttpServer(metricsHandler(metrics)) : null;
+  const http = cfg.metrics.listen ? createMetricsServer(metrics, { logger }) : null;
   if (http && cfg.metrics.listen) {
     const { host, port } = parseHostPort(cfg.metrics.listen, 'none', false);
     await new Promise<void>((res) => http.listen(port, host, res));

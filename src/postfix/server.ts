@@ -78,7 +78,14 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
       sock.destroy();
     };
     sock.setEncoding('utf8');
+    // An exception here must cost this connection only, never the process (and SMTP with it).
     sock.on('data', (chunk: string) => {
+      try { onData(chunk); } catch (err) {
+        logger.error({ event: 'policy', remote: sock.remoteAddress, err: String(err) }, 'policy connection failed');
+        sock.destroy();
+      }
+    });
+    const onData = (chunk: string): void => {
       if (sock.destroyed) return;
       buf += chunk;
       let nl: number;
@@ -109,7 +116,7 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
         attrs.set(line.slice(0, eq), line.slice(eq + 1));
       }
       if (buf.length > maxLine) bad('line too long');
-    });
+    };
   });
   if (opts.maxConnections !== undefined) server.maxConnections = opts.maxConnections;
 
