@@ -121,3 +121,19 @@ describe('hostile edge reports and policy requests', { skip }, () => {
     assert.ok(pw.logs.some((l) => l.msg === 'netpolicy: report entries refused'), 'the refused entries were logged');
   });
 });
+
+test('a token file in the old bare-token format stops the start with its file and line', { skip }, async () => {
+  const dir = tempDir('pw-edge-old-');
+  const sink = new CaptureSink();
+  try {
+    const file = join(dir.path, 'tokens');
+    writeFileSync(file, `${T1}\n`);
+    await assert.rejects(Portwarden.start({
+      smarthost: `127.0.0.1:${await sink.listen()}`,
+      extraYaml: `netpolicy: {listen: "127.0.0.1:0", tokenFile: "${file}"}`,
+    }), new RegExp(`exited with 1: .*${file.replace(/[.]/g, '\\.')}:1: a bare token cannot be bound to an edge; write "EDGE-NAME TOKEN"`, 's'));
+  } finally {
+    await sink.close();
+    dir.remove();
+  }
+});
