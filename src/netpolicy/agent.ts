@@ -90,7 +90,7 @@ export class PolicyAgent {
     const etag = typeof res.headers.etag === 'string' ? res.headers.etag : '';
     let json: unknown;
     try { json = JSON.parse(res.body.toString('utf8')); } catch (err) { return this.reject(etag, '', `not JSON: ${String(err)}`); }
-    const checked = checkCompiled(json);
+    const checked = checkCompiled(json, this.o.applier.current);
     if (!checked.ok) return this.reject(etag, '', checked.error);
     const p = checked.value;
     if (etag !== `"${p.version}"`) return this.reject(etag, p.version, `etag ${JSON.stringify(etag)} does not name version ${p.version}`);
