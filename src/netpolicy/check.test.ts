@@ -64,3 +64,12 @@ test('a set equal to the enforced one is trusted as checked; a changed one is ch
   const bad = forged((p) => { p.sets.quarantine4 = ['198.51.100.66/8']; });
   assert.equal(checkCompiled(bad, good).ok, false);
 });
+
+test('revision: a non-negative integer that never goes back below the enforced one', () => {
+  const at = (revision: unknown) => ({ ...structuredClone(good), revision });
+  for (const bad of [-1, 1.5, '3', null]) assert.match((checkCompiled(at(bad)) as { error: string }).error, /^revision: /, String(bad));
+  const enforced = at(7) as CompiledPolicy;
+  assert.ok(checkCompiled(at(7), enforced).ok, 'the same revision (an expiry changed the content)');
+  assert.ok(checkCompiled(at(8), enforced).ok);
+  assert.match((checkCompiled(at(6), enforced) as { error: string }).error, /^revision: 6 is older than the enforced 7/);
+});

@@ -115,6 +115,11 @@ export function checkCompiled(v: unknown, enforced?: CompiledPolicy | null): Res
   for (const k of ['version', 'shape'] as const) {
     if (typeof v[k] !== 'string' || !HASH.test(v[k])) return fail(`${k}: ${show(v[k])} is not a policy hash`);
   }
+  const revision = v.revision;
+  if (typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision < 0) return fail(`revision: ${show(revision)} is not a non-negative integer`);
+  if (enforced && revision < enforced.revision) {
+    return fail(`revision: ${revision} is older than the enforced ${enforced.revision} (a replayed or rolled-back policy; restart the agent to accept a server restored from a backup)`);
+  }
   const settings = checkSettings(v.settings);
   if (!settings.ok) return settings;
   const garden = checkGarden(v.garden);
@@ -124,5 +129,5 @@ export function checkCompiled(v: unknown, enforced?: CompiledPolicy | null): Res
   const h = policyHashes(settings.value, garden.value, sets.value);
   if (h.shape !== v.shape) return fail(`shape: ${show(v.shape)} does not match the settings and garden (${h.shape})`);
   if (h.version !== v.version) return fail(`version: ${show(v.version)} does not match the content (${h.version})`);
-  return ok({ format: 'portwarden-netpolicy/1', version: h.version, shape: h.shape, settings: settings.value, garden: garden.value, sets: sets.value });
+  return ok({ format: 'portwarden-netpolicy/1', version: h.version, revision, shape: h.shape, settings: settings.value, garden: garden.value, sets: sets.value });
 }

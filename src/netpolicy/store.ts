@@ -244,6 +244,7 @@ export class PolicyStore implements PolicySource {
   snapshotOf(parts: ReadonlySet<PartName | 'rest'>): PolicySnapshot {
     return {
       at: this.clock.now(),
+      revision: this.revision(),
       pools: parts.has('pools') ? this.listPools() : [],
       relays: parts.has('relays') ? this.listRelays() : [],
       exemptions: parts.has('exemptions') ? this.listExemptions() : [],
@@ -256,6 +257,7 @@ export class PolicyStore implements PolicySource {
   snapshot(): PolicySnapshot {
     return {
       at: this.clock.now(),
+      revision: this.revision(),
       pools: this.listPools(),
       relays: this.listRelays(),
       exemptions: this.listExemptions(),

@@ -113,6 +113,7 @@ test('a tampered policy is refused field by field and leaves the nft ruleset unc
   assert.equal(st.edge, 'edge1');
   assert.match(st.rejected?.error ?? '', /version: .* does not match the content/);
   // A sound policy again is applied, and clears the refusal.
+  const old = compilePolicy(policy.snapshot());
   tampered = null;
   assert.ok(policy.quarantine('198.51.100.66', 's', 'c', by).ok);
   const again = await agent.step();
@@ -120,6 +121,13 @@ test('a tampered policy is refused field by field and leaves the nft ruleset unc
   assert.equal(agent.rejected, null);
   assert.equal(await agent.report(), true);
   assert.equal(policy.edges()[0].rejected, null);
+  // The older policy replayed (genuine, hashes and all) is refused: it would lift the quarantine.
+  const newer = ruleset();
+  tampered = old;
+  const replay = await agent.step();
+  assert.ok(replay.kind === 'rejected' && /^revision: \d+ is older than the enforced \d+/.test(replay.error), JSON.stringify(replay));
+  assert.equal(ruleset(), newer);
+  tampered = null;
 });
 
 test('the agent verifies the server: an unknown CA, a wrong pin and plain http are refused; the right pin is accepted', { skip }, async () => {
