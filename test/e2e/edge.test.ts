@@ -17,6 +17,7 @@ import { needTools, tempDir, until } from '../lib/tools.ts';
 const skip = needTools('swaks', 'curl', 'openssl');
 const T1 = 'edge1-token-0123456789abcdef', T2 = 'edge2-token-0123456789abcdef';
 const MAX_CONN = 8;
+const RCPT = { request: 'smtpd_access_policy', protocol_state: 'RCPT', client_address: '192.0.2.10', sasl_username: 'alice@isp.example', sender: 'alice@isp.example', recipient: 'r@dest.example', instance: 'i1' };
 
 describe('hostile edge reports and policy requests', { skip }, () => {
   let sink: CaptureSink, pw: Portwarden, dir: ReturnType<typeof tempDir>, ca = '', base = '';
@@ -27,7 +28,7 @@ describe('hostile edge reports and policy requests', { skip }, () => {
       accounts: [{ login: 'alice@isp.example', password: 'alice-pass-1' }],
       extraYaml: [
         `netpolicy: {listen: "127.0.0.1:0", tokenFile: "${join(dir.path, 'tokens')}", maxConnections: ${MAX_CONN}}`,
-        'policyService: {listen: "127.0.0.1:0"}',
+        `policyService: {listen: "127.0.0.1:0", maxConnections: ${MAX_CONN}}`,
         'metrics: {listen: "127.0.0.1:0"}',
       ].join('\n'),
     }));
@@ -97,8 +98,23 @@ describe('hostile edge reports and policy requests', { skip }, () => {
     for (const s of socks) { s.on('error', () => {}); s.on('close', () => { closed++; }); }
     await until(() => closed >= 6, `the server closing the ${6} connections over its cap`, 5000);
     for (const s of socks) s.destroy();
-    const ok = await post(report([{ source: '198.51.100.7', packets: 1, destinations: 1 }]));
-    assert.equal(ok.status, 200, 'a sound report still goes through');
+    // Once the server has seen them go, a sound report goes through.
+    await until(async () => (await post(report([{ source: '198.51.100.7', packets: 1, destinations: 1 }]))).status === 200, 'a sound report accepted', 10_000, 100);
+  });
+
+  test('the policy service closes connections over policyService.maxConnections', async () => {
+    const socks = Array.from({ length: MAX_CONN + 4 }, () => netConnect(pw.port('policy'), '127.0.0.1'));
+    let closed = 0;
+    for (const s of socks) { s.on('error', () => {}); s.on('close', () => { closed++; }); }
+    await until(() => closed >= 4, 'the server closing the 4 connections over its cap', 5000);
+    for (const s of socks) s.destroy();
+    await until(async () => {
+      const c = await PolicyClient.open(pw.port('policy'));
+      c.send(RCPT);
+      const a = await c.read(1000).catch(() => null);
+      c.close();
+      return a === 'DUNNO';
+    }, 'a policy request answered again', 10_000, 100);
   });
 
   test('a 10 MB policy-service line closes that connection only', async () => {
@@ -106,7 +122,7 @@ describe('hostile edge reports and policy requests', { skip }, () => {
     c.writeRaw(`request=smtpd_access_policy\nsender=${'a'.repeat(10 * 1024 * 1024)}\n\n`);
     assert.equal(await c.read(5000), null, 'closed');
     const d = await PolicyClient.open(pw.port('policy'));
-    d.send({ request: 'smtpd_access_policy', protocol_state: 'RCPT', client_address: '192.0.2.10', sasl_username: 'alice@isp.example', sender: 'alice@isp.example', recipient: 'r@dest.example', instance: 'i1' });
+    d.send(RCPT);
     assert.equal(await d.read(), 'DUNNO');
     d.close();
   });

@@ -99,6 +99,7 @@ describe('operator surface', { skip }, () => {
       afterFp = await fingerprint(port);
     }
     assert.notEqual(afterFp, beforeFp);
+    assert.equal(await fingerprint(pw.port('netpolicy')), afterFp, 'the edge endpoint serves the renewed certificate too');
     assert.ok(pw.logsOf('reload').some((l) => /renewed\.isp\.example/.test(String(l.subject))));
   });
 
