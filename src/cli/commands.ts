@@ -50,7 +50,8 @@ export const commands: Record<string, Command> = {
       if (values.help || positionals[0] !== 'check') { io.out('usage: portwarden config check [--config FILE]'); return values.help ? 0 : 2; }
       const file = configPath(values.config, io);
       try {
-        loadConfig(file);
+        const cfg = loadConfig(file);
+        if (cfg.netpolicy.listen && cfg.netpolicy.tokenFile) await (await import('./edge-tokens.ts')).loadEdgeTokens(cfg.netpolicy.tokenFile);
       } catch (err) {
         if (err instanceof ConfigError) { io.err(err.issues.join('\n')); return 1; }
         throw err;

@@ -20,6 +20,7 @@ import { buildLimits, buildLimitStore, bruteForce, limitsInEffect, limitsPort, t
 import { createLogger } from './logger.ts';
 import { ensureCertificate, TlsStore } from './tls.ts';
 import { configPath, type Command } from './commands.ts';
+import { loadEdgeTokens } from './edge-tokens.ts';
 
 export const startCommand: Command = {
   summary: 'run the submission service (587/465 roles) and the relay',
@@ -224,16 +225,6 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
   });
-}
-
-/** The edge endpoint's "EDGE-NAME TOKEN" file; a bad one stops the start before anything listens. */
-async function loadEdgeTokens(file: string): Promise<import('../netpolicy/index.ts').EdgeToken[]> {
-  const { parseTokenFile } = await import('../netpolicy/index.ts');
-  let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (err) { throw new ConfigError([`netpolicy.tokenFile: cannot read ${file}: ${(err as Error).message}`]); }
-  const r = parseTokenFile(text, file);
-  if (!r.ok) throw new ConfigError([`netpolicy.tokenFile: ${r.error}`]);
-  return r.value;
 }
 
 function parseHostPort(hp: string, tls: 'none' | 'opportunistic' | 'required', verify: boolean, user?: string, pass?: string) {

@@ -196,7 +196,8 @@ export function createPolicyHttpHandler(opts: PolicyHttpOptions): (req: Incoming
   };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    let path: string;
+    try { path = new URL(req.url ?? '/', 'http://x').pathname; } catch { throw new HttpError(400, 'bad request target'); }
     if (path !== `${base}/compiled` && path !== `${base}/report`) return error(res, 404, 'not found');
     const edge = edgeOf(req);
     if (!edge) return error(res, 401, 'token required', { 'www-authenticate': 'Bearer' });

@@ -10,7 +10,7 @@ import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { CaptureSink } from '../lib/sink.ts';
-import { Portwarden, run, startWithSink } from '../lib/portwarden.ts';
+import { MAIN, NODE, Portwarden, run, startWithSink } from '../lib/portwarden.ts';
 import { PolicyClient } from '../../src/postfix/testkit.ts';
 import { needTools, tempDir, until } from '../lib/tools.ts';
 
@@ -144,6 +144,11 @@ test('a token file in the old bare-token format stops the start with its file an
   try {
     const file = join(dir.path, 'tokens');
     writeFileSync(file, `${T1}\n`);
+    const yaml = join(dir.path, 'pw.yaml');
+    writeFileSync(yaml, `relay: {smarthost: "127.0.0.1:25"}\nnetpolicy: {listen: "127.0.0.1:0", tokenFile: "${file}"}\n`);
+    const check = await run(NODE, [MAIN, 'config', 'check', '--config', yaml]);
+    assert.equal(check.code, 1, 'config check refuses what start refuses');
+    assert.match(check.stderr, new RegExp(`${file.replace(/[.]/g, '\\.')}:1: a bare token cannot be bound`));
     await assert.rejects(Portwarden.start({
       smarthost: `127.0.0.1:${await sink.listen()}`,
       extraYaml: `netpolicy: {listen: "127.0.0.1:0", tokenFile: "${file}"}`,
