@@ -12,7 +12,7 @@ import { openStore } from '../store/index.ts';
 import { run } from '../../test/lib/portwarden.ts';
 import { loopbackCert } from '../../test/lib/cert.ts';
 import { needTools, tempDir } from '../../test/lib/tools.ts';
-import { PolicyStore, createPolicyHttpsServer, parseTokenFile, runPolicyCommand, type PolicyHttpOptions } from './index.ts';
+import { PolicyStore, createPolicyHttpHandler, createPolicyHttpsServer, parseTokenFile, runPolicyCommand, type PolicyHttpOptions } from './index.ts';
 
 const skip = needTools('curl', 'openssl');
 const T1 = 'edge1-token-0123456789abcdef', T2 = 'edge2-token-0123456789abcdef';
@@ -113,6 +113,10 @@ test('counters an edge has not refreshed within the retention are pruned', { ski
   clock.advance(3_600_001);
   assert.equal((await report(T2, 'edge2', [{ source: '198.51.100.2', packets: 1, destinations: 1 }])).status, 200);
   assert.deepEqual(policy.blocked().map((b) => b.edge), ['edge2']);
+  // A restarted server prunes before any edge reports.
+  clock.advance(3_600_001);
+  createPolicyHttpHandler({ store: policy.store, clock, logger: new MemoryLogger(), tokens: [], reportRetentionMs: 3_600_000 });
+  assert.deepEqual(policy.blocked(), []);
 });
 
 test('an edge reports the policy it refused; the status keeps it, control characters escaped', { skip }, async (t) => {

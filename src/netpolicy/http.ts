@@ -142,6 +142,8 @@ export function createPolicyHttpHandler(opts: PolicyHttpOptions): (req: Incoming
   const retention = opts.reportRetentionMs ?? 7 * 86_400_000;
   const compiler = new PolicyCompiler();
   let cache: { policy: CompiledPolicy; body: string } | null = null;
+  // Also at start: counters of edges that stopped reporting must not wait for another report to go.
+  policy.pruneBlocked(opts.clock.now() - retention);
 
   /** The edge the presented token was issued to; every token is compared, so timing tells nothing. */
   const edgeOf = (req: IncomingMessage): string | null => {
