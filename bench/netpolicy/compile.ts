@@ -6,12 +6,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger, systemClock } from '../../src/core/index.ts';
 import { openStore } from '../../src/store/index.ts';
+import { loopbackCert } from '../../test/lib/cert.ts';
 import {
   DEFAULT_SETTINGS, NftApplier, PolicyAgent, PolicyStore, compileIos, compileNft, compilePolicy, compileRbldnsd, createPolicyHttpHandler,
   nftRunner, type PolicySnapshot,
@@ -68,7 +69,8 @@ if (!args.has('--no-apply')) {
   const ns = `pw-${randomBytes(3).toString('hex')}-bench`;
   const dir = mkdtempSync(join(tmpdir(), 'pw-bench-'));
   execFileSync('ip', ['netns', 'add', ns]);
-  const server = createServer();
+  const cert = loopbackCert();
+  const server = createServer({ cert: cert.cert, key: cert.key });
   try {
     // The same policy, in a real store (rows written directly: the bench measures compile and apply, not 1 M audited inserts).
     const store = openStore(join(dir, 'state.db'));
@@ -85,12 +87,12 @@ if (!args.has('--no-apply')) {
     console.log(`store filled: ${ms(t)}`);
     const by = { actor: 'bench', reason: 'bench' };
     policy.setSettings({ subscriberIfaces: ['ppp*'], upstreamIfaces: ['eth0'] }, by);
-    server.on('request', createPolicyHttpHandler({ store, clock: systemClock, logger: silentLogger, tokens: ['t'] }));
+    server.on('request', createPolicyHttpHandler({ store, clock: systemClock, logger: silentLogger, tokens: [{ edge: 'bench', token: 'bench-token-0123456789' }] }));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/netpolicy`;
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/v1/netpolicy`;
     const applier = new NftApplier({ runner: nftRunner({ netns: ns }), logger: silentLogger });
-    const agent = new PolicyAgent({ url, token: 't', edge: 'bench', applier, logger: silentLogger });
+    const agent = new PolicyAgent({ url, token: 'bench-token-0123456789', edge: 'bench', applier, logger: silentLogger, trust: { ca: cert.cert } });
     t = performance.now();
     const first = await agent.step();
     console.log(`first pull + full apply + verify (server compiles from store): ${ms(t)} ${first.kind === 'applied' && first.result.ok ? '' : JSON.stringify(first)}`);
@@ -130,6 +132,7 @@ if (!args.has('--no-apply')) {
     store.close();
   } finally {
     server.close();
+    cert.remove();
     execFileSync('ip', ['netns', 'del', ns]);
     rmSync(dir, { recursive: true, force: true });
   }

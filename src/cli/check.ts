@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import type { Config } from '../config/index.ts';
+import { ConfigError, type Config } from '../config/index.ts';
 import { CidrList } from '../limits/index.ts';
 import { limitsFromConfig } from './limits.ts';
 
@@ -27,8 +27,12 @@ export async function configProblems(cfg: Config, where: Where): Promise<ConfigP
   errors.push(...await dkimProblems(cfg, at));
   errors.push(...tlsProblems(cfg, at));
   if (cfg.netpolicy.tokenFile) {
-    const text = readable(cfg.netpolicy.tokenFile, ['netpolicy', 'tokenFile'], at, errors);
-    if (text !== null && !text.split(/\r?\n/).some((t) => t.trim())) errors.push(at(['netpolicy', 'tokenFile'], `${cfg.netpolicy.tokenFile} holds no token (one per line)`));
+    // The loader start uses ("EDGE-NAME TOKEN" lines; bare tokens refused), so both refuse the same file.
+    const { loadEdgeTokens } = await import('./edge-tokens.ts');
+    try { await loadEdgeTokens(cfg.netpolicy.tokenFile); } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      for (const i of err.issues) errors.push(`${where(['netpolicy', 'tokenFile'])}: ${i}`);
+    }
   }
   errors.push(...addressClashes(cfg, at));
   if (cfg.hostname === 'localhost' || !cfg.hostname.includes('.')) {

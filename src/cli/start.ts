@@ -4,7 +4,6 @@ import { parseArgs } from 'node:util';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock } from '../core/index.ts';
-import { createServer as createHttpServer } from 'node:http';
 import { ConfigError, exampleConfig, loadConfigWithSource, type Config } from '../config/index.ts';
 import { openStore } from '../store/index.ts';
 import { AUTH_MIGRATIONS, AccountStore, Authenticator, SASL_MECHANISMS, configureHashing, createSaslServer, KnownPrefixTable, loadScramSecret, normalizeLogin } from '../auth/index.ts';
@@ -14,7 +13,7 @@ import { Relay, recipientDomainCheck } from '../relay/index.ts';
 import { SmtpServer, defaultListenerOptions } from '../smtp/index.ts';
 import { SubmissionHandler, type FixerPort, type SpoolPort, type AccountsPort, type SubmissionEvents } from '../submission/index.ts';
 import { AttributionLog } from '../accountability/index.ts';
-import { createMetrics, metricsHandler, type Metrics } from '../metrics/index.ts';
+import { createMetrics, createMetricsServer, type Metrics } from '../metrics/index.ts';
 import { readFileSync } from 'node:fs';
 import { createControlServer, controlServerRunning, controlSocketPath } from '../control/index.ts';
 import { buildLimits, buildLimitStore, bruteForce, limitsInEffect, limitsPort, postmasterGate, throttledSasl } from './limits.ts';
@@ -23,6 +22,7 @@ import { createLogger } from './logger.ts';
 import { configProblems } from './check.ts';
 import { ensureCertificate, TlsStore } from './tls.ts';
 import { configPath, type Command } from './commands.ts';
+import { loadEdgeTokens } from './edge-tokens.ts';
 
 export const startCommand: Command = {
   summary: 'run the submission service (587/465 roles) and the relay',
@@ -62,6 +62,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   if (problems.errors.length) throw new ConfigError(problems.errors);
   const limitsOn = cfg.limits.enabled;
   const { limits } = buildLimits(cfg, where); // validate before anything starts
+  const edgeTokens = cfg.netpolicy.listen && cfg.netpolicy.tokenFile ? await loadEdgeTokens(cfg.netpolicy.tokenFile) : null;
   // Whatever this process creates (SQLite's -wal/-shm, the generated certificate, temporary files) is its own alone.
   process.umask(0o077);
   ensurePrivateDir(cfg.dataDir);
@@ -192,7 +193,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     spool, relay, logger, path: controlPath,
     limits: limitsOn ? (account) => limitsInEffect(limits, limitStore, accounts, account) : undefined,
   });
-  const http = cfg.metrics.listen ? createHttpServer(metricsHandler(metrics)) : null;
+  const http = cfg.metrics.listen ? createMetricsServer(metrics, { logger }) : null;
   if (http && cfg.metrics.listen) {
     const { host, port } = parseHostPort(cfg.metrics.listen, 'none', false);
     await listenHttp(http, 'metrics', host, port);
@@ -201,18 +202,22 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   // Optional services load their code only when configured.
   const policy = cfg.policyService.listen ? (await import('../postfix/index.ts')).createPolicyServer({
     limits, store: limitStore, helpUrl: cfg.submission.helpUrl, logger,
+    allow: cfg.policyService.allow, maxConnections: cfg.policyService.maxConnections,
     accountStatus: (login) => { const a = accounts.get(login); return a ? { status: a.status, subscriber: a.subscriber, tier: a.tier } : 'unknown'; },
     lockedOut: async (ip, login) => (await bf.before(ip, login)).action === 'locked',
     onFlood: (e) => { if (e.suspend && e.login) accounts.disable(e.login, 'mail flood detected (policy service)'); },
   }) : null;
-  let edgeApi: ReturnType<typeof createHttpServer> | null = null;
+  let edgeApi: import('node:https').Server | null = null;
   if (cfg.netpolicy.listen && cfg.netpolicy.tokenFile) {
-    const tokens = readFileSync(cfg.netpolicy.tokenFile, 'utf8').split(/\r?\n/).map((t) => t.trim()).filter(Boolean);
-    const { createPolicyHttpHandler } = await import('../netpolicy/index.ts');
-    edgeApi = createHttpServer(createPolicyHttpHandler({ store, clock: systemClock, logger, tokens }));
-    const { host, port } = parseHostPort(cfg.netpolicy.listen, 'none', false);
+    const { createPolicyHttpsServer } = await import('../netpolicy/index.ts');
+    const np = cfg.netpolicy;
+    edgeApi = createPolicyHttpsServer({
+      store, clock: systemClock, logger, tokens: edgeTokens!, tls: tls.options(), maxConnections: np.maxConnections,
+      maxReportBytes: np.maxReportBytes, maxReportEntries: np.maxReportEntries, reportRetentionMs: np.reportRetentionDays * 86_400_000,
+    });
+    const { host, port } = parseHostPort(np.listen!, 'none', false);
     await listenHttp(edgeApi, 'netpolicy', host, port);
-    logger.info({ event: 'listening', listener: 'netpolicy', host, port: (edgeApi.address() as { port: number }).port });
+    logger.info({ event: 'listening', listener: 'netpolicy', host, port: (edgeApi.address() as { port: number }).port, tls: true, spkiPin: tls.info.spkiPin });
   }
   if (policy && cfg.policyService.listen) {
     const { host, port } = parseHostPort(cfg.policyService.listen, 'none', false);
@@ -227,6 +232,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   process.on('SIGHUP', () => {
     try {
       tls.reload();
+      edgeApi?.setSecureContext(tls.options());
       logger.info({ event: 'reload', subject: tls.info.subject, validTo: tls.info.validTo, sha256: tls.info.fingerprint256 });
     } catch (err) {
       logger.error({ event: 'reload', err: String(err) }, 'reload failed; keeping the old certificate');
@@ -266,7 +272,7 @@ function bindError(what: string, host: string, port: number, err: NodeJS.ErrnoEx
   return new Error(`cannot listen for ${what} on ${host.includes(':') ? `[${host}]` : host}:${port}: ${why}`);
 }
 
-function listenHttp(srv: ReturnType<typeof createHttpServer>, what: string, host: string, port: number): Promise<void> {
+function listenHttp(srv: import('node:net').Server, what: string, host: string, port: number): Promise<void> {
   return new Promise<void>((res, rej) => {
     const fail = (err: NodeJS.ErrnoException) => rej(bindError(what, host, port, err));
     srv.once('error', fail);

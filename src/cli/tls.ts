@@ -11,8 +11,8 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createSecureContext, type SecureContext } from 'node:tls';
-import { X509Certificate, constants } from 'node:crypto';
+import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
+import { createHash, X509Certificate, constants } from 'node:crypto';
 
 const CERT_DAYS = 397;
 /** A generated certificate this close to its end is replaced on start (a year-long server must not let it lapse). */
@@ -61,24 +61,31 @@ function generatedStillGood(file: string): boolean {
 export class TlsStore {
   private ctx: SecureContext;
   private readonly files: TlsFiles;
-  info: { subject: string; validTo: string; fingerprint256: string };
+  /** spkiPin is what `policy agent --pin` takes. */
+  info: { subject: string; validTo: string; fingerprint256: string; spkiPin: string };
   constructor(files: TlsFiles) {
     this.files = files;
-    [this.ctx, this.info] = TlsStore.load(files);
+    [this.ctx, this.info, this.opts] = TlsStore.load(files);
   }
-  private static load(files: TlsFiles): [SecureContext, TlsStore['info']] {
+  private opts: SecureContextOptions;
+  private static load(files: TlsFiles): [SecureContext, TlsStore['info'], SecureContextOptions] {
     const cert = readFileSync(files.cert);
     const key = readFileSync(files.key);
-    const ctx = createSecureContext({
+    // One set of options for the SMTP listeners and the edge endpoint (node:https) alike.
+    const opts: SecureContextOptions = {
       cert, key, minVersion: 'TLSv1.2', ciphers: CIPHERS, honorCipherOrder: true,
       secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
-    });
+    };
+    const ctx = createSecureContext(opts);
     const x = new X509Certificate(cert);
-    return [ctx, { subject: x.subject, validTo: x.validTo, fingerprint256: x.fingerprint256 }];
+    const spki = x.publicKey.export({ type: 'spki', format: 'der' });
+    return [ctx, { subject: x.subject, validTo: x.validTo, fingerprint256: x.fingerprint256, spkiPin: `sha256/${createHash('sha256').update(spki).digest('base64')}` }, opts];
   }
   context = (): SecureContext => this.ctx;
+  /** The same material as options, for servers built by node:https (the edge endpoint). */
+  options = (): SecureContextOptions => this.opts;
   /** Re-reads the files; keeps the old context when the new files are unusable. */
   reload(): void {
-    [this.ctx, this.info] = TlsStore.load(this.files);
+    [this.ctx, this.info, this.opts] = TlsStore.load(this.files);
   }
 }

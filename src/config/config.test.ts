@@ -59,3 +59,13 @@ test('connection limits and pre-AUTH timers: defaults, and bounds named by line'
   assert.ok(errorsOf(`${base}smtp:\n  maxReplyBacklog: 1000\n`).some((i) => /^pw\.yaml:4:\d+: smtp\.maxReplyBacklog: must be ≥ 16384/.test(i)));
   assert.ok(errorsOf(`${base}listeners:\n  - {name: s, port: 1, tls: none, ipv4NetworkPrefix: 33}\n`).some((i) => /^pw\.yaml:4:\d+: listeners\.0\.ipv4NetworkPrefix/.test(i)));
 });
+
+test('policyService.allow: loopback by default; entries must be addresses or CIDR prefixes, named by line', () => {
+  const base = 'relay:\n  smarthost: 127.0.0.1:25\n';
+  assert.deepEqual(parseConfig(base, 'pw.yaml').policyService.allow, ['127.0.0.0/8', '::1/128']);
+  assert.deepEqual(parseConfig(`${base}policyService:\n  allow: [192.0.2.0/24, "2001:db8::/32"]\n`, 'pw.yaml').policyService.allow, ['192.0.2.0/24', '2001:db8::/32']);
+  for (const bad of ['10.0.0.0/33', '300.1.1.1', 'ff::ff::1/64', 'localhost']) {
+    assert.ok(errorsOf(`${base}policyService:\n  allow: ["${bad}"]\n`).some((i) => /^pw\.yaml:4:\d+: policyService\.allow\.0: invalid value/.test(i)), bad);
+  }
+
+});

@@ -1,11 +1,20 @@
 // The one config file. Data only: validated once at start, errors name the file
 // and line. Relative paths are resolved against the config file's directory.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { anything, bool, int, list, obj, oneOf, str, type Issue, type Path } from './schema.ts';
 
 const hostPort = str({ pattern: /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, hint: 'expected host:port, e.g. 127.0.0.1:10025 or [::1]:25' });
+const cidrHint = 'expected an address or CIDR prefix, e.g. 127.0.0.0/8 or ::1/128';
+const cidr = str({ pattern: /^[0-9A-Fa-f:.]+(?:\/\d{1,3})?$/, hint: cidrHint });
+/** The pattern admits the characters; this admits only a real address and a length its family allows. */
+const cidrOk = (c: string): boolean => {
+  const [net, len] = c.split('/');
+  const f = isIP(net);
+  return f !== 0 && (len === undefined || Number(len) <= (f === 4 ? 32 : 128));
+};
 const hostname = str({ pattern: /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/, hint: 'expected a host name' });
 
 const listenerLimits = { maxConnections: 1000, maxConnectionsPerIp: 10, maxConnectionsPerNetwork: 50, ipv4NetworkPrefix: 24, ipv6NetworkPrefix: 64 };
@@ -135,7 +144,12 @@ const schema = obj({
   /** Prometheus /metrics on this address (off when absent). */
   metrics: obj({ listen: hostPort.optional() }).default({ listen: undefined }),
   /** Postfix policy delegation service on this address (off when absent). */
-  policyService: obj({ listen: hostPort.optional() }).default({ listen: undefined }),
+  policyService: obj({
+    listen: hostPort.optional(),
+    /** Clients from other networks are closed at accept: the service tells who is locked out and who is over a limit. */
+    allow: list(cidr, { min: 1 }).default(['127.0.0.0/8', '::1/128']),
+    maxConnections: int({ min: 1 }).default(200),
+  }).default({ listen: undefined, allow: ['127.0.0.0/8', '::1/128'], maxConnections: 200 }),
   /** DKIM keys (RFC 6376): mail whose From domain has a key is signed last, as it is relayed. */
   dkim: list(obj({
     domain: hostname,
@@ -146,12 +160,19 @@ const schema = obj({
     /** Also sign for subdomains of `domain` (d= stays the parent). */
     subdomains: bool().default(false),
   })).default([]),
-  /** The edge agents' pull endpoint (`portwarden policy agent --url http://HOST:PORT/v1/netpolicy`); off when absent. */
+  /** The edge agents' pull endpoint, HTTPS with the server's certificate (`policy agent --url https://HOST:PORT/v1/netpolicy`); off when absent. */
   netpolicy: obj({
     listen: hostPort.optional(),
-    /** File with one bearer token per line; agents present one of them. */
+    /** "EDGE-NAME TOKEN" per line: each token is bound to the one edge that may use it. */
     tokenFile: str().optional(),
-  }).default({ listen: undefined, tokenFile: undefined }),
+    /** Largest report body (413 beyond); 10,000 sources, what an agent sends at most, take ~0.6 MiB. */
+    maxReportBytes: int({ min: 1024 }).default(1024 * 1024),
+    /** Most blocked-source entries in one report (413 beyond). */
+    maxReportEntries: int({ min: 1 }).default(10_000),
+    /** Blocked-attempt counters an edge has not refreshed for this long are deleted. */
+    reportRetentionDays: int({ min: 1 }).default(7),
+    maxConnections: int({ min: 1 }).default(64),
+  }).default({ listen: undefined, tokenFile: undefined, maxReportBytes: 1024 * 1024, maxReportEntries: 10_000, reportRetentionDays: 7, maxConnections: 64 }),
   log: obj({
     level: oneOf(['debug', 'info', 'warn', 'error'] as const).default('info'),
   }).default({ level: 'info' }),
@@ -205,6 +226,9 @@ export function parseConfigWithSource(text: string, file: string): { config: Con
   for (const k of value.dkim) k.keyFile = abs(k.keyFile);
   if (value.netpolicy.tokenFile) value.netpolicy.tokenFile = abs(value.netpolicy.tokenFile);
   if (value.netpolicy.listen && !value.netpolicy.tokenFile) cross.push(`${where(locate(doc, ['netpolicy']))}: netpolicy: listen needs a tokenFile`);
+  value.policyService.allow.forEach((c, i) => {
+    if (!cidrOk(c)) cross.push(`${where(locate(doc, ['policyService', 'allow', i]))}: policyService.allow.${i}: invalid value ${JSON.stringify(c)}: ${cidrHint}`);
+  });
   if (value.relay.mode === 'smarthost' && !value.relay.smarthost) cross.push(`${where(locate(doc, ['relay']))}: relay: smarthost mode needs relay.smarthost (host:port)`);
   if (!!value.relay.user !== !!value.relay.password) cross.push(`${where(locate(doc, ['relay']))}: relay: give both user and password, or neither`);
   if (value.relay.caFile) value.relay.caFile = abs(value.relay.caFile);

@@ -15,4 +15,4 @@ export {
   Metrics, createMetrics, replyLabels, LATENCY_BUCKETS,
   type MetricsOptions, type AuthOutcome, type LimitScope, type LockoutScope, type RelayOutcome, type LimitDecisionLike, type ReplyLike,
 } from './metrics.ts';
-export { metricsHandler } from './http.ts';
+export { metricsHandler, createMetricsServer } from './http.ts';

@@ -7,8 +7,10 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { systemClock, terminalJson, visible, type Clock, type Logger } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 import { compileIos, compileIptables, compileJunos } from './acl.ts';
-import { PolicyAgent } from './agent.ts';
+import { PolicyAgent, agentBaseUrl } from './agent.ts';
 import { NftApplier, nftRunner } from './apply.ts';
+import { parsePin } from './client.ts';
+import { EDGE_NAME } from './http.ts';
 import { compilePolicy, diffSets } from './compile.ts';
 import { ACTIONS, GARDEN_PROTOS, POOL_CLASSES, RELAY_KINDS, isOneOf, type EdgeSettings, type Result } from './model.ts';
 import { compileNft } from './nft.ts';
@@ -216,21 +218,52 @@ const commands: Record<string, Cmd> = {
     },
   },
   agent: {
-    usage: 'policy agent --url URL --token-file FILE [--edge NAME] [--interval MS] [--netns NAME]\n'
-      + '  runs on an edge router: pulls compiled policy, applies it, reports blocked-attempt counters;\n'
-      + '  URL is http://HOST:PORT/v1/netpolicy, HOST:PORT the server\'s netpolicy.listen',
-    options: { url: { type: 'string' }, 'token-file': { type: 'string' }, edge: { type: 'string' }, interval: { type: 'string' }, netns: { type: 'string' } },
+    usage: 'policy agent --url https://HOST:PORT[/v1/netpolicy] --token-file FILE [--edge NAME] [--ca FILE] [--pin sha256/BASE64]... [--interval MS] [--netns NAME]\n'
+      + '  runs on an edge router: pulls compiled policy, checks every field, applies it, reports blocked-attempt counters.\n'
+      + '  --token-file holds "EDGE-NAME TOKEN" (the line from the server\'s netpolicy.tokenFile) or the bare token with --edge.\n'
+      + '  The server is verified against the system CAs, or --ca FILE (e.g. the server\'s own self-signed cert.pem);\n'
+      + '  --pin adds a check of the SHA-256 of its public key (SPKI; the server logs it as spkiPin at start)',
+    options: {
+      url: { type: 'string' }, 'token-file': { type: 'string' }, edge: { type: 'string' }, interval: { type: 'string' }, netns: { type: 'string' },
+      ca: { type: 'string' }, pin: { type: 'string', multiple: true },
+    },
+
     run: async (_a, v, c) => {
       if (!s(v, 'url') || !s(v, 'token-file')) return -1;
-      const token = readFileSync(s(v, 'token-file'), 'utf8').trim();
+      const url = agentBaseUrl(s(v, 'url'));
+      if (typeof url === 'string') { c.err(`policy: --url: ${url}\n`); return 2; }
+      const pins: string[] = [];
+      for (const p of (v.pin as unknown as string[] | undefined) ?? []) {
+        const pin = parsePin(p);
+        if (!pin) { c.err(`policy: --pin ${JSON.stringify(p)}: expected sha256/ and the base64 SHA-256 of the server's public key (SPKI)\n`); return 2; }
+        pins.push(pin);
+      }
+      let ca: string | undefined, tokenText: string;
+      try {
+        if (s(v, 'ca')) ca = readFileSync(s(v, 'ca'), 'utf8');
+        tokenText = readFileSync(s(v, 'token-file'), 'utf8').trim();
+      } catch (err) { c.err(`policy: ${(err as Error).message}\n`); return 1; }
+      const f = tokenText.split(/\s+/);
+      const edge = s(v, 'edge') || (f.length === 2 ? f[0] : '');
+      const token = f[f.length - 1];
+      if (f.length > 2 || !token || !EDGE_NAME.test(edge) || (f.length === 2 && f[0] !== edge)) {
+        c.err('policy: the token file holds "EDGE-NAME TOKEN", or the token alone with --edge NAME; a name given both ways must agree\n');
+        return 2;
+      }
       const applier = new NftApplier({ runner: nftRunner({ netns: s(v, 'netns') || undefined }), logger: c.logger });
       const agent = new PolicyAgent({
-        url: s(v, 'url'), token, edge: s(v, 'edge') || userInfo().username, applier, logger: c.logger,
+        url: url.href, token, edge, applier, logger: c.logger, trust: { ca, pins },
         intervalMs: Number(s(v, 'interval')) || 250,
       });
       await agent.run(c.signal ?? new AbortController().signal);
       return 0;
     },
+  },
+  edges: {
+    usage: 'policy edges [--json]   (what each edge last reported: the version it enforces, and the last policy it refused)',
+    options: { json: { type: 'boolean' } },
+    run: (_a, v, c) => list(c, v, c.policy.edges(), (e) => [e.edge, e.version || '(none)', iso(e.reportedAt), e.rejected ? `${e.rejected.version || '?'}: ${e.rejected.error}` : ''],
+      ['EDGE', 'ENFORCES', 'REPORTED', 'REFUSED']),
   },
   audit: {
     usage: 'policy audit [--limit N] [--json]', options: { limit: { type: 'string' }, json: { type: 'boolean' } },

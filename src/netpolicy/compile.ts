@@ -19,8 +19,13 @@ export interface CompiledGarden { family: Family; prefix: string; proto: GardenP
 
 export interface CompiledPolicy {
   format: 'portwarden-netpolicy/1';
-  /** Hash of everything below: equal versions mean equal rulesets. */
+  /** Hash of everything below but revision: equal versions mean equal rulesets. */
   version: string;
+  /**
+   * The store's change counter: it never decreases, so an edge refuses a replayed older policy.
+   * Expiries change the content without it; that is why it is not part of the version.
+   */
+  revision: number;
   /** Hash of settings and garden only: equal shapes mean only set elements differ. */
   shape: string;
   settings: EdgeSettings;
@@ -97,16 +102,34 @@ const setsJson = (sets: PartSets): string =>
   `{${Object.entries(sets).map(([k, v]) => `"${k}":${v!.length ? `["${v!.join('","')}"]` : '[]'}`).join(',')}}`;
 const part = (sets: PartSets): Part => ({ sets, hash: createHash('sha256').update(setsJson(sets)).digest('hex').slice(0, 32) });
 
-function assemble(settings: EdgeSettings, garden: CompiledGarden[], parts: Record<PartName, Part>): CompiledPolicy {
+function assemble(settings: EdgeSettings, garden: CompiledGarden[], parts: Record<PartName, Part>, revision: number): CompiledPolicy {
   const sets = Object.assign({}, ...PART_NAMES.map((k) => parts[k].sets)) as Record<SetName, string[]>;
   const shape = hash({ settings, garden });
   const version = hash({ shape, parts: PART_NAMES.map((k) => parts[k].hash) });
-  return { format: 'portwarden-netpolicy/1', version, shape, settings, garden, sets };
+  return { format: 'portwarden-netpolicy/1', version, revision, shape, settings, garden, sets };
+}
+
+/** Which sets each part carries, in the order its compiler returns them (the part hash depends on it). */
+const PART_SETS: Record<PartName, readonly SetName[]> = {
+  pools: ['dynamic4', 'dynamic6'],
+  relays: ['relay4', 'relay6', 'server4', 'server6'],
+  exemptions: ['exempt4', 'exempt6'],
+  quarantines: ['quarantine4', 'quarantine6'],
+};
+
+/**
+ * The shape and version a policy with this content carries. An agent recomputes them from what it
+ * pulled: its delta path trusts "equal shape = only elements differ" and "equal version = nothing to do".
+ */
+export function policyHashes(settings: EdgeSettings, garden: CompiledGarden[], sets: Record<SetName, string[]>): { shape: string; version: string } {
+  const parts = Object.fromEntries(PART_NAMES.map((k) => [k, part(Object.fromEntries(PART_SETS[k].map((n) => [n, sets[n]])) as PartSets)])) as Record<PartName, Part>;
+  const p = assemble(settings, garden, parts, 0);
+  return { shape: p.shape, version: p.version };
 }
 
 export function compilePolicy(s: PolicySnapshot): CompiledPolicy {
   const parts = Object.fromEntries(PART_NAMES.map((k) => [k, part(PARTS[k](s))])) as Record<PartName, Part>;
-  return assemble(compileSettings(s.settings), compileGarden(s.garden), parts);
+  return assemble(compileSettings(s.settings), compileGarden(s.garden), parts, s.revision ?? 0);
 }
 
 /** What PolicyCompiler reads: a key per part that changes when that part does, and the parts themselves. */
@@ -134,7 +157,8 @@ export class PolicyCompiler {
     for (const k of PART_NAMES) if (stale.has(k)) this.parts[k] = part(PARTS[k](snap));
     if (stale.has('rest')) this.rest = { settings: compileSettings(snap.settings), garden: compileGarden(snap.garden) };
     this.keys = keys;
-    this.last = assemble(this.rest!.settings, this.rest!.garden, this.parts as Record<PartName, Part>);
+    // Every change bumps the revision and a part key together, so an unchanged key set keeps last's revision.
+    this.last = assemble(this.rest!.settings, this.rest!.garden, this.parts as Record<PartName, Part>, snap.revision ?? 0);
     return this.last;
   }
 }

@@ -7,8 +7,11 @@
 // agent pulls the compiled policy over HTTP with a token and reports the
 // blocked-attempt counters that abuse reads (G6).
 // Trusts: the state store and its callers for what policy is (every input is
-// still validated); the configured server, over a token, for what an edge
-// enforces. Only apply.ts/agent.ts need CAP_NET_ADMIN; compilers are pure.
+// still validated). The edge endpoint trusts an edge's token for its name only,
+// and bounds every report. The agent trusts the server it verified over TLS
+// for what to enforce, but checks every field it pulls with the model's own
+// validators before building nft text (check.ts). Only apply.ts/agent.ts need
+// CAP_NET_ADMIN; compilers are pure.
 // Implements: MAAWG 2005 practices 5 and 6, draft-akagiri-op25b-dynamicip,
 // RFC 5068 §3 (587 untouched), RFC 8314 (465 untouched), RFC 6561 §5.4 (walled garden).
 export {
@@ -16,14 +19,19 @@ export {
   type PoolClass, type RelayKind, type Action, type GardenProto, type Pool, type Relay, type Exemption,
   type Quarantine, type GardenEntry, type EdgeSettings, type PolicySnapshot, type Result,
 } from './model.ts';
-export { PolicyStore, MIGRATIONS, type Change, type AuditRecord, type BlockedCount } from './store.ts';
+export { PolicyStore, MIGRATIONS, type Change, type AuditRecord, type BlockedCount, type EdgeStatus } from './store.ts';
 export {
-  compilePolicy, diffSets, PolicyCompiler, SET_NAMES, type CompiledPolicy, type SetName, type SetDelta, type PartName, type PolicySource,
+  compilePolicy, diffSets, policyHashes, PolicyCompiler, SET_NAMES, type CompiledPolicy, type SetName, type SetDelta, type PartName, type PolicySource,
 } from './compile.ts';
 export { compileNft, nftDelta, nftDeltaScript, NFT_TABLE, type NftOptions } from './nft.ts';
 export { compileIptables, compileIos, compileJunos, type IptablesOutput } from './acl.ts';
 export { compileRbldnsd, type RbldnsdOptions, type RbldnsdOutput } from './rbldnsd.ts';
 export { NftApplier, nftRunner, type NftRunner, type ApplyResult, type BlockedSource } from './apply.ts';
-export { PolicyAgent, type AgentOptions, type StepResult } from './agent.ts';
-export { createPolicyHttpHandler, type PolicyHttpOptions, type AgentReport } from './http.ts';
+export { PolicyAgent, agentBaseUrl, type AgentOptions, type StepResult } from './agent.ts';
+export { checkCompiled } from './check.ts';
+export { spkiPin, parsePin, type TlsTrust } from './client.ts';
+export {
+  createPolicyHttpHandler, createPolicyHttpsServer, parseTokenFile, EDGE_NAME,
+  type PolicyHttpOptions, type PolicyHttpsOptions, type AgentReport, type EdgeToken,
+} from './http.ts';
 export { runPolicyCommand, type PolicyCommandContext } from './cli.ts';

@@ -51,6 +51,8 @@ export const DEFAULT_SETTINGS: EdgeSettings = { subscriberIfaces: [], upstreamIf
 /** What is in force at one instant: expired exemptions are already gone. */
 export interface PolicySnapshot {
   at: number;
+  /** The store's change counter when taken (it only grows); 0 when absent, for snapshots built by hand. */
+  revision?: number;
   pools: Pool[];
   relays: Relay[];
   exemptions: Exemption[];

@@ -90,7 +90,7 @@ test('CLI: add, list, compile, diff, help; usage errors exit 2', async () => {
 
 test('HTTP handler: token required, ETag short-circuits, reports are stored', async () => {
   const { store, clock, policy, done } = fresh();
-  const server = createServer(createPolicyHttpHandler({ store, clock, logger: silentLogger, tokens: ['s3cret'] }));
+  const server = createServer(createPolicyHttpHandler({ store, clock, logger: silentLogger, tokens: [{ edge: 'bng1', token: 's3cret-s3cret-s3cret' }] }));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/netpolicy`;
@@ -98,7 +98,7 @@ test('HTTP handler: token required, ETag short-circuits, reports are stored', as
     assert.ok(policy.addPool('198.51.100.0/24', 'dynamic', '', by).ok);
     assert.equal((await fetch(`${base}/compiled`)).status, 401);
     assert.equal((await fetch(`${base}/compiled`, { headers: { authorization: 'Bearer wrong' } })).status, 401);
-    const auth = { authorization: 'Bearer s3cret' };
+    const auth = { authorization: 'Bearer s3cret-s3cret-s3cret' };
     const r1 = await fetch(`${base}/compiled`, { headers: auth });
     assert.equal(r1.status, 200);
     const p = await r1.json() as { version: string };
@@ -110,10 +110,11 @@ test('HTTP handler: token required, ETag short-circuits, reports are stored', as
     assert.equal(r3.status, 200);
     const p3 = await r3.json() as { version: string };
     const rep = await fetch(`${base}/report`, { method: 'POST', headers: auth, body: JSON.stringify({ edge: 'bng1', version: p3.version, blocked: [{ source: '198.51.100.5', packets: 50, destinations: 50 }] }) });
-    assert.equal(rep.status, 204);
+    assert.equal(rep.status, 200);
+    assert.deepEqual(await rep.json(), { accepted: 1, rejected: 0, duplicates: 0 });
     assert.equal(policy.lastApplied('bng1')?.version, p3.version);
     assert.deepEqual(policy.blocked().map((b) => [b.source, b.destinations]), [['198.51.100.5', 50]]);
-    assert.equal((await fetch(`${base}/report`, { method: 'POST', headers: auth, body: '{"edge":"../x"}' })).status, 400);
+    assert.equal((await fetch(`${base}/report`, { method: 'POST', headers: auth, body: '{"edge":"../x"}' })).status, 422);
   } finally { server.close(); done(); }
 });
 

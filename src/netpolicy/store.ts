@@ -32,6 +32,14 @@ export const MIGRATIONS: readonly Migration[] = [{
       reported_at INTEGER NOT NULL, PRIMARY KEY (edge, source));
     INSERT INTO netpolicy_setting (key, value) VALUES ('revision', '0');
   `,
+}, {
+  id: 'netpolicy/002-edge-status',
+  sql: `
+    CREATE TABLE netpolicy_edge (edge TEXT PRIMARY KEY, reported_at INTEGER NOT NULL, version TEXT NOT NULL,
+      rejected_version TEXT NOT NULL DEFAULT '', rejected_error TEXT NOT NULL DEFAULT '', rejected_at INTEGER,
+      omitted INTEGER NOT NULL DEFAULT 0);
+    CREATE INDEX netpolicy_blocked_reported ON netpolicy_blocked (reported_at);
+  `,
 }];
 
 /** Who makes a change and why; both are required so the audit trail is never blank. */
@@ -39,6 +47,13 @@ export interface Change { actor: string; reason: string }
 
 export interface AuditRecord { id: number; at: number; actor: string; action: string; object: string; reason: string; detail: string }
 export interface BlockedCount { edge: string; source: string; packets: number; destinations: number; reportedAt: number }
+/** What an edge said in its last report: what it enforces, and the last pulled policy it refused. */
+export interface EdgeStatus {
+  edge: string; reportedAt: number; version: string;
+  rejected: { version: string; error: string; at: number | null } | null;
+  /** Blocked sources the edge left out of its report (it sends the strongest only). */
+  omitted: number;
+}
 
 type Row = Record<string, unknown>;
 const PART_OF: Record<string, PartName> = { pool: 'pools', relay: 'relays', exempt: 'exemptions', quarantine: 'quarantines' };
@@ -243,6 +258,7 @@ export class PolicyStore implements PolicySource {
   snapshotOf(parts: ReadonlySet<PartName | 'rest'>): PolicySnapshot {
     return {
       at: this.clock.now(),
+      revision: this.revision(),
       pools: parts.has('pools') ? this.listPools() : [],
       relays: parts.has('relays') ? this.listRelays() : [],
       exemptions: parts.has('exemptions') ? this.listExemptions() : [],
@@ -255,6 +271,7 @@ export class PolicyStore implements PolicySource {
   snapshot(): PolicySnapshot {
     return {
       at: this.clock.now(),
+      revision: this.revision(),
       pools: this.listPools(),
       relays: this.listRelays(),
       exemptions: this.listExemptions(),
@@ -281,14 +298,36 @@ export class PolicyStore implements PolicySource {
     return r ? { at: num(r.at), version: str(r.version), sets: JSON.parse(str(r.sets)) as Record<string, string[]> } : null;
   }
 
-  /** Replaces an edge's blocked-attempt counters (the edge reports its whole dynamic set each time). */
+  /**
+   * Replaces an edge's blocked-attempt counters (the edge reports its whole dynamic set each time).
+   * A source listed twice keeps its largest counts: a repeated entry must neither fail nor inflate.
+   */
   recordBlocked(edge: string, counts: ReadonlyArray<{ source: string; packets: number; destinations: number }>): void {
     const now = this.clock.now();
     this.store.transaction(() => {
       this.q('DELETE FROM netpolicy_blocked WHERE edge = ?').run(edge);
-      const ins = this.q('INSERT INTO netpolicy_blocked (edge, source, packets, destinations, reported_at) VALUES (?, ?, ?, ?, ?)');
+      const ins = this.q(`INSERT INTO netpolicy_blocked (edge, source, packets, destinations, reported_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (edge, source) DO UPDATE SET packets = max(packets, excluded.packets), destinations = max(destinations, excluded.destinations)`);
       for (const c of counts) ins.run(edge, c.source, c.packets, c.destinations, now);
     });
+  }
+
+  /** Deletes counters no edge has refreshed since `before`; returns how many. */
+  pruneBlocked(before: number): number {
+    return Number(this.q('DELETE FROM netpolicy_blocked WHERE reported_at < ?').run(before).changes);
+  }
+
+  /** Remembers an edge's last report; a report without a refusal clears the one before. */
+  recordReport(edge: string, r: { version: string; rejected?: { version: string; error: string; at: number | null }; omitted: number }): void {
+    this.q(`INSERT OR REPLACE INTO netpolicy_edge (edge, reported_at, version, rejected_version, rejected_error, rejected_at, omitted)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`).run(edge, this.clock.now(), r.version, r.rejected?.version ?? '', r.rejected?.error ?? '', r.rejected?.at ?? null, r.omitted);
+  }
+
+  edges(): EdgeStatus[] {
+    return this.q('SELECT * FROM netpolicy_edge ORDER BY edge').all().map((r: Row) => ({
+      edge: str(r.edge), reportedAt: num(r.reported_at), version: str(r.version), omitted: num(r.omitted),
+      rejected: r.rejected_error === '' ? null : { version: str(r.rejected_version), error: str(r.rejected_error), at: r.rejected_at === null ? null : num(r.rejected_at) },
+    }));
   }
 
   /** Blocked port-25 attempts per source, strongest first: the zombie signal abuse reads (G6). */

@@ -4,7 +4,7 @@
 // not that protocol (a line without "=", an oversized line or request, a
 // request that is not smtpd_access_policy) closes the connection: Postfix then
 // reconnects, and a stranger learns nothing. Unknown attributes are ignored.
-import { createServer, type Server, type Socket } from 'node:net';
+import { BlockList, createServer, isIPv4, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { type Logger, silentLogger } from '../core/index.ts';
 import { PolicyEngine, type PolicyEngineOptions } from './engine.ts';
@@ -17,6 +17,27 @@ export interface PolicyServerOptions extends PolicyEngineOptions {
   maxLineBytes?: number;
   /** Most attributes in one request. Default 256. */
   maxAttributes?: number;
+  /** Networks (CIDR) whose clients are served; others are closed at accept. Default loopback: 127.0.0.0/8, ::1/128. */
+  allow?: readonly string[];
+}
+
+export const DEFAULT_POLICY_ALLOW: readonly string[] = ['127.0.0.0/8', '::1/128'];
+
+/** A BlockList of the allowed networks; throws on a malformed entry (config validates them first). */
+export function allowList(cidrs: readonly string[]): (address: string | undefined) => boolean {
+  const list = new BlockList();
+  for (const c of cidrs) {
+    const [net, len] = c.split('/');
+    const type = isIPv4(net) ? 'ipv4' : 'ipv6';
+    list.addSubnet(net, len === undefined ? (type === 'ipv4' ? 32 : 128) : Number(len), type);
+  }
+  return (address) => {
+    if (!address) return false;
+    // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; judge them as the IPv4 address they are.
+    const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+    if (v4) return list.check(v4, 'ipv4');
+    return list.check(address, isIPv4(address) ? 'ipv4' : 'ipv6');
+  };
 }
 
 export interface PolicyServer {
@@ -33,13 +54,19 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
   const maxAttrs = opts.maxAttributes ?? 256;
   const idle = opts.idleTimeoutMs ?? 600_000;
   const sockets = new Set<Socket>();
+  const allowed = allowList(opts.allow ?? DEFAULT_POLICY_ALLOW);
 
   const server: Server = createServer((sock) => {
+    sock.on('error', () => { /* peer reset: nothing to answer */ });
+    if (!allowed(sock.remoteAddress)) {
+      logger.warn({ event: 'policy', remote: sock.remoteAddress }, 'policy client not in policyService.allow, closing');
+      sock.destroy();
+      return;
+    }
     sockets.add(sock);
     sock.setNoDelay(true);
     sock.setTimeout(idle, () => sock.destroy());
     sock.on('close', () => sockets.delete(sock));
-    sock.on('error', () => { /* peer reset: nothing to answer */ });
     let buf = '';
     let attrs = new Map<string, string>();
     // Requests are answered in order; a client that sends many without reading waits its turn.
@@ -51,7 +78,14 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
       sock.destroy();
     };
     sock.setEncoding('utf8');
+    // An exception here must cost this connection only, never the process (and SMTP with it).
     sock.on('data', (chunk: string) => {
+      try { onData(chunk); } catch (err) {
+        logger.error({ event: 'policy', remote: sock.remoteAddress, err: String(err) }, 'policy connection failed');
+        sock.destroy();
+      }
+    });
+    const onData = (chunk: string): void => {
       if (sock.destroyed) return;
       buf += chunk;
       let nl: number;
@@ -82,7 +116,7 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
         attrs.set(line.slice(0, eq), line.slice(eq + 1));
       }
       if (buf.length > maxLine) bad('line too long');
-    });
+    };
   });
   if (opts.maxConnections !== undefined) server.maxConnections = opts.maxConnections;
 

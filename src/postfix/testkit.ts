@@ -15,9 +15,10 @@ export class PolicyClient {
     sock.on('error', () => {});
   }
 
-  static open(port: number, host = '127.0.0.1'): Promise<PolicyClient> {
+  /** localAddress picks the source address (e.g. 127.0.0.2, still loopback). */
+  static open(port: number, host = '127.0.0.1', localAddress?: string): Promise<PolicyClient> {
     return new Promise((resolve, reject) => {
-      const s = connect(port, host, () => resolve(new PolicyClient(s)));
+      const s = connect({ port, host, ...(localAddress ? { localAddress } : {}) }, () => resolve(new PolicyClient(s)));
       s.once('error', reject);
     });
   }

@@ -29,7 +29,7 @@ describe('operator surface', { skip }, () => {
   let pw: Portwarden;
   before(async () => {
     const dir = tempDir('pw-tokens-');
-    writeFileSync(join(dir.path, 'tokens'), 'edge-token-1\n');
+    writeFileSync(join(dir.path, 'tokens'), 'edge1 edge-token-1-0123456789\n');
     ({ sink, pw } = await startWithSink({
       accounts: [{ login: 'admin@isp.example', password: 'admin-pass-1' }],
       extraYaml: `netpolicy: {listen: "127.0.0.1:0", tokenFile: "${join(dir.path, 'tokens')}"}\n`,
@@ -73,14 +73,15 @@ describe('operator surface', { skip }, () => {
     assert.match(s.stdout, /<~ {2}250 2\.0\.0 Ok: queued/, s.stdout);
   });
 
-  test('the edge agents pull the compiled policy with a bearer token; a wrong token gets 401', async () => {
+  test('the edge agents pull the compiled policy over HTTPS with a bearer token; a wrong token gets 401', async () => {
     await pw.cli(['policy', 'pool', 'add', '203.0.113.0/24', '--class', 'dynamic', '--reason', 'residential pool', '--by', 'test']);
     await pw.cli(['policy', 'exempt', 'add', '203.0.113.9', '--customer', 'cust-9', '--reason', 'premium tier', '--expires', '30d', '--by', 'test']);
-    const url = `http://127.0.0.1:${pw.port('netpolicy')}/v1/netpolicy/compiled`;
-    const ok = await run('curl', ['-sS', '-w', '\n%{http_code}', '-H', 'Authorization: Bearer edge-token-1', url]);
+    const url = `https://127.0.0.1:${pw.port('netpolicy')}/v1/netpolicy/compiled`;
+    const ca = ['--cacert', join(pw.dir, 'data', 'tls', 'cert.pem')];
+    const ok = await run('curl', ['-sS', ...ca, '-w', '\n%{http_code}', '-H', 'Authorization: Bearer edge-token-1-0123456789', url]);
     assert.match(ok.stdout, /\n200$/);
     assert.match(ok.stdout, /203\.0\.113\.9/);
-    const denied = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-H', 'Authorization: Bearer wrong', url]);
+    const denied = await run('curl', ['-sS', ...ca, '-o', '/dev/null', '-w', '%{http_code}', '-H', 'Authorization: Bearer wrong', url]);
     assert.equal(denied.stdout, '401');
   });
 
@@ -98,6 +99,7 @@ describe('operator surface', { skip }, () => {
       afterFp = await fingerprint(port);
     }
     assert.notEqual(afterFp, beforeFp);
+    assert.equal(await fingerprint(pw.port('netpolicy')), afterFp, 'the edge endpoint serves the renewed certificate too');
     assert.ok(pw.logsOf('reload').some((l) => /renewed\.isp\.example/.test(String(l.subject))));
   });
 

@@ -5,15 +5,16 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock, silentLogger } from '../../src/core/index.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import {
-  NftApplier, PolicyAgent, PolicyStore, compilePolicy, createPolicyHttpHandler, nftRunner, type NftRunner,
+  NftApplier, PolicyAgent, PolicyStore, compilePolicy, createPolicyHttpsServer, nftRunner, type NftRunner,
 } from '../../src/netpolicy/index.ts';
+import { loopbackCert } from '../lib/cert.ts';
 import { canUseNetns, needTools } from '../lib/tools.ts';
 import { Lab } from './lab.ts';
 
@@ -107,13 +108,16 @@ test('apply replaces only portwarden\'s table and leaves the host as it was on f
   assert.equal(lab.exec(lab.edge, ['nft', 'list', 'table', 'inet', 'other']).replace(/packets \d+ bytes \d+/, ''), other.replace(/packets \d+ bytes \d+/, ''));
 });
 
-test('agent pulls over HTTP with a token, applies changes as element batches, reports counters', { skip }, async () => {
-  const server: Server = createServer(createPolicyHttpHandler({ store, clock, logger: silentLogger, tokens: ['edge-token'] }));
+test('agent pulls over HTTPS with a token, applies changes as element batches, reports counters', { skip }, async () => {
+  const cert = loopbackCert();
+  const token = 'edge-token-0123456789';
+  const server: Server = createPolicyHttpsServer({ store, clock, logger: silentLogger, tokens: [{ edge: 'edge1', token }], tls: { cert: cert.cert, key: cert.key } });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   try {
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/netpolicy`;
-    const agent = new PolicyAgent({ url, token: 'edge-token', edge: 'edge1', applier, logger: silentLogger });
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/v1/netpolicy`;
+    const trust = { ca: cert.cert };
+    const agent = new PolicyAgent({ url, token, edge: 'edge1', applier, logger: silentLogger, trust });
     const first = await agent.step();
     assert.equal(first.kind, 'applied');
     assert.equal((await agent.step()).kind, 'unchanged');
@@ -139,9 +143,10 @@ test('agent pulls over HTTP with a token, applies changes as element batches, re
     assert.equal(await agent.report(), true);
     assert.equal(policy.lastApplied('edge1')?.version, applier.current?.version);
     assert.ok(policy.blocked().some((b) => b.source === lab.addr('dyn', 4) && b.edge === 'edge1'));
-    const wrong = new PolicyAgent({ url, token: 'nope', edge: 'edge1', applier, logger: silentLogger });
+    const wrong = new PolicyAgent({ url, token: 'nope', edge: 'edge1', applier, logger: silentLogger, trust });
     assert.deepEqual(await wrong.step(), { kind: 'error', error: 'pull answered 401' });
   } finally {
     server.close();
+    cert.remove();
   }
 });

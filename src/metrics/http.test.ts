@@ -1,0 +1,37 @@
+// The /metrics handler never throws into node:http: a collector that throws,
+// synchronously or not, answers 500 and is logged, and the server keeps serving.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MemoryLogger } from '../core/index.ts';
+import { metricsHandler } from './http.ts';
+import type { Metrics } from './metrics.ts';
+
+test('a collector that throws answers 500, is logged, and the next scrape is served', async (t) => {
+  let calls = 0;
+  const metrics = {
+    registry: {
+      contentType: 'text/plain; version=0.0.4',
+      metrics: () => {
+        calls++;
+        if (calls === 1) throw new Error('collector exploded');
+        if (calls === 2) return Promise.reject(new Error('collector rejected'));
+        return Promise.resolve('up 1\n');
+      },
+    },
+  } as unknown as Metrics;
+  const logger = new MemoryLogger();
+  const server = createServer(metricsHandler(metrics, { logger }));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+  assert.equal((await fetch(url)).status, 500);
+  assert.equal((await fetch(url)).status, 500);
+  const ok = await fetch(url);
+  assert.equal(ok.status, 200);
+  assert.equal(await ok.text(), 'up 1\n');
+  assert.equal(logger.records.filter((r) => r.event === 'metrics' && r.level === 'error').length, 2);
+});
