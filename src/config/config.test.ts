@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, parseConfig, exampleConfig } from './index.ts';
+import { parseConfig, exampleConfig } from './index.ts';
+import { errorsOf } from './testkit.ts';
 
 test('the example config is valid and gets defaults', () => {
   const c = parseConfig(exampleConfig({ smarthost: '127.0.0.1:10025' }), '/etc/portwarden/portwarden.yaml');
@@ -18,16 +19,6 @@ test('accountability.batchMs: a number of milliseconds up to 5000', () => {
   assert.equal(parseConfig(`${base}accountability:\n  batchMs: 0\n`, 'pw.yaml').accountability.batchMs, 0);
   assert.ok(errorsOf(`${base}accountability:\n  batchMs: 60000\n`).some((i) => /^pw\.yaml:4:\d+: accountability\.batchMs: must be ≤ 5000/.test(i)));
 });
-
-function errorsOf(text: string): string[] {
-  try {
-    parseConfig(text, 'pw.yaml');
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return err.issues;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 test('errors name file, line and the offending key', () => {
   const issues = errorsOf('hostname: mail.isp.example\nrelay:\n  smarthost: nowhere\nlisteners:\n  - name: a\n    port: 70000\n    tls: starttls\n');

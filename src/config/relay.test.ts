@@ -1,17 +1,8 @@
 // Relay options that guard credentials and destinations (issue 10, item 15).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, parseConfig } from './index.ts';
-
-function errorsOf(text: string): string[] {
-  try {
-    parseConfig(text, 'pw.yaml');
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return err.issues;
-  }
-  assert.fail('expected a ConfigError');
-}
+import { parseConfig } from './index.ts';
+import { errorsOf } from './testkit.ts';
 
 const creds = '  user: relay@isp.example\n  password: s3cret\n';
 
