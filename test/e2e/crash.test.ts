@@ -42,6 +42,8 @@ test('kill -9 at random moments under load, 20 times: no acknowledged message is
   let sent = 0;
   let broken = 0;
   let stop = false;
+  // A timed-out or failed test must not leave its load loops reconnecting for ever (they kept `npm test` alive).
+  t.after(() => { stop = true; });
 
   async function session(n: number): Promise<void> {
     const acct = ACCOUNTS[n % ACCOUNTS.length];
