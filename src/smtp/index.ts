@@ -3,7 +3,9 @@
 // purged on upgrade, implicit TLS, SASL framing, DATA and BDAT streams with
 // strict end-of-data, and enforced limits (connections per client address and
 // network, pre-AUTH timers, unread replies) — and asks an SmtpHandler for every
-// decision. It knows no policy.
+// decision. It knows no policy. A connection is a Session (`session.ts`: input
+// pump, framing, lifecycle) composing its reply output with backpressure
+// (`output.ts`) and its timers (`timers.ts`).
 //
 // Trusts: nothing from the network (every octet is bounded and checked, and a
 // client that does not read its replies is not read either); the handler to

@@ -1,6 +1,7 @@
 // One SMTP session: input framing (command lines, SASL lines, DATA, BDAT),
-// ordered and coalesced replies (RFC 2920), timers, TLS upgrade (RFC 3207,
-// RFC 8314) and the transaction state the command files work on.
+// its lifecycle (greeting, TLS upgrade per RFC 3207 and RFC 8314, shutdown) and
+// the transaction state the command files work on. Its replies and their
+// backpressure are in output.ts, its timers in timers.ts.
 //
 // Input is processed strictly in order by one pump; a command's reply is
 // decided (handler promises awaited) before the next command is read.
@@ -8,13 +9,14 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { isUtf8 } from 'node:buffer';
 import type { SecureContext } from 'node:tls';
-import { formatReply } from '../core/index.ts';
 import type { Logger, Reply, Verdict } from '../core/index.ts';
 import type { AuthInfo, ListenerOptions, SaslExchange, SessionInfo, SmtpHandler } from './types.ts';
 import { upgradeTls } from './tls-upgrade.ts';
 import { abortTx, finishBody } from './transaction.ts';
 import type { BdatChunk, TxState } from './transaction.ts';
-import { R, greeting, shuttingDown, timeoutExceeded, tooManyErrors } from './replies.ts';
+import { R, greeting, shuttingDown, tooManyErrors } from './replies.ts';
+import { ReplyOutput } from './output.ts';
+import { SessionTimers } from './timers.ts';
 import { dispatch } from './commands.ts';
 import { authLine } from './cmd-auth.ts';
 import { endChunk } from './cmd-data.ts';
@@ -24,11 +26,7 @@ const LF = 0x0a;
 const CR = 0x0d;
 /** Unprocessed input above which we stop reading the socket (a pipelining flood, a slow handler). */
 const INPUT_HIGH_WATER = 256 * 1024;
-/** Replies gathered within one pass are handed to the socket once they reach this many octets. */
-const OUT_FLUSH = 16 * 1024;
 const MAX_WARNINGS = 10;
-const BREAKS = /[\r\n]/;
-const BREAKS_G = /[\r\n]/g;
 
 export interface SessionHost {
   readonly opts: ListenerOptions;
@@ -64,21 +62,15 @@ export class Session {
   /** Set by a command that ends a pipelining group (RFC 2920 §3.1). */
   groupEnd = false;
   bdat: BdatChunk | null = null;
+  readonly output: ReplyOutput;
+  readonly timers: SessionTimers;
 
   private inbuf: Buffer = EMPTY;
-  private out: string[] = [];
-  private outBytes = 0;
-  /** The client is not reading: replies beyond opts.maxReplyBacklog wait in the socket. */
-  private outputBlocked = false;
   private busy = false;
   /** Input arrived while a step was awaiting a handler: the pump must look at it before it stops. */
   private moreInput = false;
   private discardingLine = false;
   private warnings = 0;
-  /** The post-AUTH timers run (set once, by the first successful AUTH). */
-  private authedTimers = false;
-  private idleTimer: NodeJS.Timeout;
-  private sessionTimer: NodeJS.Timeout;
   private readonly onData = (chunk: Buffer): void => this.input(chunk);
   private readonly onSocketError = (err: Error): void => {
     this.log.debug({ err: err.message }, 'socket error');
@@ -107,9 +99,8 @@ export class Session {
       messages: 0,
     };
     this.log = host.logger.child({ session: id, remote: this.info.remoteAddress, port: this.info.remotePort, listener: this.opts.name });
-    // Until AUTH succeeds the shorter pre-AUTH timers run; setAuth() switches to the others.
-    this.idleTimer = setTimeout(() => this.onIdle(), this.opts.preAuthIdleTimeout * 1000).unref();
-    this.sessionTimer = setTimeout(() => this.onSessionTimeout(), this.opts.preAuthSessionTime * 1000).unref();
+    this.output = new ReplyOutput(this);
+    this.timers = new SessionTimers(this);
     socket.setNoDelay(true);
     this.attach(socket);
   }
@@ -136,13 +127,7 @@ export class Session {
   // ---- output -------------------------------------------------------------
 
   send(r: Reply): void {
-    if (this.mode === 'closed') return;
-    // A handler's text must not be able to break the reply framing.
-    const unsafe = typeof r.text === 'string' ? BREAKS.test(r.text) : r.text.some((t) => BREAKS.test(t));
-    const safe = unsafe ? { ...r, text: typeof r.text === 'string' ? r.text.replace(BREAKS_G, ' ') : r.text.map((t) => t.replace(BREAKS_G, ' ')) } : r;
-    const text = formatReply(safe);
-    this.out.push(text);
-    this.outBytes += text.length;
+    this.output.send(r);
   }
 
   /** An engine-detected protocol error: counts toward maxErrors. */
@@ -153,12 +138,7 @@ export class Session {
   }
 
   flush(): void {
-    if (this.out.length === 0 || this.socket.destroyed) return;
-    const data = this.out.length === 1 ? this.out[0] : this.out.join('');
-    this.out = [];
-    this.outBytes = 0;
-    this.socket.write(data);
-    this.idleTimer.refresh();
+    this.output.flush();
   }
 
   warn(obj: object, msg: string): void {
@@ -220,14 +200,9 @@ export class Session {
     this.discardingLine = false;
   }
 
-  /** Client activity: restarts the idle timer. */
-  touch(): void {
-    this.idleTimer.refresh();
-  }
-
   private input(chunk: Buffer): void {
     if (this.mode === 'closed' || this.mode === 'tls') return;
-    this.idleTimer.refresh();
+    this.timers.touch();
     this.inbuf = this.inbuf.length ? Buffer.concat([this.inbuf, chunk]) : chunk;
     this.updateFlow();
     void this.pump();
@@ -236,7 +211,7 @@ export class Session {
   /** Reads from the socket only while the body consumer keeps up and unprocessed input is small. */
   updateFlow(): void {
     const sink = this.tx?.sink;
-    const stop = (sink !== null && sink !== undefined && sink.backpressured) || this.inbuf.length > INPUT_HIGH_WATER || this.outputBlocked;
+    const stop = (sink !== null && sink !== undefined && sink.backpressured) || this.inbuf.length > INPUT_HIGH_WATER || this.output.blocked;
     if (stop) {
       if (!this.socket.isPaused()) this.socket.pause();
     } else if (this.socket.isPaused() && this.mode !== 'closed' && this.mode !== 'tls') {
@@ -255,9 +230,8 @@ export class Session {
         this.moreInput = false;
         while (this.inbuf.length > 0 && !this.closed && this.mode !== 'tls' && this.mode !== 'greeting') {
           if (!(await this.step())) break;
-          if (this.outBytes >= OUT_FLUSH) this.flush();
-          // Below the stream's high-water mark a write never asks for 'drain': that is the floor.
-          if (this.socket.writableLength > Math.max(this.opts.maxReplyBacklog, this.socket.writableHighWaterMark) && !(await this.replyDrain())) break;
+          this.output.flushIfLarge();
+          if (this.output.backlogged && !(await this.output.drain())) break;
           if (this.errors >= this.opts.maxErrors && !this.closed) {
             this.warn({ errors: this.errors }, 'too many errors');
             this.close(tooManyErrors(this.opts.hostname));
@@ -276,30 +250,6 @@ export class Session {
     this.updateFlow();
     // Shutting down: a session that just finished its transaction is let go now.
     if (this.host.draining && this.idle) this.close(shuttingDown(this.opts.hostname));
-  }
-
-  /**
-   * The client sends commands but does not read the replies (RFC 2920 §3: it must
-   * keep reading). Stop reading and processing its input until the socket drains;
-   * the idle timer, not refreshed meanwhile, ends a session that never does.
-   */
-  private async replyDrain(): Promise<boolean> {
-    const socket = this.socket;
-    this.outputBlocked = true;
-    this.updateFlow();
-    const drained = await new Promise<boolean>((resolve) => {
-      const done = (ok: boolean): void => {
-        socket.removeListener('drain', onDrain);
-        socket.removeListener('close', onClose);
-        resolve(ok);
-      };
-      const onDrain = (): void => done(true);
-      const onClose = (): void => done(false);
-      socket.on('drain', onDrain);
-      socket.on('close', onClose);
-    });
-    this.outputBlocked = false;
-    return drained && !this.closed;
   }
 
   /** Enters a BDAT chunk: its octets follow the command line immediately. */
@@ -444,41 +394,14 @@ export class Session {
 
   setAuth(a: AuthInfo): void {
     this.info.auth = a;
-    // Once per session: after a later STARTTLS forgets the identity the longer timers stay.
-    if (this.authedTimers) return;
-    this.authedTimers = true;
-    clearTimeout(this.idleTimer);
-    clearTimeout(this.sessionTimer);
-    this.idleTimer = setTimeout(() => this.onIdle(), this.opts.idleTimeout * 1000).unref();
-    const left = this.opts.maxSessionTime * 1000 - (Date.now() - this.info.startedAt);
-    this.sessionTimer = setTimeout(() => this.onSessionTimeout(), Math.max(0, left)).unref();
+    this.timers.authenticated();
   }
 
-  // ---- timers, shutdown ---------------------------------------------------
+  // ---- state, shutdown ----------------------------------------------------
 
-  private onIdle(): void {
-    if (this.mode === 'closed') return;
-    if (this.outputBlocked) {
-      // A 421 would only join the replies it does not read.
-      this.warn({ backlog: this.socket.writableLength, bytesIn: this.socket.bytesRead }, 'replies not read');
-      this.socket.destroy();
-      return;
-    }
-    const waitingForClient = !this.busy && !(this.tx?.sink?.backpressured ?? false);
-    if (!waitingForClient) {
-      this.idleTimer.refresh();
-      return;
-    }
-    this.warn({}, 'idle timeout');
-    if (this.mode === 'tls' || this.mode === 'greeting') this.socket.destroy();
-    else this.close(timeoutExceeded(this.opts.hostname));
-  }
-
-  private onSessionTimeout(): void {
-    if (this.mode === 'closed') return;
-    this.warn({}, 'session time limit');
-    if (this.mode === 'tls' || this.mode === 'greeting') this.socket.destroy();
-    else this.close(timeoutExceeded(this.opts.hostname));
+  /** Nothing of ours is pending: no step awaits a handler and the body consumer keeps up. */
+  get waitingForClient(): boolean {
+    return !this.busy && !(this.tx?.sink?.backpressured ?? false);
   }
 
   /** Between transactions and waiting for a command: safe to end for a shutdown. */
@@ -497,8 +420,7 @@ export class Session {
     if (this.finalized) return;
     this.finalized = true;
     this.mode = 'closed';
-    clearTimeout(this.idleTimer);
-    clearTimeout(this.sessionTimer);
+    this.timers.stop();
     abortTx(this, 'connection closed');
     try {
       this.handler.close?.(this.info);

@@ -55,7 +55,7 @@ export function upgradeTls(s: Session, ctx: SecureContext, then: () => void): vo
     s.info.auth = null;
     s.attach(secure);
     s.mode = s.opts.tls === 'implicit' ? 'greeting' : 'line';
-    s.touch();
+    s.timers.touch();
     then();
   });
 }
