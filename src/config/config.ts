@@ -244,8 +244,13 @@ export function parseConfigWithSource(text: string, file: string): { config: Con
  * overridden, so that what the file says is what runs.
  */
 function relayCredentialRules(relay: Config['relay'], doc: ReturnType<typeof parseDocument>, where: (offset: number | undefined) => string): string[] {
-  if (!relay.user) return [];
   const at = (key: string): string => `${where(locate(doc, ['relay', key]))}: relay.${key}`;
+  // Direct delivery has no way to authenticate a destination's certificate (no MTA-STS or DANE
+  // here), so "required" would quietly run as opportunistic: refuse what would not be done.
+  if (relay.mode === 'mx' && relay.tls === 'required') {
+    return [`${at('tls')}: mx mode supports none or opportunistic STARTTLS; "required" needs MTA-STS or DANE, which portwarden does not implement`];
+  }
+  if (!relay.user) return [];
   if (relay.mode === 'mx') return [`${at('user')}: credentials are for a smarthost; mx mode never authenticates (use smarthost mode)`];
   const out: string[] = [];
   if (!doc.hasIn(['relay', 'tls'])) relay.tls = 'required';

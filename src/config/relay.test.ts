@@ -25,3 +25,9 @@ test('relay without credentials keeps its defaults (opportunistic, unverified); 
   assert.equal(c.relay.allowPrivateDestinations, false);
   assert.equal(parseConfig('relay:\n  mode: mx\n  allowPrivateDestinations: true\n', 'pw.yaml').relay.allowPrivateDestinations, true);
 });
+
+test('mx mode refuses tls: required, which it would run as opportunistic (the file must say what runs)', () => {
+  const errs = errorsOf('relay:\n  mode: mx\n  tls: required\n');
+  assert.ok(errs.some((i) => /^pw\.yaml:3:\d+: relay\.tls: mx mode /.test(i)), errs.join('\n'));
+  assert.equal(parseConfig('relay:\n  mode: mx\n  tls: opportunistic\n', 'pw.yaml').relay.tls, 'opportunistic');
+});
