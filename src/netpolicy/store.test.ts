@@ -170,3 +170,45 @@ test('pools: one covering nearly the whole address space is refused; one overlap
     assert.equal(policy.audit().length, audits);
   } finally { done(); }
 });
+
+test('a prefix is stored in one canonical form (RFC 5952, a host as a bare address): two spellings are one entry', () => {
+  const { policy, done } = fresh();
+  try {
+    assert.ok(policy.addPool('2001:DB8:0:0::/48', 'dynamic', 'first spelling', by).ok);
+    assert.ok(policy.addPool('2001:0db8::/48', 'dynamic', 'second spelling', by).ok);
+    assert.deepEqual(policy.listPools().map((p) => `${p.prefix} ${p.note}`), ['2001:db8::/48 second spelling']);
+    assert.ok(policy.addRelay('192.0.2.25/32', 'provider', '', 'mx-out', by).ok);
+    assert.ok(policy.addRelay('192.0.2.25', 'provider', '', 'mx-out again', by).ok);
+    assert.deepEqual(policy.listRelays().map((r) => r.prefix), ['192.0.2.25']);
+    assert.ok(policy.quarantine('2001:DB8::0042', 's-42', 'case-9', by).ok);
+    assert.ok(policy.release('2001:db8::42/128', by).ok, 'released by another spelling of the same host');
+    assert.ok(policy.removePool('2001:db8:0::/48', by).ok);
+    assert.deepEqual(policy.listPools(), []);
+  } finally { done(); }
+});
+
+test('prefixes stored before the canonical form are rewritten once at open; a collision keeps one row', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pw-netpolicy-'));
+  const path = join(dir, 'state.db');
+  try {
+    let store = openStore(path);
+    new PolicyStore(store, new ManualClock());
+    // As an older portwarden stored them: lower-cased, otherwise as typed.
+    store.db.exec(`
+      INSERT INTO netpolicy_pool (prefix, class) VALUES ('2001:db8:0:0::/48', 'dynamic'), ('2001:0db8::/48', 'dynamic'), ('198.51.100.0/24', 'dynamic');
+      INSERT INTO netpolicy_relay (prefix, kind) VALUES ('192.0.2.25/32', 'provider');
+      INSERT INTO netpolicy_quarantine (prefix, subscriber, reason, since, by) VALUES ('2001:db8::0042', 's', 'r', 0, 'x');
+      INSERT INTO netpolicy_exempt (prefix, customer, reason, granted_by, granted_at) VALUES ('203.0.113.7/32', 'c', 'r', 'x', 0);
+      INSERT INTO netpolicy_garden (prefix, proto, ports) VALUES ('192.0.2.53/32', 'udp', '53');
+      DELETE FROM schema_migrations WHERE id = 'netpolicy/003-canonical-prefixes';
+    `);
+    store.close();
+    store = openStore(path);
+    const policy = new PolicyStore(store, new ManualClock());
+    assert.deepEqual(policy.listPools().map((p) => p.prefix), ['198.51.100.0/24', '2001:db8::/48']);
+    assert.deepEqual(policy.listRelays().map((r) => r.prefix), ['192.0.2.25']);
+    const col = (t: string) => (store.db.prepare(`SELECT prefix FROM ${t}`).all() as Array<{ prefix: string }>).map((r) => r.prefix);
+    assert.deepEqual([col('netpolicy_quarantine'), col('netpolicy_exempt'), col('netpolicy_garden')], [['2001:db8::42'], ['203.0.113.7'], ['192.0.2.53']]);
+    store.close();
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
