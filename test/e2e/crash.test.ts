@@ -31,7 +31,7 @@ function prng(seed: number): () => number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('kill -9 at random moments under load, 20 times: no acknowledged message is lost', { timeout: 120_000 }, async (t) => {
+test('kill -9 at random moments under load, at least 20 times: no acknowledged message is lost', { timeout: 120_000 }, async (t) => {
   const seed = Number(process.env.PW_CRASH_SEED ?? Date.now() % 1_000_000);
   const random = prng(seed);
   const { sink, pw } = await startWithSink({ accounts: ACCOUNTS, relayYaml: 'concurrency: 8' });
@@ -79,7 +79,11 @@ test('kill -9 at random moments under load, 20 times: no acknowledged message is
   const started = Date.now();
   const load = Array.from({ length: SESSIONS }, (_, n) => session(n));
   const downtimes: number[] = [];
-  for (let k = 0; k < KILLS; k++) {
+  // At least KILLS kills, and more (up to twice as many) until KILLS * 5 messages were acknowledged:
+  // each restart costs every session a fresh AUTH (the credential cache is in memory, and argon2id
+  // checks share a few hash slots), so on a slow or busy machine 20 short windows may pass too little.
+  let kills = 0;
+  for (; kills < KILLS || (acked.size < KILLS * 5 && kills < 2 * KILLS); kills++) {
     await sleep(150 + Math.floor(random() * 450));
     await pw.kill();
     const t0 = Date.now();
@@ -109,7 +113,7 @@ test('kill -9 at random moments under load, 20 times: no acknowledged message is
   const duplicates = [...seen.values()].filter((n) => n > 1).reduce((a, n) => a + n - 1, 0);
   const unacked = [...seen.keys()].filter((id) => !acked.has(id)).length;
   const stats = JSON.parse((await pw.cli(['queue', 'stats'])).stdout) as Record<string, number>;
-  t.diagnostic(`seed ${seed}: ${KILLS} kills in ${((Date.now() - started) / 1000).toFixed(1)} s, restart ${Math.min(...downtimes)}–${Math.max(...downtimes)} ms`);
+  t.diagnostic(`seed ${seed}: ${kills} kills in ${((Date.now() - started) / 1000).toFixed(1)} s, restart ${Math.min(...downtimes)}–${Math.max(...downtimes)} ms`);
   t.diagnostic(`submitted ${sent}, acknowledged ${acked.size}, sessions cut ${broken}; at the sink: ${seen.size} distinct, ${duplicates} duplicate(s), ${unacked} delivered without a 250 reaching the client`);
   t.diagnostic(`lost: ${lost.length}${lost.length ? ` (${lost.slice(0, 5).map((id) => `${id}=${acked.get(id)}`).join(', ')})` : ''}; queue after: ${JSON.stringify(stats)}`);
   if (lost.length) {
