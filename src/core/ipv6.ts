@@ -1,5 +1,5 @@
 // RFC 5952 §4.2.3: the run of zero groups an IPv6 address text shortens to "::".
-// Shared by the limit keys (limits/ip.ts) and the nft/ipset element writer
+// Shared by the client address keys (core/ip.ts) and the nft/ipset element writer
 // (netpolicy/format.ts), which hold addresses differently but must print them alike.
 
 /**
