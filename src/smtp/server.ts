@@ -9,7 +9,7 @@ import type { ListenerOptions, SmtpHandler, SmtpServerOptions } from './types.ts
 import { Session } from './session.ts';
 import type { SessionHost } from './session.ts';
 import { tooManyConnections, tooManyFromAddress, tooManyFromNetwork } from './replies.ts';
-import { clientKeys, formatReply } from '../core/index.ts';
+import { clientKeys, formatReply, type ClientKeys } from '../core/index.ts';
 import type { Reply } from '../core/index.ts';
 
 class Listener implements SessionHost {
@@ -18,11 +18,11 @@ class Listener implements SessionHost {
   readonly logger: Logger;
   readonly secureContext?: () => SecureContext;
   readonly server: Server;
-  readonly sessions = new Set<Session>();
+  /** Open sessions, each with the keys it is counted under. */
+  readonly sessions = new Map<Session, ClientKeys>();
   /** Open sessions per client address and per client network (IPv4 /24, IPv6 /64 by default). */
   private readonly perIp = new Map<string, number>();
   private readonly perNet = new Map<string, number>();
-  private readonly keys = new WeakMap<Session, { address: string; network: string }>();
   private readonly owner: SmtpServer;
 
   constructor(owner: SmtpServer, opts: ListenerOptions, o: SmtpServerOptions) {
@@ -60,18 +60,16 @@ class Listener implements SessionHost {
     this.perIp.set(k.address, fromIp + 1);
     this.perNet.set(k.network, fromNet + 1);
     const session = new Session(this, socket);
-    this.sessions.add(session);
-    this.keys.set(session, k);
+    this.sessions.set(session, k);
     session.start();
   }
 
   sessionClosed(s: Session): void {
-    if (!this.sessions.delete(s)) return;
-    const k = this.keys.get(s);
-    if (k) {
-      release(this.perIp, k.address);
-      release(this.perNet, k.network);
-    }
+    const k = this.sessions.get(s);
+    if (!k) return;
+    this.sessions.delete(s);
+    release(this.perIp, k.address);
+    release(this.perNet, k.network);
     this.owner.sessionEnded();
   }
 }
@@ -139,14 +137,14 @@ export class SmtpServer {
       if (this.sessionCount() > 0) {
         this.sweep(true);
         await Promise.race([drained, new Promise((r) => setTimeout(r, 1000).unref())]);
-        for (const l of this.listeners) for (const s of l.sessions) s.socket.destroy();
+        for (const l of this.listeners) for (const s of l.sessions.keys()) s.socket.destroy();
       }
     }
     await stopped;
   }
 
   private sweep(force: boolean): void {
-    for (const l of this.listeners) for (const s of [...l.sessions]) s.shutdown(force);
+    for (const l of this.listeners) for (const s of [...l.sessions.keys()]) s.shutdown(force);
   }
 
   sessionEnded(): void {
