@@ -18,8 +18,8 @@ export function ensurePrivateDir(dir: string): void {
   if (first !== undefined) chmodSync(dir, 0o700);
 }
 
-/** Removes group and other permissions from dir and everything under it; returns how many paths changed. */
-export function tightenDataDir(dir: string, logger: Logger): number {
+/** Removes group and other permissions from dir and everything under it, naming what it changed. */
+export function tightenDataDir(dir: string, logger: Logger): void {
   let changed = 0;
   const fix = (path: string, mode: number): void => {
     const now = mode & 0o700;
@@ -37,7 +37,6 @@ export function tightenDataDir(dir: string, logger: Logger): number {
   };
   walk(dir, true);
   if (changed > NAMED) logger.warn({ event: 'permissions', path: dir, count: changed }, `${changed - NAMED} more entries tightened`);
-  return changed;
 }
 
 const octal = (m: number): string => `0${m.toString(8)}`;

@@ -9,8 +9,9 @@
 // A generated certificate lives at most 397 days (the CA/Browser Forum's 398-day
 // ceiling) and is replaced on start when it is older-style or near its end.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensurePrivateDir } from './datadir.ts';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { createHash, X509Certificate, constants } from 'node:crypto';
 
@@ -19,7 +20,7 @@ const CERT_DAYS = 397;
 const RENEW_BEFORE_DAYS = 30;
 const DAY_MS = 86_400_000;
 /** TLS 1.3 suites (all AEAD) first, then the TLS 1.2 ones; without 1.3 names Node would cap the context at 1.2. */
-export const CIPHERS = [
+const CIPHERS = [
   'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256',
   'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256',
   'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384',
@@ -34,8 +35,7 @@ export function ensureCertificate(dataDir: string, hostname: string, configured:
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
   if (existsSync(cert) && existsSync(key) && generatedStillGood(cert)) return { cert, key, generated: false };
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  ensurePrivateDir(dir);
   const san = hostname === 'localhost' ? 'DNS:localhost,IP:127.0.0.1,IP:::1' : `DNS:${hostname},DNS:localhost,IP:127.0.0.1,IP:::1`;
   execFileSync('openssl', [
     'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', String(CERT_DAYS),
