@@ -5,12 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import { ConfigError, type Config } from '../config/index.ts';
-import { CidrList } from '../limits/index.ts';
+import { ConfigError, splitHostPort, type Config } from '../config/index.ts';
+import type { EdgeToken } from '../netpolicy/index.ts';
+import { CidrList, type Limits } from '../limits/index.ts';
 import { limitsFromConfig } from './limits.ts';
 
 type Where = (path: Array<string | number>) => string;
-export interface ConfigProblems { errors: string[]; warnings: string[] }
+/** With no errors, also what the checks built, so that `start` does not build it again. */
+export interface ConfigProblems { errors: string[]; warnings: string[]; limits?: Limits; edgeTokens?: EdgeToken[] }
 
 export async function configProblems(cfg: Config, where: Where): Promise<ConfigProblems> {
   const errors: string[] = [];
@@ -18,6 +20,7 @@ export async function configProblems(cfg: Config, where: Where): Promise<ConfigP
   const at = (path: Array<string | number>, message: string) => `${where(path)}: ${path.join('.')}: ${message}`;
   const limits = limitsFromConfig(cfg, where);
   if (!limits.ok) errors.push(...limits.errors);
+  let edgeTokens: EdgeToken[] | undefined;
   cfg.limits.trustedNetworks.forEach((n, i) => {
     if (!(CidrList.parse([n]) instanceof CidrList)) errors.push(at(['limits', 'trustedNetworks', i], `not an address or CIDR: ${JSON.stringify(n)}`));
   });
@@ -26,10 +29,11 @@ export async function configProblems(cfg: Config, where: Where): Promise<ConfigP
   }
   errors.push(...await dkimProblems(cfg, at));
   errors.push(...tlsProblems(cfg, at));
+  if (cfg.relay.caFile) readable(cfg.relay.caFile, ['relay', 'caFile'], at, errors);
   if (cfg.netpolicy.tokenFile) {
     // The loader start uses ("EDGE-NAME TOKEN" lines; bare tokens refused), so both refuse the same file.
     const { loadEdgeTokens } = await import('./edge-tokens.ts');
-    try { await loadEdgeTokens(cfg.netpolicy.tokenFile); } catch (err) {
+    try { edgeTokens = await loadEdgeTokens(cfg.netpolicy.tokenFile); } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       for (const i of err.issues) errors.push(`${where(['netpolicy', 'tokenFile'])}: ${i}`);
     }
@@ -38,7 +42,7 @@ export async function configProblems(cfg: Config, where: Where): Promise<ConfigP
   if (cfg.hostname === 'localhost' || !cfg.hostname.includes('.')) {
     warnings.push(at(['hostname'], `"${cfg.hostname}" is not this server's public name: it is the greeting and EHLO name, and goes into Received, Message-ID, bounces and the generated certificate; set it to the MSA's fully qualified name`));
   }
-  return { errors, warnings };
+  return errors.length ? { errors, warnings } : { errors, warnings, limits: limits.ok ? limits.limits : undefined, edgeTokens };
 }
 
 function redisUrlOk(url: string): boolean {
@@ -109,8 +113,9 @@ function addressClashes(cfg: Config, at: (p: Array<string | number>, m: string) 
   cfg.listeners.forEach((l, i) => binds.push({ path: ['listeners', i, 'port'], name: `listeners.${i} (${l.name})`, host: l.host.toLowerCase(), port: l.port }));
   for (const [section, key] of [['metrics', 'listen'], ['policyService', 'listen'], ['netpolicy', 'listen']] as const) {
     const hp = cfg[section].listen;
-    const m = hp ? /^\[?([^\]]+?)\]?:(\d+)$/.exec(hp) : null;
-    if (m) binds.push({ path: [section, key], name: `${section}.${key}`, host: m[1].toLowerCase(), port: Number(m[2]) });
+    if (!hp) continue;
+    const { host, port } = splitHostPort(hp);
+    binds.push({ path: [section, key], name: `${section}.${key}`, host: host.toLowerCase(), port });
   }
   const family = (h: string) => (h.includes(':') ? 6 : 4);
   const clash = (a: { host: string }, b: { host: string }) => a.host === b.host

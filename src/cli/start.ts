@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock } from '../core/index.ts';
-import { ConfigError, exampleConfig, loadConfigWithSource, type Config } from '../config/index.ts';
+import { ConfigError, exampleConfig, loadConfigWithSource, splitHostPort, type Config } from '../config/index.ts';
 import { openStore } from '../store/index.ts';
 import { AUTH_MIGRATIONS, AccountStore, Authenticator, SASL_MECHANISMS, configureHashing, createSaslServer, KnownPrefixTable, loadScramSecret, normalizeLogin } from '../auth/index.ts';
 import { MessageFixer, buildReceived, protocolName } from '../message/index.ts';
@@ -16,13 +16,12 @@ import { AttributionLog } from '../accountability/index.ts';
 import { createMetrics, createMetricsServer, type Metrics } from '../metrics/index.ts';
 import { readFileSync } from 'node:fs';
 import { createControlServer, controlServerRunning, controlSocketPath } from '../control/index.ts';
-import { buildLimits, buildLimitStore, bruteForce, limitsInEffect, limitsPort, postmasterGate, throttledSasl } from './limits.ts';
+import { buildLimitStore, bruteForce, limitsInEffect, limitsPort, postmasterGate, throttledSasl } from './limits.ts';
 import { ensurePrivateDir, tightenDataDir } from './datadir.ts';
 import { createLogger } from './logger.ts';
 import { configProblems } from './check.ts';
 import { ensureCertificate, TlsStore } from './tls.ts';
 import { configPath, type Command } from './commands.ts';
-import { loadEdgeTokens } from './edge-tokens.ts';
 
 export const startCommand: Command = {
   summary: 'run the submission service (587/465 roles) and the relay',
@@ -61,8 +60,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   for (const w of problems.warnings) logger.warn({ event: 'config', warning: w });
   if (problems.errors.length) throw new ConfigError(problems.errors);
   const limitsOn = cfg.limits.enabled;
-  const { limits } = buildLimits(cfg, where); // validate before anything starts
-  const edgeTokens = cfg.netpolicy.listen && cfg.netpolicy.tokenFile ? await loadEdgeTokens(cfg.netpolicy.tokenFile) : null;
+  const limits = problems.limits!;
   // Whatever this process creates (SQLite's -wal/-shm, the generated certificate, temporary files) is its own alone.
   process.umask(0o077);
   ensurePrivateDir(cfg.dataDir);
@@ -195,7 +193,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   });
   const http = cfg.metrics.listen ? createMetricsServer(metrics, { logger }) : null;
   if (http && cfg.metrics.listen) {
-    const { host, port } = parseHostPort(cfg.metrics.listen, 'none', false);
+    const { host, port } = splitHostPort(cfg.metrics.listen);
     await listenHttp(http, 'metrics', host, port);
     logger.info({ event: 'listening', listener: 'metrics', host, port: (http.address() as { port: number }).port });
   }
@@ -212,15 +210,15 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     const { createPolicyHttpsServer } = await import('../netpolicy/index.ts');
     const np = cfg.netpolicy;
     edgeApi = createPolicyHttpsServer({
-      store, clock: systemClock, logger, tokens: edgeTokens!, tls: tls.options(), maxConnections: np.maxConnections,
+      store, clock: systemClock, logger, tokens: problems.edgeTokens!, tls: tls.options(), maxConnections: np.maxConnections,
       maxReportBytes: np.maxReportBytes, maxReportEntries: np.maxReportEntries, reportRetentionMs: np.reportRetentionDays * 86_400_000,
     });
-    const { host, port } = parseHostPort(np.listen!, 'none', false);
+    const { host, port } = splitHostPort(np.listen!);
     await listenHttp(edgeApi, 'netpolicy', host, port);
     logger.info({ event: 'listening', listener: 'netpolicy', host, port: (edgeApi.address() as { port: number }).port, tls: true, spkiPin: tls.info.spkiPin });
   }
   if (policy && cfg.policyService.listen) {
-    const { host, port } = parseHostPort(cfg.policyService.listen, 'none', false);
+    const { host, port } = splitHostPort(cfg.policyService.listen);
     const bound = await policy.listen(port, host).catch((err: NodeJS.ErrnoException) => { throw bindError('policy', host, port, err); });
     logger.info({ event: 'listening', listener: 'policy', host, port: bound });
   }
@@ -281,8 +279,7 @@ function listenHttp(srv: import('node:net').Server, what: string, host: string, 
 }
 
 function parseHostPort(hp: string, tls: 'none' | 'opportunistic' | 'required', verify: boolean, user?: string, pass?: string) {
-  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(hp)!;
-  return { host: m[1], port: Number(m[2]), tls, rejectUnauthorized: verify, auth: user && pass ? { user, pass } : undefined };
+  return { ...splitHostPort(hp), tls, rejectUnauthorized: verify, auth: user && pass ? { user, pass } : undefined };
 }
 
 function accountsPort(accounts: AccountStore): AccountsPort {

@@ -7,6 +7,12 @@ import { LineCounter, parseDocument, isNode } from 'yaml';
 import { anything, bool, int, list, obj, oneOf, str, type Issue, type Path } from './schema.ts';
 
 const hostPort = str({ pattern: /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, hint: 'expected host:port, e.g. 127.0.0.1:10025 or [::1]:25' });
+
+/** A `host:port` the schema accepted, split; an IPv6 host loses its brackets. */
+export function splitHostPort(hp: string): { host: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(hp)!;
+  return { host: m[1], port: Number(m[2]) };
+}
 const cidrHint = 'expected an address or CIDR prefix, e.g. 127.0.0.0/8 or ::1/128';
 const cidr = str({ pattern: /^[0-9A-Fa-f:.]+(?:\/\d{1,3})?$/, hint: cidrHint });
 /** The pattern admits the characters; this admits only a real address and a length its family allows. */
