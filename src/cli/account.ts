@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { AUTH_MIGRATIONS, AccountError, AccountStore } from '../auth/index.ts';
 import { terminalJson, visible } from '../core/index.ts';
 import { UsageError, configPath, type Command, type Io } from './commands.ts';
-import { openState } from './state.ts';
+import { accountStoreOptions, openState } from './state.ts';
 import { limitsFromConfig } from './limits.ts';
 
 const USAGE = `usage: portwarden account <subcommand> [--config FILE]
@@ -39,11 +39,7 @@ export const accountCommand: Command = {
     const state = openState(values.config, io);
     if (!state) return 1;
     state.store.migrate(AUTH_MIGRATIONS);
-    const a = state.cfg.auth;
-    const accounts = new AccountStore(state.store, {
-      minPasswordLength: state.cfg.accounts.minPasswordLength,
-      scramIterations: a.scramIterations, hashCaps: { bcryptCost: a.maxBcryptCost, cryptRounds: a.maxCryptRounds },
-    });
+    const accounts = new AccountStore(state.store, accountStoreOptions(state.cfg));
     // A tier the limits do not know would silently get the default tier's limits: refuse it,
     // and give accounts made without --tier the configured default rather than a fixed name.
     const tierOf = (asked: string | undefined): string => {

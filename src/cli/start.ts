@@ -22,6 +22,7 @@ import { createLogger } from './logger.ts';
 import { configProblems } from './check.ts';
 import { ensureCertificate, TlsStore } from './tls.ts';
 import { configPath, type Command } from './commands.ts';
+import { accountStoreOptions } from './state.ts';
 
 export const startCommand: Command = {
   summary: 'run the submission service (587/465 roles) and the relay',
@@ -72,7 +73,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   store.migrate(AUTH_MIGRATIONS);
   const a = cfg.auth;
   configureHashing({ concurrency: a.hashConcurrency || undefined, queue: a.hashQueue });
-  const accounts = new AccountStore(store, { logger, scramIterations: a.scramIterations, hashCaps: { bcryptCost: a.maxBcryptCost, cryptRounds: a.maxCryptRounds } });
+  const accounts = new AccountStore(store, { logger, ...accountStoreOptions(cfg) });
   const authenticator = new Authenticator(accounts, { logger, disabledUrl: cfg.submission.helpUrl, rehashOnLogin: a.rehashOnLogin,
     failureFloorMs: a.failureFloorMs, scramIterations: a.scramIterations, scramSecret: loadScramSecret(cfg.dataDir) });
   // One server per data directory: a second one's recovery would delete the first's half-written files.
@@ -83,7 +84,8 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   const pruneTimer = setInterval(() => attribution.prune(), 3_600_000).unref();
   const metrics: Metrics = createMetrics({ queueSizes: () => { const st = spool.stats(); return { active: st.active, deferred: st.deferred, hold: st.hold, corrupt: st.corrupt }; }, logger });
   const limitStore = buildLimitStore(cfg, logger);
-  const bf = bruteForce(cfg, limitStore, logger, normalizeLogin, new KnownPrefixTable(store), where, (ev) => metrics.lockout(ev.scope));
+  const bf = bruteForce(cfg, limitStore, logger, normalizeLogin,
+    cfg.limits.store === 'redis' ? undefined : new KnownPrefixTable(store), where, (ev) => metrics.lockout(ev.scope));
   const events: SubmissionEvents = {
     session: (listener, change) => (change === 'open' ? metrics.sessionOpened(listener) : metrics.sessionClosed(listener)),
     recipient: (r) => metrics.recipient(r),

@@ -16,3 +16,9 @@ export function openState(configFlag: string | undefined, io: Io): { cfg: Config
   ensurePrivateDir(cfg.dataDir);
   return { cfg, store: openStore(join(cfg.dataDir, 'state.db')) };
 }
+
+/** The account store's options from the config, the same for the server and the `account` command. */
+export function accountStoreOptions(cfg: Config): { minPasswordLength: number; scramIterations: number; hashCaps: { bcryptCost: number; cryptRounds: number } } {
+  const a = cfg.auth;
+  return { minPasswordLength: cfg.accounts.minPasswordLength, scramIterations: a.scramIterations, hashCaps: { bcryptCost: a.maxBcryptCost, cryptRounds: a.maxCryptRounds } };
+}
