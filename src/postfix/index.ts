@@ -15,7 +15,7 @@
 // Standards: Postfix SMTPD_POLICY_README (protocol) and access(5) (actions);
 // replies per RFC 3463 / RFC 5248: 450 4.7.1 limit, 550 5.7.28 flood,
 // 550 5.7.1 disabled, 450 4.7.0 locked out, 451 4.3.0 unavailable.
-export { createPolicyServer, allowList, DEFAULT_POLICY_ALLOW, type PolicyServer, type PolicyServerOptions } from './server.ts';
+export { createPolicyServer, type PolicyServer, type PolicyServerOptions } from './server.ts';
 export {
   PolicyEngine, type PolicyEngineOptions, type AccountStatus, type AccountInfo, type Attributes,
   type PolicyEvent, type PolicyOutcome, type FloodEvent,

@@ -4,10 +4,11 @@
 // not that protocol (a line without "=", an oversized line or request, a
 // request that is not smtpd_access_policy) closes the connection: Postfix then
 // reconnects, and a stranger learns nothing. Unknown attributes are ignored.
-import { BlockList, createServer, isIPv4, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { type Logger, silentLogger } from '../core/index.ts';
 import { PolicyEngine, type PolicyEngineOptions } from './engine.ts';
+import { CidrList } from '../limits/index.ts';
 
 export interface PolicyServerOptions extends PolicyEngineOptions {
   /** Idle connections are closed after this long. Default 10 minutes (Postfix's own max_idle is 300 s). */
@@ -21,23 +22,13 @@ export interface PolicyServerOptions extends PolicyEngineOptions {
   allow?: readonly string[];
 }
 
-export const DEFAULT_POLICY_ALLOW: readonly string[] = ['127.0.0.0/8', '::1/128'];
+const DEFAULT_POLICY_ALLOW: readonly string[] = ['127.0.0.0/8', '::1/128'];
 
-/** A BlockList of the allowed networks; throws on a malformed entry (config validates them first). */
-export function allowList(cidrs: readonly string[]): (address: string | undefined) => boolean {
-  const list = new BlockList();
-  for (const c of cidrs) {
-    const [net, len] = c.split('/');
-    const type = isIPv4(net) ? 'ipv4' : 'ipv6';
-    list.addSubnet(net, len === undefined ? (type === 'ipv4' ? 32 : 128) : Number(len), type);
-  }
-  return (address) => {
-    if (!address) return false;
-    // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; judge them as the IPv4 address they are.
-    const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-    if (v4) return list.check(v4, 'ipv4');
-    return list.check(address, isIPv4(address) ? 'ipv4' : 'ipv6');
-  };
+/** The allowed networks as the limits' CidrList (IPv4-mapped clients judged as IPv4); throws on a malformed entry (config validates them first). */
+function allowList(cidrs: readonly string[]): (address: string | undefined) => boolean {
+  const list = CidrList.parse(cidrs);
+  if (!(list instanceof CidrList)) throw new Error(`policyService.allow: not a network: ${list.invalid.join(', ')}`);
+  return (address) => !!address && list.has(address);
 }
 
 export interface PolicyServer {
