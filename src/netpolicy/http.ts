@@ -9,7 +9,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
-import type { Clock, Logger } from '../core/index.ts';
+import { visible, type Clock, type Logger } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 import { PolicyCompiler, type CompiledPolicy } from './compile.ts';
 import { fail, ok, type Result } from './model.ts';
@@ -78,9 +78,8 @@ export function parseTokenFile(text: string, file: string): Result<EdgeToken[]> 
 }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
-/** Control characters as \u escapes: an edge's words reach logs and the operator's terminal. */
-const printable = (s: string, max: number): string =>
-  s.slice(0, max).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+/** An edge's words reach logs and the operator's terminal: cut to max, every control (bidi ones too) escaped. */
+const printable = (s: string, max: number): string => visible(s.slice(0, max));
 
 class HttpError extends Error {
   readonly status: number;
