@@ -12,7 +12,7 @@ import type { SecureContextOptions } from 'node:tls';
 import { visible, type Clock, type Logger } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 import { PolicyCompiler, type CompiledPolicy } from './compile.ts';
-import { fail, ok, type Result } from './model.ts';
+import { fail, isObj, ok, type Result } from './model.ts';
 import { formatAddr, parseRange } from './prefix.ts';
 import { PolicyStore } from './store.ts';
 
@@ -87,7 +87,6 @@ class HttpError extends Error {
 }
 
 type Counts = { accepted: number; rejected: number; duplicates: number };
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const count = (v: unknown): number | null => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null);
 
 /** Blocked entries, one per canonical source address; the rest are counted as rejected. */

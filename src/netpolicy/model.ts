@@ -64,6 +64,8 @@ export interface PolicySnapshot {
 export type Result<T = undefined> = { ok: true; value: T } | { ok: false; error: string };
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 export const fail = (error: string): { ok: false; error: string } => ({ ok: false, error });
+/** A plain JSON object (not null, not an array): the shape every pulled or reported record must have. */
+export const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Canonical text of an address or CIDR prefix, or an error naming the input. */
 export function checkPrefix(text: string): Result<string> {
