@@ -333,7 +333,7 @@ export class PolicyStore implements PolicySource {
   }
 
   /** Remembers an edge's last report; a report without a refusal clears the one before. */
-  recordReport(edge: string, r: { version: string; rejected?: { version: string; error: string; at: number | null }; omitted: number }): void {
+  recordReport(edge: string, r: { version: string; rejected?: NonNullable<EdgeStatus['rejected']>; omitted: number }): void {
     this.q(`INSERT OR REPLACE INTO netpolicy_edge (edge, reported_at, version, rejected_version, rejected_error, rejected_at, omitted)
       VALUES (?, ?, ?, ?, ?, ?, ?)`).run(edge, this.clock.now(), r.version, r.rejected?.version ?? '', r.rejected?.error ?? '', r.rejected?.at ?? null, r.omitted);
   }
