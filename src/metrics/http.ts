@@ -14,27 +14,24 @@ export function metricsHandler(metrics: Metrics, opts: { path?: string; logger?:
   };
   return (req, res) => {
     // Nothing may throw into node:http: that would end the process, and SMTP with it.
-    try {
-      const url = req.url ?? '/';
-      const q = url.indexOf('?');
-      if ((q < 0 ? url : url.slice(0, q)) !== path) {
-        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
-        return;
-      }
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
-        return;
-      }
-      Promise.resolve().then(() => metrics.registry.metrics()).then(
-        (body) => {
-          res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
-          res.end(req.method === 'HEAD' ? undefined : body);
-        },
-        (err: unknown) => failed(res, err),
-      ).catch((err: unknown) => failed(res, err));
-    } catch (err) {
-      failed(res, err);
-    }
+    // One chain, one catch: a throw anywhere (routing, collection, writing) answers 500 once.
+    Promise.resolve()
+      .then(async () => {
+        const url = req.url ?? '/';
+        const q = url.indexOf('?');
+        if ((q < 0 ? url : url.slice(0, q)) !== path) {
+          res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+          return;
+        }
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+          res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+          return;
+        }
+        const body = await metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      })
+      .catch((err: unknown) => failed(res, err));
   };
 }
 

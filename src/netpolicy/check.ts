@@ -7,7 +7,7 @@
 // path trusts "equal shape = only elements differ".
 import { policyHashes, SET_NAMES, type CompiledGarden, type CompiledPolicy, type SetName } from './compile.ts';
 import { formatAll } from './format.ts';
-import { ACTIONS, GARDEN_PROTOS, checkIface, checkPorts, checkPrefix, fail, isOneOf, ok, type EdgeSettings, type Result } from './model.ts';
+import { ACTIONS, GARDEN_PROTOS, checkIface, checkPorts, checkPrefix, fail, isObj, isOneOf, ok, type EdgeSettings, type Result } from './model.ts';
 import { parseRange } from './prefix.ts';
 import { compare, newScratch, parseWords, stride } from './words.ts';
 
@@ -15,8 +15,6 @@ const MAX_IFACES = 256;
 const MAX_GARDEN = 10_000;
 const HASH = /^[0-9a-f]{32}$/;
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** A value for an error message: JSON-encoded (no control byte survives), and short. */
 const show = (v: unknown): string => {
   const t = JSON.stringify(v) ?? String(v);

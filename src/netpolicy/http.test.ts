@@ -125,14 +125,21 @@ test('an edge reports the policy it refused; the status keeps it, control charac
   assert.equal(r.status, 200, r.body);
   const [st] = policy.edges();
   assert.equal(st.edge, 'edge1');
-  assert.deepEqual(st.rejected, { version: 'ab'.repeat(16), error: 'bad interface name: "x\\u000a\\u001b[31m"', at: 5 });
+  assert.deepEqual(st.rejected, { version: 'ab'.repeat(16), error: 'bad interface name: "x\\n\\x1b[31m"', at: 5 });
   assert.ok(logger.records.some((x) => x.msg === 'netpolicy: an edge refused the pulled policy' && x.edge === 'edge1'));
   let out = '';
   assert.equal(await runPolicyCommand(['edges'], { store, logger, out: (x) => { out += x; }, err: () => {} }), 0);
-  assert.match(out, /^edge1 +\(none\) +\S+ +abab\S+: bad interface name: "x\\u000a\\u001b\[31m"$/m);
+  assert.match(out, /^edge1 +\(none\) +\S+ +abab\S+: bad interface name: "x\\n\\x1b\[31m"$/m);
   assert.ok(!/[\n\u001b]/.test(out.trim().split('\n')[1]), 'one line, no escape byte');
   assert.equal((await report(T1, 'edge1', [])).status, 200);
   assert.equal(policy.edges()[0].rejected, null, 'a clean report clears the refusal');
+});
+
+test('a refusal with bidi overrides and isolates is stored with them escaped', { skip }, async (t) => {
+  const { report, policy } = await endpoint(t);
+  const r = await report(T1, 'edge1', [], { rejected: { version: 'ab'.repeat(16), error: 'bad set "\u202eevil\u2066x\u2069\u200f"', at: 5 } });
+  assert.equal(r.status, 200, r.body);
+  assert.equal(policy.edges()[0].rejected?.error, 'bad set "\\u202eevil\\u2066x\\u2069\\u200f"');
 });
 
 test('garbage, wrong shapes and a failing store answer 4xx/500; the endpoint keeps serving', { skip }, async (t) => {

@@ -9,10 +9,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
-import type { Clock, Logger } from '../core/index.ts';
+import { visible, type Clock, type Logger } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 import { PolicyCompiler, type CompiledPolicy } from './compile.ts';
-import { fail, ok, type Result } from './model.ts';
+import { fail, isObj, ok, type Result } from './model.ts';
 import { formatAddr, parseRange } from './prefix.ts';
 import { PolicyStore } from './store.ts';
 
@@ -78,9 +78,8 @@ export function parseTokenFile(text: string, file: string): Result<EdgeToken[]> 
 }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
-/** Control characters as \u escapes: an edge's words reach logs and the operator's terminal. */
-const printable = (s: string, max: number): string =>
-  s.slice(0, max).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+/** An edge's words reach logs and the operator's terminal: cut to max, every control (bidi ones too) escaped. */
+const printable = (s: string, max: number): string => visible(s.slice(0, max));
 
 class HttpError extends Error {
   readonly status: number;
@@ -88,7 +87,6 @@ class HttpError extends Error {
 }
 
 type Counts = { accepted: number; rejected: number; duplicates: number };
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const count = (v: unknown): number | null => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null);
 
 /** Blocked entries, one per canonical source address; the rest are counted as rejected. */

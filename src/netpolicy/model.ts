@@ -1,7 +1,7 @@
 // The network policy model: what an operator states, before any compiler
 // turns it into rules. Validation lives here so the CLI, the API and abuse
 // all refuse the same malformed input with the same words.
-import { formatAddr, parseRange } from './prefix.ts';
+import { formatRange, parseRange } from './prefix.ts';
 
 export const POOL_CLASSES = ['dynamic', 'static', 'business', 'cgnat'] as const;
 export type PoolClass = (typeof POOL_CLASSES)[number];
@@ -64,17 +64,17 @@ export interface PolicySnapshot {
 export type Result<T = undefined> = { ok: true; value: T } | { ok: false; error: string };
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 export const fail = (error: string): { ok: false; error: string } => ({ ok: false, error });
+/** A plain JSON object (not null, not an array): the shape every pulled or reported record must have. */
+export const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Canonical text of an address or CIDR prefix, or an error naming the input. */
 export function checkPrefix(text: string): Result<string> {
   const r = parseRange(text);
   if (!r || text.includes('-')) return fail(`not an address or prefix with clean host bits: ${JSON.stringify(text)}`);
   // One spelling per prefix, so that a lookup, a removal or a duplicate check by another
-  // spelling finds the same row: RFC 5952 text, and a single host as a bare address.
-  const bits = r.family === 4 ? 32 : 128;
-  const len = bits - (r.hi - r.lo + 1n).toString(2).length + 1;
-  const addr = formatAddr(r.family, r.lo);
-  return ok(len === bits ? addr : `${addr}/${len}`);
+  // spelling finds the same row: RFC 5952 text, and a single host as a bare address
+  // (formatRange's text for a range with clean host bits).
+  return ok(formatRange(r));
 }
 
 /** "53", "80,443", "8000-8100" → sorted, merged text; each port 1–65535. */

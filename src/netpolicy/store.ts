@@ -40,6 +40,21 @@ export const MIGRATIONS: readonly Migration[] = [{
       omitted INTEGER NOT NULL DEFAULT 0);
     CREATE INDEX netpolicy_blocked_reported ON netpolicy_blocked (reported_at);
   `,
+}, {
+  // Rows written before checkPrefix returned one canonical spelling hold prefixes as typed
+  // (lower-cased only). Rewritten once, in JavaScript because SQL cannot print RFC 5952; where two
+  // spellings of one prefix collide, the row rewritten last stands (OR REPLACE).
+  id: 'netpolicy/003-canonical-prefixes',
+  sql: '',
+  run: (db) => {
+    for (const table of ['netpolicy_pool', 'netpolicy_relay', 'netpolicy_exempt', 'netpolicy_quarantine', 'netpolicy_garden']) {
+      const update = db.prepare(`UPDATE OR REPLACE ${table} SET prefix = ? WHERE prefix = ?`);
+      for (const r of db.prepare(`SELECT DISTINCT prefix FROM ${table}`).all() as Row[]) {
+        const c = checkPrefix(str(r.prefix));
+        if (c.ok && c.value !== r.prefix) update.run(c.value, str(r.prefix));
+      }
+    }
+  },
 }];
 
 /** Who makes a change and why; both are required so the audit trail is never blank. */
@@ -68,27 +83,6 @@ export class PolicyStore implements PolicySource {
     this.store = store;
     this.clock = clock;
     store.migrate(MIGRATIONS);
-    this.canonicalisePrefixes();
-  }
-
-  /**
-   * Rows written before checkPrefix returned one canonical spelling hold prefixes as typed
-   * (lower-cased only). Rewritten once, in JavaScript because SQL cannot print RFC 5952; where two
-   * spellings of one prefix collide, the row rewritten last stands (OR REPLACE). Idempotent.
-   */
-  private canonicalisePrefixes(): void {
-    const id = 'netpolicy/003-canonical-prefixes';
-    if (this.q('SELECT 1 FROM schema_migrations WHERE id = ?').get(id)) return;
-    this.store.transaction(() => {
-      for (const table of ['netpolicy_pool', 'netpolicy_relay', 'netpolicy_exempt', 'netpolicy_quarantine', 'netpolicy_garden']) {
-        const update = this.q(`UPDATE OR REPLACE ${table} SET prefix = ? WHERE prefix = ?`);
-        for (const r of this.q(`SELECT DISTINCT prefix FROM ${table}`).all() as Row[]) {
-          const c = checkPrefix(str(r.prefix));
-          if (c.ok && c.value !== r.prefix) update.run(c.value, str(r.prefix));
-        }
-      }
-    });
-    this.store.migrate([{ id, sql: '' }]);
   }
 
   private q(sql: string) { return this.store.db.prepare(sql); }
@@ -339,7 +333,7 @@ export class PolicyStore implements PolicySource {
   }
 
   /** Remembers an edge's last report; a report without a refusal clears the one before. */
-  recordReport(edge: string, r: { version: string; rejected?: { version: string; error: string; at: number | null }; omitted: number }): void {
+  recordReport(edge: string, r: { version: string; rejected?: NonNullable<EdgeStatus['rejected']>; omitted: number }): void {
     this.q(`INSERT OR REPLACE INTO netpolicy_edge (edge, reported_at, version, rejected_version, rejected_error, rejected_at, omitted)
       VALUES (?, ?, ?, ?, ?, ?, ?)`).run(edge, this.clock.now(), r.version, r.rejected?.version ?? '', r.rejected?.error ?? '', r.rejected?.at ?? null, r.omitted);
   }

@@ -10,6 +10,8 @@ export interface Migration {
   /** Unique, stable id, e.g. "auth/001-accounts". */
   id: string;
   sql: string;
+  /** A step SQL cannot express, run after sql inside the same transaction as the ledger mark. */
+  run?: (db: DatabaseSync) => void;
 }
 
 export interface Store {
@@ -38,6 +40,7 @@ export function openStore(path: string): Store {
         if (has.get(m.id)) continue;
         store.transaction(() => {
           db.exec(m.sql);
+          m.run?.(db);
           mark.run(m.id, Date.now());
         });
       }

@@ -26,3 +26,19 @@ test('migrations apply once and transactions roll back on throw', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a migration's run step executes after its sql in the same transaction: a throw leaves neither it nor the ledger mark", () => {
+  const store = openStore(':memory:');
+  try {
+    const m = { id: 't/001-run', sql: 'CREATE TABLE t (v TEXT)', run: (db: typeof store.db) => { db.exec("INSERT INTO t VALUES ('a')"); throw new Error('step failed'); } };
+    assert.throws(() => store.migrate([m]), /step failed/);
+    assert.equal(store.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 't'").get(), undefined);
+    assert.equal(store.db.prepare("SELECT 1 FROM schema_migrations WHERE id = 't/001-run'").get(), undefined);
+    let runs = 0;
+    const good = { ...m, run: (db: typeof store.db) => { runs++; db.exec("INSERT INTO t VALUES ('a')"); } };
+    store.migrate([good]);
+    store.migrate([good]);
+    assert.equal(runs, 1);
+    assert.deepEqual(store.db.prepare('SELECT v FROM t').all().map((r) => r.v), ['a']);
+  } finally { store.close(); }
+});

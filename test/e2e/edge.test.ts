@@ -17,6 +17,14 @@ import { needTools, tempDir, until } from '../lib/tools.ts';
 const skip = needTools('swaks', 'curl', 'openssl');
 const T1 = 'edge1-token-0123456789abcdef', T2 = 'edge2-token-0123456789abcdef';
 const MAX_CONN = 8;
+/** MAX_CONN + surplus connections to port; waits for the server to close the surplus, then drops them all. */
+async function overCap(port: number, surplus: number): Promise<void> {
+  const socks = Array.from({ length: MAX_CONN + surplus }, () => netConnect(port, '127.0.0.1'));
+  let closed = 0;
+  for (const s of socks) { s.on('error', () => {}); s.on('close', () => { closed++; }); }
+  await until(() => closed >= surplus, `the server closing the ${surplus} connections over its cap`, 5000);
+  for (const s of socks) s.destroy();
+}
 const RCPT = { request: 'smtpd_access_policy', protocol_state: 'RCPT', client_address: '192.0.2.10', sasl_username: 'alice@isp.example', sender: 'alice@isp.example', recipient: 'r@dest.example', instance: 'i1' };
 
 describe('hostile edge reports and policy requests', { skip }, () => {
@@ -93,21 +101,13 @@ describe('hostile edge reports and policy requests', { skip }, () => {
       s.on('close', () => res());
     });
     // More connections than netpolicy.maxConnections: the surplus is closed by the server.
-    const socks = Array.from({ length: MAX_CONN + 6 }, () => netConnect(pw.port('netpolicy'), '127.0.0.1'));
-    let closed = 0;
-    for (const s of socks) { s.on('error', () => {}); s.on('close', () => { closed++; }); }
-    await until(() => closed >= 6, `the server closing the ${6} connections over its cap`, 5000);
-    for (const s of socks) s.destroy();
+    await overCap(pw.port('netpolicy'), 6);
     // Once the server has seen them go, a sound report goes through.
     await until(async () => (await post(report([{ source: '198.51.100.7', packets: 1, destinations: 1 }]))).status === 200, 'a sound report accepted', 10_000, 100);
   });
 
   test('the policy service closes connections over policyService.maxConnections', async () => {
-    const socks = Array.from({ length: MAX_CONN + 4 }, () => netConnect(pw.port('policy'), '127.0.0.1'));
-    let closed = 0;
-    for (const s of socks) { s.on('error', () => {}); s.on('close', () => { closed++; }); }
-    await until(() => closed >= 4, 'the server closing the 4 connections over its cap', 5000);
-    for (const s of socks) s.destroy();
+    await overCap(pw.port('policy'), 4);
     await until(async () => {
       const c = await PolicyClient.open(pw.port('policy'));
       c.send(RCPT);

@@ -39,6 +39,19 @@ function value(s: Samples, name: string, labels: Record<string, string> = {}): n
   return sum;
 }
 
+/** Counter deltas between two scrapes, for the named series. */
+const delta = (a: Samples, b: Samples, name: string, labels: Record<string, string> = {}) => value(b, name, labels) - value(a, name, labels);
+
+async function scrape(server: Portwarden): Promise<Samples> {
+  const r = await run('curl', ['-sS', '--fail', `http://127.0.0.1:${server.port('metrics')}/metrics`]);
+  assert.equal(r.code, 0, r.stderr);
+  return parse(r.stdout);
+}
+
+const swaks = (server: Portwarden, user: string, pass: string, from: string, to: string[], extra: string[] = []) => run('swaks', [
+  '--server', '127.0.0.1', '--port', String(server.port('submission')), '--tls', '--auth', 'PLAIN', '--auth-user', user,
+  '--auth-password', pass, '--from', from, '--to', to.join(','), '--timeout', '15', ...extra]);
+
 describe('/metrics counts what happened', { skip }, () => {
   let sink: CaptureSink;
   let pw: Portwarden;
@@ -78,32 +91,19 @@ describe('/metrics counts what happened', { skip }, () => {
     await sink?.close();
   });
 
-  async function scrape(): Promise<Samples> {
-    const r = await run('curl', ['-sS', '--fail', `http://127.0.0.1:${pw.port('metrics')}/metrics`]);
-    assert.equal(r.code, 0, r.stderr);
-    return parse(r.stdout);
-  }
-
-  const swaks = (user: string, pass: string, from: string, to: string[], extra: string[] = []) => run('swaks', [
-    '--server', '127.0.0.1', '--port', String(pw.port('submission')), '--tls', '--auth', 'PLAIN', '--auth-user', user,
-    '--auth-password', pass, '--from', from, '--to', to.join(','), '--timeout', '15', ...extra]);
-
-  /** Counter deltas between two scrapes, for the named series. */
-  const delta = (a: Samples, b: Samples, name: string, labels: Record<string, string> = {}) => value(b, name, labels) - value(a, name, labels);
-
   test('a MAIL refused by policy is a rejected message; refused and accepted RCPTs count one each', async () => {
-    const t0 = await scrape();
+    const t0 = await scrape(pw);
     // Not her address: 550 5.7.1 at MAIL, so no RCPT is ever sent.
-    const r1 = await swaks(ALICE, PASS, 'someone-else@isp.example', ['x@example.net']);
+    const r1 = await swaks(pw, ALICE, PASS, 'someone-else@isp.example', ['x@example.net']);
     assert.match(r1.stdout, /<~\* 550 5\.7\.1 Sender address rejected/);
     // The sending limit at MAIL: the second message of the hour for the "tiny" tier is 450 4.7.1.
-    assert.match((await swaks('tiny@isp.example', 'tiny-secret-pass1', 'tiny@isp.example', ['x@example.net'])).stdout, /<~ {2}250 2\.0\.0 Ok: queued/);
-    assert.match((await swaks('tiny@isp.example', 'tiny-secret-pass1', 'tiny@isp.example', ['x@example.net'])).stdout, /<~\* 450 4\.7\.1/);
+    assert.match((await swaks(pw, 'tiny@isp.example', 'tiny-secret-pass1', 'tiny@isp.example', ['x@example.net'])).stdout, /<~ {2}250 2\.0\.0 Ok: queued/);
+    assert.match((await swaks(pw, 'tiny@isp.example', 'tiny-secret-pass1', 'tiny@isp.example', ['x@example.net'])).stdout, /<~\* 450 4\.7\.1/);
     // Three recipients, one of them without a domain name the MSA accepts (554 5.1.2); the message goes to the other two.
-    const r3 = await swaks(ALICE, PASS, ALICE, ['a@example.net', 'b@example.net', 'nodots@localhost']);
+    const r3 = await swaks(pw, ALICE, PASS, ALICE, ['a@example.net', 'b@example.net', 'nodots@localhost']);
     assert.match(r3.stdout, /<~\* 554 5\.1\.2/);
     assert.match(r3.stdout, /<~ {2}250 2\.0\.0 Ok: queued/);
-    const t1 = await scrape();
+    const t1 = await scrape(pw);
     assert.equal(delta(t0, t1, 'portwarden_messages_total', { verdict: 'rejected', code: '550', enhanced: '5.7.1' }), 1, 'refused at MAIL');
     assert.equal(delta(t0, t1, 'portwarden_messages_total', { verdict: 'deferred', code: '450', enhanced: '4.7.1' }), 1, 'limited at MAIL');
     assert.equal(delta(t0, t1, 'portwarden_messages_total', { verdict: 'accepted', code: '250' }), 2);
@@ -118,19 +118,21 @@ describe('/metrics counts what happened', { skip }, () => {
   });
 
   test('relay outcomes per recipient: one sent, one bounced, one deferred then sent; the bounce notice is sent too', async () => {
-    await until(async () => value(await scrape(), 'portwarden_queue_messages', { state: 'active' }) === 0
-      && value(await scrape(), 'portwarden_queue_messages', { state: 'deferred' }) === 0, 'an empty queue', 15000, 200);
+    await until(async () => {
+      const s = await scrape(pw);
+      return value(s, 'portwarden_queue_messages', { state: 'active' }) === 0 && value(s, 'portwarden_queue_messages', { state: 'deferred' }) === 0;
+    }, 'an empty queue', 15000, 200);
     const before = sink.messages.length;
-    const t0 = await scrape();
-    const r = await swaks(ALICE, PASS, ALICE, ['ok@example.net', 'bounce@example.net', 'later@example.net']);
+    const t0 = await scrape(pw);
+    const r = await swaks(pw, ALICE, PASS, ALICE, ['ok@example.net', 'bounce@example.net', 'later@example.net']);
     assert.match(r.stdout, /<~ {2}250 2\.0\.0 Ok: queued/);
     // The message to ok@, the failure notice to alice, then the retry to later@ (after the 1 s schedule step).
     await sink.waitFor(before + 3, 20000);
     await until(async () => {
-      const s = await scrape();
+      const s = await scrape(pw);
       return value(s, 'portwarden_queue_messages', { state: 'active' }) + value(s, 'portwarden_queue_messages', { state: 'deferred' }) === 0;
     }, 'the queue to drain', 15000, 200);
-    const t1 = await scrape();
+    const t1 = await scrape(pw);
     assert.equal(delta(t0, t1, 'portwarden_relay_total', { outcome: 'sent' }), 3, 'ok@, later@ at the retry, and the notice to alice');
     assert.equal(delta(t0, t1, 'portwarden_relay_total', { outcome: 'bounced' }), 1);
     assert.equal(delta(t0, t1, 'portwarden_relay_total', { outcome: 'deferred' }), 1);
@@ -140,23 +142,23 @@ describe('/metrics counts what happened', { skip }, () => {
   });
 
   test('sessions open and close on the gauge; a disabled account with the right password is outcome="disabled"', async () => {
-    const t0 = await scrape();
+    const t0 = await scrape(pw);
     const c = await RawClient.connect(pw.port('submissions'), { tls: true });
     await c.read();
     await c.cmd('EHLO c.example');
-    const t1 = await scrape();
+    const t1 = await scrape(pw);
     assert.equal(delta(t0, t1, 'portwarden_sessions_open', { listener: 'submissions' }), 1);
     assert.equal(delta(t0, t1, 'portwarden_sessions_total', { listener: 'submissions' }), 1);
     assert.match((await c.cmd(`AUTH PLAIN ${plainAuth('gone@isp.example', 'gone-secret-pass')}`)).lines[0], /^525 5\.7\.13/);
     c.close();
-    await until(async () => delta(t0, await scrape(), 'portwarden_sessions_open', { listener: 'submissions' }) === 0, 'the session to close');
-    const t2 = await scrape();
+    await until(async () => delta(t0, await scrape(pw), 'portwarden_sessions_open', { listener: 'submissions' }) === 0, 'the session to close');
+    const t2 = await scrape(pw);
     assert.equal(delta(t0, t2, 'portwarden_auth_total', { mechanism: 'PLAIN', outcome: 'disabled' }), 1);
     assert.equal(delta(t0, t2, 'portwarden_auth_total'), 1);
   });
 
   test('a brute-force lockout is counted, and so is the AUTH refused while locked', async () => {
-    const t0 = await scrape();
+    const t0 = await scrape(pw);
     // From 127.0.0.2, so the lock on that address leaves the other tests' 127.0.0.1 alone.
     const py = `
 import smtplib, ssl, sys
@@ -179,7 +181,7 @@ for i in range(11):
     const codes = r.stdout.trim().split('\n');
     assert.deepEqual(codes.slice(0, 9), Array(9).fill('535'), r.stdout);
     assert.ok(codes[9] !== '535' && codes[10] !== '535' && !codes.includes('235'), r.stdout);
-    const t1 = await scrape();
+    const t1 = await scrape(pw);
     assert.equal(delta(t0, t1, 'portwarden_auth_lockouts_total', { scope: 'ip' }), 1);
     // Every lockout the tracker logged is counted, whichever scopes it locked.
     await until(() => pw.logsOf('lockout').length > 0, 'the lockout log line');
@@ -209,18 +211,16 @@ describe('/metrics: limit decisions made without the shared store', { skip: skip
   });
 
   test('with Redis gone and failMode open, each decision falls back to the local bucket and is counted', async () => {
-    const scrape = async () => parse((await run('curl', ['-sS', '--fail', `http://127.0.0.1:${pw.port('metrics')}/metrics`])).stdout);
-    const send = () => run('swaks', ['--server', '127.0.0.1', '--port', String(pw.port('submission')), '--tls', '--auth', 'PLAIN',
-      '--auth-user', ALICE, '--auth-password', PASS, '--from', ALICE, '--to', 'x@example.net', '--timeout', '15']);
-    const t0 = await scrape();
+    const send = () => swaks(pw, ALICE, PASS, ALICE, ['x@example.net']);
+    const t0 = await scrape(pw);
     assert.match((await send()).stdout, /<~ {2}250 2\.0\.0 Ok: queued/);
-    const t1 = await scrape();
-    assert.equal(value(t1, 'portwarden_limit_store_degraded_total') - value(t0, 'portwarden_limit_store_degraded_total'), 0, 'Redis answers');
+    const t1 = await scrape(pw);
+    assert.equal(delta(t0, t1, 'portwarden_limit_store_degraded_total'), 0, 'Redis answers');
     await redis.stop();
     assert.match((await send()).stdout, /<~ {2}250 2\.0\.0 Ok: queued/, 'fail open: still accepted');
-    const t2 = await scrape();
+    const t2 = await scrape(pw);
     // One decision at MAIL (messages), one at the RCPT (recipients).
-    assert.equal(value(t2, 'portwarden_limit_store_degraded_total', { result: 'fallback' }) - value(t1, 'portwarden_limit_store_degraded_total', { result: 'fallback' }), 2);
+    assert.equal(delta(t1, t2, 'portwarden_limit_store_degraded_total', { result: 'fallback' }), 2);
   });
 
   test('with failMode closed, the MAIL refused for want of the store is counted as refused and as a deferred message', async () => {
@@ -231,14 +231,12 @@ describe('/metrics: limit decisions made without the shared store', { skip: skip
     });
     try {
       await redis.stop(); // (already stopped by the test before, when run in order)
-      const scrape = async () => parse((await run('curl', ['-sS', '--fail', `http://127.0.0.1:${closed.port('metrics')}/metrics`])).stdout);
-      const t0 = await scrape();
-      const r = await run('swaks', ['--server', '127.0.0.1', '--port', String(closed.port('submission')), '--tls', '--auth', 'PLAIN',
-        '--auth-user', ALICE, '--auth-password', PASS, '--from', ALICE, '--to', 'x@example.net', '--timeout', '15']);
+      const t0 = await scrape(closed);
+      const r = await swaks(closed, ALICE, PASS, ALICE, ['x@example.net']);
       assert.match(r.stdout, /<~\* 451 4\.3\.0 Sending limits temporarily unavailable/);
-      const t1 = await scrape();
-      assert.equal(value(t1, 'portwarden_limit_store_degraded_total', { result: 'refused' }) - value(t0, 'portwarden_limit_store_degraded_total', { result: 'refused' }), 1);
-      assert.equal(value(t1, 'portwarden_messages_total', { verdict: 'deferred', code: '451', enhanced: '4.3.0' }) - value(t0, 'portwarden_messages_total', { verdict: 'deferred', code: '451', enhanced: '4.3.0' }), 1);
+      const t1 = await scrape(closed);
+      assert.equal(delta(t0, t1, 'portwarden_limit_store_degraded_total', { result: 'refused' }), 1);
+      assert.equal(delta(t0, t1, 'portwarden_messages_total', { verdict: 'deferred', code: '451', enhanced: '4.3.0' }), 1);
     } finally {
       await closed.destroy();
     }

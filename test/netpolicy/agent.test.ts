@@ -96,7 +96,7 @@ test('a tampered policy is refused field by field and leaves the nft ruleset unc
     ['garden prefix not a prefix', (p) => { p.garden[0].prefix = '192.0.2.25 tcp dport 25 accept; ip daddr 192.0.2.25'; }, /garden\[0\]\.prefix/],
     ['garden family that disagrees', (p) => { p.garden[0].family = 6; }, /garden\[0\]\.family/],
     ['unknown garden protocol', (p) => { p.garden[0].proto = 'sctp'; }, /garden\[0\]\.proto/],
-    ['content that does not match its version', (p) => { p.sets.dynamic4 = []; p.version = 'f'.repeat(32); }, /version: .* does not match the content/],
+    ['content that does not match its version', (p) => { p.sets.dynamic4 = []; }, /version: .* does not match the content/],
   ];
   for (const [what, change, why] of cases) {
     tampered = forge(change);
