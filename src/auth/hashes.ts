@@ -172,9 +172,17 @@ export function needsRehash(stored: string): boolean {
 
 /** What a new password is stored as: argon2id, plus SCRAM keys when it survives SASLprep. */
 export async function newCredentials(password: string, scramIterations?: number): Promise<{ hash: string; scram: ScramCredentials | null }> {
-  const [hash, scram] = await Promise.all([hashPassword(password),
-    hashSlot(() => deriveScramCredentials(password, { iterations: scramIterations })).then((r) => r.value)]);
+  const [hash, scram] = await Promise.all([hashPassword(password), deriveScram(password, scramIterations)]);
   return { hash, scram };
+}
+
+/**
+ * SCRAM keys for a password, derived in a hash slot (PBKDF2 is hash work like any other).
+ * The slot is taken here, not in deriveScramCredentials: verifyScramPassword already runs
+ * inside one, and taking a second there could deadlock.
+ */
+export async function deriveScram(password: string, iterations?: number): Promise<ScramCredentials | null> {
+  return (await hashSlot(() => deriveScramCredentials(password, { iterations }))).value;
 }
 
 /** SCRAM keys carried by a Dovecot {SCRAM-SHA-256} hash, else null. */
