@@ -202,8 +202,10 @@ export class Authenticator {
   }
 
   private dummyHash(): Promise<string> {
-    this.dummy ??= hashPassword(randomBytes(16).toString('base64'));
-    this.dummy.catch(() => { this.dummy = null; }); // a full queue must not poison it
+    if (!this.dummy) {
+      this.dummy = hashPassword(randomBytes(16).toString('base64'));
+      this.dummy.catch(() => { this.dummy = null; }); // a full queue must not poison it
+    }
     return this.dummy;
   }
 
