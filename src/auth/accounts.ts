@@ -301,7 +301,7 @@ export class AccountStore implements CredentialSource {
     if ('error' in id || id.scheme === 'plain') {
       throw new AccountError('invalid-hash', 'error' in id ? id.error : 'cleartext hashes are not stored; pass password');
     }
-    const capped = hashCapError(input.hash!, this.hashCaps);
+    const capped = hashCapError(id, this.hashCaps);
     if (capped) throw new AccountError('invalid-hash', capped);
     return { ...base, hash: input.hash!, scram: scramFromHash(input.hash!) };
   }

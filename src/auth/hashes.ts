@@ -45,14 +45,14 @@ const DOVECOT_SCHEMES: Record<string, 'crypt' | 'scram' | 'plain'> = {
   'CLEARTEXT': 'plain',
 };
 
-interface Parsed {
+export interface ParsedHash {
   scheme: HashScheme;
   /** What the verifier gets: the crypt string, the SCRAM fields or the cleartext. */
   body: string;
 }
 
 /** Which scheme a stored hash is in, or why it is not one we read. */
-export function identifyHash(stored: string): Parsed | { error: string } {
+export function identifyHash(stored: string): ParsedHash | { error: string } {
   let body = stored;
   let kind: 'crypt' | 'scram' | 'plain' = 'crypt';
   const m = /^\{([A-Za-z0-9.-]+)\}/.exec(stored);
@@ -130,10 +130,8 @@ const ARGON2_MAX_MEMORY = 65_536;
 const ARGON2_MAX_WORK = ARGON2_MAX_MEMORY * 4;
 const SCRAM_MAX_ITERATIONS = 1_000_000;
 
-/** Why a hash may not be imported (it would cost too much at every login), or null. */
-export function hashCapError(stored: string, caps: HashCaps = {}): string | null {
-  const p = identifyHash(stored);
-  if ('error' in p) return p.error;
+/** Why a hash (as identifyHash read it) may not be imported (it would cost too much at every login), or null. */
+export function hashCapError(p: ParsedHash, caps: HashCaps = {}): string | null {
   if (p.scheme === 'bcrypt') {
     const cost = Number(p.body.slice(4, 6));
     const max = caps.bcryptCost ?? HASH_CAPS.bcryptCost;
