@@ -147,7 +147,9 @@ export function bruteForce(cfg: Config, store: LimitStore, logger: Logger, accou
   onLockout?: (ev: LockoutEvent) => void): BruteForceTracker {
   const spec = { ...(cfg.limits.bruteForce ?? {}) } as BruteForceSpec;
   if (cfg.limits.authFailureDelaysMs) spec.delaysMs = cfg.limits.authFailureDelaysMs;
-  spec.trusted = [...cfg.limits.trustedNetworks, ...(Array.isArray(spec.trusted) ? spec.trusted : [])];
+  // A trusted that is not a list is left as given, for createBruteForce to report.
+  const own: unknown = spec.trusted;
+  if (own === undefined || Array.isArray(own)) spec.trusted = [...cfg.limits.trustedNetworks, ...(own ?? [])];
   const r = createBruteForce({ store, spec, logger, accountKey, known: cfg.limits.store === 'redis' ? undefined : known,
     onLockout: (ev) => { logger.warn({ event: 'lockout', scope: ev.scope, subject: ev.subject, ip: ev.ip }); onLockout?.(ev); } });
   if (r.ok) logger.info({ event: 'bruteforce', ...r.tracker.describe() }, 'failed-AUTH rules');
