@@ -295,13 +295,15 @@ export class AccountStore implements CredentialSource {
     if ((input.password === undefined) === (input.hash === undefined)) {
       throw new AccountError('invalid-password', 'give exactly one of password and hash');
     }
-    if (input.password !== undefined) this.checkPassword(input.password);
-    if (input.password !== undefined) return { ...base, ...(await newCredentials(input.password, this.scramIterations)) };
+    if (input.password !== undefined) {
+      this.checkPassword(input.password);
+      return { ...base, ...(await newCredentials(input.password, this.scramIterations)) };
+    }
     const id = identifyHash(input.hash!);
     if ('error' in id || id.scheme === 'plain') {
       throw new AccountError('invalid-hash', 'error' in id ? id.error : 'cleartext hashes are not stored; pass password');
     }
-    const capped = hashCapError(input.hash!, this.hashCaps);
+    const capped = hashCapError(id, this.hashCaps);
     if (capped) throw new AccountError('invalid-hash', capped);
     return { ...base, hash: input.hash!, scram: scramFromHash(input.hash!) };
   }

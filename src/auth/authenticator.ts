@@ -10,10 +10,10 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { Logger, Reply } from '../core/index.ts';
 import type { AuthRecord, CredentialSource } from './accounts.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkPassword, hashPassword, needsRehash, type HashScheme } from './hashes.ts';
+import { checkPassword, deriveScram, hashPassword, needsRehash, type HashScheme } from './hashes.ts';
 import { normalizeLogin } from './names.ts';
 import { AUTH_FAILED, TEMPORARY, accountDisabled } from './replies.ts';
-import { deriveScramCredentials, fakeScramCredentials, SCRAM_ITERATIONS, type ScramCredentials } from './scram-keys.ts';
+import { fakeScramCredentials, SCRAM_ITERATIONS, type ScramCredentials } from './scram-keys.ts';
 
 // RFC 4616 asks for at least 255 octets. Far longer ones only make crypt-style
 // hashes slow (SHA-crypt's work grows with the length), so they fail early.
@@ -186,7 +186,7 @@ export class Authenticator {
     try {
       const update: { hash?: string; scram?: ScramCredentials } = {};
       if (!rec.scram || rec.scram.iterations < this.scramIterations) {
-        const scram = await deriveScramCredentials(password, { iterations: this.scramIterations });
+        const scram = await deriveScram(password, this.scramIterations);
         if (scram) update.scram = scram;
       }
       if ((this.opts.rehashOnLogin ?? true) && needsRehash(rec.hash)) update.hash = await hashPassword(password);
@@ -202,8 +202,10 @@ export class Authenticator {
   }
 
   private dummyHash(): Promise<string> {
-    this.dummy ??= hashPassword(randomBytes(16).toString('base64'));
-    this.dummy.catch(() => { this.dummy = null; }); // a full queue must not poison it
+    if (!this.dummy) {
+      this.dummy = hashPassword(randomBytes(16).toString('base64'));
+      this.dummy.catch(() => { this.dummy = null; }); // a full queue must not poison it
+    }
     return this.dummy;
   }
 

@@ -59,3 +59,16 @@ test('at most `concurrency` hash computations at once; the rest queue, and past 
     configureHashing({});
   }
 });
+
+test('the SCRAM key upgrade on login takes a hash slot like every other PBKDF2 derivation', async () => {
+  const k = kit({ rehashOnLogin: false });
+  try {
+    await k.accounts.add({ login: 'bob', hash: BCRYPT });
+    const before = hashStats().computed;
+    const r = await k.auth.verifyPlain('bob', 'pencil');
+    assert.equal(r.ok, true);
+    assert.notEqual((await k.accounts.authRecord('bob'))!.scram, null, 'SCRAM keys were derived');
+    // One slot for the bcrypt check, one for the PBKDF2 derivation.
+    assert.equal(hashStats().computed - before, 2);
+  } finally { k.done(); }
+});

@@ -28,12 +28,12 @@ export const HASH_WORKER_URL = new URL('./hash-worker.ts', import.meta.url).href
 
 export const defaultConcurrency = (): number => Math.min(3, Math.max(2, availableParallelism() - 1));
 
-interface Stats { running: number; peak: number; queued: number; computed: number; offloaded: number; refused: number }
+interface Stats { running: number; peak: number; computed: number; offloaded: number }
 
 let concurrency = defaultConcurrency();
 let queueMax = 200;
 const waiting: Array<() => void> = [];
-const stats: Stats = { running: 0, peak: 0, queued: 0, computed: 0, offloaded: 0, refused: 0 };
+const stats: Stats = { running: 0, peak: 0, computed: 0, offloaded: 0 };
 let pool: Piscina | null = null;
 
 /** Set at start from config (auth.hashConcurrency, auth.hashQueue); tests reset it with {}. */
@@ -47,8 +47,11 @@ export function configureHashing(opts: HashingOptions): void {
   while (waiting.length && stats.running < concurrency) { stats.running++; waiting.shift()!(); }
 }
 
-/** Counters for tests, benchmarks and the log: computations running, the most at once, done. */
-export function hashStats(): Readonly<Stats> {
+/**
+ * Counters for tests and benchmarks: computations running, the most at once, done, sent to
+ * the workers, and how many wait now. A refusal is logged by the authenticator (auth-temporary).
+ */
+export function hashStats(): Readonly<Stats & { queued: number }> {
   return { ...stats, queued: waiting.length };
 }
 
@@ -71,7 +74,7 @@ async function acquire(): Promise<void> {
   if (stats.running < concurrency) {
     stats.running++;
   } else {
-    if (waiting.length >= queueMax) { stats.refused++; throw new HashBusyError(); }
+    if (waiting.length >= queueMax) throw new HashBusyError();
     await new Promise<void>((res) => waiting.push(res)); // release() hands its slot over
   }
   if (stats.running > stats.peak) stats.peak = stats.running;

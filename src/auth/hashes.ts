@@ -45,14 +45,14 @@ const DOVECOT_SCHEMES: Record<string, 'crypt' | 'scram' | 'plain'> = {
   'CLEARTEXT': 'plain',
 };
 
-interface Parsed {
+export interface ParsedHash {
   scheme: HashScheme;
   /** What the verifier gets: the crypt string, the SCRAM fields or the cleartext. */
   body: string;
 }
 
 /** Which scheme a stored hash is in, or why it is not one we read. */
-export function identifyHash(stored: string): Parsed | { error: string } {
+export function identifyHash(stored: string): ParsedHash | { error: string } {
   let body = stored;
   let kind: 'crypt' | 'scram' | 'plain' = 'crypt';
   const m = /^\{([A-Za-z0-9.-]+)\}/.exec(stored);
@@ -130,10 +130,8 @@ const ARGON2_MAX_MEMORY = 65_536;
 const ARGON2_MAX_WORK = ARGON2_MAX_MEMORY * 4;
 const SCRAM_MAX_ITERATIONS = 1_000_000;
 
-/** Why a hash may not be imported (it would cost too much at every login), or null. */
-export function hashCapError(stored: string, caps: HashCaps = {}): string | null {
-  const p = identifyHash(stored);
-  if ('error' in p) return p.error;
+/** Why a hash (as identifyHash read it) may not be imported (it would cost too much at every login), or null. */
+export function hashCapError(p: ParsedHash, caps: HashCaps = {}): string | null {
   if (p.scheme === 'bcrypt') {
     const cost = Number(p.body.slice(4, 6));
     const max = caps.bcryptCost ?? HASH_CAPS.bcryptCost;
@@ -172,9 +170,17 @@ export function needsRehash(stored: string): boolean {
 
 /** What a new password is stored as: argon2id, plus SCRAM keys when it survives SASLprep. */
 export async function newCredentials(password: string, scramIterations?: number): Promise<{ hash: string; scram: ScramCredentials | null }> {
-  const [hash, scram] = await Promise.all([hashPassword(password),
-    hashSlot(() => deriveScramCredentials(password, { iterations: scramIterations })).then((r) => r.value)]);
+  const [hash, scram] = await Promise.all([hashPassword(password), deriveScram(password, scramIterations)]);
   return { hash, scram };
+}
+
+/**
+ * SCRAM keys for a password, derived in a hash slot (PBKDF2 is hash work like any other).
+ * The slot is taken here, not in deriveScramCredentials: verifyScramPassword already runs
+ * inside one, and taking a second there could deadlock.
+ */
+export async function deriveScram(password: string, iterations?: number): Promise<ScramCredentials | null> {
+  return (await hashSlot(() => deriveScramCredentials(password, { iterations }))).value;
 }
 
 /** SCRAM keys carried by a Dovecot {SCRAM-SHA-256} hash, else null. */

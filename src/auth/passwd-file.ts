@@ -75,7 +75,7 @@ export async function planImport(text: string, opts: ImportOptions, logger: Logg
     if (seen.has(login)) { skipped.push({ line: e.line, reason: `duplicate login ${login}` }); continue; }
     const id = identifyHash(e.password);
     if ('error' in id) { skipped.push({ line: e.line, reason: id.error }); continue; }
-    const capped = id.scheme === 'plain' ? null : hashCapError(e.password, opts.hashCaps);
+    const capped = hashCapError(id, opts.hashCaps);
     if (capped) { skipped.push({ line: e.line, reason: capped }); continue; }
     if (id.scheme === 'plain' && !opts.allowPlain) {
       skipped.push({ line: e.line, reason: 'cleartext {PLAIN} password (import with allowPlain to hash it)' });

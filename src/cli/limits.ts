@@ -64,6 +64,20 @@ function describe(rule: CompiledRule | undefined): string {
   return `limit of ${rule.limit} ${rule.counts} per ${human(rule.periodMs)} for ${whose} reached`;
 }
 
+/** A limit store that cannot answer (Redis down, failMode closed): both gates say this. */
+const LIMITS_UNAVAILABLE = reply(451, '4.3.0', 'Sending limits temporarily unavailable; try again later');
+
+/** "N minute(s)" until a refused sender may try again (at least one). */
+function retryIn(d: Decision): string {
+  const mins = Math.max(1, Math.ceil(d.retryAfterMs / 60_000));
+  return `${mins} minute${mins === 1 ? '' : 's'}`;
+}
+
+/** The warn every refused limit decision gets; `who` says whose limit it was. */
+function logLimit(logger: Logger, d: Decision, who: Record<string, unknown>): void {
+  logger.warn({ event: 'limit', outcome: d.outcome, ...who, retryAfterMs: d.retryAfterMs });
+}
+
 export interface LimitEvents {
   /** A flood rule with suspend fired: disable the account (525 5.7.13 at its next AUTH). */
   onFlood(ctx: LimitContext, decision: Decision): void;
@@ -83,14 +97,13 @@ export function limitsPort(limits: Limits, store: LimitStore, helpUrl: string, l
     events.onDecision?.(d, counts);
     if (d.allowed) return null;
     const rule = d.hit?.rule;
-    logger.warn({ event: 'limit', outcome: d.outcome, account: ctx.account, subscriber: ctx.subscriber, ip: ctx.ip, rule: rule?.id, retryAfterMs: d.retryAfterMs });
+    logLimit(logger, d, { account: ctx.account, subscriber: ctx.subscriber, ip: ctx.ip, rule: rule?.id });
     if (d.outcome === 'flood') {
       if (rule?.suspend) events.onFlood(ctx, d);
       return reply(550, '5.7.28', `Mail flood detected; sending suspended; see ${helpUrl}`);
     }
-    if (d.outcome === 'unavailable') return reply(451, '4.3.0', 'Sending limits temporarily unavailable; try again later');
-    const mins = Math.max(1, Math.ceil(d.retryAfterMs / 60_000));
-    return reply(450, '4.7.1', `Sending ${describe(rule)}; try again in ${mins} minute${mins === 1 ? '' : 's'}; see ${helpUrl}`);
+    if (d.outcome === 'unavailable') return LIMITS_UNAVAILABLE;
+    return reply(450, '4.7.1', `Sending ${describe(rule)}; try again in ${retryIn(d)}; see ${helpUrl}`);
   };
   return {
     onMail: (ctx) => decide(ctx, 'messages'),
@@ -116,10 +129,9 @@ export function postmasterGate(store: LimitStore, rate: { limit: number; per: nu
       const subject = a ? prefixKey(a, 32, 64) : ip;
       const d = await store.check([{ id: `pm:${subject}/postmaster`, intervalMs, burst: rate.limit, subject: `pm:${subject}` }], 1);
       if (d.allowed) return null;
-      if (d.outcome === 'unavailable') return reply(451, '4.3.0', 'Sending limits temporarily unavailable; try again later');
-      logger.warn({ event: 'limit', outcome: d.outcome, scope: 'postmaster', ip, retryAfterMs: d.retryAfterMs });
-      const mins = Math.max(1, Math.ceil(d.retryAfterMs / 60_000));
-      return reply(450, '4.7.1', `Too many messages to postmaster from your address; try again in ${mins} minute${mins === 1 ? '' : 's'}`);
+      if (d.outcome === 'unavailable') return LIMITS_UNAVAILABLE;
+      logLimit(logger, d, { scope: 'postmaster', ip });
+      return reply(450, '4.7.1', `Too many messages to postmaster from your address; try again in ${retryIn(d)}`);
     },
   };
 }
@@ -135,7 +147,9 @@ export function bruteForce(cfg: Config, store: LimitStore, logger: Logger, accou
   onLockout?: (ev: LockoutEvent) => void): BruteForceTracker {
   const spec = { ...(cfg.limits.bruteForce ?? {}) } as BruteForceSpec;
   if (cfg.limits.authFailureDelaysMs) spec.delaysMs = cfg.limits.authFailureDelaysMs;
-  spec.trusted = [...cfg.limits.trustedNetworks, ...(Array.isArray(spec.trusted) ? spec.trusted : [])];
+  // A trusted that is not a list is left as given, for createBruteForce to report.
+  const own: unknown = spec.trusted;
+  if (own === undefined || Array.isArray(own)) spec.trusted = [...cfg.limits.trustedNetworks, ...(own ?? [])];
   const r = createBruteForce({ store, spec, logger, accountKey, known: cfg.limits.store === 'redis' ? undefined : known,
     onLockout: (ev) => { logger.warn({ event: 'lockout', scope: ev.scope, subject: ev.subject, ip: ev.ip }); onLockout?.(ev); } });
   if (r.ok) logger.info({ event: 'bruteforce', ...r.tracker.describe() }, 'failed-AUTH rules');

@@ -124,8 +124,10 @@ export function createBruteForce(opts: BruteForceOptions): { ok: true; tracker: 
   const v6 = spec.ipv6Prefix ?? BRUTE_FORCE_DEFAULTS.ipv6Prefix;
   if (!(Number.isInteger(v4) && v4 >= 8 && v4 <= 32)) errors.push('ipv4Prefix: must be 8 to 32');
   if (!(Number.isInteger(v6) && v6 >= 16 && v6 <= 128)) errors.push('ipv6Prefix: must be 16 to 128');
-  const trusted = CidrList.parse(spec.trusted ?? []);
-  if (!(trusted instanceof CidrList)) errors.push(`trusted: not an address or CIDR: ${trusted.invalid.join(', ')}`);
+  const listed: unknown = spec.trusted ?? [];
+  const trusted = Array.isArray(listed) ? CidrList.parse(listed) : { invalid: [] };
+  if (!Array.isArray(listed)) errors.push('trusted: must be a list of addresses or CIDRs');
+  else if (!(trusted instanceof CidrList)) errors.push(`trusted: not an address or CIDR: ${trusted.invalid.join(', ')}`);
   if (errors.length || !(trusted instanceof CidrList)) return { ok: false, errors };
   const known = days === 0 ? null : opts.known ?? new StoreKnownPrefixes(opts.store);
   return { ok: true, tracker: new BruteForceTracker(opts, { rules, delays, trusted, v4, v6, known, days }) };
