@@ -139,7 +139,7 @@ export function postmasterGate(store: LimitStore, rate: { limit: number; per: nu
 /**
  * The failed-AUTH tracker from `limits.bruteForce`, keyed on `accountKey` (auth's normalizeLogin,
  * the function the account lookup uses). `known` keeps known prefixes somewhere that outlives the
- * process (SQLite) when the limit store does not; with Redis the store itself is shared and kept.
+ * process (SQLite) when the limit store does not; undefined with Redis, whose store keeps them shared.
  * `onLockout` hears of every lock as it is set (the lockout metric).
  */
 export function bruteForce(cfg: Config, store: LimitStore, logger: Logger, accountKey: (login: string) => string | null,
@@ -150,7 +150,7 @@ export function bruteForce(cfg: Config, store: LimitStore, logger: Logger, accou
   // A trusted that is not a list is left as given, for createBruteForce to report.
   const own: unknown = spec.trusted;
   if (own === undefined || Array.isArray(own)) spec.trusted = [...cfg.limits.trustedNetworks, ...(own ?? [])];
-  const r = createBruteForce({ store, spec, logger, accountKey, known: cfg.limits.store === 'redis' ? undefined : known,
+  const r = createBruteForce({ store, spec, logger, accountKey, known,
     onLockout: (ev) => { logger.warn({ event: 'lockout', scope: ev.scope, subject: ev.subject, ip: ev.ip }); onLockout?.(ev); } });
   if (r.ok) logger.info({ event: 'bruteforce', ...r.tracker.describe() }, 'failed-AUTH rules');
   if (!r.ok) throw new Error(`invalid limits.bruteForce:\n  ${r.errors.map((e) => `${where(['limits', 'bruteForce', e.split(/[.:]/)[0]])}: ${e}`).join('\n  ')}`);
