@@ -302,6 +302,13 @@ describe('result', () => {
     }
     assert.equal(parseMailboxList('A. Smith <alice@isp.example>').ok, true, 'the obsolete "." in a display name is still read');
   });
+  it('a field named like an Object.prototype member (Constructor, __proto__, toString) is not an originator field', async () => {
+    for (const name of ['Constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      const { result } = await run(`From: alice@isp.example\r\n${name}: hello world\r\nSubject: s\r\n\r\nb\r\n`);
+      assert.equal(result.reject, undefined, name);
+      assert.deepEqual(result.originators.map((o) => o.field), ['From'], name);
+    }
+  });
   it('a missing From is reported, not decided', async () => {
     const { out, result } = await run('Subject: s\r\n\r\nb\r\n');
     parseStrict(out);

@@ -165,7 +165,7 @@ export function finishHeader(fields: Field[], o: HeaderOptions, repairs: Repairs
   if (o.markEarlyEnd) text += `${generatedField(REPAIR_HEADER, 'header section ended early; empty line inserted', false)}\r\n`;
   text += '\r\n';
 
-  const originators = fields.filter((f) => f.lname in ORIGINATOR_FIELDS).map((f) => readOriginator(f.lname, value(f, false)));
+  const originators = fields.filter((f) => ORIGINATOR_FIELDS.has(f.lname)).map((f) => readOriginator(f.lname, value(f, false)));
   const listed = (label: string): string[] => originators.flatMap((x) => (x.field === label && x.result.ok ? x.result.mailboxes.map((m) => m.address) : []));
   const subject = byName('subject');
   const info: HeaderInfo = {
