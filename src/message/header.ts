@@ -75,8 +75,6 @@ export interface HeaderOptions {
 }
 
 export interface HeaderInfo {
-  from: string[];
-  sender: string | null;
   /** Every From, Sender, Resent-From and Resent-Sender field, strictly read, in order. */
   originators: OriginatorField[];
   messageId: string;
@@ -166,11 +164,8 @@ export function finishHeader(fields: Field[], o: HeaderOptions, repairs: Repairs
   text += '\r\n';
 
   const originators = fields.filter((f) => ORIGINATOR_FIELDS.has(f.lname)).map((f) => readOriginator(f.lname, value(f, false)));
-  const listed = (label: string): string[] => originators.flatMap((x) => (x.field === label && x.result.ok ? x.result.mailboxes.map((m) => m.address) : []));
   const subject = byName('subject');
   const info: HeaderInfo = {
-    from: listed('From'),
-    sender: listed('Sender')[0] ?? null,
     originators,
     messageId: trimWsp(messageId),
     hadMessageId: mid !== undefined,
