@@ -81,6 +81,10 @@ test('verified TLS (the hop\'s CA given): AUTH LOGIN after STARTTLS, then AUTH=<
   assert.deepEqual(s.commands.slice(0, 6), ['EHLO relay.test', 'STARTTLS', 'EHLO relay.test', 'AUTH LOGIN', 'dXNlcg==', 'cGFzcw==']);
   assert.ok(s.commands.includes('MAIL FROM:<alice@example.org> AUTH=al+2Bice@example.org'), s.commands.join('\n'));
   assert.equal(s.messages[0].tls, true);
+  // A non-ASCII account goes as the xtext of its UTF-8 octets (RFC 3461 §4), not of UTF-16 code units.
+  const r2 = await c.deliver({ ...envelope(), account: 'jos\u00e9\u20ac@example.org' }, [0], 10, Readable.from([Buffer.from('hi\r\n')]));
+  assert.equal(r2.replies.get(0), '250 2.0.0 Ok: queued');
+  assert.ok(s.commands.includes('MAIL FROM:<alice@example.org> AUTH=jos+C3+A9+E2+82+AC@example.org'), s.commands.join('\n'));
 
   const denying = await sink(t, { tls: pair, reply: (l) => (l.startsWith('AUTH PLAIN') ? '535 5.7.8 bad credentials' : undefined) });
   await assert.rejects(connectClient(hop(denying, { ca: pair.cert }), 'relay.test', T), /authentication failed: 535 5\.7\.8/);
