@@ -111,7 +111,7 @@ function keepFirstValid(fields: Field[], lname: string, label: string, valid: (v
 
 export function finishHeader(fields: Field[], o: HeaderOptions, repairs: Repairs): HeaderOutcome {
   // Bounded before anything parses an address (issue 10 item 9).
-  const capped = checkAddressCaps(fields.map((f) => ({ lname: f.lname, octets: octets(f) })), o.addressCaps);
+  const capped = checkAddressCaps(fields, octets, o.addressCaps);
   if (capped) return { ok: false, reject: capped };
   // RFC 5321 §6.3 loop detection, as Postfix's cleanup does it: our own Received counts.
   const hops = fields.reduce((n, f) => n + (f.lname === 'received' ? 1 : 0), 1);

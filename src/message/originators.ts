@@ -40,13 +40,13 @@ export interface OriginatorField {
   result: MailboxListResult;
 }
 
-/** Checks the caps over fields given as [lower-case name, octets]; null when within them. */
-export function checkAddressCaps(fields: Iterable<{ lname: string; octets: number }>, caps: AddressCaps): Reply | null {
+/** Checks the caps over fields by lower-case name; `octets` measures only the address fields. Null when within them. */
+export function checkAddressCaps<F extends { lname: string }>(fields: Iterable<F>, octets: (f: F) => number, caps: AddressCaps): Reply | null {
   let n = 0;
   for (const f of fields) {
     if (!ADDRESS_FIELDS.has(f.lname)) continue;
     if (++n > caps.maxFields) return reply(552, '5.3.4', `Too many address header fields (limit ${caps.maxFields})`);
-    if (f.octets > caps.maxFieldBytes) return reply(552, '5.3.4', `Address header field too long (limit ${caps.maxFieldBytes} octets)`);
+    if (octets(f) > caps.maxFieldBytes) return reply(552, '5.3.4', `Address header field too long (limit ${caps.maxFieldBytes} octets)`);
   }
   return null;
 }
