@@ -14,6 +14,7 @@
 // the same mailbox), empty list elements, controls and invisible or bidi
 // formatting code points. Linear in the input (one pass, no backtracking).
 import { TextDecoder } from 'node:util';
+import { VISIBLE_NON_ASCII } from './fields.ts';
 
 export interface Mailbox {
   /** local@domain as written. */
@@ -28,7 +29,6 @@ export type MailboxListResult = { ok: true; mailboxes: Mailbox[] } | { ok: false
 // ASCII by table: a regex per character made a 99 KB field cost ~100 ms.
 const ASCII_ATEXT_SET = new Uint8Array(128);
 for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-/=?^_`{|}~") ASCII_ATEXT_SET[c.charCodeAt(0)] = 1;
-const VISIBLE_NON_ASCII = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
 const isAtext = (c: string): boolean => {
   const n = c.codePointAt(0)!;
   return n < 0x80 ? ASCII_ATEXT_SET[n] === 1 : VISIBLE_NON_ASCII.test(c);

@@ -5,6 +5,14 @@
 // are octet counts and UTF-8 (RFC 6532) passes through byte for byte.
 import { randomBytes } from 'node:crypto';
 
+/**
+ * One non-ASCII code point a reader will show: a letter, mark, number,
+ * punctuation or symbol (no controls, format characters, separators, private
+ * use, unassigned). What the originator reader (address.ts) accepts as
+ * UTF8-non-ascii and what generated.ts keeps in SMTPUTF8 mail.
+ */
+export const VISIBLE_NON_ASCII = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
+
 // atext plus any octet >= 0x80 (RFC 6532 §3.2 UTF8-non-ascii, seen here as latin1).
 const ATEXT = "[A-Za-z0-9!#$%&'*+\\-/=?^_`{|}~\\u0080-\\u00ff]";
 const DOT_ATOM = `${ATEXT}+(?:\\.${ATEXT}+)*`;

@@ -4,9 +4,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../core/index.ts';
 import { formatRfc5322Date, parseRfc5322Date } from './fields.ts';
-import { MessageFixer } from './fixer.ts';
+import { MessageFixer, type FixResult } from './fixer.ts';
 import { parseMailboxList } from './address.ts';
 import { HOST, RECEIVED, parseStrict, run } from './testkit.ts';
+
+/** addr-specs of the strictly read `label` fields (From, Sender), in order; a refused field lists none. */
+const listed = (r: FixResult, label: string): string[] =>
+  r.originators.flatMap((o) => (o.field === label && o.result.ok ? o.result.mailboxes.map((m) => m.address) : []));
 
 const BASE = 'From: Alice <alice@isp.example>\r\nTo: bob@example.org\r\nSubject: hi\r\n' +
   'Message-ID: <abc.123@laptop.example>\r\nDate: Thu, 01 Jan 2026 10:00:00 +0100\r\n';
@@ -285,8 +289,8 @@ describe('result', () => {
     const msg = `From: "A, B" <a@isp.example>, c@isp.example\r\nSender: s@isp.example\r\nTo: x@o, y@o\r\n` +
       `Cc: g: z@o, w@o;\r\nSubject: ${subject}\r\n\r\nbody\r\n`;
     const { out, result } = await run(Buffer.from(msg, 'utf8'));
-    assert.deepEqual(result.from, ['a@isp.example', 'c@isp.example']);
-    assert.equal(result.sender, 's@isp.example');
+    assert.deepEqual(listed(result, 'From'), ['a@isp.example', 'c@isp.example']);
+    assert.equal(listed(result, 'Sender')[0] ?? null, 's@isp.example');
     assert.equal(result.subject, subject);
     assert.equal(result.toCount, 2);
     assert.equal(result.ccCount, 2);
@@ -297,15 +301,22 @@ describe('result', () => {
   it('obsolete From syntax (RFC 5322 §4.4: CFWS around "@" and ".", a source route) is not read as a mailbox: a second spelling the binding refuses (issue 10 item 2)', async () => {
     for (const v of ['alice @ isp . example', 'Bob <@relay.example:bob@isp.example>']) {
       const { result } = await run(`From: ${v}\r\nSubject: s\r\n\r\nb\r\n`);
-      assert.deepEqual(result.from, [], v);
+      assert.deepEqual(listed(result, 'From'), [], v);
       assert.equal(parseMailboxList(v).ok, false, v);
     }
     assert.equal(parseMailboxList('A. Smith <alice@isp.example>').ok, true, 'the obsolete "." in a display name is still read');
   });
+  it('a field named like an Object.prototype member (Constructor, __proto__, toString) is not an originator field', async () => {
+    for (const name of ['Constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      const { result } = await run(`From: alice@isp.example\r\n${name}: hello world\r\nSubject: s\r\n\r\nb\r\n`);
+      assert.equal(result.reject, undefined, name);
+      assert.deepEqual(result.originators.map((o) => o.field), ['From'], name);
+    }
+  });
   it('a missing From is reported, not decided', async () => {
     const { out, result } = await run('Subject: s\r\n\r\nb\r\n');
     parseStrict(out);
-    assert.deepEqual(result.from, []);
+    assert.deepEqual(listed(result, 'From'), []);
     assert.equal(result.reject, undefined);
   });
 });

@@ -44,9 +44,6 @@ export interface MessageInput {
 export interface FixResult {
   reject?: Reply;
   repairs: string[];
-  /** addr-specs from From:, undecoded; empty when From is missing (the caller decides). */
-  from: string[];
-  sender: string | null;
   /** Every From, Sender, Resent-From and Resent-Sender field, strictly read (empty after a reject). */
   originators: OriginatorField[];
   /** The Message-ID in the output ('' when absent and addMessageId is off). */
@@ -114,8 +111,6 @@ export class MessageFixer extends Transform {
     const i = this.info;
     const r: FixResult = {
       repairs: this.repairs.list(),
-      from: i?.from ?? [],
-      sender: i?.sender ?? null,
       originators: i?.originators ?? [],
       messageId: i?.messageId ?? '',
       hadMessageId: i?.hadMessageId ?? false,

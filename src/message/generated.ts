@@ -16,9 +16,7 @@
 // identity in a plain message becomes RFC 2047 encoded-words (allowed in
 // comments, RFC 2047 §5(2)); ORCPT/ENVID are xtext (RFC 3461 §4) again.
 import { domainToASCII } from 'node:url';
-import { foldLine } from './fields.ts';
-
-const VISIBLE_NON_ASCII = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
+import { foldLine, VISIBLE_NON_ASCII } from './fields.ts';
 
 /** Code point by code point: ASCII in `ascii`, non-ASCII kept only when `utf8` and visible; else "_". */
 function keep(s: string, ascii: RegExp, utf8: boolean): string {

@@ -75,8 +75,6 @@ export interface HeaderOptions {
 }
 
 export interface HeaderInfo {
-  from: string[];
-  sender: string | null;
   /** Every From, Sender, Resent-From and Resent-Sender field, strictly read, in order. */
   originators: OriginatorField[];
   messageId: string;
@@ -113,7 +111,7 @@ function keepFirstValid(fields: Field[], lname: string, label: string, valid: (v
 
 export function finishHeader(fields: Field[], o: HeaderOptions, repairs: Repairs): HeaderOutcome {
   // Bounded before anything parses an address (issue 10 item 9).
-  const capped = checkAddressCaps(fields.map((f) => ({ lname: f.lname, octets: octets(f) })), o.addressCaps);
+  const capped = checkAddressCaps(fields, octets, o.addressCaps);
   if (capped) return { ok: false, reject: capped };
   // RFC 5321 §6.3 loop detection, as Postfix's cleanup does it: our own Received counts.
   const hops = fields.reduce((n, f) => n + (f.lname === 'received' ? 1 : 0), 1);
@@ -165,12 +163,9 @@ export function finishHeader(fields: Field[], o: HeaderOptions, repairs: Repairs
   if (o.markEarlyEnd) text += `${generatedField(REPAIR_HEADER, 'header section ended early; empty line inserted', false)}\r\n`;
   text += '\r\n';
 
-  const originators = fields.filter((f) => f.lname in ORIGINATOR_FIELDS).map((f) => readOriginator(f.lname, value(f, false)));
-  const listed = (label: string): string[] => originators.flatMap((x) => (x.field === label && x.result.ok ? x.result.mailboxes.map((m) => m.address) : []));
+  const originators = fields.filter((f) => ORIGINATOR_FIELDS.has(f.lname)).map((f) => readOriginator(f.lname, value(f, false)));
   const subject = byName('subject');
   const info: HeaderInfo = {
-    from: listed('From'),
-    sender: listed('Sender')[0] ?? null,
     originators,
     messageId: trimWsp(messageId),
     hadMessageId: mid !== undefined,

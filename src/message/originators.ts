@@ -13,13 +13,17 @@ export const ADDRESS_FIELDS = new Set([
   'disposition-notification-to', 'return-receipt-to',
 ]);
 
-/** The fields bound to the account, with the label used in replies. */
-export const ORIGINATOR_FIELDS: Record<string, { label: string; single: boolean }> = {
-  from: { label: 'From', single: false },
-  sender: { label: 'Sender', single: true },
-  'resent-from': { label: 'Resent-From', single: false },
-  'resent-sender': { label: 'Resent-Sender', single: true },
-};
+/**
+ * The fields bound to the account, with the label used in replies. A Map, not
+ * an object: field names come from the client, and `name in {}` also matches
+ * Object.prototype members ("Constructor:", "__proto__:").
+ */
+export const ORIGINATOR_FIELDS: ReadonlyMap<string, { label: string; single: boolean }> = new Map([
+  ['from', { label: 'From', single: false }],
+  ['sender', { label: 'Sender', single: true }],
+  ['resent-from', { label: 'Resent-From', single: false }],
+  ['resent-sender', { label: 'Resent-Sender', single: true }],
+]);
 
 export interface AddressCaps {
   /** Octets of one address field, folding included. */
@@ -36,20 +40,21 @@ export interface OriginatorField {
   result: MailboxListResult;
 }
 
-/** Checks the caps over fields given as [lower-case name, octets]; null when within them. */
-export function checkAddressCaps(fields: Iterable<{ lname: string; octets: number }>, caps: AddressCaps): Reply | null {
+/** Checks the caps over fields by lower-case name; `octets` measures only the address fields. Null when within them. */
+export function checkAddressCaps<F extends { lname: string }>(fields: Iterable<F>, octets: (f: F) => number, caps: AddressCaps): Reply | null {
   let n = 0;
   for (const f of fields) {
     if (!ADDRESS_FIELDS.has(f.lname)) continue;
     if (++n > caps.maxFields) return reply(552, '5.3.4', `Too many address header fields (limit ${caps.maxFields})`);
-    if (f.octets > caps.maxFieldBytes) return reply(552, '5.3.4', `Address header field too long (limit ${caps.maxFieldBytes} octets)`);
+    if (octets(f) > caps.maxFieldBytes) return reply(552, '5.3.4', `Address header field too long (limit ${caps.maxFieldBytes} octets)`);
   }
   return null;
 }
 
 /** Reads one originator field from its unfolded value as octets (a latin1 string). */
 export function readOriginator(lname: string, octets: string): OriginatorField {
-  const spec = ORIGINATOR_FIELDS[lname];
+  const spec = ORIGINATOR_FIELDS.get(lname);
+  if (!spec) throw new Error(`not an originator field: ${lname}`);
   const bytes = Buffer.from(octets, 'latin1');
   if (!isUtf8(bytes)) return { field: spec.label, result: { ok: false, why: 'invalid UTF-8' } };
   return { field: spec.label, result: parseMailboxList(bytes.toString('utf8'), { single: spec.single }) };

@@ -34,23 +34,23 @@ export interface ReceivedInput {
   utf8?: boolean;
 }
 
-// Client-supplied text ends up inside a header: generated.ts keeps each piece one
-// printable token (or visible UTF-8 in SMTPUTF8 mail) that can neither fold,
-// close the comment it sits in, nor hold a byte that ends the line.
-const token = traceToken;
-
 function ipLiteral(ip: string): string {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
   if (mapped) return `[${mapped[1]}]`;
   return isIPv6(ip) ? `[IPv6:${ip.replace(/%.*$/, '')}]` : `[${ip}]`;
 }
 
-/** The Received field value (without "Received: "), unfolded; the fixer folds it. */
+/**
+ * The Received field value (without "Received: "), unfolded; the fixer folds it.
+ * Client-supplied text ends up inside a header: generated.ts's traceToken keeps
+ * each piece one printable token (or visible UTF-8 in SMTPUTF8 mail) that can
+ * neither fold, close the comment it sits in, nor hold a byte that ends the line.
+ */
 export function buildReceived(r: ReceivedInput): string {
-  const parts = [`from ${token(r.heloName)} (${r.clientRdns ? token(r.clientRdns) : 'unknown'} ${ipLiteral(r.clientIp)})`];
-  if (r.tls) parts.push(`(using ${token(r.tls.version)} with cipher ${token(r.tls.cipher)})`);
+  const parts = [`from ${traceToken(r.heloName)} (${r.clientRdns ? traceToken(r.clientRdns) : 'unknown'} ${ipLiteral(r.clientIp)})`];
+  if (r.tls) parts.push(`(using ${traceToken(r.tls.version)} with cipher ${traceToken(r.tls.cipher)})`);
   if (r.authId) parts.push(`(Authenticated sender: ${commentText(r.authId, !!r.utf8)})`);
-  parts.push(`by ${r.hostname} (portwarden) with ${r.protocol} id ${token(r.queueId)}`);
+  parts.push(`by ${r.hostname} (portwarden) with ${r.protocol} id ${traceToken(r.queueId)}`);
   if (r.forRcpt) parts.push(`for <${traceMailbox(r.forRcpt, !!r.utf8)}>`);
   const ms = typeof r.date === 'number' ? r.date : r.date.getTime();
   return `${parts.join(' ')}; ${formatRfc5322Date(ms)}`;

@@ -4,7 +4,6 @@
 // without STARTTLS), the sink must never see an AUTH line unless the session is
 // encrypted and the certificate checked.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import type { TestContext } from 'node:test';
 import { ManualClock, MemoryLogger } from '../core/index.ts';
 import { Spool } from '../spool/index.ts';
 import type { Envelope } from '../spool/index.ts';
+import { loopbackCert } from '../../test/lib/cert.ts';
 import { needTools, until } from '../../test/lib/tools.ts';
 import { connectClient } from './client.ts';
 import type { SmarthostOptions } from './client.ts';
@@ -26,17 +26,10 @@ const T = { connect: 2000, greeting: 2000, socket: 3000 };
 const AUTH = { user: 'user', pass: 'pass' };
 const EXT = ['PIPELINING', 'DSN', 'AUTH PLAIN LOGIN'];
 
-/** A self-signed certificate for smarthost.test and 127.0.0.1: untrusted unless given as `ca`. */
-function selfSigned(): { key: string; cert: string } {
-  const pem = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-    '-subj', '/CN=smarthost.test', '-addext', 'subjectAltName=DNS:smarthost.test,IP:127.0.0.1', '-days', '1', '-keyout', '-', '-out', '-'],
-  { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  return {
-    key: pem.match(/-----BEGIN PRIVATE KEY-----[^]*?-----END PRIVATE KEY-----\n/)![0],
-    cert: pem.match(/-----BEGIN CERTIFICATE-----[^]*?-----END CERTIFICATE-----\n/)![0],
-  };
-}
-const pair = skip ? { key: '', cert: '' } : selfSigned();
+/** A self-signed certificate for 127.0.0.1 and localhost: untrusted unless given as `ca`. */
+const made = skip ? null : loopbackCert('smarthost.test');
+made?.remove(); // key and cert are read: the files are not needed
+const pair = { key: made?.key ?? '', cert: made?.cert ?? '' };
 
 async function sink(t: TestContext, o: SinkOptions): Promise<CaptureSink> {
   const s = await new CaptureSink({ extensions: EXT, ...o }).listen();
@@ -81,6 +74,10 @@ test('verified TLS (the hop\'s CA given): AUTH LOGIN after STARTTLS, then AUTH=<
   assert.deepEqual(s.commands.slice(0, 6), ['EHLO relay.test', 'STARTTLS', 'EHLO relay.test', 'AUTH LOGIN', 'dXNlcg==', 'cGFzcw==']);
   assert.ok(s.commands.includes('MAIL FROM:<alice@example.org> AUTH=al+2Bice@example.org'), s.commands.join('\n'));
   assert.equal(s.messages[0].tls, true);
+  // A non-ASCII account goes as the xtext of its UTF-8 octets (RFC 3461 §4), not of UTF-16 code units.
+  const r2 = await c.deliver({ ...envelope(), account: 'jos\u00e9\u20ac@example.org' }, [0], 10, Readable.from([Buffer.from('hi\r\n')]));
+  assert.equal(r2.replies.get(0), '250 2.0.0 Ok: queued');
+  assert.ok(s.commands.includes('MAIL FROM:<alice@example.org> AUTH=jos+C3+A9+E2+82+AC@example.org'), s.commands.join('\n'));
 
   const denying = await sink(t, { tls: pair, reply: (l) => (l.startsWith('AUTH PLAIN') ? '535 5.7.8 bad credentials' : undefined) });
   await assert.rejects(connectClient(hop(denying, { ca: pair.cert }), 'relay.test', T), /authentication failed: 535 5\.7\.8/);

@@ -192,6 +192,17 @@ test('DSN parameters per recipient; no AUTH= to a hop we did not authenticate to
   assert.ok(h.lines.includes('RCPT TO:<c@example.net> ORCPT=rfc822;c@example.net'));
 });
 
+test('ENVID and ORCPT go back as the octets the submitter sent: one char per octet from decodeXtext, not UTF-8-encoded again', async (t) => {
+  const h = await hop(t, { ext: ['PIPELINING', 'DSN'] });
+  const c = await client(t, h);
+  // ENVID=caf+C3+A9 and ORCPT=rfc822;j+C3+B6rg@example.net as smtp's decodeXtext hands them over.
+  const env = envelope(['b@example.net'], { mailFrom: { address: 'alice@example.org', envid: 'caf\xc3\xa9' } });
+  env.recipients[0].orcpt = 'rfc822;j\xc3\xb6rg@example.net';
+  await c.deliver(env, [0], 10, body('hi\r\n'));
+  assert.ok(h.lines.includes('MAIL FROM:<alice@example.org> ENVID=caf+C3+A9'), h.lines.join('\n'));
+  assert.ok(h.lines.includes('RCPT TO:<b@example.net> ORCPT=rfc822;j+C3+B6rg@example.net'), h.lines.join('\n'));
+});
+
 test('set-up failures: a refusing greeting, credentials withheld from a plain-text hop, a hop without EHLO gets HELO', async (t) => {
   const refusing = await hop(t, { greeting: '554 5.3.2 go away' });
   await assert.rejects(connectClient({ host: '127.0.0.1', port: refusing.port, tls: 'none' }, 'relay.test', T), /greeting: 554 5\.3\.2 go away/);

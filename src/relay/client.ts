@@ -22,6 +22,7 @@ import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import type { Readable } from 'node:stream';
 import type { Envelope } from '../spool/index.ts';
 import { BodyDamaged } from '../spool/index.ts';
+import { xtextEncode } from '../message/index.ts';
 import { DataEncoder } from './encode.ts';
 
 export type TlsMode = 'none' | 'opportunistic' | 'required';
@@ -69,8 +70,13 @@ export class ClientError extends Error {
 
 interface Reply { code: number; lines: string[]; text: string }
 
-/** RFC 3461 §4: xtext for ENVID, ORCPT and AUTH= values. */
-function xtext(s: string): string {
+/**
+ * RFC 3461 §4 xtext for ENVID and ORCPT, which arrive as the submitter's
+ * decoded xtext: one char per octet (smtp's decodeXtext), so each char is
+ * written back as that octet. AUTH= carries the account, a Unicode string,
+ * and goes through message's xtextEncode (its UTF-8 octets).
+ */
+function xtextOctets(s: string): string {
   return s.replace(/[^\x21-\x7e]|[+=]/g, (c) => '+' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
 }
 
@@ -350,10 +356,10 @@ function mailLine(s: Session, env: Envelope, size: number): string {
   if (m.smtputf8 && s.has('SMTPUTF8')) line += ' SMTPUTF8';
   if (s.has('DSN')) {
     if (m.ret) line += ` RET=${m.ret}`;
-    if (m.envid) line += ` ENVID=${xtext(m.envid)}`;
+    if (m.envid) line += ` ENVID=${xtextOctets(m.envid)}`;
   }
   // RFC 4954 §5: a hop we authenticated to learns the submitting account; "<>" when there is none.
-  if (s.authenticated) line += ` AUTH=${env.account ? xtext(env.account) : '<>'}`;
+  if (s.authenticated) line += ` AUTH=${env.account ? xtextEncode(env.account, false) : '<>'}`;
   return line;
 }
 
@@ -362,7 +368,7 @@ function rcptLine(s: Session, env: Envelope, i: number): string {
   let line = `RCPT TO:<${r.address}>`;
   if (s.has('DSN')) {
     if (r.notify?.length) line += ` NOTIFY=${r.notify.join(',')}`;
-    if (r.orcpt) line += ` ORCPT=${xtext(r.orcpt)}`;
+    if (r.orcpt) line += ` ORCPT=${xtextOctets(r.orcpt)}`;
   }
   return line;
 }

@@ -2,7 +2,6 @@
 // loopback) and capture sinks on loopback addresses that share one port,
 // which is what MX mode assumes of every mail host.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +11,7 @@ import type { TestContext } from 'node:test';
 import { ManualClock } from '../core/index.ts';
 import { Spool } from '../spool/index.ts';
 import type { EnvelopeInput } from '../spool/index.ts';
+import { loopbackCert } from '../../test/lib/cert.ts';
 import { needTools, until } from '../../test/lib/tools.ts';
 import { Relay, destinationOf, nonPublicRange, resolveDestination } from './index.ts';
 import type { RelayOptions } from './index.ts';
@@ -42,13 +42,11 @@ let dns: TestDns;
 let port = 0;
 const sinks: Record<string, CaptureSink> = {};
 
-function selfSigned(): { key: string; cert: string } {
-  const pem = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-    '-subj', '/CN=mx.tls.test', '-days', '1', '-keyout', '-', '-out', '-'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  return {
-    key: pem.match(/-----BEGIN PRIVATE KEY-----[^]*?-----END PRIVATE KEY-----\n/)![0],
-    cert: pem.match(/-----BEGIN CERTIFICATE-----[^]*?-----END CERTIFICATE-----\n/)![0],
-  };
+/** Self-signed; direct MX delivery does not verify it (opportunistic TLS). */
+function tlsCert(): { key: string; cert: string } {
+  const { key, cert, remove } = loopbackCert('mx.tls.test');
+  remove();
+  return { key, cert };
 }
 
 before(async () => {
@@ -59,7 +57,7 @@ before(async () => {
     ['sender', '127.0.0.5', {}],
     ['amx', '127.0.0.6', {}],
     ['v6', '::1', {}],
-    ['tls', '127.0.0.7', { tls: selfSigned() }],
+    ['tls', '127.0.0.7', { tls: tlsCert() }],
     ['badtls', '127.0.0.8', { brokenTls: true }],
     ['many', '127.0.0.9', {}],
     ['bounce', '127.0.0.10', { reply: (l) => (l.startsWith('RCPT TO:<nobody@') ? '550 5.1.1 <nobody@bounce.test>: User unknown' : undefined) }],

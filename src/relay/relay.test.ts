@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { ManualClock, MemoryLogger } from '../core/index.ts';
 import { Readable } from 'node:stream';
 import { BodyDamaged, Spool, KEEP_MAX } from '../spool/index.ts';
 import { connectClient } from './client.ts';
+import { loopbackCert } from '../../test/lib/cert.ts';
 import { needTools, until } from '../../test/lib/tools.ts';
 import type { EnvelopeInput } from '../spool/index.ts';
 import { Relay } from './index.ts';
@@ -139,10 +139,8 @@ test('max age: a recipient still deferred after maxAge fails with 4.4.7 and the 
 });
 
 test('STARTTLS required: delivered over TLS; refused when the next hop does not offer it', { skip: needTools('openssl') }, async (t) => {
-  const pem = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-    '-subj', '/CN=localhost', '-days', '1', '-keyout', '-', '-out', '-'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  const key = pem.match(/-----BEGIN PRIVATE KEY-----[^]*?-----END PRIVATE KEY-----\n/)![0];
-  const cert = pem.match(/-----BEGIN CERTIFICATE-----[^]*?-----END CERTIFICATE-----\n/)![0];
+  const { key, cert, remove } = loopbackCert();
+  remove();
   const a = await setup(t, { tls: { key, cert } }, {});
   const relayTls = new Relay({
     spool: a.spool, clock: a.clock, ehloName: 'relay.test', pollMs: 20,

@@ -4,7 +4,7 @@
 import type { Logger } from '../core/index.ts';
 import type { Envelope } from '../spool/index.ts';
 import type { Client, ClientTimeouts, SmarthostOptions } from './client.ts';
-import { connectClient } from './client.ts';
+import { ClientError, connectClient } from './client.ts';
 
 export interface Destination { key: string; indices: number[] }
 
@@ -43,7 +43,7 @@ export class SmarthostRoute implements Route {
       return { ok: true, client: await connectClient(this.host, this.ehloName, this.timeouts), remote: this.host.host };
     } catch (err) {
       const hop = `${this.host.host}:${this.host.port}`;
-      if ((err as { credentialsWithheld?: boolean }).credentialsWithheld) {
+      if (err instanceof ClientError && err.credentialsWithheld) {
         // Deferred, not bounced: a certificate that is renewed or a CA that is configured lets the queue go on.
         this.logger.error({ event: 'credentials-withheld', hop, reason: (err as Error).message }, 'relay credentials not sent: TLS to the next hop is not verified; mail stays queued');
         return { ok: false, reply: `451 4.7.0 Credentials not sent to ${hop}: ${(err as Error).message}` };

@@ -21,6 +21,7 @@
 export { SmtpServer } from './server.ts';
 export { defaultListenerOptions } from './options.ts';
 export { BodyError } from './types.ts';
+export { RCPT_OK } from './replies.ts';
 export type {
   TlsMode,
   BareLfPolicy,

@@ -4,10 +4,13 @@
 import { reply } from '../core/index.ts';
 import type { Reply } from '../core/index.ts';
 
+/** The answer to an accepted RCPT; exported for a handler's observers (submission). */
+export const RCPT_OK = reply(250, '2.1.5', 'Ok');
+
 export const R = {
   ok: reply(250, '2.0.0', 'Ok'),
   mailOk: reply(250, '2.1.0', 'Ok'),
-  rcptOk: reply(250, '2.1.5', 'Ok'),
+  rcptOk: RCPT_OK,
   help: reply(214, '2.0.0', 'Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT AUTH STARTTLS'),
   bye: reply(221, '2.0.0', 'Bye'),
   startData: reply(354, undefined, 'End data with <CR><LF>.<CR><LF>'),

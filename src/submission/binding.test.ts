@@ -56,3 +56,14 @@ describe('originator fields: strict, and read alike by Python (issue 10 item 2)'
     assert.equal((await send('Sender: alice@isp.example\r\n')).ok, false, 'no From');
   });
 });
+
+describe('originator fields: only the four are read', () => {
+  it('a harmless field named like an Object.prototype member is not bound (Constructor:, __proto__:)', async () => {
+    const kit = makeKit();
+    const s = kit.session();
+    for (const name of ['Constructor', '__proto__', 'toString']) {
+      const v = await kit.send(s, 'alice@isp.example', ['bob@example.org'], `From: alice@isp.example\r\n${name}: hello world\r\nTo: bob@example.org\r\n\r\nb\r\n`);
+      assert.equal(v.ok, true, `${name}: ${JSON.stringify(v.reply)}`);
+    }
+  });
+});

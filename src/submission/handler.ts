@@ -3,7 +3,7 @@
 // fixups, durable spool; every transaction logged with who sent it.
 import type { Readable } from 'node:stream';
 import { accept, pump, refuse, reply, type Logger, type Reply, type Verdict, type Clock } from '../core/index.ts';
-import { BodyError, type MailFrom, type RcptTo, type SaslExchange, type SessionInfo, type SmtpHandler, type Transaction } from '../smtp/index.ts';
+import { BodyError, RCPT_OK, type MailFrom, type RcptTo, type SaslExchange, type SessionInfo, type SmtpHandler, type Transaction } from '../smtp/index.ts';
 import type { OriginatorField } from '../message/index.ts';
 import { bindOriginators } from './binding.ts';
 import type { AccountsPort, FixerPort, LimitContext, LimitsPort, PostmasterPort, SaslPort, SpoolPort, SpoolWriterPort, SubmissionEvents } from './ports.ts';
@@ -36,8 +36,6 @@ const R = {
   notFqdn: reply(554, '5.1.2', 'Recipient address rejected: domain name must be fully qualified'),
   storage: reply(452, '4.3.1', 'Insufficient system storage'),
   internal: reply(451, '4.3.0', 'Error: internal error, try again later'),
-  /** What the engine answers to an accepted RCPT (smtp/replies.ts), for the observers. */
-  rcptOk: reply(250, '2.1.5', 'Ok'),
 };
 
 interface TxState {
@@ -96,7 +94,7 @@ export class SubmissionHandler implements SmtpHandler {
   async rcptTo(session: SessionInfo, tx: Transaction, rcpt: RcptTo): Promise<Verdict> {
     const v = await this.rcptVerdict(session, tx, rcpt);
     try {
-      this.deps.events?.recipient?.(v.reply ?? R.rcptOk);
+      this.deps.events?.recipient?.(v.reply ?? RCPT_OK);
     } catch (err) {
       this.deps.logger.error({ event: 'observer', err: String(err) }, 'recipient observer failed');
     }
@@ -295,7 +293,7 @@ export class SubmissionHandler implements SmtpHandler {
     try {
       this.deps.events?.transaction({
         accepted: verdict.ok, reply: r ?? null, queueId, messageId: result?.messageId ?? null,
-        account: session.auth?.identity ?? null, subscriber: this.txState.get(session)?.subscriber ?? null,
+        account: session.auth?.identity ?? null, subscriber: state?.subscriber ?? null,
         listener: session.listener, clientIp: session.remoteAddress, clientPort: session.remotePort,
         tlsVersion: session.tls?.protocol ?? null, tlsCipher: session.tls?.cipher ?? null, mechanism: session.auth?.mechanism ?? null,
         sender: tx.mailFrom.address, recipients: tx.rcptTo.length, size: result?.size ?? null,

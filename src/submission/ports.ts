@@ -49,8 +49,6 @@ export interface SpoolPort {
 export interface FixerResult {
   reject?: Reply;
   repairs: string[];
-  from: string[];
-  sender: string | null;
   /** Every From, Sender, Resent-From and Resent-Sender field, strictly read. */
   originators: OriginatorField[];
   messageId: string;

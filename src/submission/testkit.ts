@@ -2,11 +2,11 @@
 // MessageFixer and in-memory fakes for accounts, spool and limits, so that a
 // unit test can drive MAIL, RCPT and DATA as the SMTP engine would.
 import { Readable, Writable } from 'node:stream';
-import { ManualClock, silentLogger, type Reply, type Verdict } from '../core/index.ts';
+import { ManualClock, silentLogger, type Verdict } from '../core/index.ts';
 import { MessageFixer, buildReceived, protocolName } from '../message/index.ts';
 import type { MailFrom, RcptTo, SessionInfo, Transaction } from '../smtp/index.ts';
 import { SubmissionHandler, type SubmissionOptions } from './handler.ts';
-import type { FixerPort, LimitContext, LimitsPort, SpoolEnvelope, SpoolPort } from './ports.ts';
+import type { FixerPort, LimitContext, LimitsPort, PostmasterPort, SpoolEnvelope, SpoolPort } from './ports.ts';
 
 export const ACCOUNT = 'alice@isp.example';
 export const OWNED = new Set(['alice@isp.example', 'a.smith@isp.example']);
@@ -26,7 +26,7 @@ export function addr(a: string): { address: string; localPart: string; domain: s
   return { address: a, localPart: at < 0 ? a : a.slice(0, at), domain: at < 0 ? '' : a.slice(at + 1), utf8: /[^\x00-\x7f]/.test(a) };
 }
 
-export function makeKit(opts: Partial<SubmissionOptions> = {}, extra: { postmaster?: { admit(ip: string): Promise<Reply | null> } } = {}): Kit {
+export function makeKit(opts: Partial<SubmissionOptions> = {}, extra: { postmaster?: PostmasterPort } = {}): Kit {
   const spooled: Kit['spooled'] = [];
   const charged = { messages: 0, recipients: 0 };
   const spool: SpoolPort = {

@@ -5,27 +5,15 @@
 // certificate for 127.0.0.1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { CaptureSink } from '../../src/relay/testdata/sink.ts';
 import { Portwarden } from '../lib/portwarden.ts';
 import { authedClient } from '../lib/smtpclient.ts';
-import { needTools, tempDir, until } from '../lib/tools.ts';
+import { loopbackCert } from '../lib/cert.ts';
+import { needTools, until } from '../lib/tools.ts';
 
 const skip = needTools('openssl');
 const ACCOUNT = { login: 'kim@isp.example', password: 'kims-long-password' };
 const PLAIN = `AUTH PLAIN ${Buffer.from('\0relay@isp.example\0relay-secret').toString('base64')}`;
-
-function selfSigned(): { key: string; cert: string } {
-  const pem = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-    '-subj', '/CN=smarthost.test', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1', '-keyout', '-', '-out', '-'],
-  { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  return {
-    key: pem.match(/-----BEGIN PRIVATE KEY-----[^]*?-----END PRIVATE KEY-----\n/)![0],
-    cert: pem.match(/-----BEGIN CERTIFICATE-----[^]*?-----END CERTIFICATE-----\n/)![0],
-  };
-}
 
 async function submit(pw: Portwarden): Promise<string> {
   const c = await authedClient(pw.port('submissions'), ACCOUNT.login, ACCOUNT.password, { implicit: true });
@@ -42,11 +30,10 @@ async function submit(pw: Portwarden): Promise<string> {
 }
 
 test('relay credentials: withheld when the certificate is not trusted; sent inside STARTTLS verified with caFile; refused config', { skip, timeout: 60_000 }, async (t) => {
-  const pair = selfSigned();
-  const dir = tempDir('pw-relay-ca-');
-  t.after(() => dir.remove());
-  const caFile = join(dir.path, 'smarthost-ca.pem');
-  writeFileSync(caFile, pair.cert);
+  // Self-signed for 127.0.0.1 (and localhost): untrusted unless given as caFile.
+  const pair = loopbackCert('smarthost.test');
+  t.after(() => pair.remove());
+  const caFile = pair.certFile;
   const sink = await new CaptureSink({ tls: pair, extensions: ['PIPELINING', 'AUTH PLAIN'], reply: (l) => (l.startsWith('AUTH ') ? '235 2.7.0 ok' : undefined) }).listen();
   t.after(() => sink.close());
   const creds = 'user: relay@isp.example\npassword: relay-secret';
