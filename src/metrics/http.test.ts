@@ -35,3 +35,21 @@ test('a collector that throws answers 500, is logged, and the next scrape is ser
   assert.equal(await ok.text(), 'up 1\n');
   assert.equal(logger.records.filter((r) => r.event === 'metrics' && r.level === 'error').length, 2);
 });
+
+test('a failure while answering a failure (the logger throws) still answers 500 and rejects nothing unhandled', async (t) => {
+  const metrics = { registry: { contentType: 'text/plain', metrics: () => Promise.reject(new Error('collector rejected')) } } as unknown as Metrics;
+  const logger = new MemoryLogger();
+  logger.error = () => { throw new Error('log sink gone'); };
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  t.after(() => process.off('unhandledRejection', onUnhandled));
+  const server = createServer(metricsHandler(metrics, { logger }));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`);
+  assert.equal(res.status, 500);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(unhandled.map(String), []);
+});

@@ -7,10 +7,13 @@ import type { Metrics } from './metrics.ts';
 export function metricsHandler(metrics: Metrics, opts: { path?: string; logger?: Logger } = {}): (req: IncomingMessage, res: ServerResponse) => void {
   const path = opts.path ?? '/metrics';
   const logger = opts.logger ?? silentLogger;
+  // Answer first, then log; neither may throw out of here (a rejection nobody handles ends the process).
   const failed = (res: ServerResponse, err: unknown): void => {
-    logger.error({ event: 'metrics', err: String(err) }, 'metrics collection failed');
-    if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end('metrics collection failed\n');
+    try {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('metrics collection failed\n');
+    } catch { res.destroy(); }
+    try { logger.error({ event: 'metrics', err: String(err) }, 'metrics collection failed'); } catch { /* the log is gone; the answer is sent */ }
   };
   return (req, res) => {
     // Nothing may throw into node:http: that would end the process, and SMTP with it.
