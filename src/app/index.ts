@@ -1,0 +1,13 @@
+// app: the application layer. Every operation a provider's staff (or a part
+// acting on its own) can perform, declared once with its schemas and scope,
+// returning a result or an error from one catalogue of coded errors, and
+// writing an audit record for every mutation. The CLI, the control socket and
+// the HTTP API call these and nothing else.
+//
+// Trusts: the repositories it is given and the actor its front end
+// authenticated. Trusts nothing in an operation's input: the schemas are
+// checked by the front end (HTTP: Fastify's validator; CLI: the same
+// schemas through `check()`), and each operation checks meaning.
+export { AppError, ERRORS, ERROR_CODES, asAppError, isAppError, type ErrorCode } from './errors.ts';
+export { SCOPES, scopeAllows, systemActor, type Actor, type ActorKind, type Context, type Scope } from './actor.ts';
+export { invoke, operation, redact, type AuditEntry, type AuditSink, type HttpMethod, type OperationDef } from './operation.ts';
