@@ -24,6 +24,8 @@ export interface Store {
   close(): void;
 }
 
+export type { Db, DbMigration, Dialect, Param, Row } from './db.ts';
+
 export function openStore(path: string): Store {
   if (path !== ':memory:') createPrivate(path);
   const db = new DatabaseSync(path);
