@@ -5,6 +5,7 @@
 // is planned behind the same small surface (DESIGN.md "store").
 import { closeSync, fchmodSync, openSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
+import { SqliteDb } from './sqlite.ts';
 
 export interface Migration {
   /** Unique, stable id, e.g. "auth/001-accounts". */
@@ -16,6 +17,8 @@ export interface Migration {
 
 export interface Store {
   readonly db: DatabaseSync;
+  /** The async surface (src/store/db.ts) repositories are written against; the sync `db` goes away (issue 11). */
+  readonly adb: SqliteDb;
   readonly path: string;
   /** Applies the migrations not yet applied, in the given order. */
   migrate(migrations: readonly Migration[]): void;
@@ -25,6 +28,7 @@ export interface Store {
 }
 
 export type { Db, DbMigration, Dialect, Param, Row } from './db.ts';
+export { SqliteDb } from './sqlite.ts';
 
 export function openStore(path: string): Store {
   if (path !== ':memory:') createPrivate(path);
@@ -34,6 +38,7 @@ export function openStore(path: string): Store {
   let depth = 0;
   const store: Store = {
     db,
+    adb: new SqliteDb(db),
     path,
     migrate(migrations) {
       const has = db.prepare('SELECT 1 FROM schema_migrations WHERE id = ?');
