@@ -13,8 +13,8 @@ import { AccountStore, Authenticator, checkPassword, deriveScramCredentials } fr
 
 const rounds = Number(process.argv[2] ?? 15);
 const dir = mkdtempSync(join(tmpdir(), 'pw-bench-auth-'));
-const store = openStore(join(dir, 'state.db'));
-const accounts = new AccountStore(store);
+const store = await openStore(join(dir, 'state.db'));
+const accounts = await AccountStore.open(store);
 const scram = (await deriveScramCredentials('pencil', { iterations: 4096 }))!;
 const users: Record<string, string | null> = {
   'argon2id (ours)': null,
@@ -46,8 +46,8 @@ const padded: Record<string, number[]> = Object.fromEntries(Object.keys(logins).
 for (let r = 0; r < rounds; r++) {
   for (const [name, login] of Object.entries(logins)) {
     // What a failure cost before: the verification alone (the unknown user: the dummy argon2id).
-    const rec = accounts.authRecord(login);
-    raw[name].push((await checkPassword(rec?.hash ?? (await accounts.authRecord(logins['argon2id (ours)'])!.hash), `wrong-${r}`)).ms);
+    const rec = await accounts.authRecord(login);
+    raw[name].push((await checkPassword(rec?.hash ?? (await accounts.authRecord(logins['argon2id (ours)']))!.hash, `wrong-${r}`)).ms);
     const t = performance.now();
     const res = await auth.verifyPlain(login, `wrong-${r}`);
     padded[name].push(performance.now() - t);
@@ -56,5 +56,5 @@ for (let r = 0; r < rounds; r++) {
 }
 show('verification alone (unpadded)', raw);
 show('failed AUTH PLAIN through the Authenticator, default floor 250 ms', padded);
-store.close();
+await store.close();
 rmSync(dir, { recursive: true, force: true });

@@ -73,20 +73,19 @@ if (!args.has('--no-apply')) {
   const server = createServer({ cert: cert.cert, key: cert.key });
   try {
     // The same policy, in a real store (rows written directly: the bench measures compile and apply, not 1 M audited inserts).
-    const store = openStore(join(dir, 'state.db'));
-    const policy = new PolicyStore(store, systemClock);
+    const store = await openStore(join(dir, 'state.db'));
+    const policy = await PolicyStore.open(store, systemClock);
     t = performance.now();
-    store.transaction(() => {
-      const pool = store.db.prepare('INSERT INTO netpolicy_pool (prefix, class) VALUES (?, ?)');
-      for (const x of snap.pools) pool.run(x.prefix, x.class);
-      const ex = store.db.prepare("INSERT INTO netpolicy_exempt (prefix, customer, reason, granted_by, granted_at) VALUES (?, ?, 'bench', 'bench', 0)");
-      for (const x of snap.exemptions) ex.run(x.prefix, x.customer);
-      const q = store.db.prepare("INSERT INTO netpolicy_quarantine (prefix, subscriber, reason, since, by) VALUES (?, ?, 'bench', 0, 'bench')");
-      for (const x of snap.quarantines) q.run(x.prefix, x.subscriber);
+    await store.transaction(async (tx) => {
+      for (const x of snap.pools) await tx.run('INSERT INTO netpolicy_pool (prefix, class) VALUES (?, ?)', [x.prefix, x.class]);
+      const ex = "INSERT INTO netpolicy_exempt (prefix, customer, reason, granted_by, granted_at) VALUES (?, ?, 'bench', 'bench', 0)";
+      for (const x of snap.exemptions) await tx.run(ex, [x.prefix, x.customer]);
+      const q = "INSERT INTO netpolicy_quarantine (prefix, subscriber, reason, since, by) VALUES (?, ?, 'bench', 0, 'bench')";
+      for (const x of snap.quarantines) await tx.run(q, [x.prefix, x.subscriber]);
     });
     console.log(`store filled: ${ms(t)}`);
     const by = { actor: 'bench', reason: 'bench' };
-    policy.setSettings({ subscriberIfaces: ['ppp*'], upstreamIfaces: ['eth0'] }, by);
+    await policy.setSettings({ subscriberIfaces: ['ppp*'], upstreamIfaces: ['eth0'] }, by);
     server.on('request', createPolicyHttpHandler({ store, clock: systemClock, logger: silentLogger, tokens: [{ edge: 'bench', token: 'bench-token-0123456789' }] }));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -99,8 +98,8 @@ if (!args.has('--no-apply')) {
     const lat: number[] = [];
     for (let i = 0; i < 10; i++) {
       const t0 = performance.now();
-      if (i % 2) policy.addExemption(v4(0x0b000000 + i), `b${i}`, null, by);
-      else policy.quarantine(v4(0x0b000100 + i), `b${i}`, '', by);
+      if (i % 2) await policy.addExemption(v4(0x0b000000 + i), `b${i}`, null, by);
+      else await policy.quarantine(v4(0x0b000100 + i), `b${i}`, '', by);
       const r = await agent.step();
       lat.push(performance.now() - t0);
       if (r.kind !== 'applied' || !r.result.ok || r.result.mode !== 'delta') console.log('unexpected', JSON.stringify(r));
@@ -110,7 +109,7 @@ if (!args.has('--no-apply')) {
       + `median ${lat[5].toFixed(0)} ms, max ${lat[9].toFixed(0)} ms; add up to one poll interval (250 ms default) of waiting`);
     for (const n of [100, 1000, 10_000]) {
       const t0 = performance.now();
-      store.transaction(() => { for (let i = 0; i < n; i++) policy.quarantine(v4(0x0c000000 + n * 4 + i * 2), `q${i}`, '', by); });
+      await store.transaction(async () => { for (let i = 0; i < n; i++) await policy.quarantine(v4(0x0c000000 + n * 4 + i * 2), `q${i}`, '', by); });
       const r = await agent.step();
       const dt = performance.now() - t0;
       console.log(`${n} quarantines in one poll: ${dt.toFixed(0)} ms (${r.kind === 'applied' && r.result.ok ? r.result.mode : 'failed'}) → ${(n / (dt / 1000)).toFixed(0)} changes/s`);
@@ -129,7 +128,7 @@ if (!args.has('--no-apply')) {
     child.stdin.end();
     await new Promise((r) => child.on('close', r));
     console.log(`for comparison, nft -i (long-lived), single-element commands: ${((performance.now() - t0) / 5).toFixed(0)} ms per command`);
-    store.close();
+    await store.close();
   } finally {
     server.close();
     cert.remove();

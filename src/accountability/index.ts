@@ -15,7 +15,7 @@
 // printed in canonical text form), MAAWG "identify the responsible party".
 export {
   AttributionLog, normalizeMessageId,
-  type AttributionEntry, type AttributionRecord, type AttributionLogOptions, type ByIpOptions,
+  type AttributionEntry, type AttributionRecord, type AttributionRepository, type AttributionLogOptions, type ByIpOptions,
 } from './log.ts';
 export { runTraceCommand, classifyTraceQuery, formatRecord, TRACE_USAGE, type TraceIo, type TraceQuery } from './trace.ts';
 export { canonicalIp, parseEndpoint } from './ip.ts';

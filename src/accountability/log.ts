@@ -6,9 +6,8 @@
 // What a crash can lose: the rows of the current tick (at most batchMs of traffic;
 // `portwarden start` uses accountability.batchMs, 50 ms by default). Another
 // process reading the database (`portwarden trace`) sees a row once its batch is written.
-import type { StatementSync } from 'node:sqlite';
 import { type Clock, type Logger, silentLogger, systemClock } from '../core/index.ts';
-import type { Store } from '../store/index.ts';
+import type { Db, Store } from '../store/index.ts';
 import { canonicalIp } from './ip.ts';
 import { migrations } from './schema.ts';
 
@@ -101,26 +100,47 @@ function toRecord(r: Row): AttributionRecord {
 
 type Params = [number, string, string | null, string, string | null, string, number | null, string | null, string | null, string | null, string | null, string | null, number, number, string | null];
 
-export class AttributionLog {
-  private readonly store: Store;
+/** Rows per INSERT statement: one round trip on PostgreSQL carries this many. */
+const CHUNK = 50;
+const INSERT_HEAD = `INSERT INTO attribution (time, queue_id, message_id, account, subscriber, client_ip, client_port, listener,
+  tls_version, tls_cipher, auth_mechanism, sender, recipient_count, size, verdicts) VALUES `;
+const ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const insertSql = (n: number): string => INSERT_HEAD + Array.from({ length: n }, () => ROW).join(', ');
+const NEAR = 'ORDER BY abs(time - ?), id LIMIT ?';
+const Q_QUEUE = `SELECT ${COLUMNS} FROM attribution WHERE queue_id = ? ORDER BY time, id`;
+const Q_MID = `SELECT ${COLUMNS} FROM attribution WHERE message_id = ? ORDER BY time, id`;
+const Q_IP = `SELECT ${COLUMNS} FROM attribution WHERE client_ip = ? AND time BETWEEN ? AND ? ${NEAR}`;
+const Q_IP_PORT = `SELECT ${COLUMNS} FROM attribution WHERE client_ip = ? AND time BETWEEN ? AND ? AND client_port = ? ${NEAR}`;
+
+/** What the submission part records into and `trace` (and the application layer) read from. */
+export interface AttributionRepository {
+  record(e: AttributionEntry): void;
+  flush(): Promise<number>;
+  byQueueId(queueId: string): Promise<AttributionRecord[]>;
+  byMessageId(messageId: string): Promise<AttributionRecord[]>;
+  byIp(ip: string, atMs: number, opts?: ByIpOptions): Promise<AttributionRecord[]>;
+  prune(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export class AttributionLog implements AttributionRepository {
+  private readonly db: Db;
   private readonly clock: Clock;
   private readonly logger: Logger;
   readonly retentionMs: number;
   private readonly batchMs: number;
   private readonly maxPending: number;
-  private readonly insert: StatementSync;
-  private readonly qQueue: StatementSync;
-  private readonly qMid: StatementSync;
-  private readonly qIp: StatementSync;
-  private readonly qIpPort: StatementSync;
-  private readonly qPrune: StatementSync;
+  /** The schema migration started by the constructor; every write and lookup waits for it. */
+  readonly ready: Promise<void>;
   private pending: Params[] = [];
   private scheduled: NodeJS.Immediate | NodeJS.Timeout | null = null;
+  /** Flushes run one after another: a batch is taken only when the one before it is written. */
+  private flushing: Promise<unknown> = Promise.resolve();
   private closed = false;
   private dropped = 0;
 
   constructor(store: Store, opts: AttributionLogOptions = {}) {
-    this.store = store;
+    this.db = store.db;
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? silentLogger;
     const days = opts.retentionDays ?? 180;
@@ -128,16 +148,14 @@ export class AttributionLog {
     this.retentionMs = days * 86_400_000;
     this.batchMs = opts.batchMs ?? 0;
     this.maxPending = opts.maxPending ?? 100_000;
-    store.migrate(migrations);
-    const db = store.db;
-    this.insert = db.prepare(`INSERT INTO attribution (time, queue_id, message_id, account, subscriber, client_ip, client_port, listener,
-      tls_version, tls_cipher, auth_mechanism, sender, recipient_count, size, verdicts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.qQueue = db.prepare(`SELECT ${COLUMNS} FROM attribution WHERE queue_id = ? ORDER BY time, id`);
-    this.qMid = db.prepare(`SELECT ${COLUMNS} FROM attribution WHERE message_id = ? ORDER BY time, id`);
-    const near = 'ORDER BY abs(time - :at), id LIMIT :limit';
-    this.qIp = db.prepare(`SELECT ${COLUMNS} FROM attribution WHERE client_ip = :ip AND time BETWEEN :from AND :to ${near}`);
-    this.qIpPort = db.prepare(`SELECT ${COLUMNS} FROM attribution WHERE client_ip = :ip AND time BETWEEN :from AND :to AND client_port = :port ${near}`);
-    this.qPrune = db.prepare('DELETE FROM attribution WHERE time < ?');
+    this.ready = store.migrate(migrations);
+    this.ready.catch(() => {}); // reported by the first flush or lookup that waits for it
+  }
+
+  static async open(store: Store, opts: AttributionLogOptions = {}): Promise<AttributionLog> {
+    const log = new AttributionLog(store, opts);
+    await log.ready;
+    return log;
   }
 
   /** Queues one accepted message; written within the current tick. Never throws on bad data it can store. */
@@ -152,7 +170,7 @@ export class AttributionLog {
     ]);
     if (this.pending.length > this.maxPending) {
       this.pending.shift();
-      if (this.dropped++ % 1000 === 0) this.logger.error({ event: 'attribution', dropped: this.dropped }, 'attribution rows dropped: database not writable');
+      this.noteDropped(1);
     }
     if (!this.scheduled) {
       this.scheduled = this.batchMs > 0 ? setTimeout(this.tick, this.batchMs) : setImmediate(this.tick);
@@ -161,67 +179,86 @@ export class AttributionLog {
 
   private readonly tick = (): void => {
     this.scheduled = null;
-    try {
-      this.flush();
-    } catch (err) {
-      // The rows stay queued; the next record or lookup tries again.
-      this.logger.error({ event: 'attribution', err: String(err), pending: this.pending.length }, 'attribution write failed');
-    }
+    void this.flushQuietly();
   };
 
-  /** Writes every queued row in one transaction. */
-  flush(): number {
+  /** Writes every queued row in one transaction; rows stay queued when it fails (and the error is thrown). */
+  flush(): Promise<number> {
     if (this.scheduled) {
       if (this.batchMs > 0) clearTimeout(this.scheduled as NodeJS.Timeout);
       else clearImmediate(this.scheduled as NodeJS.Immediate);
       this.scheduled = null;
     }
+    const next = this.flushing.then(() => this.write());
+    this.flushing = next.catch(() => {});
+    return next;
+  }
+
+  private async write(): Promise<number> {
+    await this.ready;
     const rows = this.pending;
     if (!rows.length) return 0;
-    const insert = this.insert;
-    this.store.transaction(() => {
-      for (const p of rows) insert.run(...p);
-    });
     this.pending = [];
+    try {
+      await this.db.transaction(async (tx) => {
+        for (let i = 0; i < rows.length; i += CHUNK) {
+          const chunk = rows.slice(i, i + CHUNK);
+          await tx.run(insertSql(chunk.length), chunk.flat());
+        }
+      });
+    } catch (err) {
+      // Back in front of what was recorded meanwhile; the next record or lookup tries again.
+      this.pending = rows.concat(this.pending);
+      const over = this.pending.length - this.maxPending;
+      if (over > 0) { this.pending.splice(0, over); this.noteDropped(over); }
+      throw err;
+    }
     return rows.length;
   }
 
-  byQueueId(queueId: string): AttributionRecord[] {
-    this.flushQuietly();
-    return (this.qQueue.all(queueId.trim()) as Row[]).map(toRecord);
+  async byQueueId(queueId: string): Promise<AttributionRecord[]> {
+    await this.flushQuietly();
+    return (await this.db.all<Row>(Q_QUEUE, [queueId.trim()])).map(toRecord);
   }
 
-  byMessageId(messageId: string): AttributionRecord[] {
-    this.flushQuietly();
-    return (this.qMid.all(normalizeMessageId(messageId)) as Row[]).map(toRecord);
+  async byMessageId(messageId: string): Promise<AttributionRecord[]> {
+    await this.flushQuietly();
+    return (await this.db.all<Row>(Q_MID, [normalizeMessageId(messageId)])).map(toRecord);
   }
 
   /** Who used this address (and port) around `atMs`; the closest in time first. */
-  byIp(ip: string, atMs: number, opts: ByIpOptions = {}): AttributionRecord[] {
-    this.flushQuietly();
+  async byIp(ip: string, atMs: number, opts: ByIpOptions = {}): Promise<AttributionRecord[]> {
+    await this.flushQuietly();
     const windowMs = opts.windowMs ?? 600_000;
-    const params = { ip: canonicalIp(ip) ?? ip.trim(), at: atMs, from: atMs - windowMs, to: atMs + windowMs, limit: opts.limit ?? 100 };
-    const rows = opts.port === undefined ? this.qIp.all(params) : this.qIpPort.all({ ...params, port: opts.port });
-    return (rows as Row[]).map(toRecord);
+    const where = [canonicalIp(ip) ?? ip.trim(), atMs - windowMs, atMs + windowMs];
+    const rows = opts.port === undefined
+      ? await this.db.all<Row>(Q_IP, [...where, atMs, opts.limit ?? 100])
+      : await this.db.all<Row>(Q_IP_PORT, [...where, opts.port, atMs, opts.limit ?? 100]);
+    return rows.map(toRecord);
   }
 
   /** Deletes rows older than the retention; returns how many. */
-  prune(): number {
-    this.flushQuietly();
-    const r = this.qPrune.run(this.clock.now() - this.retentionMs);
-    return Number(r.changes);
+  async prune(): Promise<number> {
+    await this.flushQuietly();
+    return (await this.db.run('DELETE FROM attribution WHERE time < ?', [this.clock.now() - this.retentionMs])).changes;
   }
 
   /** Flushes what is queued; the store stays open (its owner closes it). */
-  close(): void {
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.flush();
+    await this.flush();
   }
 
-  private flushQuietly(): void {
+  private noteDropped(n: number): void {
+    for (let i = 0; i < n; i++) {
+      if (this.dropped++ % 1000 === 0) this.logger.error({ event: 'attribution', dropped: this.dropped }, 'attribution rows dropped: database not writable');
+    }
+  }
+
+  private async flushQuietly(): Promise<void> {
     try {
-      this.flush();
+      await this.flush();
     } catch (err) {
       this.logger.error({ event: 'attribution', err: String(err), pending: this.pending.length }, 'attribution write failed');
     }

@@ -8,17 +8,17 @@ import { AttributionLog, classifyTraceQuery, runTraceCommand } from './index.ts'
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 
-function setup(t: { after(fn: () => void): void }) {
+async function setup(t: { after(fn: () => Promise<void>): void }) {
   const dir = tempDir('pw-trace-');
-  const store = openStore(join(dir.path, 'state.db'));
+  const store = await openStore(join(dir.path, 'state.db'));
   const log = new AttributionLog(store, { clock: new ManualClock(T0) });
   const base = { listener: 'submissions', tlsVersion: 'TLSv1.3', tlsCipher: 'TLS_AES_128_GCM_SHA256', authMechanism: 'SCRAM-SHA-256', sender: 'a@isp.example', recipientCount: 2, size: 900 };
   log.record({ ...base, queueId: '01KJ8ZQ2W0ABCDEFGH', messageId: '<abc.1@mua.example>', account: 'alice', subscriber: 'line-7', clientIp: '100.64.9.9', clientPort: 50123, time: T0 });
   log.record({ ...base, queueId: '01KJ8ZQ2W1ABCDEFGH', messageId: '<abc.2@mua.example>', account: 'bob', clientIp: '100.64.9.9', clientPort: 50999, time: T0 + 60_000 });
   log.record({ ...base, queueId: '01KJ8ZQ2W2ABCDEFGH', account: 'carol', clientIp: '2001:db8:7::5', clientPort: 40000, time: T0 + 120_000, authMechanism: 'PLAIN', tlsVersion: null });
-  log.close();
+  await log.close();
   const out: string[] = [], err: string[] = [];
-  t.after(() => { store.close(); dir.remove(); });
+  t.after(async () => { await store.close(); dir.remove(); });
   const run = (...argv: string[]) => runTraceCommand(argv, { store, out: (s) => out.push(s), err: (s) => err.push(s), now: () => T0 + 180_000 });
   return { run, out, err };
 }
@@ -34,7 +34,7 @@ test('the query form is detected: Message-ID, address (with port), queue id', ()
 });
 
 test('trace QUEUE-ID prints account, subscriber, client ip:port, time, TLS and mechanism', async (t) => {
-  const { run, out } = setup(t);
+  const { run, out } = await setup(t);
   assert.equal(await run('01kj8zq2w0abcdefgh'), 0); // retyped in lower case
   const text = out.join('\n');
   assert.match(text, /^account {5}alice \(subscriber line-7\)$/m);
@@ -46,7 +46,7 @@ test('trace QUEUE-ID prints account, subscriber, client ip:port, time, TLS and m
 });
 
 test('trace MESSAGE-ID --json', async (t) => {
-  const { run, out } = setup(t);
+  const { run, out } = await setup(t);
   assert.equal(await run('<abc.2@mua.example>', '--json'), 0);
   const rows = JSON.parse(out.join(''));
   assert.equal(rows.length, 1);
@@ -55,7 +55,7 @@ test('trace MESSAGE-ID --json', async (t) => {
 });
 
 test('trace IP --at TIME --port N names the one sender; IPv6 printed in brackets', async (t) => {
-  const { run, out, err } = setup(t);
+  const { run, out, err } = await setup(t);
   assert.equal(await run('100.64.9.9', '--at', '2026-03-01T12:01:30Z', '--port', '50999', '--json'), 0);
   assert.deepEqual(JSON.parse(out.join('')).map((r: { account: string }) => r.account), ['bob']);
   out.length = 0;
@@ -70,7 +70,7 @@ test('trace IP --at TIME --port N names the one sender; IPv6 printed in brackets
 });
 
 test('usage errors answer 2 and say why', async (t) => {
-  const { run, err } = setup(t);
+  const { run, err } = await setup(t);
   assert.equal(await run(), 2);
   assert.equal(await run('1.2.3.4', '--at', 'yesterday'), 2);
   assert.match(err.join('\n'), /not an ISO 8601 time/);

@@ -101,19 +101,19 @@ export async function runTraceCommand(argv: string[], io: TraceIo): Promise<numb
       if (at === undefined) {
         // No time given: everything kept for that address, newest first.
         const now = io.now?.() ?? Date.now();
-        rows = log.byIp(q.value, now, { windowMs: 2 ** 50, port: p, limit: limit ?? 20 }).sort((a, b) => b.time - a.time);
+        rows = (await log.byIp(q.value, now, { windowMs: 2 ** 50, port: p, limit: limit ?? 20 })).sort((a, b) => b.time - a.time);
       } else {
-        rows = log.byIp(q.value, at, { windowMs: (windowMin ?? 10) * 60_000, port: p, limit: limit ?? 20 });
+        rows = await log.byIp(q.value, at, { windowMs: (windowMin ?? 10) * 60_000, port: p, limit: limit ?? 20 });
       }
     } else if (q.kind === 'message-id') {
-      rows = log.byMessageId(q.value);
+      rows = await log.byMessageId(q.value);
     } else {
-      rows = log.byQueueId(q.value);
+      rows = await log.byQueueId(q.value);
       // Our queue ids are upper-case Crockford base32; people retype them in lower case.
-      if (!rows.length && q.value !== q.value.toUpperCase()) rows = log.byQueueId(q.value.toUpperCase());
+      if (!rows.length && q.value !== q.value.toUpperCase()) rows = await log.byQueueId(q.value.toUpperCase());
     }
   } finally {
-    log.close();
+    await log.close();
   }
   if (values.json) {
     io.out(terminalJson(rows));

@@ -7,7 +7,7 @@ import { kit } from './testkit.ts';
 const code = (c: string) => (e: unknown) => e instanceof AccountError && e.code === c;
 
 test('add, get, list, setPassword, disable/enable, remove', async () => {
-  const k = kit();
+  const k = await kit();
   try {
     const a = await k.accounts.add({ login: 'Alice@ISP.Example', password: 'hunter2', subscriber: 'cust-1', addresses: ['Alice.Smith@isp.example'] });
     assert.equal(a.login, 'alice@isp.example');
@@ -27,61 +27,61 @@ test('add, get, list, setPassword, disable/enable, remove', async () => {
     await assert.rejects(k.accounts.add({ login: 'dave', hash: '$1$x$y' }), code('invalid-hash'));
     await assert.rejects(k.accounts.add({ login: 'dave', password: 'a', hash: '$2y$x' }), code('invalid-password'));
     await assert.rejects(k.accounts.add({ login: 'dave', password: 'a', addresses: ['not an address'] }), code('invalid-address'));
-    assert.equal(k.accounts.get('dave'), null, 'nothing half-added');
+    assert.equal((await k.accounts.get('dave')), null, 'nothing half-added');
 
-    const bob = k.accounts.get('BOB@isp.example')!;
+    const bob = (await k.accounts.get('BOB@isp.example'))!;
     assert.deepEqual([bob.scheme, bob.scram, bob.tier], ['bcrypt', false, 'business']);
-    assert.deepEqual(k.accounts.list({ subscriber: 'cust-1' }).map((x) => x.login), ['alice@isp.example', 'bob@isp.example']);
-    assert.deepEqual(k.accounts.list({ limit: 1, after: 'alice@isp.example' }).map((x) => x.login), ['bob@isp.example']);
+    assert.deepEqual((await k.accounts.list({ subscriber: 'cust-1' })).map((x) => x.login), ['alice@isp.example', 'bob@isp.example']);
+    assert.deepEqual((await k.accounts.list({ limit: 1, after: 'alice@isp.example' })).map((x) => x.login), ['bob@isp.example']);
 
     k.clock.advance(1000);
     await k.accounts.setPassword('bob@isp.example', 'new-pass');
-    const rec = k.accounts.authRecord('bob@isp.example')!;
+    const rec = (await k.accounts.authRecord('bob@isp.example'))!;
     assert.equal(await verifyPassword(rec.hash, 'new-pass'), true);
     assert.notEqual(rec.scram, null);
-    assert.equal(k.accounts.get('bob@isp.example')!.updatedAt, k.clock.now());
+    assert.equal((await k.accounts.get('bob@isp.example'))!.updatedAt, k.clock.now());
     await assert.rejects(k.accounts.setPassword('nobody', 'x'), code('not-found'));
 
-    k.accounts.disable('carol', 'spam outbreak, case 42');
-    assert.deepEqual([k.accounts.get('carol')!.status, k.accounts.get('carol')!.disabledReason], ['disabled', 'spam outbreak, case 42']);
-    assert.deepEqual(k.accounts.list({ status: 'disabled' }).map((x) => x.login), ['carol']);
-    k.accounts.enable('carol');
-    assert.deepEqual([k.accounts.get('carol')!.status, k.accounts.get('carol')!.disabledReason], ['active', null]);
-    assert.throws(() => k.accounts.disable('nobody', 'x'), code('not-found'));
+    await k.accounts.disable('carol', 'spam outbreak, case 42');
+    assert.deepEqual([(await k.accounts.get('carol'))!.status, (await k.accounts.get('carol'))!.disabledReason], ['disabled', 'spam outbreak, case 42']);
+    assert.deepEqual((await k.accounts.list({ status: 'disabled' })).map((x) => x.login), ['carol']);
+    await k.accounts.enable('carol');
+    assert.deepEqual([(await k.accounts.get('carol'))!.status, (await k.accounts.get('carol'))!.disabledReason], ['active', null]);
+    await assert.rejects(k.accounts.disable('nobody', 'x'), code('not-found'));
 
-    assert.equal(k.accounts.remove('alice@isp.example'), true);
-    assert.equal(k.accounts.remove('alice@isp.example'), false);
-    assert.equal(k.store.db.prepare('SELECT count(*) AS n FROM account_addresses').get()!.n, 0, 'addresses go with the account');
+    assert.equal((await k.accounts.remove('alice@isp.example')), true);
+    assert.equal((await k.accounts.remove('alice@isp.example')), false);
+    assert.equal((await k.store.db.get<{ n: number }>('SELECT count(*) AS n FROM account_addresses'))!.n, 0, 'addresses go with the account');
   } finally {
     k.done();
   }
 });
 
 test('mayUseAddress: login, listed addresses, @domain wildcards, case-insensitive', async () => {
-  const k = kit();
+  const k = await kit();
   try {
     await k.accounts.add({ login: 'alice@isp.example', password: 'pw', addresses: ['sales@alice-shop.example'] });
     await k.accounts.add({ login: 'owner@isp.example', password: 'pw', addresses: ['@owner.example', '@Bücher.example'] });
     await k.accounts.add({ login: 'jsmith', password: 'pw' });
     const may = (l: string, a: string) => k.accounts.mayUseAddress(l, a);
-    assert.equal(may('alice@isp.example', 'alice@isp.example'), true);
-    assert.equal(may('ALICE@isp.example', 'Alice@ISP.EXAMPLE'), true, 'local part compared case-insensitively by policy');
-    assert.equal(may('alice@isp.example', 'SALES@alice-shop.example'), true);
-    assert.equal(may('alice@isp.example', 'bob@isp.example'), false);
-    assert.equal(may('alice@isp.example', 'other@alice-shop.example'), false);
-    assert.equal(may('owner@isp.example', 'anyone@owner.example'), true);
-    assert.equal(may('owner@isp.example', 'anyone@sub.owner.example'), false, 'a wildcard covers one domain, not its subdomains');
-    assert.equal(may('owner@isp.example', 'x@xn--bcher-kva.example'), true, 'IDN compared as A-labels');
-    assert.equal(may('owner@isp.example', 'x@BÜCHER.example'), true);
-    assert.equal(may('alice@isp.example', '@owner.example'), false, 'a wildcard is not an address');
-    assert.equal(may('alice@isp.example', ''), false, 'the null sender is the caller’s decision');
-    assert.equal(may('jsmith', 'jsmith'), false, 'a login that is not an address gives no address');
-    assert.equal(may('nobody@isp.example', 'nobody@other.example'), false);
-    k.accounts.addAddress('jsmith', 'John.Smith@isp.example');
-    assert.equal(may('jsmith', 'john.smith@isp.example'), true);
-    assert.equal(k.accounts.removeAddress('jsmith', 'JOHN.SMITH@isp.example'), true);
-    assert.equal(may('jsmith', 'john.smith@isp.example'), false);
-    assert.throws(() => k.accounts.addAddress('nobody', 'a@b.example'), code('not-found'));
+    assert.equal(await may('alice@isp.example', 'alice@isp.example'), true);
+    assert.equal(await may('ALICE@isp.example', 'Alice@ISP.EXAMPLE'), true, 'local part compared case-insensitively by policy');
+    assert.equal(await may('alice@isp.example', 'SALES@alice-shop.example'), true);
+    assert.equal(await may('alice@isp.example', 'bob@isp.example'), false);
+    assert.equal(await may('alice@isp.example', 'other@alice-shop.example'), false);
+    assert.equal(await may('owner@isp.example', 'anyone@owner.example'), true);
+    assert.equal(await may('owner@isp.example', 'anyone@sub.owner.example'), false, 'a wildcard covers one domain, not its subdomains');
+    assert.equal(await may('owner@isp.example', 'x@xn--bcher-kva.example'), true, 'IDN compared as A-labels');
+    assert.equal(await may('owner@isp.example', 'x@BÜCHER.example'), true);
+    assert.equal(await may('alice@isp.example', '@owner.example'), false, 'a wildcard is not an address');
+    assert.equal(await may('alice@isp.example', ''), false, 'the null sender is the caller’s decision');
+    assert.equal(await may('jsmith', 'jsmith'), false, 'a login that is not an address gives no address');
+    assert.equal(await may('nobody@isp.example', 'nobody@other.example'), false);
+    await k.accounts.addAddress('jsmith', 'John.Smith@isp.example');
+    assert.equal(await may('jsmith', 'john.smith@isp.example'), true);
+    assert.equal((await k.accounts.removeAddress('jsmith', 'JOHN.SMITH@isp.example')), true);
+    assert.equal(await may('jsmith', 'john.smith@isp.example'), false);
+    await assert.rejects(k.accounts.addAddress('nobody', 'a@b.example'), code('not-found'));
   } finally {
     k.done();
   }
@@ -101,7 +101,7 @@ existing@isp.example:$argon2id$v=19$m=65536,t=3,p=1$tADlz8mv7XqlUOTj/r0hhQ$2GM40
 `;
 
 test('importDovecotPasswdFile imports good lines and reports bad ones by line number', async () => {
-  const k = kit();
+  const k = await kit();
   try {
     await k.accounts.add({ login: 'existing@isp.example', password: 'keep-me' });
     const r = await k.accounts.importDovecotPasswdFile(PASSWD, { subscriberFrom: 'gecos' });
@@ -114,41 +114,41 @@ test('importDovecotPasswdFile imports good lines and reports bad ones by line nu
       { line: 10, reason: 'empty password field' },
       { line: 11, reason: 'account existing@isp.example exists' },
     ]);
-    assert.deepEqual(k.accounts.list().map((a) => [a.login, a.subscriber, a.scheme, a.scram]), [
+    assert.deepEqual((await k.accounts.list()).map((a) => [a.login, a.subscriber, a.scheme, a.scram]), [
       ['alice@isp.example', 'cust-1', 'sha512-crypt', false],
       ['bob@isp.example', 'cust-1', 'bcrypt', false],
       ['carol@isp.example', 'cust-2', 'scram-sha-256', true],
       ['existing@isp.example', 'existing@isp.example', 'argon2id', true],
     ]);
-    assert.equal(await verifyPassword(k.accounts.authRecord('carol@isp.example')!.hash, 'pencil'), true);
-    assert.equal(await verifyPassword(k.accounts.authRecord('existing@isp.example')!.hash, 'keep-me'), true, 'not overwritten');
+    assert.equal(await verifyPassword((await k.accounts.authRecord('carol@isp.example'))!.hash, 'pencil'), true);
+    assert.equal(await verifyPassword((await k.accounts.authRecord('existing@isp.example'))!.hash, 'keep-me'), true, 'not overwritten');
   } finally {
     k.done();
   }
 });
 
 test('import with allowPlain hashes cleartext at once and warns; a store failure imports nothing', async () => {
-  const k = kit();
+  const k = await kit();
   try {
     const r = await k.accounts.importDovecotPasswdFile('erin@isp.example:{PLAIN}pencil:1005::x\n', { subscriberFrom: 'uid', allowPlain: true });
     assert.deepEqual(r, { imported: 1, skipped: [] });
-    const rec = k.accounts.authRecord('erin@isp.example')!;
+    const rec = (await k.accounts.authRecord('erin@isp.example'))!;
     assert.match(rec.hash, /^\$argon2id\$/);
     assert.notEqual(rec.scram, null);
-    assert.equal(k.accounts.get('erin@isp.example')!.subscriber, '1005');
+    assert.equal((await k.accounts.get('erin@isp.example'))!.subscriber, '1005');
     assert.ok(k.logger.records.some((x) => x.level === 'warn' && x.login === 'erin@isp.example'));
 
     // A trigger that fails on the second insert: the first must be rolled back with it.
-    k.store.db.exec(`CREATE TRIGGER t_fail BEFORE INSERT ON accounts WHEN NEW.login = 'z2@isp.example' BEGIN SELECT RAISE(ABORT, 'disk says no'); END`);
+    await k.store.db.run(`CREATE TRIGGER t_fail BEFORE INSERT ON accounts WHEN NEW.login = 'z2@isp.example' BEGIN SELECT RAISE(ABORT, 'disk says no'); END`);
     await assert.rejects(k.accounts.importDovecotPasswdFile('z1@isp.example:$2y$05$DLEDxwAkFKinFOScP6zaYet4TwiNHwhoTocp0m0vHWk/Naie5AKp2\nz2@isp.example:$2y$05$DLEDxwAkFKinFOScP6zaYet4TwiNHwhoTocp0m0vHWk/Naie5AKp2\n'), /disk says no/);
-    assert.equal(k.accounts.get('z1@isp.example'), null);
+    assert.equal((await k.accounts.get('z1@isp.example')), null);
   } finally {
     k.done();
   }
 });
 
 test('import caps: bcrypt cost, SHA-crypt rounds and argon2 memory above the limits are refused, naming the line', async () => {
-  const k = kit({}, { hashCaps: { bcryptCost: 12, cryptRounds: 100_000 } });
+  const k = await kit({}, { hashCaps: { bcryptCost: 12, cryptRounds: 100_000 } });
   try {
     const r = await k.accounts.importDovecotPasswdFile([
       'ok@isp.example:{BLF-CRYPT}$2y$12$' + 'a'.repeat(53),
@@ -165,7 +165,7 @@ test('import caps: bcrypt cost, SHA-crypt rounds and argon2 memory above the lim
     ]);
     await assert.rejects(k.accounts.add({ login: 'x@isp.example', hash: '$2b$13$' + 'a'.repeat(53) }), /bcrypt cost 13 is above the limit of 12/);
   } finally { k.done(); }
-  const d = kit();
+  const d = await kit();
   try {
     const r = await d.accounts.importDovecotPasswdFile('a:$2y$13$' + 'a'.repeat(53) + '\nb:$2y$14$' + 'a'.repeat(53) + '\nc:$6$rounds=200000$s$' + 'b'.repeat(86) + '\nd:$6$rounds=200001$s$' + 'b'.repeat(86) + '\n');
     assert.deepEqual(r.skipped.map((s) => s.line), [2, 4], 'defaults: bcrypt ≤ 13, rounds ≤ 200000');

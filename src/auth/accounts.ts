@@ -1,57 +1,17 @@
-// Submission accounts in the shared SQLite store: who may authenticate, with what
+// Submission accounts in the state store (SQLite or PostgreSQL): who may authenticate, with what
 // credentials, on behalf of which subscriber, and which envelope senders each
 // account may use. Admin mistakes (duplicate login, malformed address) throw an
 // AccountError with a stable code; the api part turns codes into answers.
 import type { Clock, Logger } from '../core/index.ts';
 import { silentLogger, systemClock } from '../core/index.ts';
-import type { StatementSync } from 'node:sqlite';
-import type { Migration, Store } from '../store/index.ts';
+import type { Db, Param, Store } from '../store/index.ts';
+import { AUTH_MIGRATIONS } from './schema.ts';
 import { hashCapError, identifyHash, newCredentials, scramFromHash, type HashCaps } from './hashes.ts';
 import { domainOf, normalizeAddress, normalizeLogin } from './names.ts';
 import { planImport, type ImportOptions, type ImportResult } from './passwd-file.ts';
 import type { ScramCredentials } from './scram-keys.ts';
 
-export const AUTH_MIGRATIONS: readonly Migration[] = [
-  {
-    id: 'auth/001-accounts',
-    sql: `
-      CREATE TABLE accounts (
-        id INTEGER PRIMARY KEY,
-        login TEXT NOT NULL UNIQUE,
-        subscriber TEXT NOT NULL,
-        password_hash TEXT NOT NULL,
-        scram_salt TEXT,
-        scram_iterations INTEGER,
-        scram_stored_key TEXT,
-        scram_server_key TEXT,
-        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
-        disabled_reason TEXT,
-        tier TEXT NOT NULL DEFAULT 'residential',
-        created_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL
-      );
-      CREATE INDEX accounts_subscriber ON accounts (subscriber);
-      CREATE TABLE account_addresses (
-        account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-        address TEXT NOT NULL,
-        PRIMARY KEY (account_id, address)
-      ) WITHOUT ROWID;
-      CREATE INDEX account_addresses_address ON account_addresses (address);
-    `,
-  },
-  {
-    // Source prefixes each login authenticated from (known-prefixes.ts), for the brute-force allowance.
-    id: 'auth/002-known-prefixes',
-    sql: `
-      CREATE TABLE auth_known_prefixes (
-        login TEXT NOT NULL,
-        prefix TEXT NOT NULL,
-        last_ok INTEGER NOT NULL,
-        PRIMARY KEY (login, prefix)
-      ) WITHOUT ROWID;
-    `,
-  },
-];
+export { AUTH_MIGRATIONS };
 
 export type AccountStatus = 'active' | 'disabled';
 
@@ -133,16 +93,37 @@ interface Prepared {
   tier: string;
 }
 
-const SELECT = `SELECT a.*, (SELECT group_concat(address, char(10)) FROM account_addresses WHERE account_id = a.id) AS addresses FROM accounts a`;
+const AGGREGATE = { sqlite: 'group_concat(address, char(10))', postgres: 'string_agg(address, chr(10))' } as const;
+const selectFor = (d: Db['dialect']): string =>
+  `SELECT a.*, (SELECT ${AGGREGATE[d]} FROM account_addresses WHERE account_id = a.id) AS addresses FROM accounts a`;
 
-export class AccountStore implements CredentialSource {
-  private readonly store: Store;
+/** What the application layer and the MSA need from the account store (async: SQLite or PostgreSQL behind it). */
+export interface AccountRepository extends CredentialSource {
+  add(input: NewAccount): Promise<Account>;
+  setPassword(login: string, password: string): Promise<void>;
+  get(login: string): Promise<Account | null>;
+  list(opts?: { subscriber?: string; status?: AccountStatus; after?: string; limit?: number }): Promise<Account[]>;
+  remove(login: string): Promise<boolean>;
+  disable(login: string, reason: string): Promise<void>;
+  enable(login: string): Promise<void>;
+  addAddress(login: string, address: string): Promise<void>;
+  removeAddress(login: string, address: string): Promise<boolean>;
+  mayUseAddress(login: string, address: string): Promise<boolean>;
+  authRecord(login: string): Promise<AuthRecord | null>;
+  updateCredentials(login: string, update: { hash?: string; scram?: ScramCredentials; clearScram?: boolean }): Promise<boolean>;
+  importDovecotPasswdFile(text: string, opts?: ImportOptions): Promise<ImportResult>;
+}
+
+export class AccountStore implements AccountRepository {
+  private readonly db: Db;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly minPasswordLength: number;
-  private readonly statements = new Map<string, StatementSync>();
   private readonly scramIterations: number | undefined;
   private readonly hashCaps: HashCaps;
+  private readonly select: string;
+  /** The schema migration started by the constructor; every method waits for it (open() awaits it once). */
+  readonly ready: Promise<void>;
 
   /**
    * `scramIterations`: PBKDF2 count for new SCRAM keys (config auth.scramIterations).
@@ -150,74 +131,87 @@ export class AccountStore implements CredentialSource {
    * `minPasswordLength`: the shortest password `add` and `passwd` accept (accounts.minPasswordLength).
    */
   constructor(store: Store, opts: { clock?: Clock; logger?: Logger; minPasswordLength?: number; scramIterations?: number; hashCaps?: HashCaps } = {}) {
-    this.store = store;
+    this.db = store.db;
+    this.select = selectFor(store.db.dialect);
     this.minPasswordLength = Math.max(1, opts.minPasswordLength ?? 1);
     this.scramIterations = opts.scramIterations;
     this.hashCaps = opts.hashCaps ?? {};
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? silentLogger;
-    store.migrate(AUTH_MIGRATIONS);
+    this.ready = store.migrate(AUTH_MIGRATIONS);
+    this.ready.catch(() => {}); // reported by the first method (or open()) that waits for it
+  }
+
+  /** Constructs and waits for the schema: a migration failure surfaces here, at startup. */
+  static async open(store: Store, opts: ConstructorParameters<typeof AccountStore>[1] = {}): Promise<AccountStore> {
+    const s = new AccountStore(store, opts);
+    await s.ready;
+    return s;
   }
 
   async add(input: NewAccount): Promise<Account> {
     const p = await this.prepare(input);
-    this.store.transaction(() => {
-      if (this.row(p.login)) throw new AccountError('exists', `account ${p.login} exists`);
-      this.insert(p);
+    await this.ready;
+    await this.db.transaction(async (tx) => {
+      if (await this.row(p.login, tx)) throw new AccountError('exists', `account ${p.login} exists`);
+      await this.insert(p, tx);
     });
-    return this.get(p.login)!;
+    return (await this.get(p.login))!;
   }
 
   async setPassword(login: string, password: string): Promise<void> {
     const l = this.login(login);
     this.checkPassword(password);
     const { hash, scram } = await newCredentials(password, this.scramIterations);
-    if (!this.updateCredentials(l, { hash, scram: scram ?? undefined, clearScram: scram === null })) {
+    if (!(await this.updateCredentials(l, { hash, scram: scram ?? undefined, clearScram: scram === null }))) {
       throw new AccountError('not-found', `no account ${l}`);
     }
   }
 
-  get(login: string): Account | null {
+  async get(login: string): Promise<Account | null> {
     const l = normalizeLogin(login);
-    const r = l === null ? undefined : this.row(l);
+    const r = l === null ? undefined : await this.row(l);
     return r ? toAccount(r) : null;
   }
 
   /** Keyset pages ordered by login: pass the last login seen as `after`. */
-  list(opts: { subscriber?: string; status?: AccountStatus; after?: string; limit?: number } = {}): Account[] {
+  async list(opts: { subscriber?: string; status?: AccountStatus; after?: string; limit?: number } = {}): Promise<Account[]> {
     const where: string[] = [];
-    const args: Array<string | number> = [];
+    const args: Param[] = [];
     if (opts.subscriber !== undefined) { where.push('a.subscriber = ?'); args.push(opts.subscriber); }
     if (opts.status !== undefined) { where.push('a.status = ?'); args.push(opts.status); }
     if (opts.after !== undefined) { where.push('a.login > ?'); args.push(opts.after); }
     const limit = Number.isInteger(opts.limit) ? Math.max(1, Math.min(opts.limit!, 10_000)) : 1000;
-    const sql = `${SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY a.login LIMIT ?`;
-    return (this.sql(sql).all(...args, limit) as unknown as Row[]).map(toAccount);
+    const sql = `${this.select}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY a.login LIMIT ?`;
+    await this.ready;
+    return (await this.db.all<Row>(sql, [...args, limit])).map(toAccount);
   }
 
-  remove(login: string): boolean {
+  async remove(login: string): Promise<boolean> {
     const l = normalizeLogin(login);
-    return l !== null && this.sql('DELETE FROM accounts WHERE login = ?').run(l).changes > 0;
+    if (l === null) return false;
+    await this.ready;
+    return (await this.db.run('DELETE FROM accounts WHERE login = ?', [l])).changes > 0;
   }
 
-  disable(login: string, reason: string): void {
-    this.setStatus(login, 'disabled', reason);
+  async disable(login: string, reason: string): Promise<void> {
+    await this.setStatus(login, 'disabled', reason);
   }
 
-  enable(login: string): void {
-    this.setStatus(login, 'active', null);
+  async enable(login: string): Promise<void> {
+    await this.setStatus(login, 'active', null);
   }
 
-  addAddress(login: string, address: string): void {
-    const id = this.idOf(login);
+  async addAddress(login: string, address: string): Promise<void> {
+    const id = await this.idOf(login);
     const a = this.address(address);
-    this.sql('INSERT OR IGNORE INTO account_addresses (account_id, address) VALUES (?, ?)').run(id, a);
+    await this.db.run('INSERT INTO account_addresses (account_id, address) VALUES (?, ?) ON CONFLICT DO NOTHING', [id, a]);
   }
 
-  removeAddress(login: string, address: string): boolean {
-    const id = this.idOf(login);
+  async removeAddress(login: string, address: string): Promise<boolean> {
+    const id = await this.idOf(login);
     const a = normalizeAddress(address);
-    return a !== null && this.sql('DELETE FROM account_addresses WHERE account_id = ? AND address = ?').run(id, a).changes > 0;
+    return a !== null && (await this.db.run('DELETE FROM account_addresses WHERE account_id = ? AND address = ?', [id, a])).changes > 0;
   }
 
   /**
@@ -225,39 +219,42 @@ export class AccountStore implements CredentialSource {
    * address), for an address on the account, and for any address under an '@domain' on it. Local parts
    * and domains compare case-insensitively (names.ts). The null sender '' is not an address: false.
    */
-  mayUseAddress(login: string, address: string): boolean {
+  async mayUseAddress(login: string, address: string): Promise<boolean> {
     const l = normalizeLogin(login);
     const a = address.startsWith('@') ? null : normalizeAddress(address);
     if (l === null || a === null) return false;
     if (a === l) return true;
-    const hit = this.sql(
-      'SELECT 1 FROM account_addresses aa JOIN accounts a ON a.id = aa.account_id WHERE a.login = ? AND aa.address IN (?, ?) LIMIT 1',
-    ).get(l, a, `@${domainOf(a)}`);
+    await this.ready;
+    const hit = await this.db.get(
+      'SELECT 1 AS x FROM account_addresses aa JOIN accounts a ON a.id = aa.account_id WHERE a.login = ? AND aa.address IN (?, ?) LIMIT 1',
+      [l, a, `@${domainOf(a)}`],
+    );
     return hit !== undefined;
   }
 
-  authRecord(login: string): AuthRecord | null {
+  async authRecord(login: string): Promise<AuthRecord | null> {
     const l = normalizeLogin(login);
-    const r = l === null ? undefined : this.row(l);
+    const r = l === null ? undefined : await this.row(l);
     if (!r) return null;
     return { login: r.login, hash: r.password_hash, status: r.status, disabledReason: r.disabled_reason, scram: scramOf(r) };
   }
 
-  updateCredentials(login: string, update: { hash?: string; scram?: ScramCredentials; clearScram?: boolean }): boolean {
+  async updateCredentials(login: string, update: { hash?: string; scram?: ScramCredentials; clearScram?: boolean }): Promise<boolean> {
     const l = normalizeLogin(login);
     if (l === null) return false;
     const sets: string[] = [];
-    const args: Array<string | number | null> = [];
+    const args: Param[] = [];
     if (update.hash !== undefined) { sets.push('password_hash = ?'); args.push(update.hash); }
     if (update.scram !== undefined || update.clearScram) {
       const s = update.scram;
       sets.push('scram_salt = ?', 'scram_iterations = ?', 'scram_stored_key = ?', 'scram_server_key = ?');
       args.push(s?.salt ?? null, s?.iterations ?? null, s?.storedKey ?? null, s?.serverKey ?? null);
     }
-    if (!sets.length) return this.row(l) !== undefined;
+    if (!sets.length) return (await this.row(l)) !== undefined;
     sets.push('updated_at = ?');
     args.push(this.clock.now(), l);
-    return this.sql(`UPDATE accounts SET ${sets.join(', ')} WHERE login = ?`).run(...args).changes > 0;
+    await this.ready;
+    return (await this.db.run(`UPDATE accounts SET ${sets.join(', ')} WHERE login = ?`, args)).changes > 0;
   }
 
   /**
@@ -267,13 +264,17 @@ export class AccountStore implements CredentialSource {
    */
   async importDovecotPasswdFile(text: string, opts: ImportOptions = {}): Promise<ImportResult> {
     const { rows, skipped } = await planImport(text, { scramIterations: this.scramIterations, hashCaps: this.hashCaps, ...opts }, this.logger);
-    let imported = 0;
-    this.store.transaction(() => {
+    await this.ready;
+    const imported = await this.db.transaction(async (tx) => {
+      let n = 0;
+      const late: typeof skipped = [];
       for (const r of rows) {
-        if (this.row(r.login)) { skipped.push({ line: r.line, reason: `account ${r.login} exists` }); continue; }
-        this.insert({ ...r, addresses: [], tier: opts.tier ?? 'residential' });
-        imported++;
+        if (await this.row(r.login, tx)) { late.push({ line: r.line, reason: `account ${r.login} exists` }); continue; }
+        await this.insert({ ...r, addresses: [], tier: opts.tier ?? 'residential' }, tx);
+        n++;
       }
+      skipped.push(...late);
+      return n;
     });
     skipped.sort((a, b) => a.line - b.line);
     return { imported, skipped };
@@ -308,41 +309,36 @@ export class AccountStore implements CredentialSource {
     return { ...base, hash: input.hash!, scram: scramFromHash(input.hash!) };
   }
 
-  private insert(p: Prepared): void {
+  private async insert(p: Prepared, tx: Db): Promise<void> {
     const now = this.clock.now();
     const s = p.scram;
-    const r = this.sql(
+    const r = await tx.get<{ id: number }>(
       `INSERT INTO accounts (login, subscriber, password_hash, scram_salt, scram_iterations, scram_stored_key, scram_server_key, tier, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(p.login, p.subscriber, p.hash, s?.salt ?? null, s?.iterations ?? null, s?.storedKey ?? null, s?.serverKey ?? null, p.tier, now, now);
-    const add = this.sql('INSERT OR IGNORE INTO account_addresses (account_id, address) VALUES (?, ?)');
-    for (const a of p.addresses) add.run(r.lastInsertRowid, a);
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      [p.login, p.subscriber, p.hash, s?.salt ?? null, s?.iterations ?? null, s?.storedKey ?? null, s?.serverKey ?? null, p.tier, now, now],
+    );
+    for (const a of p.addresses) {
+      await tx.run('INSERT INTO account_addresses (account_id, address) VALUES (?, ?) ON CONFLICT DO NOTHING', [r!.id, a]);
+    }
   }
 
-  private setStatus(login: string, status: AccountStatus, reason: string | null): void {
+  private async setStatus(login: string, status: AccountStatus, reason: string | null): Promise<void> {
     const l = this.login(login);
-    const n = this.sql('UPDATE accounts SET status = ?, disabled_reason = ?, updated_at = ? WHERE login = ?')
-      .run(status, reason, this.clock.now(), l).changes;
+    await this.ready;
+    const n = (await this.db.run('UPDATE accounts SET status = ?, disabled_reason = ?, updated_at = ? WHERE login = ?',
+      [status, reason, this.clock.now(), l])).changes;
     if (n === 0) throw new AccountError('not-found', `no account ${l}`);
   }
 
-  // Prepared once: mayUseAddress and authRecord run for every session.
-  private sql(text: string): StatementSync {
-    let st = this.statements.get(text);
-    if (!st) {
-      st = this.store.db.prepare(text);
-      this.statements.set(text, st);
-    }
-    return st;
+  private async row(login: string, db: Db = this.db): Promise<Row | undefined> {
+    await this.ready;
+    return db.get<Row>(`${this.select} WHERE a.login = ?`, [login]);
   }
 
-  private row(login: string): Row | undefined {
-    return this.sql(`${SELECT} WHERE a.login = ?`).get(login) as unknown as Row | undefined;
-  }
-
-  private idOf(login: string): number {
+  private async idOf(login: string): Promise<number> {
     const l = this.login(login);
-    const r = this.sql('SELECT id FROM accounts WHERE login = ?').get(l) as { id: number } | undefined;
+    await this.ready;
+    const r = await this.db.get<{ id: number }>('SELECT id FROM accounts WHERE login = ?', [l]);
     if (!r) throw new AccountError('not-found', `no account ${l}`);
     return r.id;
   }

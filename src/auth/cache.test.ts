@@ -5,7 +5,7 @@ import { kit } from './testkit.ts';
 
 test('a repeated correct login is answered from the cache; failures, password changes and expiry are not', async (t) => {
   let now = 1_000_000;
-  const k = kit({ cacheTtl: 60, now: () => now });
+  const k = await kit({ cacheTtl: 60, now: () => now });
   t.after(() => k.done());
   await k.accounts.add({ login: 'erin@isp.example', password: 'first-password-1' });
   const timed = async (pw: string) => {
@@ -26,7 +26,7 @@ test('a repeated correct login is answered from the cache; failures, password ch
   assert.ok(expired.ok && expired.ms * 5 > first.ms, 'an expired entry costs a full hash again');
   await k.accounts.setPassword('erin@isp.example', 'second-password-2');
   assert.equal((await timed('first-password-1')).ok, false, 'the old password no longer works after a change');
-  k.accounts.disable('erin@isp.example', 'test');
+  await k.accounts.disable('erin@isp.example', 'test');
   const disabled = await k.auth.verifyPlain('erin@isp.example', 'second-password-2');
   assert.equal(disabled.ok, false);
   assert.equal(!disabled.ok && disabled.fail, 'disabled', 'status is checked on every login, cached or not');

@@ -12,7 +12,7 @@ const B = (s: string) => Buffer.from(s);
 
 test('a locked login is refused before its password is looked at: same reply for right and wrong, no lookup, no hash', async () => {
   const waits: number[] = [];
-  const k = kit({ failureFloorMs: 300, wait: async (ms: number) => { waits.push(ms); } });
+  const k = await kit({ failureFloorMs: 300, wait: async (ms: number) => { waits.push(ms); } });
   try {
     await k.accounts.add({ login: 'alice@isp.example', password: 'right' });
     let lookups = 0;

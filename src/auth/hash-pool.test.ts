@@ -47,7 +47,7 @@ test('at most `concurrency` hash computations at once; the rest queue, and past 
     assert.ok(refused.every((r) => r.status === 'rejected' && r.reason instanceof HashBusyError));
     assert.ok(hashStats().peak <= 2);
     // Through the authenticator an overflow is 454 4.7.0, not a wrong password.
-    const k = kit();
+    const k = await kit();
     try {
       await k.accounts.add({ login: 'alice', password: 'pw' });
       const flood = await Promise.all(Array.from({ length: 40 }, (_, i) => k.auth.verifyPlain('alice', `guess${i}`)));
@@ -61,7 +61,7 @@ test('at most `concurrency` hash computations at once; the rest queue, and past 
 });
 
 test('the SCRAM key upgrade on login takes a hash slot like every other PBKDF2 derivation', async () => {
-  const k = kit({ rehashOnLogin: false });
+  const k = await kit({ rehashOnLogin: false });
   try {
     await k.accounts.add({ login: 'bob', hash: BCRYPT });
     const before = hashStats().computed;

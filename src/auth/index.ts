@@ -15,10 +15,10 @@
 // Logins are normalised per RFC 8265 (UsernameCaseMapped) and UTS #46.
 export { AccountStore, AccountError, AUTH_MIGRATIONS } from './accounts.ts';
 export type {
-  Account, AccountErrorCode, AccountStatus, AuthRecord, CredentialSource, NewAccount,
+  Account, AccountErrorCode, AccountRepository, AccountStatus, AuthRecord, CredentialSource, NewAccount,
 } from './accounts.ts';
 export { Authenticator } from './authenticator.ts';
-export { KnownPrefixTable } from './known-prefixes.ts';
+export { KnownPrefixTable, type KnownPrefixRepository } from './known-prefixes.ts';
 export type { AuthFailure, AuthResult, AuthenticatorOptions, AuthorizeHook, LoginGate, ScramLookup } from './authenticator.ts';
 export { ARGON2_PARAMS, checkPassword, hashPassword, identifyHash, needsRehash, verifyPassword } from './hashes.ts';
 export type { HashCaps, HashScheme, VerifyOptions, VerifyResult } from './hashes.ts';

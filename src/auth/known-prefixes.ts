@@ -1,38 +1,53 @@
 // The source prefixes (IPv4 /24, IPv6 /64 by default) each login authenticated
 // from, in the state database, so the brute-force allowance for them survives a
 // restart of an embedded server. Keyed by the normalised login; a few per login.
-import type { StatementSync } from 'node:sqlite';
 import { type Clock, systemClock } from '../core/index.ts';
-import type { Store } from '../store/index.ts';
-import { AUTH_MIGRATIONS } from './accounts.ts';
+import type { Db, Store } from '../store/index.ts';
+import { AUTH_MIGRATIONS } from './schema.ts';
 
 /** Newest prefixes kept per login; older ones are forgotten first. */
 const PER_LOGIN = 16;
 
-export class KnownPrefixTable {
+/** What the brute-force tracker (limits part) needs: has a login succeeded from this prefix lately? */
+export interface KnownPrefixRepository {
+  has(login: string, prefix: string, maxAgeMs: number): Promise<boolean>;
+  add(login: string, prefix: string, maxAgeMs: number): Promise<void>;
+}
+
+const HAS = 'SELECT 1 AS x FROM auth_known_prefixes WHERE login = ? AND prefix = ? AND last_ok > ?';
+const UPSERT = 'INSERT INTO auth_known_prefixes (login, prefix, last_ok) VALUES (?, ?, ?) ON CONFLICT (login, prefix) DO UPDATE SET last_ok = excluded.last_ok';
+const TRIM = `DELETE FROM auth_known_prefixes WHERE login = ? AND (last_ok <= ? OR prefix NOT IN
+  (SELECT prefix FROM auth_known_prefixes WHERE login = ? ORDER BY last_ok DESC LIMIT ${PER_LOGIN}))`;
+
+export class KnownPrefixTable implements KnownPrefixRepository {
   private readonly clock: Clock;
-  private readonly hasSql: StatementSync;
-  private readonly upsertSql: StatementSync;
-  private readonly trimSql: StatementSync;
+  private readonly db: Db;
+  readonly ready: Promise<void>;
 
   constructor(store: Store, opts: { clock?: Clock } = {}) {
-    store.migrate(AUTH_MIGRATIONS);
+    this.db = store.db;
     this.clock = opts.clock ?? systemClock;
-    this.hasSql = store.db.prepare('SELECT 1 FROM auth_known_prefixes WHERE login = ? AND prefix = ? AND last_ok > ?');
-    this.upsertSql = store.db.prepare(
-      'INSERT INTO auth_known_prefixes (login, prefix, last_ok) VALUES (?, ?, ?) ON CONFLICT (login, prefix) DO UPDATE SET last_ok = excluded.last_ok');
-    this.trimSql = store.db.prepare(
-      `DELETE FROM auth_known_prefixes WHERE login = ? AND (last_ok <= ? OR prefix NOT IN
-         (SELECT prefix FROM auth_known_prefixes WHERE login = ? ORDER BY last_ok DESC LIMIT ${PER_LOGIN}))`);
+    this.ready = store.migrate(AUTH_MIGRATIONS);
+    this.ready.catch(() => {}); // reported by the first call that waits for it
   }
 
-  has(login: string, prefix: string, maxAgeMs: number): boolean {
-    return this.hasSql.get(login, prefix, this.clock.now() - maxAgeMs) !== undefined;
+  static async open(store: Store, opts: { clock?: Clock } = {}): Promise<KnownPrefixTable> {
+    const t = new KnownPrefixTable(store, opts);
+    await t.ready;
+    return t;
   }
 
-  add(login: string, prefix: string, maxAgeMs: number): void {
+  async has(login: string, prefix: string, maxAgeMs: number): Promise<boolean> {
+    await this.ready;
+    return (await this.db.get(HAS, [login, prefix, this.clock.now() - maxAgeMs])) !== undefined;
+  }
+
+  async add(login: string, prefix: string, maxAgeMs: number): Promise<void> {
+    await this.ready;
     const now = this.clock.now();
-    this.upsertSql.run(login, prefix, now);
-    this.trimSql.run(login, now - maxAgeMs, login);
+    await this.db.transaction(async (tx) => {
+      await tx.run(UPSERT, [login, prefix, now]);
+      await tx.run(TRIM, [login, now - maxAgeMs, login]);
+    });
   }
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { normalizeLogin } from './names.ts';
 
-test('one login, however it is spelt: case, trailing dot, IDNA, width and Unicode normal forms (RFC 8265 UsernameCaseMapped)', () => {
+test('one login, however it is spelt: case, trailing dot, IDNA, width and Unicode normal forms (RFC 8265 UsernameCaseMapped)', async () => {
   const want = 'victim@xn--bcher-kva.example';
   for (const v of ['victim@bücher.example', 'VICTIM@BÜCHER.EXAMPLE', 'victim@xn--bcher-kva.example.', 'victim@ｂüｃｈｅｒ.example',
     'Victim@Bu\u0308cher.Example', 'ｖｉｃｔｉｍ@bücher.example', 'VICTIM@XN--BCHER-KVA.EXAMPLE']) {

@@ -15,20 +15,20 @@ export interface Kit {
   auth: Authenticator;
   logger: MemoryLogger;
   clock: ManualClock;
-  done(): void;
+  done(): Promise<void>;
 }
 
-export function kit(opts: Partial<AuthenticatorOptions> = {}, storeOpts: { scramIterations?: number; hashCaps?: { bcryptCost?: number; cryptRounds?: number } } = {}): Kit {
+export async function kit(opts: Partial<AuthenticatorOptions> = {}, storeOpts: { scramIterations?: number; hashCaps?: { bcryptCost?: number; cryptRounds?: number } } = {}): Promise<Kit> {
   const dir = mkdtempSync(join(tmpdir(), 'pw-auth-'));
-  const store = openStore(join(dir, 'state.db'));
+  const store = await openStore(join(dir, 'state.db'));
   const logger = new MemoryLogger();
   const clock = new ManualClock();
-  const accounts = new AccountStore(store, { clock, logger, ...storeOpts });
+  const accounts = await AccountStore.open(store, { clock, logger, ...storeOpts });
   const auth = new Authenticator(accounts, { logger, disabledUrl: 'https://isp.example/unlock', ...opts });
   return {
     store, accounts, auth, logger, clock,
-    done() {
-      try { store.close(); } catch { /* already closed by the test */ }
+    async done() {
+      try { await store.close(); } catch { /* already closed by the test */ }
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,7 +1,7 @@
 // `portwarden account add|passwd|alias|disable|enable|list|import|remove`.
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { AUTH_MIGRATIONS, AccountError, AccountStore } from '../auth/index.ts';
+import { AccountError, AccountStore } from '../auth/index.ts';
 import { terminalJson, visible } from '../core/index.ts';
 import { UsageError, configPath, type Command, type Io } from './commands.ts';
 import { accountStoreOptions, openState } from './state.ts';
@@ -36,10 +36,9 @@ export const accountCommand: Command = {
     const [sub, a1, a2] = positionals;
     if (values.help) { io.out(USAGE); return 0; }
     if (!sub) { io.err(USAGE); return 2; }
-    const state = openState(values.config, io);
+    const state = await openState(values.config, io);
     if (!state) return 1;
-    state.store.migrate(AUTH_MIGRATIONS);
-    const accounts = new AccountStore(state.store, accountStoreOptions(state.cfg));
+    const accounts = await AccountStore.open(state.store, accountStoreOptions(state.cfg));
     // A tier the limits do not know would silently get the default tier's limits: refuse it,
     // and give accounts made without --tier the configured default rather than a fixed name.
     const tierOf = (asked: string | undefined): string => {
@@ -64,15 +63,15 @@ export const accountCommand: Command = {
         }
         case 'passwd': await accounts.setPassword(need(a1, 'LOGIN'), await password(io)); io.out(`password set for ${a1}`); return 0;
         case 'alias':
-          if (values.remove) { const ok = accounts.removeAddress(need(a1, 'LOGIN'), need(a2, 'ADDRESS')); io.out(ok ? `removed ${a2}` : `${a2} was not listed`); return ok ? 0 : 1; }
-          accounts.addAddress(need(a1, 'LOGIN'), need(a2, 'ADDRESS'));
+          if (values.remove) { const ok = await accounts.removeAddress(need(a1, 'LOGIN'), need(a2, 'ADDRESS')); io.out(ok ? `removed ${a2}` : `${a2} was not listed`); return ok ? 0 : 1; }
+          await accounts.addAddress(need(a1, 'LOGIN'), need(a2, 'ADDRESS'));
           io.out(`${a1} may now send as ${a2}`);
           return 0;
-        case 'disable': accounts.disable(need(a1, 'LOGIN'), values.reason ?? 'disabled by operator'); io.out(`disabled ${a1}`); return 0;
-        case 'enable': accounts.enable(need(a1, 'LOGIN')); io.out(`enabled ${a1}`); return 0;
-        case 'remove': { const ok = accounts.remove(need(a1, 'LOGIN')); io.out(ok ? `removed ${a1}` : `no account ${a1}`); return ok ? 0 : 1; }
+        case 'disable': await accounts.disable(need(a1, 'LOGIN'), values.reason ?? 'disabled by operator'); io.out(`disabled ${a1}`); return 0;
+        case 'enable': await accounts.enable(need(a1, 'LOGIN')); io.out(`enabled ${a1}`); return 0;
+        case 'remove': { const ok = await accounts.remove(need(a1, 'LOGIN')); io.out(ok ? `removed ${a1}` : `no account ${a1}`); return ok ? 0 : 1; }
         case 'list': {
-          const list = accounts.list({ subscriber: values.subscriber });
+          const list = await accounts.list({ subscriber: values.subscriber });
           if (values.json) { io.out(terminalJson(list)); return 0; }
           // Logins and subscribers can come from an imported passwd-file: each cell through visible(), so a tab or newline stays in it.
           io.out(['LOGIN\tSUBSCRIBER\tSTATUS\tTIER\tHASH\tSCRAM\tADDRESSES',
@@ -95,7 +94,7 @@ export const accountCommand: Command = {
       if (err instanceof AccountError) { io.err(visible(`account ${sub}: ${err.message}`)); return 1; }
       throw err;
     } finally {
-      state.store.close();
+      await state.store.close();
     }
   },
 };

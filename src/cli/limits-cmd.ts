@@ -5,10 +5,10 @@ import { ConfigError, loadConfigWithSource } from '../config/index.ts';
 import { controlRequest, controlSocketPath } from '../control/index.ts';
 import { openStore } from '../store/index.ts';
 import { terminalJson, visible } from '../core/index.ts';
-import { AUTH_MIGRATIONS, AccountStore } from '../auth/index.ts';
-import { join } from 'node:path';
+import { AccountStore } from '../auth/index.ts';
 import { buildLimits, limitsInEffect, type RuleInEffect } from './limits.ts';
 import { configPath, type Command } from './commands.ts';
+import { storeConfig } from './state.ts';
 
 const USAGE = `usage: portwarden limits show ACCOUNT [--json] [--config FILE]
   The rules for the account's tier and overrides; with the server running, what is left
@@ -37,12 +37,11 @@ export const limitsCommand: Command = {
       view = live.limits as typeof view;
     } else {
       // No server running: the rules alone, from the config and the account's tier.
-      const store = openStore(join(cfg.dataDir, 'state.db'));
+      const store = await openStore(storeConfig(cfg));
       try {
-        store.migrate(AUTH_MIGRATIONS);
-        view = await limitsInEffect(buildLimits(cfg, loaded.where).limits, null, new AccountStore(store), account);
+        view = await limitsInEffect(buildLimits(cfg, loaded.where).limits, null, await AccountStore.open(store), account);
       } finally {
-        store.close();
+        await store.close();
       }
     }
     if (values.json) { io.out(terminalJson(view)); return 0; }

@@ -236,8 +236,8 @@ export interface RuleInEffect {
 }
 
 /** "Limits in effect are visible per account": the rules for its tier and overrides, with their state. */
-export async function limitsInEffect(limits: Limits, store: LimitStore | null, accounts: { get(login: string): { subscriber: string; tier: string; status: string } | null }, account: string): Promise<{ account: string; subscriber: string | null; tier: string; status: string; rules: RuleInEffect[] }> {
-  const a = accounts.get(account);
+export async function limitsInEffect(limits: Limits, store: LimitStore | null, accounts: { get(login: string): Promise<{ subscriber: string; tier: string; status: string } | null> }, account: string): Promise<{ account: string; subscriber: string | null; tier: string; status: string; rules: RuleInEffect[] }> {
+  const a = await accounts.get(account);
   const plan = limits.plan({ account, subscriber: a?.subscriber, tier: a?.tier, ip: '0.0.0.0' });
   const keys = [...plan.messages, ...plan.recipients].filter((k) => k.rule && k.rule.scope !== 'ip' && k.rule.scope !== 'prefix');
   const states = store ? await store.state(keys) : [];

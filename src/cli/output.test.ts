@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { systemClock } from '../core/index.ts';
 import { openStore } from '../store/index.ts';
-import { MIGRATIONS, PolicyStore } from '../netpolicy/index.ts';
+import { PolicyStore } from '../netpolicy/index.ts';
 import { CaptureSink } from '../../test/lib/sink.ts';
 import { MAIN, NODE, Portwarden, run } from '../../test/lib/portwarden.ts';
 import { authedClient } from '../../test/lib/smtpclient.ts';
@@ -53,11 +53,10 @@ test('queue list/show, policy tables and JSON escape control characters; a newli
   assert.match(JSON.parse(json.stdout).headers, /Subject: \x1b\]0;owned/, 'JSON keeps the value, escaped the JSON way');
 
   // What edges report and operators note, stored as it came.
-  const store = openStore(join(pw.dir, 'data', 'state.db'));
-  store.migrate(MIGRATIONS);
-  const policy = new PolicyStore(store, systemClock);
-  policy.recordBlocked(`edge${ESC}`, [{ source: `192.0.2.7${ESC}\n10.9.9.9`, packets: 3, destinations: 2 }]);
-  store.close();
+  const store = await openStore(join(pw.dir, 'data', 'state.db'));
+  const policy = await PolicyStore.open(store, systemClock);
+  await policy.recordBlocked(`edge${ESC}`, [{ source: `192.0.2.7${ESC}\n10.9.9.9`, packets: 3, destinations: 2 }]);
+  await store.close();
   assert.equal((await cli('policy', 'pool', 'add', '198.51.100.0/24', '--class', 'dynamic', '--note', `line one\nline two${ESC}`, '--reason', 'test')).code, 0);
 
   const blocked = await cli('policy', 'blocked');

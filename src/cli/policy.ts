@@ -12,10 +12,10 @@ export const policyCommand: Command = {
     const { values } = parseArgs({ args: argv, strict: false, options: { config: { type: 'string' } } });
     if (argv.includes('--help') || argv.length === 0) {
       // Usage needs no config: answer from an empty in-memory store.
-      const store = openStore(':memory:');
-      try { return await runPolicyCommand(argv.length ? argv : ['--help'], { store, logger: createLogger('warn'), out: io.out, err: io.err }); } finally { store.close(); }
+      const store = await openStore(':memory:');
+      try { return await runPolicyCommand(argv.length ? argv : ['--help'], { store, logger: createLogger('warn'), out: io.out, err: io.err }); } finally { await store.close(); }
     }
-    const state = openState(typeof values.config === 'string' ? values.config : undefined, io);
+    const state = await openState(typeof values.config === 'string' ? values.config : undefined, io);
     if (!state) return 1;
     const rest = argv.filter((a, i) => a !== '--config' && argv[i - 1] !== '--config' && !a.startsWith('--config='));
     // `policy agent` runs until SIGTERM/SIGINT.
@@ -28,7 +28,7 @@ export const policyCommand: Command = {
     } finally {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
-      state.store.close();
+      await state.store.close();
     }
   },
 };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { systemClock } from '../core/index.ts';
 import { ConfigError, exampleConfig, loadConfigWithSource, splitHostPort, type Config } from '../config/index.ts';
 import { openStore } from '../store/index.ts';
-import { AUTH_MIGRATIONS, AccountStore, Authenticator, SASL_MECHANISMS, configureHashing, createSaslServer, KnownPrefixTable, loadScramSecret, normalizeLogin } from '../auth/index.ts';
+import { AccountStore, Authenticator, SASL_MECHANISMS, configureHashing, createSaslServer, KnownPrefixTable, loadScramSecret, normalizeLogin } from '../auth/index.ts';
 import { MessageFixer, buildReceived, protocolName } from '../message/index.ts';
 import { Spool } from '../spool/index.ts';
 import { Relay, recipientDomainCheck } from '../relay/index.ts';
@@ -22,7 +22,7 @@ import { createLogger } from './logger.ts';
 import { configProblems } from './check.ts';
 import { ensureCertificate, TlsStore } from './tls.ts';
 import { configPath, type Command } from './commands.ts';
-import { accountStoreOptions } from './state.ts';
+import { accountStoreOptions, storeConfig } from './state.ts';
 
 export const startCommand: Command = {
   summary: 'run the submission service (587/465 roles) and the relay',
@@ -69,23 +69,23 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   const tls = new TlsStore(ensureCertificate(cfg.dataDir, cfg.hostname, cfg.tls));
   logger.info({ event: 'tls', subject: tls.info.subject, validTo: tls.info.validTo, sha256: tls.info.fingerprint256 });
 
-  const store = openStore(join(cfg.dataDir, 'state.db'));
-  store.migrate(AUTH_MIGRATIONS);
+  const store = await openStore(storeConfig(cfg));
+  logger.info({ event: 'store', kind: store.dialect, location: store.location });
   const a = cfg.auth;
   configureHashing({ concurrency: a.hashConcurrency || undefined, queue: a.hashQueue });
-  const accounts = new AccountStore(store, { logger, ...accountStoreOptions(cfg) });
+  const accounts = await AccountStore.open(store, { logger, ...accountStoreOptions(cfg) });
   const authenticator = new Authenticator(accounts, { logger, disabledUrl: cfg.submission.helpUrl, rehashOnLogin: a.rehashOnLogin,
     failureFloorMs: a.failureFloorMs, scramIterations: a.scramIterations, scramSecret: loadScramSecret(cfg.dataDir) });
   // One server per data directory: a second one's recovery would delete the first's half-written files.
   const controlPath = controlSocketPath(cfg.dataDir);
   if (await controlServerRunning(controlPath)) throw new Error(`another portwarden is running on ${cfg.dataDir} (${controlPath} answers)`);
   const spool = await Spool.open(join(cfg.dataDir, 'spool'), { logger });
-  const attribution = new AttributionLog(store, { retentionDays: cfg.accountability.retentionDays, logger, batchMs: cfg.accountability.batchMs });
-  const pruneTimer = setInterval(() => attribution.prune(), 3_600_000).unref();
+  const attribution = await AttributionLog.open(store, { retentionDays: cfg.accountability.retentionDays, logger, batchMs: cfg.accountability.batchMs });
+  const pruneTimer = setInterval(() => void attribution.prune().catch((err: unknown) => logger.error({ event: 'attribution', err: String(err) }, 'attribution prune failed')), 3_600_000).unref();
   const metrics: Metrics = createMetrics({ queueSizes: () => { const st = spool.stats(); return { active: st.active, deferred: st.deferred, hold: st.hold, corrupt: st.corrupt }; }, logger });
   const limitStore = buildLimitStore(cfg, logger);
   const bf = bruteForce(cfg, limitStore, logger, normalizeLogin,
-    cfg.limits.store === 'redis' ? undefined : new KnownPrefixTable(store), where, (ev) => metrics.lockout(ev.scope));
+    cfg.limits.store === 'redis' ? undefined : await KnownPrefixTable.open(store), where, (ev) => metrics.lockout(ev.scope));
   const events: SubmissionEvents = {
     session: (listener, change) => (change === 'open' ? metrics.sessionOpened(listener) : metrics.sessionClosed(listener)),
     recipient: (r) => metrics.recipient(r),
@@ -203,9 +203,14 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   const policy = cfg.policyService.listen ? (await import('../postfix/index.ts')).createPolicyServer({
     limits, store: limitStore, helpUrl: cfg.submission.helpUrl, logger,
     allow: cfg.policyService.allow, maxConnections: cfg.policyService.maxConnections,
-    accountStatus: (login) => { const a = accounts.get(login); return a ? { status: a.status, subscriber: a.subscriber, tier: a.tier } : 'unknown'; },
+    accountStatus: async (login) => { const a = await accounts.get(login); return a ? { status: a.status, subscriber: a.subscriber, tier: a.tier } : 'unknown'; },
     lockedOut: async (ip, login) => (await bf.before(ip, login)).action === 'locked',
-    onFlood: (e) => { if (e.suspend && e.login) accounts.disable(e.login, 'mail flood detected (policy service)'); },
+    onFlood: (e) => {
+      if (e.suspend && e.login) {
+        accounts.disable(e.login, 'mail flood detected (policy service)')
+          .catch((err: unknown) => logger.error({ event: 'flood', err: String(err) }, 'suspending the account failed'));
+      }
+    },
   }) : null;
   let edgeApi: import('node:https').Server | null = null;
   if (cfg.netpolicy.listen && cfg.netpolicy.tokenFile) {
@@ -251,10 +256,10 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
       edgeApi?.close();
       await relay.stop();
       clearInterval(pruneTimer);
-      attribution.close();
+      await attribution.close().catch((err: unknown) => logger.error({ event: 'attribution', err: String(err) }, 'attribution flush failed'));
       await limitStore.close();
       await spool.close();
-      store.close();
+      await store.close();
       logger.info({ event: 'stopped' });
       resolve(0);
     };
@@ -286,8 +291,8 @@ function parseHostPort(hp: string, tls: 'none' | 'opportunistic' | 'required', v
 
 function accountsPort(accounts: AccountStore): AccountsPort {
   return {
-    get(login) {
-      const a = accounts.get(login);
+    async get(login) {
+      const a = await accounts.get(login);
       return a ? { login: a.login, subscriber: a.subscriber, status: a.status, tier: a.tier } : null;
     },
     mayUseAddress: (login, address) => accounts.mayUseAddress(login, address),

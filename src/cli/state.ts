@@ -1,11 +1,16 @@
 // Opening the state a subcommand needs from the config file.
 import { join } from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../config/index.ts';
-import { openStore, type Store } from '../store/index.ts';
+import { openStore, type Store, type StoreConfig } from '../store/index.ts';
 import { configPath, type Io } from './commands.ts';
 import { ensurePrivateDir } from './datadir.ts';
 
-export function openState(configFlag: string | undefined, io: Io): { cfg: Config; store: Store } | null {
+/** The store the config names: <dataDir>/state.db, or the PostgreSQL database at storeUrl. */
+export function storeConfig(cfg: Config): StoreConfig {
+  return cfg.store === 'postgres' ? { kind: 'postgres', url: cfg.storeUrl! } : { kind: 'sqlite', path: join(cfg.dataDir, 'state.db') };
+}
+
+export async function openState(configFlag: string | undefined, io: Io): Promise<{ cfg: Config; store: Store } | null> {
   let cfg: Config;
   try {
     cfg = loadConfig(configPath(configFlag, io));
@@ -14,7 +19,7 @@ export function openState(configFlag: string | undefined, io: Io): { cfg: Config
     throw err;
   }
   ensurePrivateDir(cfg.dataDir);
-  return { cfg, store: openStore(join(cfg.dataDir, 'state.db')) };
+  return { cfg, store: await openStore(storeConfig(cfg)) };
 }
 
 /** The account store's options from the config, the same for the server and the `account` command. */

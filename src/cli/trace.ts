@@ -9,13 +9,13 @@ export const traceCommand: Command = {
   async run(argv, io) {
     const { values } = parseArgs({ args: argv, strict: false, options: { config: { type: 'string' }, help: { type: 'boolean' } } });
     if (values.help) { io.out(TRACE_USAGE); return 0; }
-    const state = openState(typeof values.config === 'string' ? values.config : undefined, io);
+    const state = await openState(typeof values.config === 'string' ? values.config : undefined, io);
     if (!state) return 1;
     const rest = argv.filter((a, i) => a !== '--config' && argv[i - 1] !== '--config' && !a.startsWith('--config='));
     try {
       return await runTraceCommand(rest, { store: state.store, out: io.out, err: io.err });
     } finally {
-      state.store.close();
+      await state.store.close();
     }
   },
 };

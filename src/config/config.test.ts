@@ -60,3 +60,13 @@ test('policyService.allow: loopback by default; entries must be addresses or CID
   }
 
 });
+
+test('store: sqlite by default; postgres needs storeUrl, a postgres:// URL', () => {
+  const base = 'relay:\n  smarthost: 127.0.0.1:25\n';
+  assert.equal(parseConfig(base, 'pw.yaml').store, 'sqlite');
+  const pg = parseConfig(`${base}store: postgres\nstoreUrl: postgres://pw@127.0.0.1:5432/pw\n`, 'pw.yaml');
+  assert.deepEqual([pg.store, pg.storeUrl], ['postgres', 'postgres://pw@127.0.0.1:5432/pw']);
+  assert.ok(errorsOf(`${base}store: postgres\n`).some((i) => /^pw\.yaml:3:\d+: store: postgres needs storeUrl/.test(i)));
+  assert.ok(errorsOf(`${base}store: mysql\n`).some((i) => /^pw\.yaml:3:\d+: store: /.test(i)));
+  assert.ok(errorsOf(`${base}store: postgres\nstoreUrl: mysql://x/y\n`).some((i) => /^pw\.yaml:4:\d+: storeUrl: invalid value/.test(i)));
+});

@@ -45,6 +45,10 @@ const listener = obj({
 const schema = obj({
   hostname: hostname.default('localhost'),
   dataDir: str().default('./data'),
+  /** Where accounts, policy and attribution live: sqlite (<dataDir>/state.db) or postgres (storeUrl; every node of a fleet on one database). */
+  store: oneOf(['sqlite', 'postgres'] as const).default('sqlite'),
+  /** postgres://user[:password]@host[:port]/db (or ?host=/unix/socket/dir); without a password in it, PGPASSWORD is used. */
+  storeUrl: str({ pattern: /^postgres(ql)?:\/\//, hint: 'expected a postgres:// URL' }).optional(),
   listeners: list(listener, { min: 1 }).default([
     { name: 'submission', host: '127.0.0.1', port: 2587, tls: 'starttls', requireTls: undefined, bareLf: 'reject', ...listenerLimits },
     { name: 'submissions', host: '127.0.0.1', port: 2465, tls: 'implicit', requireTls: undefined, bareLf: 'reject', ...listenerLimits },
@@ -222,6 +226,7 @@ export function parseConfigWithSource(text: string, file: string): { config: Con
   if (value.tls.cert) value.tls.cert = abs(value.tls.cert);
   if (value.tls.key) value.tls.key = abs(value.tls.key);
   const cross: string[] = [];
+  if (value.store === 'postgres' && !value.storeUrl) cross.push(`${where(locate(doc, ['store']))}: store: postgres needs storeUrl (postgres://user@host/db)`);
   if (!!value.tls.cert !== !!value.tls.key) cross.push(`${where(locate(doc, ['tls']))}: tls: give both cert and key, or neither (to generate a self-signed pair)`);
   const names = new Set<string>();
   value.listeners.forEach((l, i) => {

@@ -3,6 +3,8 @@ export function exampleConfig(opts: { smarthost: string; dataDir?: string; hostn
   return `# portwarden configuration (see README.md). Paths are relative to this file.
 hostname: ${opts.hostname ?? 'localhost'}
 dataDir: ${opts.dataDir ?? './data'}
+# store: postgres                     # sqlite (default: <dataDir>/state.db) | postgres (a fleet on one database)
+# storeUrl: postgres://portwarden@db.isp.example/portwarden   # password from the URL or PGPASSWORD
 
 listeners:
   - name: submission        # RFC 6409 port 587 role: STARTTLS required before AUTH

@@ -134,9 +134,9 @@ export function compilePolicy(s: PolicySnapshot): CompiledPolicy {
 
 /** What PolicyCompiler reads: a key per part that changes when that part does, and the parts themselves. */
 export interface PolicySource {
-  partKeys(): Record<PartName | 'rest', string>;
+  partKeys(): Promise<Record<PartName | 'rest', string>>;
   /** A snapshot in which at least the named parts are filled in ("rest" = settings and garden). */
-  snapshotOf(parts: ReadonlySet<PartName | 'rest'>): PolicySnapshot;
+  snapshotOf(parts: ReadonlySet<PartName | 'rest'>): Promise<PolicySnapshot>;
 }
 
 /**
@@ -148,12 +148,20 @@ export class PolicyCompiler {
   private parts: Partial<Record<PartName, Part>> = {};
   private rest: { settings: EdgeSettings; garden: CompiledGarden[] } | null = null;
   private last: CompiledPolicy | null = null;
+  /** Compiles run one at a time: two callers at once must not interleave reading keys and parts. */
+  private running: Promise<unknown> = Promise.resolve();
 
-  compile(src: PolicySource): CompiledPolicy {
-    const keys = src.partKeys();
+  compile(src: PolicySource): Promise<CompiledPolicy> {
+    const next = this.running.then(() => this.compileNow(src));
+    this.running = next.catch(() => {});
+    return next;
+  }
+
+  private async compileNow(src: PolicySource): Promise<CompiledPolicy> {
+    const keys = await src.partKeys();
     const stale = new Set((Object.keys(keys) as Array<PartName | 'rest'>).filter((k) => this.keys[k] !== keys[k]));
     if (!stale.size && this.last) return this.last;
-    const snap = src.snapshotOf(stale);
+    const snap = await src.snapshotOf(stale);
     for (const k of PART_NAMES) if (stale.has(k)) this.parts[k] = part(PARTS[k](snap));
     if (stale.has('rest')) this.rest = { settings: compileSettings(snap.settings), garden: compileGarden(snap.garden) };
     this.keys = keys;

@@ -20,17 +20,17 @@ const T1 = 'edge1-token-0123456789abcdef', T2 = 'edge2-token-0123456789abcdef';
 async function endpoint(t: TestContext, over: Partial<PolicyHttpOptions> = {}) {
   const dir = tempDir('pw-edge-http-');
   const cert = loopbackCert();
-  const store = openStore(join(dir.path, 'state.db'));
+  const store = await openStore(join(dir.path, 'state.db'));
   const clock = new ManualClock(1_700_000_000_000);
   const logger = new MemoryLogger();
-  const policy = new PolicyStore(store, clock);
+  const policy = await PolicyStore.open(store, clock);
   const server = createPolicyHttpsServer({
     store, clock, logger, tls: { cert: cert.cert, key: cert.key },
     tokens: [{ edge: 'edge1', token: T1 }, { edge: 'edge2', token: T2 }], ...over,
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  t.after(() => { server.close(); store.close(); cert.remove(); dir.remove(); });
+  t.after(async () => { server.close(); await store.close(); cert.remove(); dir.remove(); });
   const base = `https://127.0.0.1:${(server.address() as AddressInfo).port}/v1/netpolicy`;
   /** curl with the test CA; returns the status and the body. */
   const curl = async (path: string, token: string, opts: { edge?: string; body?: string } = {}) => {
@@ -50,7 +50,7 @@ async function endpoint(t: TestContext, over: Partial<PolicyHttpOptions> = {}) {
   return { store, clock, logger, policy, curl, report };
 }
 
-test('token file: "EDGE-NAME TOKEN" lines; a bare token, a short token or a repeated name is refused with its line', () => {
+test('token file: "EDGE-NAME TOKEN" lines; a bare token, a short token or a repeated name is refused with its line', async () => {
   const good = parseTokenFile(`# edges\nbng1 ${T1}\n\nbng2   ${T2}\n`, 'tokens');
   assert.deepEqual(good, { ok: true, value: [{ edge: 'bng1', token: T1 }, { edge: 'bng2', token: T2 }] });
   const bad = parseTokenFile(`${T1}\nbng1 short\nbng2 ${T2}\nbng2 ${T1}x\nb/ad ${T1}y\n`, '/etc/pw/tokens');
@@ -71,9 +71,9 @@ test('a token speaks for its own edge only: another edge\'s name gets 403', { sk
   assert.equal((await curl('/compiled', 'no-such-token-0123456789')).status, 401);
   const r = await report(T2, 'edge1', [{ source: '198.51.100.7', packets: 1, destinations: 1 }]);
   assert.equal(r.status, 403, r.body);
-  assert.deepEqual(policy.blocked(), [], 'nothing stored for the forged edge');
+  assert.deepEqual((await policy.blocked()), [], 'nothing stored for the forged edge');
   assert.equal((await report(T1, 'edge1', [{ source: '198.51.100.7', packets: 1, destinations: 1 }])).status, 200);
-  assert.deepEqual(policy.blocked().map((b) => [b.edge, b.source]), [['edge1', '198.51.100.7']]);
+  assert.deepEqual((await policy.blocked()).map((b) => [b.edge, b.source]), [['edge1', '198.51.100.7']]);
 });
 
 test('reports are bounded: a body over maxReportBytes and more entries than maxReportEntries get 413', { skip }, async (t) => {
@@ -84,7 +84,7 @@ test('reports are bounded: a body over maxReportBytes and more entries than maxR
   const many = await report(T1, 'edge1', Array.from({ length: 51 }, () => 0));
   assert.equal(many.status, 413, many.body);
   assert.match(many.body, /more than 50 blocked sources/);
-  assert.deepEqual(policy.blocked(), []);
+  assert.deepEqual((await policy.blocked()), []);
 });
 
 test('sources: one canonical IP address each; duplicates merged with their largest counts, the rest counted as rejected', { skip }, async (t) => {
@@ -102,28 +102,28 @@ test('sources: one canonical IP address each; duplicates merged with their large
   ]);
   assert.equal(r.status, 200, r.body);
   assert.deepEqual(JSON.parse(r.body), { accepted: 2, rejected: 7, duplicates: 2 });
-  assert.deepEqual(policy.blocked().map((b) => [b.source, b.packets, b.destinations]).sort(), [['198.51.100.9', 1, 4], ['2001:db8::1', 5, 2]]);
+  assert.deepEqual((await policy.blocked()).map((b) => [b.source, b.packets, b.destinations]).sort(), [['198.51.100.9', 1, 4], ['2001:db8::1', 5, 2]]);
   const warn = logger.records.find((x) => x.msg === 'netpolicy: report entries refused');
   assert.ok(warn && !/[\r\n]/.test(JSON.stringify(warn.example).replace(/\\[rn]/g, '')), JSON.stringify(warn));
 });
 
 test('counters an edge has not refreshed within the retention are pruned', { skip }, async (t) => {
-  const { report, policy, clock } = await endpoint(t, { reportRetentionMs: 3_600_000 });
+  const { report, policy, clock, store } = await endpoint(t, { reportRetentionMs: 3_600_000 });
   assert.equal((await report(T1, 'edge1', [{ source: '198.51.100.1', packets: 1, destinations: 1 }])).status, 200);
   clock.advance(3_600_001);
   assert.equal((await report(T2, 'edge2', [{ source: '198.51.100.2', packets: 1, destinations: 1 }])).status, 200);
-  assert.deepEqual(policy.blocked().map((b) => b.edge), ['edge2']);
+  assert.deepEqual((await policy.blocked()).map((b) => b.edge), ['edge2']);
   // A restarted server prunes before any edge reports.
   clock.advance(3_600_001);
-  createPolicyHttpHandler({ store: policy.store, clock, logger: new MemoryLogger(), tokens: [], reportRetentionMs: 3_600_000 });
-  assert.deepEqual(policy.blocked(), []);
+  await createPolicyHttpHandler({ store, clock, logger: new MemoryLogger(), tokens: [], reportRetentionMs: 3_600_000 }).ready;
+  assert.deepEqual((await policy.blocked()), []);
 });
 
 test('an edge reports the policy it refused; the status keeps it, control characters escaped', { skip }, async (t) => {
   const { report, policy, logger, store } = await endpoint(t);
   const r = await report(T1, 'edge1', [], { rejected: { version: 'ab'.repeat(16), error: 'bad interface name: "x\n\u001b[31m"', at: 5 } });
   assert.equal(r.status, 200, r.body);
-  const [st] = policy.edges();
+  const [st] = (await policy.edges());
   assert.equal(st.edge, 'edge1');
   assert.deepEqual(st.rejected, { version: 'ab'.repeat(16), error: 'bad interface name: "x\\n\\x1b[31m"', at: 5 });
   assert.ok(logger.records.some((x) => x.msg === 'netpolicy: an edge refused the pulled policy' && x.edge === 'edge1'));
@@ -132,14 +132,14 @@ test('an edge reports the policy it refused; the status keeps it, control charac
   assert.match(out, /^edge1 +\(none\) +\S+ +abab\S+: bad interface name: "x\\n\\x1b\[31m"$/m);
   assert.ok(!/[\n\u001b]/.test(out.trim().split('\n')[1]), 'one line, no escape byte');
   assert.equal((await report(T1, 'edge1', [])).status, 200);
-  assert.equal(policy.edges()[0].rejected, null, 'a clean report clears the refusal');
+  assert.equal((await policy.edges())[0].rejected, null, 'a clean report clears the refusal');
 });
 
 test('a refusal with bidi overrides and isolates is stored with them escaped', { skip }, async (t) => {
   const { report, policy } = await endpoint(t);
   const r = await report(T1, 'edge1', [], { rejected: { version: 'ab'.repeat(16), error: 'bad set "\u202eevil\u2066x\u2069\u200f"', at: 5 } });
   assert.equal(r.status, 200, r.body);
-  assert.equal(policy.edges()[0].rejected?.error, 'bad set "\\u202eevil\\u2066x\\u2069\\u200f"');
+  assert.equal((await policy.edges())[0].rejected?.error, 'bad set "\\u202eevil\\u2066x\\u2069\\u200f"');
 });
 
 test('garbage, wrong shapes and a failing store answer 4xx/500; the endpoint keeps serving', { skip }, async (t) => {
@@ -149,7 +149,7 @@ test('garbage, wrong shapes and a failing store answer 4xx/500; the endpoint kee
   assert.equal((await curl('/report', T1, { body: '[1,2,3]' })).status, 422);
   assert.equal((await curl('/nowhere', T1)).status, 404);
   // The store fails under the handler (a dropped table stands for a full disk or a corrupt page).
-  store.db.exec('DROP TABLE netpolicy_blocked');
+  await store.db.run('DROP TABLE netpolicy_blocked');
   const r = await report(T1, 'edge1', [{ source: '198.51.100.1', packets: 1, destinations: 1 }]);
   assert.equal(r.status, 500, r.body);
   assert.ok(logger.records.some((x) => x.msg === 'netpolicy: http handler failed'));
@@ -158,7 +158,7 @@ test('garbage, wrong shapes and a failing store answer 4xx/500; the endpoint kee
 
 test('policy agent refuses a plain-http URL, a malformed pin and a token file naming another edge, with usage errors', async () => {
   const dir = tempDir('pw-agent-cli-');
-  const store = openStore(':memory:');
+  const store = await openStore(':memory:');
   try {
     const tf = join(dir.path, 'token');
     writeFileSync(tf, `edge1 ${T1}\n`);
@@ -172,5 +172,5 @@ test('policy agent refuses a plain-http URL, a malformed pin and a token file na
     const other = await cli(['--url', 'https://127.0.0.1:1', '--token-file', tf, '--edge', 'edge2']);
     assert.equal(other.code, 2);
     assert.match(other.err, /must agree/);
-  } finally { store.close(); dir.remove(); }
+  } finally { await store.close(); dir.remove(); }
 });

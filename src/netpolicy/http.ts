@@ -130,7 +130,10 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   });
 }
 
-export function createPolicyHttpHandler(opts: PolicyHttpOptions): (req: IncomingMessage, res: ServerResponse) => void {
+/** The request handler; `ready` settles when the startup prune of stale counters is done (it never rejects: a failure is logged). */
+export type PolicyHttpHandler = ((req: IncomingMessage, res: ServerResponse) => void) & { ready: Promise<void> };
+
+export function createPolicyHttpHandler(opts: PolicyHttpOptions): PolicyHttpHandler {
   const policy = new PolicyStore(opts.store, opts.clock);
   const log = opts.logger;
   const base = (opts.basePath ?? '/v1/netpolicy').replace(/\/$/, '');
@@ -141,7 +144,9 @@ export function createPolicyHttpHandler(opts: PolicyHttpOptions): (req: Incoming
   const compiler = new PolicyCompiler();
   let cache: { policy: CompiledPolicy; body: string } | null = null;
   // Also at start: counters of edges that stopped reporting must not wait for another report to go.
-  policy.pruneBlocked(opts.clock.now() - retention);
+  const ready = policy.pruneBlocked(opts.clock.now() - retention).then(() => {}, (err: unknown) => {
+    log.error({ event: 'netpolicy', err: String(err) }, 'netpolicy: pruning blocked counters failed');
+  });
 
   /** The edge the presented token was issued to; every token is compared, so timing tells nothing. */
   const edgeOf = (req: IncomingMessage): string | null => {
@@ -153,8 +158,8 @@ export function createPolicyHttpHandler(opts: PolicyHttpOptions): (req: Incoming
     return edge;
   };
 
-  const compiled = (): { policy: CompiledPolicy; body: string } => {
-    const p = compiler.compile(policy);
+  const compiled = async (): Promise<{ policy: CompiledPolicy; body: string }> => {
+    const p = await compiler.compile(policy);
     if (cache?.policy !== p) cache = { policy: p, body: JSON.stringify(p) };
     return cache;
   };
@@ -183,12 +188,12 @@ export function createPolicyHttpHandler(opts: PolicyHttpOptions): (req: Incoming
       error: printable(r.error as string, 500),
       at: typeof r.at === 'number' && Number.isSafeInteger(r.at) ? r.at : null,
     } : undefined;
-    const c = compiled();
-    policy.store.transaction(() => {
-      if (rep.version === c.policy.version) policy.recordApplied(edge, rep.version as string, c.policy.sets);
-      policy.recordBlocked(edge, rows);
-      policy.recordReport(edge, { version: rep.version as string, rejected, omitted: count(rep.omitted) ?? 0 });
-      policy.pruneBlocked(opts.clock.now() - retention);
+    const c = await compiled();
+    await policy.recordEdgeReport(edge, {
+      applied: rep.version === c.policy.version ? { version: rep.version, sets: c.policy.sets } : undefined,
+      blocked: rows,
+      version: rep.version, rejected, omitted: count(rep.omitted) ?? 0,
+      pruneBefore: opts.clock.now() - retention,
     });
     if (counts.rejected) log.warn({ event: 'netpolicy', edge, ...counts, example: printable(JSON.stringify(example) ?? '', 120) }, 'netpolicy: report entries refused');
     if (rejected) log.error({ event: 'netpolicy', edge, version: rejected.version, error: rejected.error }, 'netpolicy: an edge refused the pulled policy');
@@ -204,7 +209,7 @@ export function createPolicyHttpHandler(opts: PolicyHttpOptions): (req: Incoming
     const claimed = req.headers['x-portwarden-edge'];
     if (claimed !== undefined && claimed !== edge) return error(res, 403, 'the edge name does not match its token');
     if (path === `${base}/compiled` && req.method === 'GET') {
-      const c = compiled();
+      const c = await compiled();
       const etag = `"${c.policy.version}"`;
       if (req.headers['if-none-match'] === etag) return send(res, 304, '', { etag });
       return send(res, 200, c.body, { etag });
@@ -213,7 +218,7 @@ export function createPolicyHttpHandler(opts: PolicyHttpOptions): (req: Incoming
     error(res, 405, 'method not allowed');
   };
 
-  return (req, res) => {
+  return Object.assign((req: IncomingMessage, res: ServerResponse) => {
     req.on('error', () => { /* the client went away mid-request: nothing to answer */ });
     route(req, res).catch((err: unknown) => {
       if (err instanceof HttpError) {
@@ -227,7 +232,7 @@ export function createPolicyHttpHandler(opts: PolicyHttpOptions): (req: Incoming
       if (!res.headersSent) error(res, 500, 'internal error', { connection: 'close' });
       else res.destroy();
     });
-  };
+  }, { ready });
 }
 
 export interface PolicyHttpsOptions extends PolicyHttpOptions {

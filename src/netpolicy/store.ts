@@ -2,7 +2,8 @@
 // transaction with its audit record (who, when, what, why) and bumps a
 // revision, so that servers can tell an agent "nothing changed" cheaply.
 import type { Clock } from '../core/index.ts';
-import type { Store, Migration } from '../store/index.ts';
+import type { Db, Store } from '../store/index.ts';
+import { MIGRATIONS } from './schema.ts';
 import type { PartName, PolicySource } from './compile.ts';
 import { parseRange } from './prefix.ts';
 import {
@@ -11,51 +12,7 @@ import {
   type PoolClass, type Quarantine, type Relay, type RelayKind, type Result,
 } from './model.ts';
 
-export const MIGRATIONS: readonly Migration[] = [{
-  id: 'netpolicy/001-model',
-  sql: `
-    CREATE TABLE netpolicy_pool (prefix TEXT PRIMARY KEY, class TEXT NOT NULL, note TEXT NOT NULL DEFAULT '');
-    CREATE TABLE netpolicy_relay (prefix TEXT PRIMARY KEY, kind TEXT NOT NULL, customer TEXT NOT NULL DEFAULT '', note TEXT NOT NULL DEFAULT '');
-    CREATE TABLE netpolicy_exempt (id INTEGER PRIMARY KEY, prefix TEXT NOT NULL, customer TEXT NOT NULL, reason TEXT NOT NULL,
-      granted_by TEXT NOT NULL, granted_at INTEGER NOT NULL, expires_at INTEGER);
-    CREATE INDEX netpolicy_exempt_prefix ON netpolicy_exempt (prefix);
-    CREATE INDEX netpolicy_exempt_expiry ON netpolicy_exempt (expires_at);
-    CREATE TABLE netpolicy_quarantine (prefix TEXT PRIMARY KEY, subscriber TEXT NOT NULL, reason TEXT NOT NULL,
-      case_id TEXT NOT NULL DEFAULT '', since INTEGER NOT NULL, by TEXT NOT NULL);
-    CREATE TABLE netpolicy_garden (prefix TEXT NOT NULL, proto TEXT NOT NULL, ports TEXT NOT NULL, note TEXT NOT NULL DEFAULT '',
-      PRIMARY KEY (prefix, proto, ports));
-    CREATE TABLE netpolicy_setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE netpolicy_audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
-      object TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '');
-    CREATE TABLE netpolicy_applied (edge TEXT PRIMARY KEY, at INTEGER NOT NULL, version TEXT NOT NULL, sets TEXT NOT NULL);
-    CREATE TABLE netpolicy_blocked (edge TEXT NOT NULL, source TEXT NOT NULL, packets INTEGER NOT NULL, destinations INTEGER NOT NULL,
-      reported_at INTEGER NOT NULL, PRIMARY KEY (edge, source));
-    INSERT INTO netpolicy_setting (key, value) VALUES ('revision', '0');
-  `,
-}, {
-  id: 'netpolicy/002-edge-status',
-  sql: `
-    CREATE TABLE netpolicy_edge (edge TEXT PRIMARY KEY, reported_at INTEGER NOT NULL, version TEXT NOT NULL,
-      rejected_version TEXT NOT NULL DEFAULT '', rejected_error TEXT NOT NULL DEFAULT '', rejected_at INTEGER,
-      omitted INTEGER NOT NULL DEFAULT 0);
-    CREATE INDEX netpolicy_blocked_reported ON netpolicy_blocked (reported_at);
-  `,
-}, {
-  // Rows written before checkPrefix returned one canonical spelling hold prefixes as typed
-  // (lower-cased only). Rewritten once, in JavaScript because SQL cannot print RFC 5952; where two
-  // spellings of one prefix collide, the row rewritten last stands (OR REPLACE).
-  id: 'netpolicy/003-canonical-prefixes',
-  sql: '',
-  run: (db) => {
-    for (const table of ['netpolicy_pool', 'netpolicy_relay', 'netpolicy_exempt', 'netpolicy_quarantine', 'netpolicy_garden']) {
-      const update = db.prepare(`UPDATE OR REPLACE ${table} SET prefix = ? WHERE prefix = ?`);
-      for (const r of db.prepare(`SELECT DISTINCT prefix FROM ${table}`).all() as Row[]) {
-        const c = checkPrefix(str(r.prefix));
-        if (c.ok && c.value !== r.prefix) update.run(c.value, str(r.prefix));
-      }
-    }
-  },
-}];
+export { MIGRATIONS };
 
 /** Who makes a change and why; both are required so the audit trail is never blank. */
 export interface Change { actor: string; reason: string }
@@ -75,34 +32,99 @@ const PART_OF: Record<string, PartName> = { pool: 'pools', relay: 'relays', exem
 const str = (v: unknown): string => String(v ?? '');
 const num = (v: unknown): number => Number(v);
 
-export class PolicyStore implements PolicySource {
-  readonly store: Store;
+/** What the policy operations, the edge endpoint and the compiler need from the policy model. */
+export interface PolicyRepository extends PolicySource {
+  addPool(prefix: string, cls: PoolClass, note: string, c: Change): Promise<Result<unknown>>;
+  removePool(prefix: string, c: Change): Promise<Result<unknown>>;
+  listPools(): Promise<Pool[]>;
+  addRelay(prefix: string, kind: RelayKind, customer: string, note: string, c: Change): Promise<Result<unknown>>;
+  removeRelay(prefix: string, c: Change): Promise<Result<unknown>>;
+  listRelays(): Promise<Relay[]>;
+  addExemption(prefix: string, customer: string, expiresAt: number | null, c: Change): Promise<Result<unknown>>;
+  removeExemption(prefix: string, c: Change): Promise<Result<unknown>>;
+  listExemptions(includeExpired?: boolean): Promise<Exemption[]>;
+  quarantine(prefix: string, subscriber: string, caseId: string, c: Change): Promise<Result<unknown>>;
+  release(prefix: string, c: Change): Promise<Result<unknown>>;
+  listQuarantines(): Promise<Quarantine[]>;
+  addGarden(prefix: string, proto: GardenProto, ports: string, note: string, c: Change): Promise<Result<unknown>>;
+  removeGarden(prefix: string, c: Change): Promise<Result<unknown>>;
+  listGarden(): Promise<GardenEntry[]>;
+  settings(): Promise<EdgeSettings>;
+  setSettings(patch: Partial<EdgeSettings>, c: Change): Promise<Result<unknown>>;
+  revision(): Promise<number>;
+  snapshot(): Promise<PolicySnapshot>;
+  audit(limit?: number): Promise<AuditRecord[]>;
+  recordApplied(edge: string, version: string, sets: Record<string, readonly string[]>): Promise<void>;
+  lastApplied(edge: string): Promise<{ at: number; version: string; sets: Record<string, string[]> } | null>;
+  recordBlocked(edge: string, counts: ReadonlyArray<{ source: string; packets: number; destinations: number }>): Promise<void>;
+  pruneBlocked(before: number): Promise<number>;
+  recordReport(edge: string, r: EdgeReport): Promise<void>;
+  recordEdgeReport(edge: string, r: EdgeReport & { applied?: { version: string; sets: Record<string, readonly string[]> }; blocked: BlockedInput; pruneBefore: number }): Promise<void>;
+  edges(): Promise<EdgeStatus[]>;
+  blocked(limit?: number): Promise<BlockedCount[]>;
+}
+
+type EdgeReport = { version: string; rejected?: NonNullable<EdgeStatus['rejected']>; omitted: number };
+type BlockedInput = ReadonlyArray<{ source: string; packets: number; destinations: number }>;
+
+const UPSERT = {
+  garden: 'INSERT INTO netpolicy_garden (prefix, proto, ports, note) VALUES (?, ?, ?, ?) ON CONFLICT (prefix, proto, ports) DO UPDATE SET note = excluded.note',
+  edgeSetting: "INSERT INTO netpolicy_setting (key, value) VALUES ('edge', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+  applied: `INSERT INTO netpolicy_applied (edge, at, version, sets) VALUES (?, ?, ?, ?)
+    ON CONFLICT (edge) DO UPDATE SET at = excluded.at, version = excluded.version, sets = excluded.sets`,
+  report: `INSERT INTO netpolicy_edge (edge, reported_at, version, rejected_version, rejected_error, rejected_at, omitted) VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (edge) DO UPDATE SET reported_at = excluded.reported_at, version = excluded.version, rejected_version = excluded.rejected_version,
+      rejected_error = excluded.rejected_error, rejected_at = excluded.rejected_at, omitted = excluded.omitted`,
+};
+/** A source listed twice keeps its largest counts (SQLite's two-argument max is PostgreSQL's GREATEST). */
+const blockedSql = (d: Db['dialect']): string => {
+  const max = d === 'sqlite' ? 'max' : 'GREATEST';
+  return `INSERT INTO netpolicy_blocked (edge, source, packets, destinations, reported_at) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (edge, source) DO UPDATE SET packets = ${max}(netpolicy_blocked.packets, excluded.packets),
+      destinations = ${max}(netpolicy_blocked.destinations, excluded.destinations)`;
+};
+
+export class PolicyStore implements PolicyRepository {
+  private readonly db: Db;
   private readonly clock: Clock;
+  /** The schema migration started by the constructor; every method waits for it. */
+  readonly ready: Promise<void>;
 
   constructor(store: Store, clock: Clock) {
-    this.store = store;
+    this.db = store.db;
     this.clock = clock;
-    store.migrate(MIGRATIONS);
+    this.ready = store.migrate(MIGRATIONS);
+    this.ready.catch(() => {}); // reported by the first method that waits for it
   }
 
-  private q(sql: string) { return this.store.db.prepare(sql); }
+  static async open(store: Store, clock: Clock): Promise<PolicyStore> {
+    const p = new PolicyStore(store, clock);
+    await p.ready;
+    return p;
+  }
 
-  private change(c: Change, action: string, object: string, detail: object, fn: () => Result<unknown>): Result<unknown> {
+  private async all(sql: string, params: Parameters<Db['all']>[1] = []): Promise<Row[]> {
+    await this.ready;
+    return this.db.all(sql, params);
+  }
+
+  private async change(c: Change, action: string, object: string, detail: object, fn: (tx: Db) => Promise<Result<unknown>>): Promise<Result<unknown>> {
     if (!c.actor.trim()) return fail('a change needs an actor (who)');
     if (!c.reason.trim()) return fail('a change needs a reason (why)');
-    return this.store.transaction(() => {
-      const r = fn();
+    await this.ready;
+    return this.db.transaction(async (tx) => {
+      const r = await fn(tx);
       if (!r.ok) return r;
-      this.q('INSERT INTO netpolicy_audit (at, actor, action, object, reason, detail) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(this.clock.now(), c.actor, action, object, c.reason, JSON.stringify(detail));
-      this.q("UPDATE netpolicy_setting SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'").run();
+      await tx.run('INSERT INTO netpolicy_audit (at, actor, action, object, reason, detail) VALUES (?, ?, ?, ?, ?, ?)',
+        [this.clock.now(), c.actor, action, object, c.reason, JSON.stringify(detail)]);
+      await tx.run("UPDATE netpolicy_setting SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'revision'");
       const part = `rev.${PART_OF[action.split('.')[0]] ?? 'rest'}`;
-      this.q("INSERT INTO netpolicy_setting (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1").run(part);
+      await tx.run("INSERT INTO netpolicy_setting (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(netpolicy_setting.value AS INTEGER) + 1 AS TEXT)", [part]);
       return r;
     });
   }
 
-  addPool(prefix: string, cls: PoolClass, note: string, c: Change): Result<unknown> {
+  async addPool(prefix: string, cls: PoolClass, note: string, c: Change): Promise<Result<unknown>> {
     const p = checkPrefix(prefix);
     if (!p.ok) return p;
     const r = parseRange(p.value)!;
@@ -112,204 +134,195 @@ export class PolicyStore implements PolicySource {
     if (r.hi - r.lo + 1n > 1n << BigInt(bits - min)) return fail(`pool ${p.value} is wider than /${min}: no address pool is that large (a typo?)`);
     // Classes decide blocking, and the compiler merges only blocked classes: a business pool
     // inside a dynamic one would stay blocked whatever the operator meant. Refuse the ambiguity.
-    for (const o of this.q('SELECT prefix, class FROM netpolicy_pool WHERE class != ? AND prefix != ?').all(cls, p.value) as Row[]) {
+    for (const o of await this.all('SELECT prefix, class FROM netpolicy_pool WHERE class != ? AND prefix != ?', [cls, p.value])) {
       const x = parseRange(str(o.prefix));
       if (x && x.family === r.family && x.lo <= r.hi && r.lo <= x.hi) {
         return fail(`pool ${p.value} (${cls}) overlaps pool ${str(o.prefix)} (${str(o.class)}): split the pools, or use an exemption or a relay entry for the hosts that differ`);
       }
     }
-    return this.change(c, 'pool.add', p.value, { class: cls, note }, () => {
-      this.q('INSERT INTO netpolicy_pool (prefix, class, note) VALUES (?, ?, ?) ON CONFLICT (prefix) DO UPDATE SET class = excluded.class, note = excluded.note')
-        .run(p.value, cls, note);
+    return this.change(c, 'pool.add', p.value, { class: cls, note }, async (tx) => {
+      await tx.run('INSERT INTO netpolicy_pool (prefix, class, note) VALUES (?, ?, ?) ON CONFLICT (prefix) DO UPDATE SET class = excluded.class, note = excluded.note',
+        [p.value, cls, note]);
       return ok(undefined);
     });
   }
 
-  removePool(prefix: string, c: Change): Result<unknown> {
+  removePool(prefix: string, c: Change): Promise<Result<unknown>> {
     return this.removeBy('netpolicy_pool', 'pool.remove', prefix, c);
   }
 
-  private removeBy(table: string, action: string, prefix: string, c: Change): Result<unknown> {
+  private async removeBy(table: string, action: string, prefix: string, c: Change): Promise<Result<unknown>> {
     const p = checkPrefix(prefix);
     if (!p.ok) return p;
-    return this.change(c, action, p.value, {}, () => {
-      const r = this.q(`DELETE FROM ${table} WHERE prefix = ?`).run(p.value);
+    return this.change(c, action, p.value, {}, async (tx) => {
+      const r = await tx.run(`DELETE FROM ${table} WHERE prefix = ?`, [p.value]);
       return r.changes ? ok(undefined) : fail(`no such entry: ${p.value}`);
     });
   }
 
-  listPools(): Pool[] {
-    return this.q('SELECT prefix, class, note FROM netpolicy_pool ORDER BY prefix').all()
-      .map((r: Row) => ({ prefix: str(r.prefix), class: str(r.class) as PoolClass, note: str(r.note) }));
+  async listPools(): Promise<Pool[]> {
+    return (await this.all('SELECT prefix, class, note FROM netpolicy_pool ORDER BY prefix'))
+      .map((r) => ({ prefix: str(r.prefix), class: str(r.class) as PoolClass, note: str(r.note) }));
   }
 
-  addRelay(prefix: string, kind: RelayKind, customer: string, note: string, c: Change): Result<unknown> {
+  async addRelay(prefix: string, kind: RelayKind, customer: string, note: string, c: Change): Promise<Result<unknown>> {
     const p = checkPrefix(prefix);
     if (!p.ok) return p;
     if (kind === 'customer' && !customer.trim()) return fail('a customer relay names its customer');
-    return this.change(c, 'relay.add', p.value, { kind, customer, note }, () => {
-      this.q('INSERT INTO netpolicy_relay (prefix, kind, customer, note) VALUES (?, ?, ?, ?) ON CONFLICT (prefix) DO UPDATE SET kind = excluded.kind, customer = excluded.customer, note = excluded.note')
-        .run(p.value, kind, customer, note);
+    return this.change(c, 'relay.add', p.value, { kind, customer, note }, async (tx) => {
+      await tx.run('INSERT INTO netpolicy_relay (prefix, kind, customer, note) VALUES (?, ?, ?, ?) ON CONFLICT (prefix) DO UPDATE SET kind = excluded.kind, customer = excluded.customer, note = excluded.note',
+        [p.value, kind, customer, note]);
       return ok(undefined);
     });
   }
 
-  removeRelay(prefix: string, c: Change): Result<unknown> {
+  removeRelay(prefix: string, c: Change): Promise<Result<unknown>> {
     return this.removeBy('netpolicy_relay', 'relay.remove', prefix, c);
   }
 
-  listRelays(): Relay[] {
-    return this.q('SELECT prefix, kind, customer, note FROM netpolicy_relay ORDER BY prefix').all()
-      .map((r: Row) => ({ prefix: str(r.prefix), kind: str(r.kind) as RelayKind, customer: str(r.customer), note: str(r.note) }));
+  async listRelays(): Promise<Relay[]> {
+    return (await this.all('SELECT prefix, kind, customer, note FROM netpolicy_relay ORDER BY prefix'))
+      .map((r) => ({ prefix: str(r.prefix), kind: str(r.kind) as RelayKind, customer: str(r.customer), note: str(r.note) }));
   }
 
   /** Grants an exemption; expiresAt null means until revoked. The reason of the Change is the exemption's reason. */
-  addExemption(prefix: string, customer: string, expiresAt: number | null, c: Change): Result<unknown> {
+  async addExemption(prefix: string, customer: string, expiresAt: number | null, c: Change): Promise<Result<unknown>> {
     const p = checkPrefix(prefix);
     if (!p.ok) return p;
     if (!customer.trim()) return fail('an exemption names its customer');
     const now = this.clock.now();
     if (expiresAt !== null && expiresAt <= now) return fail('expiry is in the past');
-    return this.change(c, 'exempt.add', p.value, { customer, expiresAt }, () => {
-      const r = this.q('INSERT INTO netpolicy_exempt (prefix, customer, reason, granted_by, granted_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(p.value, customer, c.reason, c.actor, now, expiresAt);
-      return ok(Number(r.lastInsertRowid));
+    return this.change(c, 'exempt.add', p.value, { customer, expiresAt }, async (tx) => {
+      const r = await tx.get<{ id: number }>('INSERT INTO netpolicy_exempt (prefix, customer, reason, granted_by, granted_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
+        [p.value, customer, c.reason, c.actor, now, expiresAt]);
+      return ok(Number(r!.id));
     });
   }
 
   /** Revokes every exemption of the prefix (abuse revokes by address, not by grant). */
-  removeExemption(prefix: string, c: Change): Result<unknown> {
+  removeExemption(prefix: string, c: Change): Promise<Result<unknown>> {
     return this.removeBy('netpolicy_exempt', 'exempt.remove', prefix, c);
   }
 
-  listExemptions(includeExpired = false): Exemption[] {
+  async listExemptions(includeExpired = false): Promise<Exemption[]> {
     const now = this.clock.now();
     const rows = includeExpired
-      ? this.q('SELECT * FROM netpolicy_exempt ORDER BY prefix, id').all()
-      : this.q('SELECT * FROM netpolicy_exempt WHERE expires_at IS NULL OR expires_at > ? ORDER BY prefix, id').all(now);
-    return rows.map((r: Row) => ({
+      ? await this.all('SELECT * FROM netpolicy_exempt ORDER BY prefix, id')
+      : await this.all('SELECT * FROM netpolicy_exempt WHERE expires_at IS NULL OR expires_at > ? ORDER BY prefix, id', [now]);
+    return rows.map((r) => ({
       id: num(r.id), prefix: str(r.prefix), customer: str(r.customer), reason: str(r.reason),
       grantedBy: str(r.granted_by), grantedAt: num(r.granted_at), expiresAt: r.expires_at === null ? null : num(r.expires_at),
     }));
   }
 
-  quarantine(prefix: string, subscriber: string, caseId: string, c: Change): Result<unknown> {
+  async quarantine(prefix: string, subscriber: string, caseId: string, c: Change): Promise<Result<unknown>> {
     const p = checkPrefix(prefix);
     if (!p.ok) return p;
     if (!subscriber.trim()) return fail('a quarantine names its subscriber');
-    return this.change(c, 'quarantine.add', p.value, { subscriber, caseId }, () => {
-      this.q('INSERT INTO netpolicy_quarantine (prefix, subscriber, reason, case_id, since, by) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (prefix) DO UPDATE SET subscriber = excluded.subscriber, reason = excluded.reason, case_id = excluded.case_id')
-        .run(p.value, subscriber, c.reason, caseId, this.clock.now(), c.actor);
+    return this.change(c, 'quarantine.add', p.value, { subscriber, caseId }, async (tx) => {
+      await tx.run('INSERT INTO netpolicy_quarantine (prefix, subscriber, reason, case_id, since, by) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (prefix) DO UPDATE SET subscriber = excluded.subscriber, reason = excluded.reason, case_id = excluded.case_id',
+        [p.value, subscriber, c.reason, caseId, this.clock.now(), c.actor]);
       return ok(undefined);
     });
   }
 
-  release(prefix: string, c: Change): Result<unknown> {
+  release(prefix: string, c: Change): Promise<Result<unknown>> {
     return this.removeBy('netpolicy_quarantine', 'quarantine.remove', prefix, c);
   }
 
-  listQuarantines(): Quarantine[] {
-    return this.q('SELECT * FROM netpolicy_quarantine ORDER BY prefix').all().map((r: Row) => ({
+  async listQuarantines(): Promise<Quarantine[]> {
+    return (await this.all('SELECT * FROM netpolicy_quarantine ORDER BY prefix')).map((r) => ({
       prefix: str(r.prefix), subscriber: str(r.subscriber), reason: str(r.reason), caseId: str(r.case_id), since: num(r.since), by: str(r.by),
     }));
   }
 
-  addGarden(prefix: string, proto: GardenProto, ports: string, note: string, c: Change): Result<unknown> {
+  async addGarden(prefix: string, proto: GardenProto, ports: string, note: string, c: Change): Promise<Result<unknown>> {
     const p = checkPrefix(prefix);
     if (!p.ok) return p;
     const pt = checkPorts(ports);
     if (!pt.ok) return pt;
-    return this.change(c, 'garden.add', `${p.value} ${proto} ${pt.value}`, { note }, () => {
-      this.q('INSERT OR REPLACE INTO netpolicy_garden (prefix, proto, ports, note) VALUES (?, ?, ?, ?)').run(p.value, proto, pt.value, note);
+    return this.change(c, 'garden.add', `${p.value} ${proto} ${pt.value}`, { note }, async (tx) => {
+      await tx.run(UPSERT.garden, [p.value, proto, pt.value, note]);
       return ok(undefined);
     });
   }
 
   /** Removes every walled-garden entry for the prefix. */
-  removeGarden(prefix: string, c: Change): Result<unknown> {
+  removeGarden(prefix: string, c: Change): Promise<Result<unknown>> {
     return this.removeBy('netpolicy_garden', 'garden.remove', prefix, c);
   }
 
-  listGarden(): GardenEntry[] {
-    return this.q('SELECT * FROM netpolicy_garden ORDER BY prefix, proto, ports').all()
-      .map((r: Row) => ({ prefix: str(r.prefix), proto: str(r.proto) as GardenProto, ports: str(r.ports), note: str(r.note) }));
+  async listGarden(): Promise<GardenEntry[]> {
+    return (await this.all('SELECT * FROM netpolicy_garden ORDER BY prefix, proto, ports'))
+      .map((r) => ({ prefix: str(r.prefix), proto: str(r.proto) as GardenProto, ports: str(r.ports), note: str(r.note) }));
   }
 
-  settings(): EdgeSettings {
-    const row = this.q("SELECT value FROM netpolicy_setting WHERE key = 'edge'").get() as Row | undefined;
+  async settings(): Promise<EdgeSettings> {
+    const [row] = await this.all("SELECT value FROM netpolicy_setting WHERE key = 'edge'");
     return row ? { ...DEFAULT_SETTINGS, ...(JSON.parse(str(row.value)) as Partial<EdgeSettings>) } : { ...DEFAULT_SETTINGS };
   }
 
-  setSettings(patch: Partial<EdgeSettings>, c: Change): Result<unknown> {
+  async setSettings(patch: Partial<EdgeSettings>, c: Change): Promise<Result<unknown>> {
     for (const name of [...(patch.subscriberIfaces ?? []), ...(patch.upstreamIfaces ?? [])]) {
       const r = checkIface(name);
       if (!r.ok) return r;
     }
-    const next = { ...this.settings(), ...patch };
-    return this.change(c, 'settings.set', 'edge', patch, () => {
-      this.q("INSERT OR REPLACE INTO netpolicy_setting (key, value) VALUES ('edge', ?)").run(JSON.stringify(next));
+    const next = { ...(await this.settings()), ...patch };
+    return this.change(c, 'settings.set', 'edge', patch, async (tx) => {
+      await tx.run(UPSERT.edgeSetting, [JSON.stringify(next)]);
       return ok(undefined);
     });
   }
 
   /** Changes whenever the stated policy changes; expiries are counted separately (expiredCount). */
-  revision(): number {
-    return num((this.q("SELECT value FROM netpolicy_setting WHERE key = 'revision'").get() as Row).value);
+  async revision(): Promise<number> {
+    return num((await this.all("SELECT value FROM netpolicy_setting WHERE key = 'revision'"))[0].value);
   }
 
   /** How many exemptions have expired by now: with revision(), a cheap cache key for the compiled policy. */
-  expiredCount(): number {
-    return num((this.q('SELECT COUNT(*) AS n FROM netpolicy_exempt WHERE expires_at <= ?').get(this.clock.now()) as Row).n);
+  async expiredCount(): Promise<number> {
+    return num((await this.all('SELECT COUNT(*) AS n FROM netpolicy_exempt WHERE expires_at <= ?', [this.clock.now()]))[0].n);
   }
 
   /** Per-part change keys for PolicyCompiler; exemptions also move when one expires. */
-  partKeys(): Record<PartName | 'rest', string> {
+  async partKeys(): Promise<Record<PartName | 'rest', string>> {
     const revs = new Map<string, string>();
-    for (const r of this.q("SELECT key, value FROM netpolicy_setting WHERE key LIKE 'rev.%'").all() as Row[]) revs.set(str(r.key), str(r.value));
+    for (const r of await this.all("SELECT key, value FROM netpolicy_setting WHERE key LIKE 'rev.%'")) revs.set(str(r.key), str(r.value));
     const k = (p: string): string => revs.get(`rev.${p}`) ?? '0';
-    return { pools: k('pools'), relays: k('relays'), exemptions: `${k('exemptions')}:${this.expiredCount()}`, quarantines: k('quarantines'), rest: k('rest') };
+    return { pools: k('pools'), relays: k('relays'), exemptions: `${k('exemptions')}:${await this.expiredCount()}`, quarantines: k('quarantines'), rest: k('rest') };
   }
 
-  snapshotOf(parts: ReadonlySet<PartName | 'rest'>): PolicySnapshot {
+  async snapshotOf(parts: ReadonlySet<PartName | 'rest'>): Promise<PolicySnapshot> {
     return {
       at: this.clock.now(),
-      revision: this.revision(),
-      pools: parts.has('pools') ? this.listPools() : [],
-      relays: parts.has('relays') ? this.listRelays() : [],
-      exemptions: parts.has('exemptions') ? this.listExemptions() : [],
-      quarantines: parts.has('quarantines') ? this.listQuarantines() : [],
-      garden: parts.has('rest') ? this.listGarden() : [],
-      settings: parts.has('rest') ? this.settings() : { ...DEFAULT_SETTINGS },
+      revision: await this.revision(),
+      pools: parts.has('pools') ? await this.listPools() : [],
+      relays: parts.has('relays') ? await this.listRelays() : [],
+      exemptions: parts.has('exemptions') ? await this.listExemptions() : [],
+      quarantines: parts.has('quarantines') ? await this.listQuarantines() : [],
+      garden: parts.has('rest') ? await this.listGarden() : [],
+      settings: parts.has('rest') ? await this.settings() : { ...DEFAULT_SETTINGS },
     };
   }
 
-  snapshot(): PolicySnapshot {
-    return {
-      at: this.clock.now(),
-      revision: this.revision(),
-      pools: this.listPools(),
-      relays: this.listRelays(),
-      exemptions: this.listExemptions(),
-      quarantines: this.listQuarantines(),
-      garden: this.listGarden(),
-      settings: this.settings(),
-    };
+  snapshot(): Promise<PolicySnapshot> {
+    return this.snapshotOf(new Set(['pools', 'relays', 'exemptions', 'quarantines', 'rest']));
   }
 
-  audit(limit = 100): AuditRecord[] {
-    return this.q('SELECT * FROM netpolicy_audit ORDER BY id DESC LIMIT ?').all(limit).map((r: Row) => ({
+  async audit(limit = 100): Promise<AuditRecord[]> {
+    return (await this.all('SELECT * FROM netpolicy_audit ORDER BY id DESC LIMIT ?', [limit])).map((r) => ({
       id: num(r.id), at: num(r.at), actor: str(r.actor), action: str(r.action), object: str(r.object), reason: str(r.reason), detail: str(r.detail),
     }));
   }
 
   /** Remembers what an edge runs, so `policy diff` can show what the next apply changes. */
-  recordApplied(edge: string, version: string, sets: Record<string, readonly string[]>): void {
-    this.q('INSERT OR REPLACE INTO netpolicy_applied (edge, at, version, sets) VALUES (?, ?, ?, ?)')
-      .run(edge, this.clock.now(), version, JSON.stringify(sets));
+  async recordApplied(edge: string, version: string, sets: Record<string, readonly string[]>, tx?: Db): Promise<void> {
+    await this.ready;
+    await (tx ?? this.db).run(UPSERT.applied, [edge, this.clock.now(), version, JSON.stringify(sets)]);
   }
 
-  lastApplied(edge: string): { at: number; version: string; sets: Record<string, string[]> } | null {
-    const r = this.q('SELECT * FROM netpolicy_applied WHERE edge = ?').get(edge) as Row | undefined;
+  async lastApplied(edge: string): Promise<{ at: number; version: string; sets: Record<string, string[]> } | null> {
+    const [r] = await this.all('SELECT * FROM netpolicy_applied WHERE edge = ?', [edge]);
     return r ? { at: num(r.at), version: str(r.version), sets: JSON.parse(str(r.sets)) as Record<string, string[]> } : null;
   }
 
@@ -317,37 +330,50 @@ export class PolicyStore implements PolicySource {
    * Replaces an edge's blocked-attempt counters (the edge reports its whole dynamic set each time).
    * A source listed twice keeps its largest counts: a repeated entry must neither fail nor inflate.
    */
-  recordBlocked(edge: string, counts: ReadonlyArray<{ source: string; packets: number; destinations: number }>): void {
+  async recordBlocked(edge: string, counts: BlockedInput, tx?: Db): Promise<void> {
     const now = this.clock.now();
-    this.store.transaction(() => {
-      this.q('DELETE FROM netpolicy_blocked WHERE edge = ?').run(edge);
-      const ins = this.q(`INSERT INTO netpolicy_blocked (edge, source, packets, destinations, reported_at) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (edge, source) DO UPDATE SET packets = max(packets, excluded.packets), destinations = max(destinations, excluded.destinations)`);
-      for (const c of counts) ins.run(edge, c.source, c.packets, c.destinations, now);
+    await this.ready;
+    await (tx ?? this.db).transaction(async (t) => {
+      await t.run('DELETE FROM netpolicy_blocked WHERE edge = ?', [edge]);
+      const ins = blockedSql(t.dialect);
+      for (const c of counts) await t.run(ins, [edge, c.source, c.packets, c.destinations, now]);
     });
   }
 
   /** Deletes counters no edge has refreshed since `before`; returns how many. */
-  pruneBlocked(before: number): number {
-    return Number(this.q('DELETE FROM netpolicy_blocked WHERE reported_at < ?').run(before).changes);
+  async pruneBlocked(before: number, tx?: Db): Promise<number> {
+    await this.ready;
+    return (await (tx ?? this.db).run('DELETE FROM netpolicy_blocked WHERE reported_at < ?', [before])).changes;
   }
 
   /** Remembers an edge's last report; a report without a refusal clears the one before. */
-  recordReport(edge: string, r: { version: string; rejected?: NonNullable<EdgeStatus['rejected']>; omitted: number }): void {
-    this.q(`INSERT OR REPLACE INTO netpolicy_edge (edge, reported_at, version, rejected_version, rejected_error, rejected_at, omitted)
-      VALUES (?, ?, ?, ?, ?, ?, ?)`).run(edge, this.clock.now(), r.version, r.rejected?.version ?? '', r.rejected?.error ?? '', r.rejected?.at ?? null, r.omitted);
+  async recordReport(edge: string, r: EdgeReport, tx?: Db): Promise<void> {
+    await this.ready;
+    await (tx ?? this.db).run(UPSERT.report,
+      [edge, this.clock.now(), r.version, r.rejected?.version ?? '', r.rejected?.error ?? '', r.rejected?.at ?? null, r.omitted]);
   }
 
-  edges(): EdgeStatus[] {
-    return this.q('SELECT * FROM netpolicy_edge ORDER BY edge').all().map((r: Row) => ({
+  /** One edge report as one transaction: what it applied, its blocked counters, its status, and the prune of stale counters. */
+  async recordEdgeReport(edge: string, r: EdgeReport & { applied?: { version: string; sets: Record<string, readonly string[]> }; blocked: BlockedInput; pruneBefore: number }): Promise<void> {
+    await this.ready;
+    await this.db.transaction(async (tx) => {
+      if (r.applied) await this.recordApplied(edge, r.applied.version, r.applied.sets, tx);
+      await this.recordBlocked(edge, r.blocked, tx);
+      await this.recordReport(edge, r, tx);
+      await this.pruneBlocked(r.pruneBefore, tx);
+    });
+  }
+
+  async edges(): Promise<EdgeStatus[]> {
+    return (await this.all('SELECT * FROM netpolicy_edge ORDER BY edge')).map((r) => ({
       edge: str(r.edge), reportedAt: num(r.reported_at), version: str(r.version), omitted: num(r.omitted),
       rejected: r.rejected_error === '' ? null : { version: str(r.rejected_version), error: str(r.rejected_error), at: r.rejected_at === null ? null : num(r.rejected_at) },
     }));
   }
 
   /** Blocked port-25 attempts per source, strongest first: the zombie signal abuse reads (G6). */
-  blocked(limit = 1000): BlockedCount[] {
-    return this.q('SELECT * FROM netpolicy_blocked ORDER BY destinations DESC, packets DESC, source LIMIT ?').all(limit).map((r: Row) => ({
+  async blocked(limit = 1000): Promise<BlockedCount[]> {
+    return (await this.all('SELECT * FROM netpolicy_blocked ORDER BY destinations DESC, packets DESC, source LIMIT ?', [limit])).map((r) => ({
       edge: str(r.edge), source: str(r.source), packets: num(r.packets), destinations: num(r.destinations), reportedAt: num(r.reported_at),
     }));
   }

@@ -1,77 +1,101 @@
-// store: the embedded state store, SQLite through Node's built-in node:sqlite.
-// Trusts its callers (it runs their SQL); owns the file, WAL mode and the
-// migration ledger. Each part registers its own schema as named migrations,
-// applied once, in order, inside a transaction. A PostgreSQL backend for fleets
-// is planned behind the same small surface (DESIGN.md "store").
+// store: the state store behind every part's repositories, as one async `Db`
+// surface (db.ts) with two implementations: SQLite through Node's built-in
+// node:sqlite (the embedded default: one file, WAL) and PostgreSQL through `pg`
+// (a fleet: every node on one database). Trusts its callers (it runs their SQL);
+// owns the file or the pool and the migration ledger. Each part registers its
+// own schema as named migrations (one text per dialect), applied once, in order,
+// each inside a transaction; on PostgreSQL under an advisory lock so nodes
+// starting together do not race (DESIGN.md "store").
 import { closeSync, fchmodSync, openSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
+import type { Db, DbMigration, Dialect } from './db.ts';
+import { PgDb } from './postgres.ts';
 import { SqliteDb } from './sqlite.ts';
 
-export interface Migration {
-  /** Unique, stable id, e.g. "auth/001-accounts". */
-  id: string;
-  sql: string;
-  /** A step SQL cannot express, run after sql inside the same transaction as the ledger mark. */
-  run?: (db: DatabaseSync) => void;
-}
+export type StoreConfig =
+  | { kind: 'sqlite'; path: string; /** How long a statement waits for another process's write lock (default 5000 ms). */ busyTimeoutMs?: number }
+  | { kind: 'postgres'; url: string; poolSize?: number };
 
 export interface Store {
-  readonly db: DatabaseSync;
-  /** The async surface (src/store/db.ts) repositories are written against; the sync `db` goes away (issue 11). */
-  readonly adb: SqliteDb;
-  readonly path: string;
-  /** Applies the migrations not yet applied, in the given order. */
-  migrate(migrations: readonly Migration[]): void;
-  /** Runs fn in one transaction (BEGIN IMMEDIATE … COMMIT, ROLLBACK on throw). */
-  transaction<T>(fn: () => T): T;
-  close(): void;
+  /** The async surface repositories are written against. */
+  readonly db: Db;
+  readonly dialect: Dialect;
+  /** The SQLite file (':memory:' for none), or the PostgreSQL URL without its password. */
+  readonly location: string;
+  /** Applies the migrations not yet applied, in the given order, each in one transaction. */
+  migrate(migrations: readonly DbMigration[]): Promise<void>;
+  /** Runs fn in one transaction on one connection (db.transaction). */
+  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
 }
 
 export type { Db, DbMigration, Dialect, Param, Row } from './db.ts';
-export { SqliteDb } from './sqlite.ts';
 
-export function openStore(path: string): Store {
+/** A path opens SQLite (the form tests and tools use most). */
+export async function openStore(cfg: StoreConfig | string): Promise<Store> {
+  const c: StoreConfig = typeof cfg === 'string' ? { kind: 'sqlite', path: cfg } : cfg;
+  if (c.kind === 'postgres') return openPostgres(c.url, c.poolSize);
+  return openSqlite(c.path, c.busyTimeoutMs ?? 5000);
+}
+
+function openSqlite(path: string, busyTimeoutMs: number): Store {
   if (path !== ':memory:') createPrivate(path);
-  const db = new DatabaseSync(path);
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)');
-  let depth = 0;
-  const store: Store = {
-    db,
-    adb: new SqliteDb(db),
-    path,
+  const raw = new DatabaseSync(path);
+  raw.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}; PRAGMA foreign_keys = ON;`);
+  const db = new SqliteDb(raw);
+  return withLedger(db, 'sqlite', path, (m) => db.migrate(m), async () => db.close());
+}
+
+async function openPostgres(url: string, poolSize: number | undefined): Promise<Store> {
+  const db = new PgDb({ url, poolSize });
+  try {
+    await db.get('SELECT 1 AS x'); // fail here, with the server's reason, rather than at the first lookup
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
+  }
+  return withLedger(db, 'postgres', redactUrl(url), (m) => db.migrate(m), () => db.close());
+}
+
+/**
+ * migrate() calls are chained, so two repositories migrating the same ids at once (AccountStore and
+ * KnownPrefixTable share AUTH_MIGRATIONS) apply each once; ids already applied by this store are skipped
+ * without a query.
+ */
+function withLedger(db: Db, dialect: Dialect, location: string, apply: (m: readonly DbMigration[]) => Promise<void>, close: () => Promise<void>): Store {
+  const done = new Set<string>();
+  let chain: Promise<void> = Promise.resolve();
+  let closed = false;
+  return {
+    db, dialect, location,
     migrate(migrations) {
-      const has = db.prepare('SELECT 1 FROM schema_migrations WHERE id = ?');
-      const mark = db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)');
-      for (const m of migrations) {
-        if (has.get(m.id)) continue;
-        store.transaction(() => {
-          db.exec(m.sql);
-          m.run?.(db);
-          mark.run(m.id, Date.now());
-        });
-      }
+      const todo = migrations.filter((m) => !done.has(m.id));
+      const next = chain.then(async () => {
+        if (!todo.length) return;
+        await apply(todo);
+        for (const m of todo) done.add(m.id);
+      });
+      chain = next.catch(() => {});
+      return next;
     },
-    transaction(fn) {
-      if (depth > 0) return fn();
-      db.exec('BEGIN IMMEDIATE');
-      depth++;
-      try {
-        const out = fn();
-        db.exec('COMMIT');
-        return out;
-      } catch (err) {
-        db.exec('ROLLBACK');
-        throw err;
-      } finally {
-        depth--;
-      }
-    },
-    close() {
-      db.close();
+    transaction: (fn) => db.transaction(fn),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await chain;
+      await close();
     },
   };
-  return store;
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
 }
 
 /**

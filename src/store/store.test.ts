@@ -1,44 +1,48 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { openStore } from './index.ts';
+import { tempDir } from '../../test/lib/tools.ts';
+import { openStore, type Db, type DbMigration } from './index.ts';
+import { toPositional } from './placeholders.ts';
 
-test('migrations apply once and transactions roll back on throw', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pw-store-'));
-  try {
-    const path = join(dir, 'state.db');
-    const m = [{ id: 't/001', sql: 'CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER)' }];
-    let s = openStore(path);
-    s.migrate(m);
-    s.db.prepare('INSERT INTO t VALUES (?, ?)').run('a', 1);
-    assert.throws(() => s.transaction(() => {
-      s.db.prepare('INSERT INTO t VALUES (?, ?)').run('b', 2);
-      throw new Error('boom');
-    }), /boom/);
-    s.close();
-    s = openStore(path);
-    s.migrate(m); // second time: no "table exists" error
-    assert.deepEqual(s.db.prepare('SELECT k FROM t ORDER BY k').all().map((r) => r.k), ['a']);
-    s.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+test('migrations apply once and transactions roll back on throw', async (t) => {
+  const dir = tempDir('pw-store-');
+  t.after(() => dir.remove());
+  const path = join(dir.path, 'state.db');
+  const m: DbMigration[] = [{ id: 't/001', sqlite: 'CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER)', postgres: '' }];
+  let s = await openStore(path);
+  await s.migrate(m);
+  await s.db.run('INSERT INTO t VALUES (?, ?)', ['a', 1]);
+  await assert.rejects(s.transaction(async (tx) => {
+    await tx.run('INSERT INTO t VALUES (?, ?)', ['b', 2]);
+    throw new Error('boom');
+  }), /boom/);
+  await s.close();
+  s = await openStore(path);
+  await s.migrate(m); // second time: no "table exists" error
+  assert.deepEqual((await s.db.all<{ k: string }>('SELECT k FROM t ORDER BY k')).map((r) => r.k), ['a']);
+  await s.close();
 });
 
-test("a migration's run step executes after its sql in the same transaction: a throw leaves neither it nor the ledger mark", () => {
-  const store = openStore(':memory:');
+test("a migration's run step executes after its sql in the same transaction: a throw leaves neither it nor the ledger mark", async () => {
+  const store = await openStore(':memory:');
   try {
-    const m = { id: 't/001-run', sql: 'CREATE TABLE t (v TEXT)', run: (db: typeof store.db) => { db.exec("INSERT INTO t VALUES ('a')"); throw new Error('step failed'); } };
-    assert.throws(() => store.migrate([m]), /step failed/);
-    assert.equal(store.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 't'").get(), undefined);
-    assert.equal(store.db.prepare("SELECT 1 FROM schema_migrations WHERE id = 't/001-run'").get(), undefined);
+    const m: DbMigration = { id: 't/001-run', sqlite: 'CREATE TABLE t (v TEXT)', postgres: '', run: async (tx) => { await tx.run("INSERT INTO t VALUES ('a')"); throw new Error('step failed'); } };
+    await assert.rejects(store.migrate([m]), /step failed/);
+    assert.equal(await store.db.get("SELECT 1 AS x FROM sqlite_master WHERE name = 't'"), undefined);
+    assert.equal(await store.db.get("SELECT 1 AS x FROM schema_migrations WHERE id = 't/001-run'"), undefined);
     let runs = 0;
-    const good = { ...m, run: (db: typeof store.db) => { runs++; db.exec("INSERT INTO t VALUES ('a')"); } };
-    store.migrate([good]);
-    store.migrate([good]);
+    const good: DbMigration = { ...m, run: async (tx: Db) => { runs++; await tx.run("INSERT INTO t VALUES ('a')"); } };
+    await store.migrate([good]);
+    await store.migrate([good]);
     assert.equal(runs, 1);
-    assert.deepEqual(store.db.prepare('SELECT v FROM t').all().map((r) => r.v), ['a']);
-  } finally { store.close(); }
+    assert.deepEqual((await store.db.all<{ v: string }>('SELECT v FROM t')).map((r) => r.v), ['a']);
+  } finally { await store.close(); }
+});
+
+test('`?` becomes $n outside quoted strings, quoted names, dollar quotes and comments', () => {
+  assert.equal(toPositional('SELECT a FROM t WHERE x = ? AND y IN (?, ?)'), 'SELECT a FROM t WHERE x = $1 AND y IN ($2, $3)');
+  assert.equal(toPositional("SELECT '?', 'it''s ?', \"col?\" FROM t WHERE v = ?"), "SELECT '?', 'it''s ?', \"col?\" FROM t WHERE v = $1");
+  assert.equal(toPositional('SELECT $$ ? $$, $q$ ? $q$ WHERE a = ? -- why?\n AND b = ? /* ? */'), 'SELECT $$ ? $$, $q$ ? $q$ WHERE a = $1 -- why?\n AND b = $2 /* ? */');
+  assert.equal(toPositional("SELECT 'unterminated ?"), "SELECT 'unterminated ?");
 });

@@ -10,7 +10,7 @@ const noFrom = reply(554, '5.6.0', 'Message has no From: header field');
 // A reply is ASCII whatever the client wrote (a non-SMTPUTF8 client must not get UTF-8 back).
 const shown = (a: string): string => a.replace(/[^\x21-\x7e]/gu, '?');
 
-export function bindOriginators(originators: readonly OriginatorField[], identity: string, mayUse: (address: string) => boolean): Reply | null {
+export async function bindOriginators(originators: readonly OriginatorField[], identity: string, mayUse: (address: string) => boolean | Promise<boolean>): Promise<Reply | null> {
   const count = (label: string): number => originators.filter((o) => o.field === label).length;
   if (count('From') === 0) return noFrom;
   // RFC 5322 §3.6: at most one of each; two From fields are how DKIM replays fool MUAs (RFC 7489 §6.6.1).
@@ -20,9 +20,9 @@ export function bindOriginators(originators: readonly OriginatorField[], identit
   for (const o of originators) {
     if (!o.result.ok) return reply(550, '5.7.1', `Header ${o.field}: field rejected: ${o.result.why}; use a plain address or Name <address>`);
     for (const m of o.result.mailboxes) {
-      if (!mayUse(m.address)) return reply(550, '5.7.1', `Header address <${shown(m.address)}> rejected: not owned by user ${shown(identity)}`);
+      if (!(await mayUse(m.address))) return reply(550, '5.7.1', `Header address <${shown(m.address)}> rejected: not owned by user ${shown(identity)}`);
       for (const named of addressesInDisplayName(m.display)) {
-        if (!mayUse(named)) return reply(550, '5.7.1', `Header ${o.field}: display name shows <${shown(named)}>, not owned by user ${shown(identity)}`);
+        if (!(await mayUse(named))) return reply(550, '5.7.1', `Header ${o.field}: display name shows <${shown(named)}>, not owned by user ${shown(identity)}`);
       }
     }
   }

@@ -109,12 +109,12 @@ export class SubmissionHandler implements SmtpHandler {
       return this.opts.postmasterDomains.length ? accept() : refuse(R.authRequired);
     }
     const identity = session.auth.identity;
-    const account = this.deps.accounts.get(identity);
+    const account = await this.deps.accounts.get(identity);
     if (!account || account.status !== 'active') {
       return refuse(reply(550, '5.7.1', `Account disabled; see ${this.opts.helpUrl}`));
     }
     state.subscriber = account.subscriber;
-    if (from.address !== '' && !this.deps.accounts.mayUseAddress(identity, from.address)) {
+    if (from.address !== '' && !(await this.deps.accounts.mayUseAddress(identity, from.address))) {
       return refuse(reply(550, '5.7.1', `Sender address rejected: not owned by user ${identity}`));
     }
     if (this.deps.limits) {
@@ -211,7 +211,13 @@ export class SubmissionHandler implements SmtpHandler {
       throw err;
     }
     const result = fixer.result;
-    const verdict = this.checkHeaders(session, result.reject ?? null, result.originators);
+    let verdict: Verdict;
+    try {
+      verdict = await this.checkHeaders(session, result.reject ?? null, result.originators);
+    } catch (err) {
+      await writer.abort().catch(() => {}); // the account store failed: nothing half-written stays behind
+      throw err;
+    }
     if (!verdict.ok) {
       await writer.abort().catch(() => {});
       return this.finish(session, tx, writer.id, verdict, started, result);
@@ -255,11 +261,11 @@ export class SubmissionHandler implements SmtpHandler {
   }
 
   /** RFC 6409 §6.1 and issue 10 item 2: every originator field belongs to the account (binding.ts). */
-  private checkHeaders(session: SessionInfo, reject: Reply | null, originators: readonly OriginatorField[]): Verdict {
+  private async checkHeaders(session: SessionInfo, reject: Reply | null, originators: readonly OriginatorField[]): Promise<Verdict> {
     if (reject) return refuse(reject);
     if (!session.auth) return accept(); // postmaster exception: nothing to bind to
     const identity = session.auth.identity;
-    const refusal = bindOriginators(originators, identity, (a) => this.deps.accounts.mayUseAddress(identity, a));
+    const refusal = await bindOriginators(originators, identity, (a) => this.deps.accounts.mayUseAddress(identity, a));
     return refusal ? refuse(refusal) : accept();
   }
 

@@ -13,9 +13,10 @@ export interface AccountView {
   tier: string;
 }
 
+/** Async: the account store behind it is SQLite or PostgreSQL. */
 export interface AccountsPort {
-  get(login: string): AccountView | null;
-  mayUseAddress(login: string, address: string): boolean;
+  get(login: string): Promise<AccountView | null>;
+  mayUseAddress(login: string, address: string): Promise<boolean>;
 }
 
 export interface SaslPort {

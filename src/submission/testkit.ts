@@ -50,8 +50,8 @@ export function makeKit(opts: Partial<SubmissionOptions> = {}, extra: { postmast
     { hostname: 'msa.isp.example', helpUrl: 'https://help.example', postmasterDomains: ['isp.example'], ...opts },
     {
       accounts: {
-        get: (login) => (login === ACCOUNT ? { login, subscriber: 'cust-1', status: 'active', tier: 'residential' } : null),
-        mayUseAddress: (login, a) => login === ACCOUNT && OWNED.has(a.toLowerCase()),
+        get: async (login) => (login === ACCOUNT ? { login, subscriber: 'cust-1', status: 'active', tier: 'residential' } : null),
+        mayUseAddress: async (login, a) => login === ACCOUNT && OWNED.has(a.toLowerCase()),
       },
       sasl: { mechanisms: [], start: () => null },
       spool,

@@ -34,12 +34,12 @@ before(async () => {
   execFileSync('ip', ['netns', 'add', ns]);
   dir = tempDir('pw-agent-');
   cert = loopbackCert();
-  store = openStore(join(dir.path, 'state.db'));
-  policy = new PolicyStore(store, clock);
-  assert.ok(policy.addPool('198.51.100.0/24', 'dynamic', '', by).ok);
-  assert.ok(policy.addRelay('192.0.2.25', 'provider', '', '', by).ok);
-  assert.ok(policy.addGarden('192.0.2.25', 'tcp', '80,443', 'portal', by).ok);
-  assert.ok(policy.setSettings({ subscriberIfaces: ['ppp*'], upstreamIfaces: ['eth0'] }, by).ok);
+  store = await openStore(join(dir.path, 'state.db'));
+  policy = await PolicyStore.open(store, clock);
+  assert.ok((await policy.addPool('198.51.100.0/24', 'dynamic', '', by)).ok);
+  assert.ok((await policy.addRelay('192.0.2.25', 'provider', '', '', by)).ok);
+  assert.ok((await policy.addGarden('192.0.2.25', 'tcp', '80,443', 'portal', by)).ok);
+  assert.ok((await policy.setSettings({ subscriberIfaces: ['ppp*'], upstreamIfaces: ['eth0'] }, by)).ok);
   const real = createPolicyHttpHandler({ store, clock, logger: new MemoryLogger(), tokens: [{ edge: 'edge1', token: TOKEN }] });
   server = createServer({ cert: cert.cert, key: cert.key }, (req, res) => {
     if (tampered && req.url?.endsWith('/compiled')) {
@@ -53,10 +53,10 @@ before(async () => {
   url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
-after(() => {
+after(async () => {
   if (skip) return;
   server?.close();
-  store?.close();
+  await store?.close();
   cert?.remove();
   dir?.remove();
   try { execFileSync('ip', ['netns', 'del', ns]); } catch { /* gone */ }
@@ -69,8 +69,8 @@ const agentWith = (over: Partial<ConstructorParameters<typeof PolicyAgent>[0]> =
 };
 
 /** The good policy with one change, hashes recomputed as a malicious server would. */
-function forge(change: (p: Record<string, any>) => void): CompiledPolicy {
-  const p = structuredClone(compilePolicy(policy.snapshot())) as unknown as Record<string, any>;
+async function forge(change: (p: Record<string, any>) => void): Promise<CompiledPolicy> {
+  const p = structuredClone(compilePolicy((await policy.snapshot()))) as unknown as Record<string, any>;
   change(p);
   try { Object.assign(p, policyHashes(p.settings, p.garden, p.sets)); } catch { /* unhashable garbage: sent as it is */ }
   return p as unknown as CompiledPolicy;
@@ -99,7 +99,7 @@ test('a tampered policy is refused field by field and leaves the nft ruleset unc
     ['content that does not match its version', (p) => { p.sets.dynamic4 = []; }, /version: .* does not match the content/],
   ];
   for (const [what, change, why] of cases) {
-    tampered = forge(change);
+    tampered = await forge(change);
     if (what.startsWith('content')) tampered.version = 'f'.repeat(32);
     const r = await agent.step();
     assert.equal(r.kind, 'rejected', `${what}: ${JSON.stringify(r)}`);
@@ -109,18 +109,18 @@ test('a tampered policy is refused field by field and leaves the nft ruleset unc
   }
   // The refusal travels with the next report and is kept as the edge's status.
   assert.equal(await agent.report(), true);
-  const [st] = policy.edges();
+  const [st] = (await policy.edges());
   assert.equal(st.edge, 'edge1');
   assert.match(st.rejected?.error ?? '', /version: .* does not match the content/);
   // A sound policy again is applied, and clears the refusal.
-  const old = compilePolicy(policy.snapshot());
+  const old = compilePolicy((await policy.snapshot()));
   tampered = null;
-  assert.ok(policy.quarantine('198.51.100.66', 's', 'c', by).ok);
+  assert.ok((await policy.quarantine('198.51.100.66', 's', 'c', by)).ok);
   const again = await agent.step();
   assert.ok(again.kind === 'applied' && again.result.ok, JSON.stringify(again));
   assert.equal(agent.rejected, null);
   assert.equal(await agent.report(), true);
-  assert.equal(policy.edges()[0].rejected, null);
+  assert.equal((await policy.edges())[0].rejected, null);
   // The older policy replayed (genuine, hashes and all) is refused: it would lift the quarantine.
   const newer = ruleset();
   tampered = old;

@@ -28,37 +28,37 @@ before(async () => {
   if (skip) return;
   await lab.create();
   dir = mkdtempSync(join(tmpdir(), 'pw-netpolicy-'));
-  store = openStore(join(dir, 'state.db'));
-  policy = new PolicyStore(store, clock);
+  store = await openStore(join(dir, 'state.db'));
+  policy = await PolicyStore.open(store, clock);
   const ok = (r: { ok: boolean }) => assert.ok(r.ok);
-  ok(policy.addPool('198.51.100.0/24', 'dynamic', '', by));
-  ok(policy.addPool('2001:db8:1::/64', 'dynamic', '', by));
-  ok(policy.addPool('203.0.113.0/24', 'static', '', by));
-  ok(policy.addPool('2001:db8:3::/64', 'static', '', by));
-  ok(policy.addRelay('192.0.2.25', 'provider', '', 'smtp.isp', by));
-  ok(policy.addRelay('2001:db8:ff::25', 'provider', '', 'smtp.isp', by));
-  for (const a of ['198.51.100.20', '2001:db8:1::20', '198.51.100.30', '2001:db8:1::30']) ok(policy.addExemption(a, 'c', null, by));
-  ok(policy.quarantine('198.51.100.30', 's-30', 'case-1', by));
-  ok(policy.quarantine('2001:db8:1::30', 's-30', 'case-1', by));
-  ok(policy.addGarden('192.0.2.25', 'tcp', '80', 'portal', by));
-  ok(policy.addGarden('2001:db8:ff::25', 'tcp', '80', 'portal', by));
-  ok(policy.setSettings({ subscriberIfaces: ['br-sub'], upstreamIfaces: ['br-up'], action: 'reject' }, by));
+  ok((await policy.addPool('198.51.100.0/24', 'dynamic', '', by)));
+  ok((await policy.addPool('2001:db8:1::/64', 'dynamic', '', by)));
+  ok((await policy.addPool('203.0.113.0/24', 'static', '', by)));
+  ok((await policy.addPool('2001:db8:3::/64', 'static', '', by)));
+  ok((await policy.addRelay('192.0.2.25', 'provider', '', 'smtp.isp', by)));
+  ok((await policy.addRelay('2001:db8:ff::25', 'provider', '', 'smtp.isp', by)));
+  for (const a of ['198.51.100.20', '2001:db8:1::20', '198.51.100.30', '2001:db8:1::30']) ok((await policy.addExemption(a, 'c', null, by)));
+  ok((await policy.quarantine('198.51.100.30', 's-30', 'case-1', by)));
+  ok((await policy.quarantine('2001:db8:1::30', 's-30', 'case-1', by)));
+  ok((await policy.addGarden('192.0.2.25', 'tcp', '80', 'portal', by)));
+  ok((await policy.addGarden('2001:db8:ff::25', 'tcp', '80', 'portal', by)));
+  ok((await policy.setSettings({ subscriberIfaces: ['br-sub'], upstreamIfaces: ['br-up'], action: 'reject' }, by)));
   runner = nftRunner({ netns: lab.edge });
   // Someone else's table on the same host: apply must leave it alone.
   lab.exec(lab.edge, ['nft', '-f', '-'], 'table inet other { chain c { type filter hook input priority 10; counter accept; }; }\n');
   applier = new NftApplier({ runner, logger: silentLogger });
-  const r = await applier.applyFull(compilePolicy(policy.snapshot()));
+  const r = await applier.applyFull(compilePolicy((await policy.snapshot())));
   assert.ok(r.ok, JSON.stringify(r));
 });
 
-after(() => {
+after(async () => {
   if (skip) return;
   lab.destroy();
-  store?.close();
+  await store?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('reachability matrix, IPv4 and IPv6', { skip }, () => {
+test('reachability matrix, IPv4 and IPv6', { skip }, async () => {
   lab.matrix('dyn', [['outside', 25, 'blocked'], ['outside', 587, 'open'], ['outside', 465, 'open'], ['relay', 25, 'open'], ['relay', 587, 'open']]);
   lab.matrix('exempt', [['outside', 25, 'open'], ['outside', 587, 'open']]);
   lab.matrix('static', [['outside', 25, 'open']]);
@@ -67,7 +67,7 @@ test('reachability matrix, IPv4 and IPv6', { skip }, () => {
   lab.matrix('quar', [['relay', 80, 'open'], ['relay', 25, 'blocked'], ['outside', 25, 'blocked'], ['outside', 587, 'blocked'], ['outside', 80, 'blocked']]);
 });
 
-test('forged segments from source port 25 never reach dynamic space; exempt hosts get them (G3)', { skip }, () => {
+test('forged segments from source port 25 never reach dynamic space; exempt hosts get them (G3)', { skip }, async () => {
   for (const f of [4, 6] as const) {
     assert.equal(lab.forgedArrivals('dyn', f), 0, `IPv${f} leak into dynamic space`);
     assert.equal(lab.forgedArrivals('exempt', f), 2, `IPv${f} exempt host should receive both segments`);
@@ -96,13 +96,13 @@ test('apply replaces only portwarden\'s table and leaves the host as it was on f
   };
   const bad = new NftApplier({ runner: lossy, logger: silentLogger });
   bad.current = good;
-  const r = await bad.applyFull(compilePolicy({ ...policy.snapshot(), relays: [] }));
+  const r = await bad.applyFull(compilePolicy({ ...(await policy.snapshot()), relays: [] }));
   assert.equal(r.ok, false);
   assert.ok(!r.ok && r.restored);
   assert.equal(await applier.verify(good), null, 'previous policy is back');
   // nft refusing the script changes nothing at all.
   const broken = new NftApplier({ runner, logger: silentLogger, nft: { telemetryTimeout: 'never' } });
-  const r2 = await broken.applyFull(compilePolicy(policy.snapshot()));
+  const r2 = await broken.applyFull(compilePolicy((await policy.snapshot())));
   assert.equal(r2.ok, false);
   assert.equal(await applier.verify(good), null);
   assert.equal(lab.exec(lab.edge, ['nft', 'list', 'table', 'inet', 'other']).replace(/packets \d+ bytes \d+/, ''), other.replace(/packets \d+ bytes \d+/, ''));
@@ -122,7 +122,7 @@ test('agent pulls over HTTPS with a token, applies changes as element batches, r
     assert.equal(first.kind, 'applied');
     assert.equal((await agent.step()).kind, 'unchanged');
     // Grant an exemption: enforced after one pull, as an element batch.
-    assert.ok(policy.addExemption('198.51.100.10', 'c-10', clock.now() + 60_000, by).ok);
+    assert.ok((await policy.addExemption('198.51.100.10', 'c-10', clock.now() + 60_000, by)).ok);
     const t0 = performance.now();
     const s = await agent.step();
     const latency = performance.now() - t0;
@@ -136,13 +136,13 @@ test('agent pulls over HTTPS with a token, applies changes as element batches, r
     const got = lab.probe('dyn', [[lab.addr('outside', 4), 25]]);
     assert.notEqual(got.get(`${lab.addr('outside', 4)} 25`), 'open');
     // Release from quarantine: the exemption the host holds applies again.
-    assert.ok(policy.release('198.51.100.30', by).ok);
+    assert.ok((await policy.release('198.51.100.30', by)).ok);
     assert.equal((await agent.step()).kind, 'applied');
     const q = lab.probe('quar', [[lab.addr('outside', 4), 25], [lab.addr('outside', 4), 587]]);
     assert.equal(q.get(`${lab.addr('outside', 4)} 25`), 'open');
     assert.equal(await agent.report(), true);
-    assert.equal(policy.lastApplied('edge1')?.version, applier.current?.version);
-    assert.ok(policy.blocked().some((b) => b.source === lab.addr('dyn', 4) && b.edge === 'edge1'));
+    assert.equal((await policy.lastApplied('edge1'))?.version, applier.current?.version);
+    assert.ok((await policy.blocked()).some((b) => b.source === lab.addr('dyn', 4) && b.edge === 'edge1'));
     const wrong = new PolicyAgent({ url, token: 'nope', edge: 'edge1', applier, logger: silentLogger, trust });
     assert.deepEqual(await wrong.step(), { kind: 'error', error: 'pull answered 401' });
   } finally {

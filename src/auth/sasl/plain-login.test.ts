@@ -9,14 +9,14 @@ import type { SaslExchange } from './types.ts';
 const plain = (authzid: string, authcid: string, pw: string) => Buffer.from(`${authzid}\0${authcid}\0${pw}`);
 const B = (s: string) => Buffer.from(s);
 
-function start(k: ReturnType<typeof kit>, mech: string, outcomes: SaslOutcome[] = []): SaslExchange {
+function start(k: Awaited<ReturnType<typeof kit>>, mech: string, outcomes: SaslOutcome[] = []): SaslExchange {
   const x = createSaslServer(k.auth, mech, { onResult: (o) => outcomes.push(o) });
   assert.ok(x, mech);
   return x;
 }
 
-test('mechanism table', () => {
-  const k = kit();
+test('mechanism table', async () => {
+  const k = await kit();
   try {
     assert.deepEqual([...SASL_MECHANISMS], ['PLAIN', 'LOGIN', 'SCRAM-SHA-256']);
     assert.ok(createSaslServer(k.auth, 'plain'), 'names are case-insensitive');
@@ -26,7 +26,7 @@ test('mechanism table', () => {
 });
 
 test('PLAIN: empty challenge, then success; initial response works too', async () => {
-  const k = kit();
+  const k = await kit();
   try {
     await k.accounts.add({ login: 'alice@isp.example', password: 'hunter2' });
     const outcomes: SaslOutcome[] = [];
@@ -40,7 +40,7 @@ test('PLAIN: empty challenge, then success; initial response works too', async (
 });
 
 test('PLAIN: unknown user and wrong password get the same reply', async () => {
-  const k = kit();
+  const k = await kit();
   try {
     await k.accounts.add({ login: 'alice@isp.example', password: 'hunter2' });
     const outcomes: SaslOutcome[] = [];
@@ -57,7 +57,7 @@ test('PLAIN: unknown user and wrong password get the same reply', async () => {
 
 test('PLAIN: every failure costs one real verification (a dummy argon2id for unknown users) and is padded to the same floor', async () => {
   const waits: number[] = [];
-  const k = kit({ failureFloorMs: 900, wait: async (ms: number) => { waits.push(ms); } });
+  const k = await kit({ failureFloorMs: 900, wait: async (ms: number) => { waits.push(ms); } });
   try {
     await k.accounts.add({ login: 'alice@isp.example', password: 'hunter2' });
     await k.accounts.add({ login: 'bob@isp.example', hash: '{BLF-CRYPT}$2y$05$xQ46SyWI9nkyMfcFyhFYOek7iWXMe1AwPqnoG2m.GoytyxuULkIda' });
@@ -81,7 +81,7 @@ test('PLAIN: every failure costs one real verification (a dummy argon2id for unk
 });
 
 test('PLAIN: malformed messages get 501 5.5.2', async () => {
-  const k = kit();
+  const k = await kit();
   try {
     const bad = [B('no-nul-at-all'), B('a\0b'), B('a\0b\0c\0d'), plain('', '', 'pw'), plain('', 'alice', ''), Buffer.from([0, 0x61, 0, 0xff, 0xfe])];
     for (const b of bad) assert.deepEqual(await start(k, 'PLAIN').step(b), { type: 'failure', reply: MALFORMED }, JSON.stringify(b.toString()));
@@ -91,14 +91,14 @@ test('PLAIN: malformed messages get 501 5.5.2', async () => {
 });
 
 test('PLAIN: authzid equal to authcid is fine, another one needs the authorize hook', async () => {
-  const k = kit();
+  const k = await kit();
   try {
     await k.accounts.add({ login: 'alice@isp.example', password: 'pw' });
     assert.deepEqual(await start(k, 'PLAIN').step(plain('ALICE@isp.example', 'alice@isp.example', 'pw')), { type: 'success', identity: 'alice@isp.example' });
     assert.deepEqual(await start(k, 'PLAIN').step(plain('bob@isp.example', 'alice@isp.example', 'pw')), { type: 'failure', reply: AUTH_FAILED });
   } finally { k.done(); }
   const calls: string[][] = [];
-  const k2 = kit({ authorize: (authcid, authzid) => { calls.push([authcid, authzid]); return authzid === 'shop@isp.example'; } });
+  const k2 = await kit({ authorize: (authcid, authzid) => { calls.push([authcid, authzid]); return authzid === 'shop@isp.example'; } });
   try {
     await k2.accounts.add({ login: 'admin@isp.example', password: 'pw' });
     assert.deepEqual(await start(k2, 'PLAIN').step(plain('Shop@isp.example', 'admin@isp.example', 'pw')), { type: 'success', identity: 'shop@isp.example' });
@@ -109,10 +109,10 @@ test('PLAIN: authzid equal to authcid is fine, another one needs the authorize h
 });
 
 test('disabled account: 525 5.7.13 with the URL only after a correct password', async () => {
-  const k = kit({ disabledUrl: ({ login }) => `https://isp.example/unlock?u=${encodeURIComponent(login)}` });
+  const k = await kit({ disabledUrl: ({ login }) => `https://isp.example/unlock?u=${encodeURIComponent(login)}` });
   try {
     await k.accounts.add({ login: 'zombie@isp.example', password: 'pw' });
-    k.accounts.disable('zombie@isp.example', 'bot detected, case 7');
+    await k.accounts.disable('zombie@isp.example', 'bot detected, case 7');
     const outcomes: SaslOutcome[] = [];
     assert.deepEqual(await start(k, 'PLAIN', outcomes).step(plain('', 'zombie@isp.example', 'nope')), { type: 'failure', reply: AUTH_FAILED });
     const r = await start(k, 'PLAIN', outcomes).step(plain('', 'zombie@isp.example', 'pw'));
@@ -125,7 +125,7 @@ test('disabled account: 525 5.7.13 with the URL only after a correct password', 
 });
 
 test('a store failure is 454 4.7.0, not a credentials failure', async () => {
-  const k = kit();
+  const k = await kit();
   try {
     await k.accounts.add({ login: 'alice@isp.example', password: 'pw' });
     k.store.close();
@@ -138,7 +138,7 @@ test('a store failure is 454 4.7.0, not a credentials failure', async () => {
 });
 
 test('LOGIN: Username:, Password:, with or without the username as initial response', async () => {
-  const k = kit();
+  const k = await kit();
   try {
     await k.accounts.add({ login: 'alice@isp.example', password: 'pässwörd' });
     const x = start(k, 'LOGIN');
@@ -157,27 +157,27 @@ test('LOGIN: Username:, Password:, with or without the username as initial respo
 });
 
 test('a PLAIN success upgrades imported credentials: SCRAM keys, and argon2id by default (audit-logged)', async () => {
-  const k = kit();
+  const k = await kit();
   try {
     await k.accounts.importDovecotPasswdFile('old@isp.example:{SHA512-CRYPT}$6$.kSZILn7BSuyWtak$li81Vr7BON4sq9oBanQ5og8qXyDhwrvvrI.tlt9zh7HuQQoBAP3eqlidQ9UAJwbFKUM91lkTD052mgPTjc54h0\n');
-    assert.deepEqual([k.accounts.get('old@isp.example')!.scheme, k.accounts.get('old@isp.example')!.scram], ['sha512-crypt', false]);
+    assert.deepEqual([(await k.accounts.get('old@isp.example'))!.scheme, (await k.accounts.get('old@isp.example'))!.scram], ['sha512-crypt', false]);
     assert.equal((await start(k, 'PLAIN').step(plain('', 'old@isp.example', 'wrong'))).type, 'failure');
-    assert.equal(k.accounts.get('old@isp.example')!.scram, false, 'a failed login changes nothing');
+    assert.equal((await k.accounts.get('old@isp.example'))!.scram, false, 'a failed login changes nothing');
     assert.equal((await start(k, 'PLAIN').step(plain('', 'old@isp.example', 'pencil'))).type, 'success');
-    assert.deepEqual([k.accounts.get('old@isp.example')!.scheme, k.accounts.get('old@isp.example')!.scram], ['argon2id', true]);
+    assert.deepEqual([(await k.accounts.get('old@isp.example'))!.scheme, (await k.accounts.get('old@isp.example'))!.scram], ['argon2id', true]);
     assert.ok(k.logger.records.some((r) => r.event === 'auth-rehash' && r.login === 'old@isp.example' && r.from === 'sha512-crypt' && r.to === 'argon2id'));
     assert.equal((await start(k, 'PLAIN').step(plain('', 'old@isp.example', 'pencil'))).type, 'success');
   } finally { k.done(); }
-  const off = kit({ rehashOnLogin: false });
+  const off = await kit({ rehashOnLogin: false });
   try {
     await off.accounts.add({ login: 'old', hash: '{BLF-CRYPT}$2y$05$xQ46SyWI9nkyMfcFyhFYOek7iWXMe1AwPqnoG2m.GoytyxuULkIda' });
     assert.equal((await start(off, 'PLAIN').step(plain('', 'old', 'pencil'))).type, 'success');
-    assert.equal(off.accounts.get('old')!.scheme, 'bcrypt', 'kept when rehashOnLogin is off');
+    assert.equal((await off.accounts.get('old'))!.scheme, 'bcrypt', 'kept when rehashOnLogin is off');
   } finally { off.done(); }
 });
 
 test('input after the end is refused and reported once; over-long passwords fail like wrong ones', async () => {
-  const k = kit();
+  const k = await kit();
   try {
     await k.accounts.add({ login: 'alice@isp.example', password: 'pw' });
     const outcomes: SaslOutcome[] = [];

@@ -29,11 +29,11 @@ async function login(k: Kit, user: string, password: string, gs2Header = 'n,,'):
 }
 
 test('RFC 7677 §3 test vector', async () => {
-  const k = kit();
+  const k = await kit();
   try {
     await k.accounts.add({ login: 'user', password: 'pencil' });
     const keys = await deriveScramCredentials('pencil', { salt: Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64'), iterations: 4096 });
-    k.accounts.updateCredentials('user', { scram: keys! });
+    await k.accounts.updateCredentials('user', { scram: keys! });
     const x = scram(k, () => '%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0');
     assert.deepEqual(await x.step(null), { type: 'challenge', data: Buffer.alloc(0) });
     assert.equal(text(await x.step(B('n,,n=user,r=rOprNGfwEbeRWgbNEkqO'))),
@@ -44,7 +44,7 @@ test('RFC 7677 §3 test vector', async () => {
 });
 
 test('full exchanges: right and wrong password, "y" flag, own authzid', async () => {
-  const k = kit();
+  const k = await kit();
   try {
     await k.accounts.add({ login: 'alice@isp.example', password: 'correct horse' });
     assert.equal((await login(k, 'alice@isp.example', 'correct horse')).type, 'success');
@@ -56,7 +56,7 @@ test('full exchanges: right and wrong password, "y" flag, own authzid', async ()
 });
 
 test('unknown user: same reply, and a salt that stays the same per name', async () => {
-  const k = kit();
+  const k = await kit();
   try {
     assert.deepEqual(await login(k, 'ghost@isp.example', 'x'), { type: 'failure', reply: AUTH_FAILED });
     const salt = async (u: string) => text(await scram(k).step(B(`n,,n=${u},r=abc`))).split(',')[1];
@@ -68,7 +68,7 @@ test('unknown user: same reply, and a salt that stays the same per name', async 
 
 test('account without SCRAM keys answers exactly like an unknown one (no 432 oracle); a PLAIN login derives them', async () => {
   const outcomes: string[] = [];
-  const k = kit();
+  const k = await kit();
   try {
     await k.accounts.add({ login: 'old@isp.example', hash: '{BLF-CRYPT}$2y$05$xQ46SyWI9nkyMfcFyhFYOek7iWXMe1AwPqnoG2m.GoytyxuULkIda' });
     const shape = async (user: string) => {
@@ -94,13 +94,13 @@ test('account without SCRAM keys answers exactly like an unknown one (no 432 ora
 
 test('iteration count: default far above 4096, configurable, the same for real and fake keys', async () => {
   const iters = async (k: Kit, user: string) => text(await scram(k).step(B(`n,,n=${user},r=abc`))).split(',')[2];
-  const d = kit();
+  const d = await kit();
   try {
     await d.accounts.add({ login: 'alice@isp.example', password: 'pw' });
     assert.equal(await iters(d, 'alice@isp.example'), 'i=100000');
     assert.equal(await iters(d, 'ghost@isp.example'), 'i=100000');
   } finally { d.done(); }
-  const k = kit({ scramIterations: 20000 }, { scramIterations: 20000 });
+  const k = await kit({ scramIterations: 20000 }, { scramIterations: 20000 });
   try {
     await k.accounts.add({ login: 'alice@isp.example', password: 'pw' });
     assert.equal(await iters(k, 'alice@isp.example'), 'i=20000');
@@ -110,12 +110,12 @@ test('iteration count: default far above 4096, configurable, the same for real a
 });
 
 test('keys below the configured count are re-derived at the next PLAIN login', async () => {
-  const k = kit({ scramIterations: 20000 }, { scramIterations: 20000 });
+  const k = await kit({ scramIterations: 20000 }, { scramIterations: 20000 });
   try {
     await k.accounts.add({ login: 'user', password: 'pencil' });
-    k.accounts.updateCredentials('user', { scram: (await deriveScramCredentials('pencil', { iterations: 4096 }))! });
+    await k.accounts.updateCredentials('user', { scram: (await deriveScramCredentials('pencil', { iterations: 4096 }))! });
     assert.equal((await createSaslServer(k.auth, 'PLAIN')!.step(B('\0user\0pencil'))).type, 'success');
-    assert.equal(k.accounts.authRecord('user')!.scram!.iterations, 20000);
+    assert.equal((await k.accounts.authRecord('user'))!.scram!.iterations, 20000);
   } finally { k.done(); }
 });
 
@@ -128,7 +128,7 @@ test('the fake-salt secret lives in the data directory (0600) and survives a res
     assert.equal(a.length, 32);
     assert.deepEqual(loadScramSecret(dir), a, 'the same secret again');
     const salt = async (secret: Buffer) => {
-      const k = kit({ scramSecret: secret });
+      const k = await kit({ scramSecret: secret });
       try { return text(await scram(k).step(B('n,,n=ghost@isp.example,r=abc'))).split(',')[1]; } finally { k.done(); }
     };
     assert.equal(await salt(a), await salt(loadScramSecret(dir)));
@@ -138,7 +138,7 @@ test('the fake-salt secret lives in the data directory (0600) and survives a res
 });
 
 test('Dovecot {SCRAM-SHA-256} imports work for SCRAM at once', async () => {
-  const k = kit();
+  const k = await kit();
   try {
     await k.accounts.importDovecotPasswdFile('carol@isp.example:{SCRAM-SHA-256}4096,dfS24R4W1a9BQFeLGzXU7Q==,mFSL0twNczzP5Y8ejhf3WWjKr6OZlA2f9/rGY2X2jrc=,JFLNg0lF0BIQ9dBaWsxvkn1lf1gGbQCNwMOlN5EiN1o=\n');
     assert.equal((await login(k, 'carol@isp.example', 'pencil')).type, 'success');
@@ -147,10 +147,10 @@ test('Dovecot {SCRAM-SHA-256} imports work for SCRAM at once', async () => {
 });
 
 test('disabled account: 525 only after a correct proof', async () => {
-  const k = kit();
+  const k = await kit();
   try {
     await k.accounts.add({ login: 'zombie@isp.example', password: 'pw' });
-    k.accounts.disable('zombie@isp.example', 'infected');
+    await k.accounts.disable('zombie@isp.example', 'infected');
     assert.deepEqual(await login(k, 'zombie@isp.example', 'wrong'), { type: 'failure', reply: AUTH_FAILED });
     const r = await login(k, 'zombie@isp.example', 'pw');
     assert.equal(r.type === 'failure' && `${r.reply.code} ${r.reply.enhanced} ${r.reply.text}`, '525 5.7.13 User account disabled, see https://isp.example/unlock');
@@ -158,7 +158,7 @@ test('disabled account: 525 only after a correct proof', async () => {
 });
 
 test('malformed and refused messages get 501 5.5.2', async () => {
-  const k = kit();
+  const k = await kit();
   try {
     await k.accounts.add({ login: 'user', password: 'pencil' });
     const firsts = ['p=tls-unique,,n=user,r=abc', 'x,,n=user,r=abc', 'n,,m=ext,n=user,r=abc', 'n,,r=abc,n=user', 'n,,n=us=er,r=abc', 'n,,n=user,r=a,b', 'n,,n=user', 'n,,n=user,r=', 'n,a=x=1,n=user,r=abc'];
@@ -188,7 +188,7 @@ test('saslname escapes', async () => {
   assert.equal(decodeSaslname('a=2Cb=3Dc'), 'a,b=c');
   assert.equal(decodeSaslname('a=2'), null);
   assert.equal(decodeSaslname(''), null);
-  const k = kit();
+  const k = await kit();
   try {
     await k.accounts.add({ login: 'we,ird=name', password: 'pw' });
     assert.equal((await login(k, 'we=2Cird=3Dname', 'pw')).type, 'success');
