@@ -42,7 +42,7 @@ const listener = obj({
   ipv6NetworkPrefix: int({ min: 16, max: 128 }).default(64),
 });
 
-const schema = obj({
+export const schema = obj({
   hostname: hostname.default('localhost'),
   dataDir: str().default('./data'),
   listeners: list(listener, { min: 1 }).default([
