@@ -1,12 +1,11 @@
-// The replies authentication can end in, chosen in one place. Texts are vague on
-// purpose: an unknown user and a wrong password read the same (RFC 6409 §7).
-import { reply, type Reply } from '../core/index.ts';
+// The replies authentication can end in: entries of core's one reply catalogue
+// (src/core/replies.ts). Texts are vague on purpose: an unknown user and a
+// wrong password read the same (RFC 6409 §7).
+import { REPLIES } from '../core/index.ts';
 
-export const AUTH_FAILED: Reply = reply(535, '5.7.8', 'Error: authentication failed');
-export const MALFORMED: Reply = reply(501, '5.5.2', 'Error: malformed authentication data');
-export const TEMPORARY: Reply = reply(454, '4.7.0', 'Temporary authentication failure');
+export const AUTH_FAILED = REPLIES.authFailed;
+export const MALFORMED = REPLIES.authMalformed;
+export const TEMPORARY = REPLIES.authTemporary;
 
 /** RFC 5248 X.7.13, given only after the credentials proved correct. */
-export function accountDisabled(url: string): Reply {
-  return reply(525, '5.7.13', `User account disabled, see ${url}`);
-}
+export const accountDisabled = REPLIES.accountDisabled;

@@ -2,11 +2,11 @@
 // defaults below), picks the store, and maps decisions to the SMTP replies
 // REQUIREMENTS E3/E4 name. Also wraps SASL exchanges with the brute-force tracker.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { reply, type Logger, type Reply } from '../core/index.ts';
+import { REPLIES, periodText, type Logger, type Reply } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import {
   compileLimits, createBruteForce, MemoryLimitStore, RedisLimitStore, parseIp, prefixKey,
-  type BruteForceSpec, type BruteForceTracker, type KnownPrefixes, type LockoutEvent, type CompiledRule, type Decision, type Limits, type LimitPlan, type LimitsSpec, type LimitStore, type RuleSpec,
+  type BruteForceSpec, type BruteForceTracker, type KnownPrefixes, type LockoutEvent, type Decision, type Limits, type LimitPlan, type LimitsSpec, type LimitStore, type RuleSpec,
 } from '../limits/index.ts';
 import type { LimitContext, LimitsPort, PostmasterPort, SaslPort } from '../submission/index.ts';
 import type { SaslExchange, SessionInfo } from '../smtp/index.ts';
@@ -52,27 +52,6 @@ export function buildLimitStore(cfg: Config, logger: Logger): LimitStore {
   return new MemoryLimitStore();
 }
 
-function human(ms: number): string {
-  const units: Array<[number, string]> = [[86_400_000, 'day'], [3_600_000, 'hour'], [60_000, 'minute'], [1000, 'second']];
-  for (const [u, name] of units) if (ms % u === 0) return ms === u ? name : `${ms / u} ${name}s`;
-  return `${ms} ms`;
-}
-
-function describe(rule: CompiledRule | undefined): string {
-  if (!rule) return 'sending limit reached';
-  const whose = rule.scope === 'aggregate' ? 'the service' : `this ${rule.scope}`;
-  return `limit of ${rule.limit} ${rule.counts} per ${human(rule.periodMs)} for ${whose} reached`;
-}
-
-/** A limit store that cannot answer (Redis down, failMode closed): both gates say this. */
-const LIMITS_UNAVAILABLE = reply(451, '4.3.0', 'Sending limits temporarily unavailable; try again later');
-
-/** "N minute(s)" until a refused sender may try again (at least one). */
-function retryIn(d: Decision): string {
-  const mins = Math.max(1, Math.ceil(d.retryAfterMs / 60_000));
-  return `${mins} minute${mins === 1 ? '' : 's'}`;
-}
-
 /** The warn every refused limit decision gets; `who` says whose limit it was. */
 function logLimit(logger: Logger, d: Decision, who: Record<string, unknown>): void {
   logger.warn({ event: 'limit', outcome: d.outcome, ...who, retryAfterMs: d.retryAfterMs });
@@ -100,10 +79,10 @@ export function limitsPort(limits: Limits, store: LimitStore, helpUrl: string, l
     logLimit(logger, d, { account: ctx.account, subscriber: ctx.subscriber, ip: ctx.ip, rule: rule?.id });
     if (d.outcome === 'flood') {
       if (rule?.suspend) events.onFlood(ctx, d);
-      return reply(550, '5.7.28', `Mail flood detected; sending suspended; see ${helpUrl}`);
+      return REPLIES.flood(helpUrl, rule?.suspend === true);
     }
-    if (d.outcome === 'unavailable') return LIMITS_UNAVAILABLE;
-    return reply(450, '4.7.1', `Sending ${describe(rule)}; try again in ${retryIn(d)}; see ${helpUrl}`);
+    if (d.outcome === 'unavailable') return REPLIES.limitsUnavailable;
+    return REPLIES.limited(rule, d.retryAfterMs, helpUrl);
   };
   return {
     onMail: (ctx) => decide(ctx, 'messages'),
@@ -129,9 +108,9 @@ export function postmasterGate(store: LimitStore, rate: { limit: number; per: nu
       const subject = a ? prefixKey(a, 32, 64) : ip;
       const d = await store.check([{ id: `pm:${subject}/postmaster`, intervalMs, burst: rate.limit, subject: `pm:${subject}` }], 1);
       if (d.allowed) return null;
-      if (d.outcome === 'unavailable') return LIMITS_UNAVAILABLE;
+      if (d.outcome === 'unavailable') return REPLIES.limitsUnavailable;
       logLimit(logger, d, { scope: 'postmaster', ip });
-      return reply(450, '4.7.1', `Too many messages to postmaster from your address; try again in ${retryIn(d)}`);
+      return REPLIES.postmasterLimited(d.retryAfterMs);
     },
   };
 }
@@ -157,8 +136,8 @@ export function bruteForce(cfg: Config, store: LimitStore, logger: Logger, accou
   return r.tracker;
 }
 
-const LOCKED = reply(454, '4.7.0', 'Too many failed authentication attempts; try again later');
-const LOCKED_CLOSE = reply(421, '4.7.0', 'Too many failed authentication attempts; closing connection');
+const LOCKED = REPLIES.authLocked;
+const LOCKED_CLOSE = REPLIES.authLockedClose;
 
 /** What a SASL exchange is started with: the lock to consult, and where its outcome goes. */
 export interface SaslHooks {
@@ -246,7 +225,7 @@ export async function limitsInEffect(limits: Limits, store: LimitStore | null, a
     account, subscriber: a?.subscriber ?? null, tier: plan.tier, status: a?.status ?? 'unknown',
     rules: plan.rules.map((r) => {
       const st = byRule.get(r.id);
-      return { id: r.id, name: r.name, scope: r.scope, counts: r.counts, per: human(r.periodMs), limit: r.limit, burst: r.burst, action: r.action,
+      return { id: r.id, name: r.name, scope: r.scope, counts: r.counts, per: periodText(r.periodMs), limit: r.limit, burst: r.burst, action: r.action,
         ...(st ? { remaining: Math.floor(st.remaining), resetMs: Math.round(st.resetMs) } : {}) };
     }),
   };

@@ -42,7 +42,7 @@ const listener = obj({
   ipv6NetworkPrefix: int({ min: 16, max: 128 }).default(64),
 });
 
-const schema = obj({
+export const schema = obj({
   hostname: hostname.default('localhost'),
   dataDir: str().default('./data'),
   /** Where accounts, policy and attribution live: sqlite (<dataDir>/state.db) or postgres (storeUrl; every node of a fleet on one database). */

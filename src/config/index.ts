@@ -3,3 +3,4 @@
 // data that cli/ hands to each part.
 export { type Config, type ListenerConfig, ConfigError, parseConfig, parseConfigWithSource, loadConfig, loadConfigWithSource, splitHostPort } from './config.ts';
 export { exampleConfig } from './example.ts';
+export { type ConfigKey, configKeys } from './keys.ts';

@@ -58,14 +58,14 @@ export const oneOf = <const T extends string>(values: readonly T[]) =>
     return v as T;
   });
 
-export const list = <T>(item: Field<T>, opts: { min?: number } = {}) =>
+export const list = <T>(item: Field<T>, opts: { min?: number } = {}) => withPart('item', item,
   field<T[]>(`a list of ${item.describe}`, (v, path, issues) => {
     if (!Array.isArray(v)) { issues.push({ path, message: `expected a list, got ${kind(v)}` }); return undefined; }
     if (opts.min !== undefined && v.length < opts.min) { issues.push({ path, message: `needs at least ${opts.min} entr${opts.min === 1 ? 'y' : 'ies'}` }); return undefined; }
     const out: T[] = [];
     v.forEach((x, i) => { const r = item.check(x, [...path, i], issues); if (r !== undefined) out.push(r); });
     return out;
-  });
+  }));
 
 /** Passed through as data; a later stage (e.g. limits' own compiler) validates it and reports paths. */
 export const anything = <T = unknown>() => field<T>('a value', (v) => v as T);
@@ -81,7 +81,7 @@ export const record = <T>(item: Field<T>) =>
 type Shape = Record<string, Field<unknown>>;
 export type Infer<S extends Shape> = { [K in keyof S]: S[K] extends Field<infer T> ? T : never };
 
-export const obj = <S extends Shape>(shape: S) =>
+export const obj = <S extends Shape>(shape: S) => withPart('shape', shape,
   field<Infer<S>>('a mapping', (v, path, issues) => {
     if (v === null || v === undefined) v = {};
     if (typeof v !== 'object' || Array.isArray(v)) { issues.push({ path, message: `expected a mapping, got ${kind(v)}` }); return undefined; }
@@ -99,7 +99,24 @@ export const obj = <S extends Shape>(shape: S) =>
       out[key] = f.check(input[key], [...path, key], issues);
     }
     return out as Infer<S>;
-  });
+  }));
+
+/**
+ * The parts of a mapping (its shape) or a list (its item), kept on the field so
+ * that the keys can be listed (config/keys.ts: the operator guide's reference
+ * is checked against them). Set on the base object, so default() and
+ * optional() copies carry it.
+ */
+function withPart<F extends object>(name: 'shape' | 'item', part: unknown, f: F): F {
+  Object.defineProperty(f, name, { value: part, enumerable: true });
+  return f;
+}
+
+/** A field's mapping shape or list item, when it has one (for listing keys). */
+export function partsOf(f: Field<unknown>): { shape?: Shape; item?: Field<unknown> } {
+  const o = f as { shape?: Shape; item?: Field<unknown> };
+  return { shape: o.shape, item: o.item };
+}
 
 function kind(v: unknown): string {
   if (v === null) return 'null';

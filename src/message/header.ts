@@ -1,7 +1,7 @@
 // The header section once it is complete: classify its lines (J1, J2), then
 // apply the RFC 6409 §8 fixups and RFC 5322 limits and render the bytes we
 // spool. Works on latin1 strings (one char per octet), see fields.ts.
-import { reply, type Reply } from '../core/index.ts';
+import { REPLIES, type Reply } from '../core/index.ts';
 import { foldLine, formatRfc5322Date, isValidMessageId, makeMessageId, parseRfc5322Date, trimWsp } from './fields.ts';
 import { generatedField } from './generated.ts';
 import { checkAddressCaps, countAddresses, ORIGINATOR_FIELDS, readOriginator, type AddressCaps, type OriginatorField } from './originators.ts';
@@ -40,12 +40,12 @@ export class Repairs {
 }
 
 export const REJECTS = {
-  malformed: reply(554, '5.6.0', 'Malformed message header'),
-  headerLine: reply(554, '5.6.0', 'Message header line too long'),
-  headerSize: reply(552, '5.3.4', 'Message header size exceeds limit'),
-  bodyLine: reply(554, '5.6.0', 'Message content line too long (RFC 5322 2.1.1)'),
-  nul: reply(554, '5.6.0', 'Message contains NUL characters'),
-  recipients: reply(554, '5.5.3', 'Too many recipient addresses in message header'),
+  malformed: REPLIES.headerMalformed,
+  headerLine: REPLIES.headerLine,
+  headerSize: REPLIES.headerSize,
+  bodyLine: REPLIES.bodyLine,
+  nul: REPLIES.nul,
+  recipients: REPLIES.headerRecipients,
 } as const;
 
 /** The marker add_header mode writes for J1; Postfix names none, RFC 7103 suggests flagging. */
@@ -115,7 +115,7 @@ export function finishHeader(fields: Field[], o: HeaderOptions, repairs: Repairs
   if (capped) return { ok: false, reject: capped };
   // RFC 5321 §6.3 loop detection, as Postfix's cleanup does it: our own Received counts.
   const hops = fields.reduce((n, f) => n + (f.lname === 'received' ? 1 : 0), 1);
-  if (hops > o.maxReceived) return { ok: false, reject: reply(554, '5.4.6', `Too many hops: more than ${o.maxReceived} Received fields (mail loop?)`) };
+  if (hops > o.maxReceived) return { ok: false, reject: REPLIES.tooManyHops(o.maxReceived) };
   for (let i = 0; i < fields.length; i++) {
     if (STRIP.has(fields[i].lname)) {
       repairs.add(`removed ${STRIP_LABEL[fields[i].lname]}`);

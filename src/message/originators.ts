@@ -3,7 +3,7 @@
 // parsed (issue 10 item 9), the originator fields are read strictly
 // (address.ts), and To/Cc addresses are counted by one linear scan (J4).
 import { isUtf8 } from 'node:buffer';
-import { reply, type Reply } from '../core/index.ts';
+import { REPLIES, type Reply } from '../core/index.ts';
 import { parseMailboxList, type MailboxListResult } from './address.ts';
 
 /** Fields that carry addresses (RFC 5322 §3.6.2, §3.6.3, §3.6.6; the common receipt requests). */
@@ -45,8 +45,8 @@ export function checkAddressCaps<F extends { lname: string }>(fields: Iterable<F
   let n = 0;
   for (const f of fields) {
     if (!ADDRESS_FIELDS.has(f.lname)) continue;
-    if (++n > caps.maxFields) return reply(552, '5.3.4', `Too many address header fields (limit ${caps.maxFields})`);
-    if (octets(f) > caps.maxFieldBytes) return reply(552, '5.3.4', `Address header field too long (limit ${caps.maxFieldBytes} octets)`);
+    if (++n > caps.maxFields) return REPLIES.addressFields(caps.maxFields);
+    if (octets(f) > caps.maxFieldBytes) return REPLIES.addressFieldLong(caps.maxFieldBytes);
   }
   return null;
 }

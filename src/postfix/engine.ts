@@ -12,7 +12,7 @@
 // keep their charge: over-counting is the safe side of a sending limit.
 import { type Clock, type Logger, silentLogger, systemClock } from '../core/index.ts';
 import type { LimitPlan, LimitStore, Limits, MaybePromise } from '../limits/index.ts';
-import { DUNNO, LOCKED_ACTION, UNAVAILABLE_ACTION, disabledAction, floodAction, limitedAction, oneLine } from './replies.ts';
+import { DUNNO, ERROR_ACTION, LOCKED_ACTION, UNAVAILABLE_ACTION, disabledAction, floodAction, limitedAction, oneLine } from './replies.ts';
 
 export type AccountStatus = 'active' | 'disabled' | 'unknown';
 
@@ -131,7 +131,7 @@ export class PolicyEngine {
       return await this.charge(a, { account, subscriber, tier, ip }, detail, done);
     } catch (err) {
       this.logger.error({ event: 'policy', err: String(err), state, login, ip }, 'policy decision failed');
-      return done('error', UNAVAILABLE_ACTION);
+      return done('error', ERROR_ACTION);
     }
   }
 
@@ -161,7 +161,7 @@ export class PolicyEngine {
       const rule = d.hit?.rule;
       this.logger.warn({ event: 'policy', outcome: 'flood', account: ctx.account, ip: ctx.ip, rule: rule?.id }, 'mail flood');
       if (rule) this.o.onFlood?.({ login: ctx.account, ip: ctx.ip, ruleId: rule.id, suspend: rule.suspend });
-      return done('flood', floodAction(this.helpUrl), scope);
+      return done('flood', floodAction(this.helpUrl, rule?.suspend === true), scope);
     }
     if (d.outcome === 'unavailable') return done('unavailable', UNAVAILABLE_ACTION);
     return done('limited', limitedAction(d, this.helpUrl, detail), scope);

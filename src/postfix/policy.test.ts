@@ -53,7 +53,7 @@ test('recipients are counted per RCPT on one reused connection; limit+1 gets 450
   const c = await client();
   for (let i = 1; i <= 5; i++) assert.equal(await c.ask(rcpt('alice', 'tx1', i)), 'DUNNO', `recipient ${i}`);
   assert.equal(await c.ask(rcpt('alice', 'tx1', 6)),
-    `450 4.7.1 Sending limit reached (recipients per hour for this account); try again in 12 minutes; see ${URL}`);
+    `450 4.7.1 Sending limit of 5 recipients per hour for this account reached; try again in 12 minutes; see ${URL}`);
   // Another account is not affected.
   assert.equal(await c.ask(rcpt('bob', 'tx2', 1)), 'DUNNO');
 });
@@ -63,7 +63,7 @@ test('a message is counted once, at the first RCPT of its transaction (instance)
   const c = await client();
   for (const tx of ['m1', 'm2', 'm3']) assert.equal(await c.ask(rcpt('alice', tx, 1)), 'DUNNO');
   assert.equal(await c.ask(rcpt('alice', 'm3', 2)), 'DUNNO', 'second recipient of a counted message');
-  assert.match((await c.ask(rcpt('alice', 'm4', 1)))!, /^450 4\.7\.1 Sending limit reached \(messages per hour for this account\); try again in 20 minutes; see /);
+  assert.match((await c.ask(rcpt('alice', 'm4', 1)))!, /^450 4\.7\.1 Sending limit of 3 messages per hour for this account reached; try again in 20 minutes; see /);
   // The bucket drains: one message interval (20 min) later one more message passes.
   clock.advance(20 * 60_000);
   assert.equal(await c.ask(rcpt('alice', 'm5', 1)), 'DUNNO');
@@ -76,9 +76,9 @@ test('disabled account → 550 5.7.1 with the URL; flood → 550 5.7.28 and the 
   assert.equal(await c.ask({ ...rcpt('mallory', 'd1', 1), protocol_state: 'MAIL', recipient: '' }), `550 5.7.1 Account disabled; see ${URL}`);
   assert.equal(await c.ask(rcpt('fred', 'f1', 1)), 'DUNNO');
   assert.equal(await c.ask(rcpt('fred', 'f1', 2)), 'DUNNO');
-  assert.equal(await c.ask(rcpt('fred', 'f1', 3)), `550 5.7.28 Mail flood detected; see ${URL}`);
+  assert.equal(await c.ask(rcpt('fred', 'f1', 3)), `550 5.7.28 Mail flood detected; sending suspended; see ${URL}`);
   assert.deepEqual(floods, [{ login: 'fred', ip: '192.0.2.10', ruleId: 'flooder/flood', suspend: true }]);
-  assert.equal(await c.ask(rcpt('bob', 'b1', 1)), '450 4.7.0 Too many failed logins; try again later');
+  assert.equal(await c.ask(rcpt('bob', 'b1', 1)), '450 4.7.0 Too many failed authentication attempts; try again later');
   assert.deepEqual(events.map((e) => e.outcome), ['disabled', 'disabled', 'dunno', 'dunno', 'flood', 'locked']);
   assert.equal(events[4].scope, 'account');
 });
@@ -142,6 +142,6 @@ test('a store that throws (a bug) answers 451 4.3.0 and logs, never crashes', as
     accountStatus: () => { throw new Error('directory down'); },
   });
   const c = await client();
-  assert.equal(await c.ask(rcpt('alice', 'z', 1)), '451 4.3.0 Temporary problem; try again later');
+  assert.equal(await c.ask(rcpt('alice', 'z', 1)), '451 4.3.0 Error: internal error');
   assert.ok(logger.records.some((r) => r.msg === 'policy decision failed' && String(r.err).includes('directory down')));
 });

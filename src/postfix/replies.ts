@@ -1,46 +1,32 @@
 // The action lines this service answers. Postfix takes "NNN text" as the SMTP
 // reply to send (access(5)), DUNNO as "no opinion, go on with the next
-// restriction". Texts say what happened and where to read more; the customer
-// is authenticated when they get a limit's detail (RFC 6409 §7).
-import type { CompiledRule, Decision } from '../limits/index.ts';
+// restriction". Each refusal is the one line of the same catalogue entry the
+// MSA answers with (core's REPLIES), so a customer reads the same words
+// whether their mail came through portwarden or through Postfix. The rule is
+// named only when the customer authenticated (RFC 6409 §7).
+import { REPLIES, replyLine } from '../core/index.ts';
+import type { Decision } from '../limits/index.ts';
 
 export const DUNNO = 'DUNNO';
-
-const SCOPE_WORDS: Record<string, string> = {
-  account: 'this account', subscriber: 'your subscription', ip: 'your address', prefix: 'your network', aggregate: 'the service',
-};
-const PERIOD_WORDS: Record<number, string> = { 1_000: 'second', 60_000: 'minute', 3_600_000: 'hour', 86_400_000: 'day' };
 
 /** A config value goes into a one-line protocol answer: no line breaks, no control characters. */
 export function oneLine(s: string): string {
   return s.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
 }
 
-function describe(rule: CompiledRule | undefined): string {
-  if (!rule) return '';
-  const per = PERIOD_WORDS[rule.periodMs] ?? `${Math.round(rule.periodMs / 1000)} seconds`;
-  return ` (${rule.counts} per ${per} for ${SCOPE_WORDS[rule.scope] ?? rule.scope})`;
-}
-
-function retry(ms: number): string {
-  if (!Number.isFinite(ms)) return 'this request is larger than the limit allows';
-  if (ms < 60_000) return 'try again in a minute';
-  const min = Math.ceil(ms / 60_000);
-  return min < 120 ? `try again in ${min} minutes` : `try again in ${Math.ceil(min / 60)} hours`;
-}
-
 export function limitedAction(d: Decision, helpUrl: string, detail: boolean): string {
-  const what = detail ? describe(d.hit?.rule) : '';
-  return `450 4.7.1 Sending limit reached${what}; ${retry(d.retryAfterMs)}; see ${helpUrl}`;
+  return replyLine(REPLIES.limited(detail ? d.hit?.rule : undefined, d.retryAfterMs, helpUrl));
 }
 
-export function floodAction(helpUrl: string): string {
-  return `550 5.7.28 Mail flood detected; see ${helpUrl}`;
+export function floodAction(helpUrl: string, suspended: boolean): string {
+  return replyLine(REPLIES.flood(helpUrl, suspended));
 }
 
 export function disabledAction(helpUrl: string): string {
-  return `550 5.7.1 Account disabled; see ${helpUrl}`;
+  return replyLine(REPLIES.senderDisabled(helpUrl));
 }
 
-export const LOCKED_ACTION = '450 4.7.0 Too many failed logins; try again later';
-export const UNAVAILABLE_ACTION = '451 4.3.0 Temporary problem; try again later';
+/** The MSA's AUTH-time lockout text; at RCPT with 450, a code RCPT may answer (RFC 5321 §4.3.2). */
+export const LOCKED_ACTION = replyLine(REPLIES.authLocked, 450);
+export const UNAVAILABLE_ACTION = replyLine(REPLIES.limitsUnavailable);
+export const ERROR_ACTION = replyLine(REPLIES.internal);

@@ -20,6 +20,7 @@ import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import type { Readable } from 'node:stream';
+import { REPLIES, replyLine } from '../core/index.ts';
 import type { Envelope } from '../spool/index.ts';
 import { BodyDamaged } from '../spool/index.ts';
 import { xtextEncode } from '../message/index.ts';
@@ -385,10 +386,10 @@ async function deliver(s: Session, env: Envelope, indices: number[], size: numbe
   };
   const refuse = (reply: string): AttemptResult => { body.destroy(); rest(reply, true); return { replies, reusable: true, damaged: false, local }; };
   const addrs = [env.mailFrom.address, ...indices.map((i) => env.recipients[i].address)];
-  if (!s.has('SMTPUTF8') && addrs.some((a) => NON_ASCII.test(a))) return refuse('553 5.6.7 Next hop does not support SMTPUTF8 for a non-ASCII address');
-  if (addrs.some((a) => UNSENDABLE.test(a))) return refuse('553 5.1.3 Address cannot be sent to the next hop');
+  if (!s.has('SMTPUTF8') && addrs.some((a) => NON_ASCII.test(a))) return refuse(replyLine(REPLIES.relayNoUtf8));
+  if (addrs.some((a) => UNSENDABLE.test(a))) return refuse(replyLine(REPLIES.relayUnsendable));
   const max = Number(s.ext.get('SIZE') || 0);
-  if (max > 0 && size > max) return refuse(`552 5.3.4 Message size ${size} exceeds the next hop's limit of ${max}`);
+  if (max > 0 && size > max) return refuse(replyLine(REPLIES.relayTooBig(size, max)));
 
   try {
     const mail = mailLine(s, env, size);
@@ -433,10 +434,10 @@ async function deliver(s: Session, env: Envelope, indices: number[], size: numbe
     s.sock.destroy();
     body.destroy();
     if (err instanceof BodyReadError) {
-      rest('451 4.3.0 Local error reading the queue file', true);
+      rest(replyLine(REPLIES.relayQueueRead), true);
       return { replies, reusable: false, damaged: err.cause instanceof BodyDamaged, local };
     }
-    rest(`451 4.4.2 Connection failed: ${(s.failure ?? (err as Error)).message}`, true);
+    rest(replyLine(REPLIES.relayConnection((s.failure ?? (err as Error)).message)), true);
     return { replies, reusable: false, damaged: false, local };
   }
 }

@@ -12,7 +12,7 @@
 // IPv4-mapped and NAT64 (64:ff9b::/96) addresses are judged by the IPv4
 // address inside them.
 import ipaddr from 'ipaddr.js';
-import { reply, type Reply } from '../core/index.ts';
+import { REPLIES, replyLine, type Reply } from '../core/index.ts';
 
 /** null for a public unicast address; else the kind of range it is in ("loopback", "private", …, "invalid"). */
 export function nonPublicRange(ip: string): string | null {
@@ -39,7 +39,7 @@ function ipv4Inside(a: ipaddr.IPv6): string {
   return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
 
-const LITERAL = reply(550, '5.1.2', 'Recipient address rejected: address literals are not accepted here; use the domain name');
+const LITERAL = REPLIES.literalRecipient;
 
 /**
  * The check the MSA makes at RCPT so the sender learns at once: in MX mode
@@ -52,4 +52,4 @@ export function recipientDomainCheck(o: { mode: 'smarthost' | 'mx'; allowPrivate
 }
 
 /** The relay-time form of the same refusal (a message queued before the check, or by another path). */
-export const LITERAL_REPLY = '550 5.1.2 Address literals are not delivered to in MX mode';
+export const LITERAL_REPLY = replyLine(REPLIES.relayLiteral);

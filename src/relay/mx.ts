@@ -12,6 +12,7 @@
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
+import { REPLIES, replyLine } from '../core/index.ts';
 import type { Envelope } from '../spool/index.ts';
 import type { Client, ClientTimeouts } from './client.ts';
 import { connectClient } from './client.ts';
@@ -61,10 +62,10 @@ export function destinationOf(address: string): string {
 }
 
 export async function resolveDestination(r: Resolver, domain: string, ipv6: boolean, random: () => number): Promise<Resolution> {
-  if (!domain) return { ok: false, reply: '553 5.1.3 Bad destination mailbox address syntax' };
+  if (!domain) return { ok: false, reply: replyLine(REPLIES.relayBadMailbox) };
   if (domain.startsWith('[')) {
     const lit = domain.slice(1, -1).replace(/^ipv6:/, '');
-    if (!isIP(lit)) return { ok: false, reply: '553 5.1.3 Bad destination address literal' };
+    if (!isIP(lit)) return { ok: false, reply: replyLine(REPLIES.relayBadLiteral) };
     return { ok: true, hosts: [{ name: lit, addresses: [lit] }] };
   }
   const mx = await lookup(async () => {
@@ -77,14 +78,14 @@ export async function resolveDestination(r: Resolver, domain: string, ipv6: bool
   });
   let names: string[];
   if (mx.ok) {
-    if (mx.value.length === 1 && mx.value[0] === '') return { ok: false, reply: `556 5.1.10 Domain ${domain} accepts no mail (null MX)` };
+    if (mx.value.length === 1 && mx.value[0] === '') return { ok: false, reply: replyLine(REPLIES.relayNullMx(domain)) };
     names = mx.value;
   } else if (mx.nodata) {
     names = [domain]; // RFC 5321 §5.1: no MX, the domain is its own host
   } else if (mx.nxdomain) {
-    return { ok: false, reply: `550 5.4.4 Domain ${domain} not found` };
+    return { ok: false, reply: replyLine(REPLIES.relayNoDomain(domain)) };
   } else {
-    return { ok: false, reply: `451 4.4.3 DNS lookup of MX for ${domain} failed: ${mx.code}` };
+    return { ok: false, reply: replyLine(REPLIES.relayMxLookup(domain, mx.code)) };
   }
   const hosts: MxHost[] = [];
   let temporary = '';
@@ -101,8 +102,8 @@ export async function resolveDestination(r: Resolver, domain: string, ipv6: bool
     if (addresses.length) hosts.push({ name, addresses });
   }
   if (hosts.length) return { ok: true, hosts };
-  if (temporary) return { ok: false, reply: `451 4.4.3 DNS lookup of ${names.join(', ')} failed: ${temporary}` };
-  return { ok: false, reply: `550 5.4.4 No address for the mail hosts of ${domain}` };
+  if (temporary) return { ok: false, reply: replyLine(REPLIES.relayHostLookup(names.join(', '), temporary)) };
+  return { ok: false, reply: replyLine(REPLIES.relayNoAddress(domain)) };
 }
 
 export class MxRoute implements Route {
@@ -161,8 +162,8 @@ export class MxRoute implements Route {
       }
     }
     // As for a host that does not answer: retried, and bounced once the queue lifetime is over (4.4.7).
-    if (!errors.length) return { ok: false, reply: `451 4.4.4 Not connecting to non-public addresses of ${domain}: ${refused.join(', ')}` };
-    return { ok: false, reply: `451 4.4.1 No mail host of ${domain} answered: ${[...errors, ...refused.map((r) => `${r} not public`)].join('; ')}` };
+    if (!errors.length) return { ok: false, reply: replyLine(REPLIES.relayNonPublic(domain, refused.join(', '))) };
+    return { ok: false, reply: replyLine(REPLIES.relayNoAnswer(domain, [...errors, ...refused.map((r) => `${r} not public`)].join('; '))) };
   }
 
   private async open(name: string, addr: string): Promise<Client> {

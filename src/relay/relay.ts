@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import type { Clock, Logger } from '../core/index.ts';
-import { systemClock, silentLogger } from '../core/index.ts';
+import { REPLIES, replyLine, systemClock, silentLogger } from '../core/index.ts';
 import type { Envelope, Spool, StatusRecord } from '../spool/index.ts';
 import { BodyDamaged } from '../spool/index.ts';
 import type { ClientTimeouts, SmarthostOptions } from './client.ts';
@@ -319,7 +319,7 @@ export class Relay {
       for (const e of failed) {
         env.recipients[e.index].state = 'deferred';
         progress.push({ t: 'rcpt', i: e.index, state: 'deferred', reply: env.recipients[e.index].reply, at: now });
-        lastTransient = '451 4.3.0 Delivery status notification not queued';
+        lastTransient = replyLine(REPLIES.relayDsnNotQueued);
       }
     }
     if (bounceable && relayed.length) await this.notify('success', env, bodyLength, relayed, now);

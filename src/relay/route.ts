@@ -1,7 +1,7 @@
 // Where a message's recipients go: a route splits them into destinations (one
 // SMTP transaction each) and opens a connection to a destination. Smarthost
 // mode has one destination for everything; MX mode one per recipient domain.
-import type { Logger } from '../core/index.ts';
+import { REPLIES, replyLine, type Logger } from '../core/index.ts';
 import type { Envelope } from '../spool/index.ts';
 import type { Client, ClientTimeouts, SmarthostOptions } from './client.ts';
 import { ClientError, connectClient } from './client.ts';
@@ -46,9 +46,9 @@ export class SmarthostRoute implements Route {
       if (err instanceof ClientError && err.credentialsWithheld) {
         // Deferred, not bounced: a certificate that is renewed or a CA that is configured lets the queue go on.
         this.logger.error({ event: 'credentials-withheld', hop, reason: (err as Error).message }, 'relay credentials not sent: TLS to the next hop is not verified; mail stays queued');
-        return { ok: false, reply: `451 4.7.0 Credentials not sent to ${hop}: ${(err as Error).message}` };
+        return { ok: false, reply: replyLine(REPLIES.relayCredentials(hop, (err as Error).message)) };
       }
-      return { ok: false, reply: `451 4.4.1 Next hop ${hop} unreachable: ${(err as Error).message}` };
+      return { ok: false, reply: replyLine(REPLIES.relayUnreachable(hop, (err as Error).message)) };
     }
   }
 }

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { needTools } from '../../test/lib/tools.ts';
 import { pipelineWithoutReading } from '../../test/lib/pyclients.ts';
-import { Client, startServer, testCert } from './testkit.ts';
+import { startServer, testCert } from './testkit.ts';
+import { RawClient } from '../../test/lib/smtpclient.ts';
 
 const skip = needTools('python3', 'openssl');
 const TOTAL = 4 * 1024 * 1024;
@@ -39,7 +40,7 @@ for (const tls of ['none', 'implicit'] as const) {
 test('a client that pipelines a lot but reads its replies is served completely', async () => {
   const h = await startServer({ tls: 'none', forbidUnauthPipelining: false, maxReplyBacklog: 16 * 1024 });
   try {
-    const c = await Client.connect(h.port);
+    const c = await RawClient.connect(h.port);
     await c.reply();
     const n = 3000; // ~600 KB of EHLO replies: far past the backlog bound
     c.write('EHLO reader.example\r\n'.repeat(n) + 'QUIT\r\n');

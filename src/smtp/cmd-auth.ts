@@ -1,7 +1,6 @@
 // AUTH (RFC 4954 §4): the SASL framing only. Mechanisms live in the handler's
 // SaslExchange; the engine does base64, '*', 334 challenges, line length, and
 // keeps credentials out of logs.
-import { reply } from '../core/index.ts';
 import type { Session } from './session.ts';
 import type { SaslExchange } from './types.ts';
 import { R } from './replies.ts';
@@ -64,7 +63,7 @@ async function step(s: Session, input: Buffer | null): Promise<void> {
   if (s.closed || s.auth !== a) return;
   switch (next.type) {
     case 'challenge':
-      s.send(reply(334, undefined, next.data.toString('base64')));
+      s.send(R.saslChallenge(next.data.toString('base64')));
       s.mode = 'auth';
       s.flush();
       return;
@@ -72,7 +71,7 @@ async function step(s: Session, input: Buffer | null): Promise<void> {
       if (next.data && next.data.length) {
         // Server-final data (e.g. SCRAM): the client answers with an empty line before 235.
         a.identity = next.identity;
-        s.send(reply(334, undefined, next.data.toString('base64')));
+        s.send(R.saslChallenge(next.data.toString('base64')));
         s.mode = 'auth';
         s.flush();
         return;

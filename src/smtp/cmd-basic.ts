@@ -1,5 +1,4 @@
 // EHLO/HELO (RFC 5321 §4.1.1.1) and the small commands: NOOP, RSET, QUIT, HELP, VRFY, EXPN.
-import { reply } from '../core/index.ts';
 import type { Session } from './session.ts';
 import { abortTx } from './transaction.ts';
 import { R, syntax } from './replies.ts';
@@ -22,7 +21,7 @@ async function greet(s: Session, arg: string, esmtp: boolean): Promise<void> {
   s.info.helo = name;
   s.info.esmtp = esmtp;
   if (!esmtp) {
-    s.send(reply(250, undefined, s.opts.hostname));
+    s.send(R.ehlo(s.opts.hostname));
     return;
   }
   const o = s.opts;
@@ -37,7 +36,7 @@ async function greet(s: Session, arg: string, esmtp: boolean): Promise<void> {
     if (mechs === null) return;
     if (mechs.length) lines.push(`AUTH ${mechs.join(' ')}`);
   }
-  s.send(reply(250, undefined, lines));
+  s.send(R.ehlo(lines));
 }
 
 export const ehlo = (s: Session, arg: string): Promise<void> => greet(s, arg, true);

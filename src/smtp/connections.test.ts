@@ -7,7 +7,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { canUseNetns, needTools } from '../../test/lib/tools.ts';
 import { connectFrom } from '../../test/lib/pyclients.ts';
-import { Client, code, startServer } from './testkit.ts';
+import { code, startServer } from './testkit.ts';
+import { RawClient } from '../../test/lib/smtpclient.ts';
 
 const skip = needTools('python3');
 
@@ -59,33 +60,33 @@ test('before AUTH the shorter idle timeout and session time apply, after AUTH th
   const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
   try {
     // Idle before AUTH: 421 after about 1 s, not 6.
-    const idle = await Client.connect(h.port);
+    const idle = await RawClient.connect(h.port);
     await idle.reply();
-    await idle.cmd('EHLO idle.example');
+    await idle.send('EHLO idle.example');
     const t0 = Date.now();
     assert.equal(await idle.reply(4000), '421 4.4.2 mx.test Error: timeout exceeded\r\n');
     assert.ok(Date.now() - t0 < 3000, `pre-AUTH idle drop after ${Date.now() - t0} ms`);
     // Busy but never authenticating: dropped at the pre-AUTH session limit (2 s), not 30.
-    const busy = await Client.connect(h.port);
+    const busy = await RawClient.connect(h.port);
     const t1 = Date.now();
     await busy.reply();
     let last = '';
     for (let i = 0; i < 16 && !last.startsWith('421'); i++) {
       await tick(250);
-      last = await busy.cmd('NOOP').catch(() => 'closed');
+      last = await busy.send('NOOP').catch(() => 'closed');
     }
     assert.equal(last, '421 4.4.2 mx.test Error: timeout exceeded\r\n');
     assert.ok(Date.now() - t1 < 3500, `pre-AUTH session drop after ${Date.now() - t1} ms`);
     // Authenticated: idle for longer than 1 s and alive past 2 s.
-    const authed = await Client.connect(h.port);
+    const authed = await RawClient.connect(h.port);
     await authed.reply();
-    await authed.cmd('EHLO authed.example');
-    assert.equal(code(await authed.cmd(`AUTH PLAIN ${b64('\0user\0pass')}`)), '235');
+    await authed.send('EHLO authed.example');
+    assert.equal(code(await authed.send(`AUTH PLAIN ${b64('\0user\0pass')}`)), '235');
     await tick(1500);
-    assert.equal(await authed.cmd('NOOP'), '250 2.0.0 Ok\r\n');
+    assert.equal(await authed.send('NOOP'), '250 2.0.0 Ok\r\n');
     await tick(1200);
-    assert.equal(await authed.cmd('NOOP'), '250 2.0.0 Ok\r\n');
-    authed.end();
+    assert.equal(await authed.send('NOOP'), '250 2.0.0 Ok\r\n');
+    authed.close();
   } finally {
     await h.stop();
   }

@@ -8,16 +8,17 @@ import { runInNewContext } from 'node:vm';
 import { accept } from '../core/index.ts';
 import { BodyError } from './index.ts';
 import type { BareLfPolicy } from './index.ts';
-import { Client, RecordingHandler, code, startServer } from './testkit.ts';
+import { RecordingHandler, code, startServer } from './testkit.ts';
+import { RawClient } from '../../test/lib/smtpclient.ts';
 import type { Harness } from './testkit.ts';
 
-async function inData(h: Harness): Promise<Client> {
-  const c = await Client.connect(h.port);
+async function inData(h: Harness): Promise<RawClient> {
+  const c = await RawClient.connect(h.port);
   await c.reply();
-  await c.cmd('EHLO c');
-  assert.equal(code(await c.cmd('MAIL FROM:<a@example.org>')), '250');
-  assert.equal(code(await c.cmd('RCPT TO:<b@example.org>')), '250');
-  assert.equal(code(await c.cmd('DATA')), '354');
+  await c.send('EHLO c');
+  assert.equal(code(await c.send('MAIL FROM:<a@example.org>')), '250');
+  assert.equal(code(await c.send('RCPT TO:<b@example.org>')), '250');
+  assert.equal(code(await c.send('DATA')), '354');
   return c;
 }
 
@@ -47,8 +48,8 @@ for (const policy of ['reject', 'normalize'] as BareLfPolicy[]) {
           assert.ok(body.includes('smuggled') && body.includes('MAIL FROM:<s@x.example>'), JSON.stringify(body));
           if (policy === 'normalize') assert.ok(!hasBareLf(body), 'bare LF normalised');
         }
-        assert.equal(await c.cmd('RSET'), '250 2.0.0 Ok\r\n');
-        c.end();
+        assert.equal(await c.send('RSET'), '250 2.0.0 Ok\r\n');
+        c.close();
       }
     } finally {
       await h.stop();
@@ -64,7 +65,7 @@ test('bare LF: reject → 550 5.5.2 after the end of data, body destroyed with B
     assert.equal(await c.reply(), '550 5.5.2 Error: bare <LF> received\r\n');
     assert.ok(h.handler.bodyErrors[0] instanceof BodyError);
     assert.equal((h.handler.bodyErrors[0] as BodyError).reply.code, 550);
-    assert.equal(await c.cmd('RSET'), '250 2.0.0 Ok\r\n');
+    assert.equal(await c.send('RSET'), '250 2.0.0 Ok\r\n');
     assert.equal(h.handler.messages.length, 0);
   } finally {
     await h.stop();
@@ -93,10 +94,10 @@ test('dot-unstuffing, bare CR passed through, message split across writes', asyn
     assert.equal(await c.reply(), '250 2.0.0 Ok\r\n');
     assert.equal(h.handler.messages[0].body.toString(), '.first\r\nmid\rdle\r\n.\r\n..x\r\n');
     // Empty message.
-    await c.cmd('MAIL FROM:<a@example.org>');
-    await c.cmd('RCPT TO:<b@example.org>');
-    await c.cmd('DATA');
-    assert.equal(await c.cmd('.'), '250 2.0.0 Ok\r\n');
+    await c.send('MAIL FROM:<a@example.org>');
+    await c.send('RCPT TO:<b@example.org>');
+    await c.send('DATA');
+    assert.equal(await c.send('.'), '250 2.0.0 Ok\r\n');
     assert.equal(h.handler.messages[1].body.length, 0);
   } finally {
     await h.stop();
@@ -106,21 +107,21 @@ test('dot-unstuffing, bare CR passed through, message split across writes', asyn
 test('size: declared SIZE → 552; actual oversize → 552 after the dot, session usable', async () => {
   const h = await startServer({ maxMessageSize: 1000 });
   try {
-    const c = await Client.connect(h.port);
+    const c = await RawClient.connect(h.port);
     await c.reply();
-    await c.cmd('EHLO c');
-    assert.equal(await c.cmd('MAIL FROM:<a@example.org> SIZE=1001'), '552 5.3.4 Message size exceeds fixed limit\r\n');
-    await c.cmd('MAIL FROM:<a@example.org> SIZE=1000');
-    await c.cmd('RCPT TO:<b@example.org>');
-    assert.equal(code(await c.cmd('DATA')), '354');
+    await c.send('EHLO c');
+    assert.equal(await c.send('MAIL FROM:<a@example.org> SIZE=1001'), '552 5.3.4 Message size exceeds fixed limit\r\n');
+    await c.send('MAIL FROM:<a@example.org> SIZE=1000');
+    await c.send('RCPT TO:<b@example.org>');
+    assert.equal(code(await c.send('DATA')), '354');
     c.write(`${'x'.repeat(78)}\r\n`.repeat(100) + '.\r\n');
     assert.equal(await c.reply(), '552 5.3.4 Message size exceeds fixed limit\r\n');
-    assert.equal(await c.cmd('RSET'), '250 2.0.0 Ok\r\n');
+    assert.equal(await c.send('RSET'), '250 2.0.0 Ok\r\n');
     assert.equal(h.handler.messages.length, 0);
-    await c.cmd('MAIL FROM:<a@example.org>');
-    await c.cmd('RCPT TO:<b@example.org>');
-    await c.cmd('DATA');
-    assert.equal(await c.cmd('small\r\n.'), '250 2.0.0 Ok\r\n');
+    await c.send('MAIL FROM:<a@example.org>');
+    await c.send('RCPT TO:<b@example.org>');
+    await c.send('DATA');
+    assert.equal(await c.send('small\r\n.'), '250 2.0.0 Ok\r\n');
   } finally {
     await h.stop();
   }
@@ -138,7 +139,7 @@ test('a data verdict refusal is replied and the transaction reset', async () => 
     c.write('hello\r\n.\r\n');
     assert.equal(await c.reply(), '554 5.6.0 Message rejected\r\n');
     assert.ok(h.handler.calls.includes('reset'));
-    assert.equal(code(await c.cmd('MAIL FROM:<a@example.org>')), '250');
+    assert.equal(code(await c.send('MAIL FROM:<a@example.org>')), '250');
   } finally {
     await h.stop();
   }
@@ -152,18 +153,18 @@ test('an early verdict (body not consumed) does not stall the session', async ()
     const c = await inData(h);
     c.write(`${'y'.repeat(999)}\r\n`.repeat(2000) + '.\r\n');
     assert.equal(await c.reply(5000), '250 2.0.0 Ok\r\n');
-    assert.equal(await c.cmd('NOOP'), '250 2.0.0 Ok\r\n');
+    assert.equal(await c.send('NOOP'), '250 2.0.0 Ok\r\n');
   } finally {
     await h.stop();
   }
 });
 
-async function inTx(h: Harness): Promise<Client> {
-  const c = await Client.connect(h.port);
+async function inTx(h: Harness): Promise<RawClient> {
+  const c = await RawClient.connect(h.port);
   await c.reply();
-  await c.cmd('EHLO c');
-  await c.cmd('MAIL FROM:<a@example.org>');
-  await c.cmd('RCPT TO:<b@example.org>');
+  await c.send('EHLO c');
+  await c.send('MAIL FROM:<a@example.org>');
+  await c.send('RCPT TO:<b@example.org>');
   return c;
 }
 
@@ -173,13 +174,13 @@ test('BDAT: chunks, DATA after BDAT → 503, content delivered verbatim', async 
     const c = await inTx(h);
     c.write('BDAT 5\r\nhello');
     assert.equal(await c.reply(), '250 2.0.0 5 octets received\r\n');
-    assert.equal(await c.cmd('DATA'), '503 5.5.1 Error: DATA after BDAT\r\n');
+    assert.equal(await c.send('DATA'), '503 5.5.1 Error: DATA after BDAT\r\n');
     const tail = '\r\n.\r\nQUIT\r\n..x\r\n';
     c.write(`BDAT ${tail.length}\r\n${tail}BDAT 0 LAST\r\n`);
     assert.deepEqual(await c.replies(2), [`250 2.0.0 ${tail.length} octets received\r\n`, '250 2.0.0 Ok\r\n']);
     assert.equal(h.handler.messages[0].body.toString(), `hello${tail}`);
     assert.equal(h.handler.messages[0].mode, 'bdat');
-    assert.equal(await c.cmd('NOOP'), '250 2.0.0 Ok\r\n');
+    assert.equal(await c.send('NOOP'), '250 2.0.0 Ok\r\n');
   } finally {
     await h.stop();
   }
@@ -188,15 +189,15 @@ test('BDAT: chunks, DATA after BDAT → 503, content delivered verbatim', async 
 test('BDAT: refused chunks are still consumed; the parser stays in sync', async () => {
   const h = await startServer({ forbidUnauthPipelining: false });
   try {
-    const c = await Client.connect(h.port);
+    const c = await RawClient.connect(h.port);
     await c.reply();
-    await c.cmd('EHLO c');
+    await c.send('EHLO c');
     c.write('BDAT 10\r\nNOOP\r\nNOOPNOOP\r\n');
     assert.deepEqual(await c.replies(2), ['503 5.5.1 Error: need MAIL command\r\n', '250 2.0.0 Ok\r\n']);
-    await c.cmd('MAIL FROM:<a@example.org>');
+    await c.send('MAIL FROM:<a@example.org>');
     c.write('BDAT 6\r\nRSET\r\nBDAT 3 LAST\r\nabcNOOP\r\n');
     assert.deepEqual(await c.replies(3), ['554 5.5.1 Error: no valid recipients\r\n', '554 5.5.1 Error: no valid recipients\r\n', '250 2.0.0 Ok\r\n']);
-    assert.equal(await c.cmd('BDAT x'), '501 5.5.4 Syntax: BDAT count [LAST]\r\n');
+    assert.equal(await c.send('BDAT x'), '501 5.5.4 Syntax: BDAT count [LAST]\r\n');
     assert.ok(!h.handler.calls.includes('data'));
   } finally {
     await h.stop();
@@ -209,13 +210,13 @@ test('BDAT: bare LF (reject) and oversize answered, session stays usable', async
     const c = await inTx(h);
     c.write('BDAT 7 LAST\r\nab\ncd\r\n');
     assert.equal(await c.reply(), '550 5.5.2 Error: bare <LF> received\r\n');
-    await c.cmd('MAIL FROM:<a@example.org>');
-    await c.cmd('RCPT TO:<b@example.org>');
+    await c.send('MAIL FROM:<a@example.org>');
+    await c.send('RCPT TO:<b@example.org>');
     const big = 'z'.repeat(150);
     c.write(`BDAT 150\r\n${big}BDAT 4 LAST\r\nmore`);
     assert.deepEqual(await c.replies(2), ['552 5.3.4 Message size exceeds fixed limit\r\n', '552 5.3.4 Message size exceeds fixed limit\r\n']);
-    assert.equal(await c.cmd('NOOP'), '250 2.0.0 Ok\r\n');
-    assert.equal(code(await c.cmd('MAIL FROM:<a@example.org>')), '250');
+    assert.equal(await c.send('NOOP'), '250 2.0.0 Ok\r\n');
+    assert.equal(code(await c.send('MAIL FROM:<a@example.org>')), '250');
     assert.equal(h.handler.messages.length, 0);
   } finally {
     await h.stop();
@@ -259,7 +260,7 @@ async function streamBig(lines: boolean): Promise<{ growth: number; received: nu
     const r = await c.reply(60_000);
     clearInterval(sampler);
     assert.equal(r, '250 2.0.0 Ok\r\n');
-    c.end();
+    c.close();
     return { growth: peak, received, sent };
   } finally {
     await h.stop();
@@ -284,7 +285,7 @@ test('client vanishing mid-DATA: the body ends with an error, the handler is res
     const c = await inData(h);
     c.write('partial line\r\nmore');
     await sleep(50);
-    c.end();
+    c.close();
     for (let i = 0; i < 100 && closed === 0; i++) await sleep(10);
     assert.equal(closed, 1);
     assert.equal(h.handler.bodyErrors.length, 1);
@@ -306,19 +307,19 @@ test('a large body over TLS through a backpressuring consumer is answered withou
   };
   const h = await startServer({ tls: 'implicit', maxMessageSize: 8 * 1024 * 1024 }, { handler, secureContext: testCert().context });
   try {
-    const c = await Client.connectTls(h.port);
+    const c = await RawClient.connect(h.port, { tls: true });
     await c.reply();
-    await c.cmd('EHLO c');
+    await c.send('EHLO c');
     const line = 'The quick brown fox jumps over the lazy dog 0123456789 filler text.\r\n';
     const body = Buffer.from(line.repeat(Math.ceil(1_048_576 / line.length)), 'latin1');
     for (let i = 0; i < 10; i++) {
-      assert.equal(code(await c.cmd('MAIL FROM:<a@example.org>')), '250');
-      assert.equal(code(await c.cmd('RCPT TO:<b@example.org>')), '250');
-      assert.equal(code(await c.cmd('DATA')), '354');
+      assert.equal(code(await c.send('MAIL FROM:<a@example.org>')), '250');
+      assert.equal(code(await c.send('RCPT TO:<b@example.org>')), '250');
+      assert.equal(code(await c.send('DATA')), '354');
       c.write(Buffer.concat([body, Buffer.from('.\r\n')]));
       assert.equal(await c.reply(3000), '250 2.0.0 Ok\r\n', `message ${i}`);
     }
-    c.end();
+    c.close();
   } finally {
     await h.stop();
   }

@@ -2,32 +2,33 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { accept, refuse, reply } from '../core/index.ts';
-import { Client, RecordingHandler, code, ehloKeywords, startServer } from './testkit.ts';
+import { RecordingHandler, code, ehloKeywords, startServer } from './testkit.ts';
+import { RawClient } from '../../test/lib/smtpclient.ts';
 
 test('greeting, EHLO keywords, HELO, small commands', async () => {
   const h = await startServer({ tls: 'none', authRequiresTls: false, smtputf8: true, chunking: true, maxMessageSize: 12345 });
   try {
-    const c = await Client.connect(h.port);
+    const c = await RawClient.connect(h.port);
     assert.equal(await c.reply(), '220 mx.test ESMTP portwarden\r\n');
-    assert.match(await c.cmd('EHLO'), /^501 5\.5\.4 Syntax: EHLO hostname\r\n$/);
-    const e = await c.cmd('ehlo client.example');
+    assert.match(await c.send('EHLO'), /^501 5\.5\.4 Syntax: EHLO hostname\r\n$/);
+    const e = await c.send('ehlo client.example');
     assert.match(e, /^250-mx\.test\r\n/);
     const kw = ehloKeywords(e);
     assert.deepEqual(kw, ['PIPELINING', 'SIZE', '8BITMIME', 'ENHANCEDSTATUSCODES', 'DSN', 'CHUNKING', 'SMTPUTF8', 'AUTH']);
     assert.match(e, /250-SIZE 12345\r\n/);
     assert.match(e, /250 AUTH PLAIN SCRAMLIKE\r\n$/);
     for (const bad of ['ETRN', 'VRFY', 'EXPN', 'BINARYMIME', 'STARTTLS']) assert.ok(!kw.includes(bad), bad);
-    assert.equal(await c.cmd('NOOP'), '250 2.0.0 Ok\r\n');
-    assert.equal(await c.cmd('noop hello'), '250 2.0.0 Ok\r\n');
-    assert.match(await c.cmd('HELP'), /^214 2\.0\.0 /);
-    assert.equal(await c.cmd('VRFY root'), '502 5.5.1 VRFY command is disabled\r\n');
-    assert.equal(await c.cmd('EXPN staff'), '502 5.5.1 EXPN command is disabled\r\n');
-    assert.equal(await c.cmd('ETRN example.org'), '502 5.5.2 Error: command not recognized\r\n');
-    assert.equal(await c.cmd('FOO'), '502 5.5.2 Error: command not recognized\r\n');
-    assert.equal(await c.cmd('RSET'), '250 2.0.0 Ok\r\n');
-    assert.equal(await c.cmd('HELO client.example'), '250 mx.test\r\n');
-    assert.equal(await c.cmd('QUIT'), '221 2.0.0 Bye\r\n');
-    assert.ok(await c.closed());
+    assert.equal(await c.send('NOOP'), '250 2.0.0 Ok\r\n');
+    assert.equal(await c.send('noop hello'), '250 2.0.0 Ok\r\n');
+    assert.match(await c.send('HELP'), /^214 2\.0\.0 /);
+    assert.equal(await c.send('VRFY root'), '502 5.5.1 VRFY command is disabled\r\n');
+    assert.equal(await c.send('EXPN staff'), '502 5.5.1 EXPN command is disabled\r\n');
+    assert.equal(await c.send('ETRN example.org'), '502 5.5.2 Error: command not recognized\r\n');
+    assert.equal(await c.send('FOO'), '502 5.5.2 Error: command not recognized\r\n');
+    assert.equal(await c.send('RSET'), '250 2.0.0 Ok\r\n');
+    assert.equal(await c.send('HELO client.example'), '250 mx.test\r\n');
+    assert.equal(await c.send('QUIT'), '221 2.0.0 Bye\r\n');
+    assert.ok(await c.waitClose());
   } finally {
     await h.stop();
   }
@@ -36,9 +37,9 @@ test('greeting, EHLO keywords, HELO, small commands', async () => {
 test('pipelining: one write of MAIL/RCPT/RCPT/DATA gives four ordered replies ending 354', async () => {
   const h = await startServer();
   try {
-    const c = await Client.connect(h.port);
+    const c = await RawClient.connect(h.port);
     await c.reply();
-    await c.cmd('EHLO c');
+    await c.send('EHLO c');
     c.write('MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nRCPT TO:<reject@example.org>\r\nDATA\r\n');
     const r = await c.replies(4);
     assert.deepEqual(r.map(code), ['250', '250', '550', '354']);
@@ -56,9 +57,9 @@ test('pipelining: one write of MAIL/RCPT/RCPT/DATA gives four ordered replies en
 test('pipelining replies are coalesced into one write per batch', async () => {
   const h = await startServer();
   try {
-    const c = await Client.connect(h.port);
+    const c = await RawClient.connect(h.port);
     await c.reply();
-    await c.cmd('EHLO c');
+    await c.send('EHLO c');
     const chunks: string[] = [];
     c.socket.on('data', (d: Buffer) => chunks.push(d.toString()));
     c.write('MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nRCPT TO:<c@example.org>\r\nRSET\r\n');
@@ -72,13 +73,13 @@ test('pipelining replies are coalesced into one write per batch', async () => {
 test('forbidUnauthPipelining: commands after EHLO in the same write → 554 5.5.0 and close', async () => {
   const h = await startServer({ forbidUnauthPipelining: true });
   try {
-    const c = await Client.connect(h.port);
+    const c = await RawClient.connect(h.port);
     await c.reply();
     c.write('EHLO c\r\nMAIL FROM:<a@example.org>\r\n');
     const [e, sync] = await c.replies(2);
     assert.equal(code(e), '250');
     assert.equal(sync, '554 5.5.0 Error: SMTP protocol synchronization\r\n');
-    assert.ok(await c.closed());
+    assert.ok(await c.waitClose());
     assert.ok(!h.handler.calls.some((x) => x.startsWith('mail')));
   } finally {
     await h.stop();
@@ -90,10 +91,10 @@ test('talking before the greeting is a synchronization error', async () => {
   handler.connect = () => new Promise((r) => setTimeout(() => r(accept()), 200));
   const h = await startServer({ forbidUnauthPipelining: true }, { handler });
   try {
-    const c = await Client.connect(h.port);
+    const c = await RawClient.connect(h.port);
     c.write('EHLO early\r\n');
     assert.equal(await c.reply(), '554 5.5.0 Error: SMTP protocol synchronization\r\n');
-    assert.ok(await c.closed());
+    assert.ok(await c.waitClose());
   } finally {
     await h.stop();
   }
@@ -103,9 +104,9 @@ test('connect refusal replaces the greeting and closes', async () => {
   const handler = Object.assign(new RecordingHandler(), { connect: () => refuse(reply(554, '5.7.1', 'Service unavailable; client blocked')) });
   const h = await startServer({}, { handler });
   try {
-    const c = await Client.connect(h.port);
+    const c = await RawClient.connect(h.port);
     assert.equal(await c.reply(), '554 5.7.1 Service unavailable; client blocked\r\n');
-    assert.ok(await c.closed());
+    assert.ok(await c.waitClose());
   } finally {
     await h.stop();
   }
@@ -114,18 +115,18 @@ test('connect refusal replaces the greeting and closes', async () => {
 test('MAIL/RCPT sequence errors, DATA without recipients never 354', async () => {
   const h = await startServer();
   try {
-    const c = await Client.connect(h.port);
+    const c = await RawClient.connect(h.port);
     await c.reply();
-    assert.equal(await c.cmd('MAIL FROM:<a@example.org>'), '503 5.5.1 Error: send HELO/EHLO first\r\n');
-    await c.cmd('EHLO c');
-    assert.equal(await c.cmd('RCPT TO:<b@example.org>'), '503 5.5.1 Error: need MAIL command\r\n');
-    assert.equal(await c.cmd('DATA'), '503 5.5.1 Error: need MAIL command\r\n');
-    assert.equal(code(await c.cmd('MAIL FROM:<a@example.org>')), '250');
-    assert.equal(await c.cmd('MAIL FROM:<a@example.org>'), '503 5.5.1 Error: nested MAIL command\r\n');
-    assert.equal(code(await c.cmd('RCPT TO:<reject@example.org>')), '550');
-    assert.equal(await c.cmd('DATA'), '554 5.5.1 Error: no valid recipients\r\n');
-    assert.equal(await c.cmd('DATA x'), '501 5.5.4 Syntax: DATA\r\n');
-    assert.equal(await c.cmd('RSET'), '250 2.0.0 Ok\r\n');
+    assert.equal(await c.send('MAIL FROM:<a@example.org>'), '503 5.5.1 Error: send HELO/EHLO first\r\n');
+    await c.send('EHLO c');
+    assert.equal(await c.send('RCPT TO:<b@example.org>'), '503 5.5.1 Error: need MAIL command\r\n');
+    assert.equal(await c.send('DATA'), '503 5.5.1 Error: need MAIL command\r\n');
+    assert.equal(code(await c.send('MAIL FROM:<a@example.org>')), '250');
+    assert.equal(await c.send('MAIL FROM:<a@example.org>'), '503 5.5.1 Error: nested MAIL command\r\n');
+    assert.equal(code(await c.send('RCPT TO:<reject@example.org>')), '550');
+    assert.equal(await c.send('DATA'), '554 5.5.1 Error: no valid recipients\r\n');
+    assert.equal(await c.send('DATA x'), '501 5.5.4 Syntax: DATA\r\n');
+    assert.equal(await c.send('RSET'), '250 2.0.0 Ok\r\n');
     assert.ok(h.handler.calls.includes('reset'));
     assert.ok(!h.handler.calls.includes('data'));
   } finally {
@@ -136,9 +137,9 @@ test('MAIL/RCPT sequence errors, DATA without recipients never 354', async () =>
 test('address syntax: MAIL and RCPT', async () => {
   const h = await startServer({ smtputf8: true, maxErrors: 100 });
   try {
-    const c = await Client.connect(h.port);
+    const c = await RawClient.connect(h.port);
     await c.reply();
-    await c.cmd('EHLO c');
+    await c.send('EHLO c');
     const mailCases: Array<[string, string]> = [
       ['MAIL FROM:<a@@b>', '501 5.1.7'],
       ['MAIL FROM:<x y@z>', '501 5.1.7'],
@@ -157,7 +158,7 @@ test('address syntax: MAIL and RCPT', async () => {
       ['MAIL FROM:<jörg@example.org>', '553 5.6.7'],
       ['MAIL FROM <a@example.org>', '501 5.5.4'],
     ];
-    for (const [cmd, want] of mailCases) assert.equal((await c.cmd(cmd)).slice(0, 9), want, cmd);
+    for (const [cmd, want] of mailCases) assert.equal((await c.send(cmd)).slice(0, 9), want, cmd);
     const okMail = [
       'MAIL FROM:<>',
       'MAIL FROM:<"john doe"@example.org>',
@@ -168,11 +169,11 @@ test('address syntax: MAIL and RCPT', async () => {
       'MAIL FROM:<jörg@exämple.org> SMTPUTF8',
     ];
     for (const cmd of okMail) {
-      assert.equal(await c.cmd(cmd), '250 2.1.0 Ok\r\n', cmd);
-      assert.equal(await c.cmd('RSET'), '250 2.0.0 Ok\r\n');
+      assert.equal(await c.send(cmd), '250 2.1.0 Ok\r\n', cmd);
+      assert.equal(await c.send('RSET'), '250 2.0.0 Ok\r\n');
     }
     assert.ok(h.handler.calls.includes('mail user@example.org'), 'source route dropped');
-    await c.cmd('MAIL FROM:<a@example.org>');
+    await c.send('MAIL FROM:<a@example.org>');
     const rcptCases: Array<[string, string]> = [
       ['RCPT TO:<x y@z>', '501 5.1.3'],
       ['RCPT TO:<>', '501 5.1.3'],
@@ -183,7 +184,7 @@ test('address syntax: MAIL and RCPT', async () => {
       ['RCPT TO:<Postmaster>', '250 2.1.5'],
       ['RCPT TO:<b@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+40example.org', '250 2.1.5'],
     ];
-    for (const [cmd, want] of rcptCases) assert.equal((await c.cmd(cmd)).slice(0, 9), want, cmd);
+    for (const [cmd, want] of rcptCases) assert.equal((await c.send(cmd)).slice(0, 9), want, cmd);
   } finally {
     await h.stop();
   }
@@ -192,10 +193,10 @@ test('address syntax: MAIL and RCPT', async () => {
 test('101 recipients: 100 accepted, then 452 4.5.3 without asking the handler', async () => {
   const h = await startServer({ maxRecipients: 100 });
   try {
-    const c = await Client.connect(h.port);
+    const c = await RawClient.connect(h.port);
     await c.reply();
-    await c.cmd('EHLO c');
-    await c.cmd('MAIL FROM:<a@example.org>');
+    await c.send('EHLO c');
+    await c.send('MAIL FROM:<a@example.org>');
     let batch = '';
     for (let i = 0; i < 101; i++) batch += `RCPT TO:<r${i}@example.org>\r\n`;
     c.write(batch);
@@ -211,19 +212,19 @@ test('101 recipients: 100 accepted, then 452 4.5.3 without asking the handler', 
 test('command too long and NUL: 500 5.5.2, parser stays in sync', async () => {
   const h = await startServer({ bareLf: 'normalize' });
   try {
-    const c = await Client.connect(h.port);
+    const c = await RawClient.connect(h.port);
     await c.reply();
     c.write(`NOOP ${'x'.repeat(595)}\r\nNOOP\r\n`);
     assert.deepEqual(await c.replies(2), ['500 5.5.2 Error: command too long\r\n', '250 2.0.0 Ok\r\n']);
     // Longer than the socket chunk: arrives in pieces, discarded until its end.
     c.write(`EHLO ${'y'.repeat(200_000)}\r\n`);
     assert.equal(await c.reply(), '500 5.5.2 Error: command too long\r\n');
-    assert.equal(await c.cmd('NOOP'), '250 2.0.0 Ok\r\n');
+    assert.equal(await c.send('NOOP'), '250 2.0.0 Ok\r\n');
     c.write(Buffer.from('NO\0OP\r\n'));
     assert.equal(await c.reply(), '500 5.5.2 Error: bad syntax\r\n');
-    assert.equal(await c.cmd('NOOP'), '250 2.0.0 Ok\r\n');
+    assert.equal(await c.send('NOOP'), '250 2.0.0 Ok\r\n');
     // 510 octets plus CRLF = 512: exactly the limit, accepted.
-    assert.equal(await c.cmd(`NOOP ${'z'.repeat(505)}`), '250 2.0.0 Ok\r\n');
+    assert.equal(await c.send(`NOOP ${'z'.repeat(505)}`), '250 2.0.0 Ok\r\n');
   } finally {
     await h.stop();
   }
@@ -232,13 +233,13 @@ test('command too long and NUL: 500 5.5.2, parser stays in sync', async () => {
 test('a flood of unknown commands ends with 421 4.7.0 too many errors', async () => {
   const h = await startServer({ maxErrors: 5 });
   try {
-    const c = await Client.connect(h.port);
+    const c = await RawClient.connect(h.port);
     await c.reply();
     c.write('X1\r\nX2\r\nX3\r\nX4\r\nX5\r\nX6\r\nX7\r\n');
     const r = await c.replies(6);
     assert.deepEqual(r.slice(0, 5).map(code), ['502', '502', '502', '502', '502']);
     assert.equal(r[5], '421 4.7.0 mx.test Error: too many errors\r\n');
-    assert.ok(await c.closed());
+    assert.ok(await c.waitClose());
   } finally {
     await h.stop();
   }
@@ -247,12 +248,12 @@ test('a flood of unknown commands ends with 421 4.7.0 too many errors', async ()
 test('idle timeout → 421 4.4.2 and close', async () => {
   const h = await startServer({ idleTimeout: 1 });
   try {
-    const c = await Client.connect(h.port);
+    const c = await RawClient.connect(h.port);
     await c.reply();
     const t0 = Date.now();
     assert.equal(await c.reply(3000), '421 4.4.2 mx.test Error: timeout exceeded\r\n');
     assert.ok(Date.now() - t0 >= 900);
-    assert.ok(await c.closed());
+    assert.ok(await c.waitClose());
   } finally {
     await h.stop();
   }
@@ -261,17 +262,17 @@ test('idle timeout → 421 4.4.2 and close', async () => {
 test('connections per IP beyond the limit get 421 4.7.0 before any greeting', async () => {
   const h = await startServer({ maxConnectionsPerIp: 2 });
   try {
-    const a = await Client.connect(h.port);
-    const b = await Client.connect(h.port);
+    const a = await RawClient.connect(h.port);
+    const b = await RawClient.connect(h.port);
     await a.reply();
     await b.reply();
-    const c = await Client.connect(h.port);
+    const c = await RawClient.connect(h.port);
     assert.equal(await c.reply(), '421 4.7.0 mx.test Error: too many connections from your address, try again later\r\n');
-    assert.ok(await c.closed());
-    a.end();
+    assert.ok(await c.waitClose());
+    a.close();
     // Once a slot frees, a new connection is greeted.
     for (let i = 0; i < 50 && h.server.sessionCount() > 1; i++) await new Promise((r) => setTimeout(r, 10));
-    const d = await Client.connect(h.port);
+    const d = await RawClient.connect(h.port);
     assert.equal(code(await d.reply()), '220');
   } finally {
     await h.stop();
@@ -288,16 +289,16 @@ test('handler exceptions become 451 4.3.0 and the session continues; verdict clo
   };
   const h = await startServer({}, { handler });
   try {
-    const c = await Client.connect(h.port);
+    const c = await RawClient.connect(h.port);
     await c.reply();
-    await c.cmd('EHLO c');
-    assert.equal(await c.cmd('MAIL FROM:<boom@example.org>'), '451 4.3.0 Error: internal error\r\n');
+    await c.send('EHLO c');
+    assert.equal(await c.send('MAIL FROM:<boom@example.org>'), '451 4.3.0 Error: internal error\r\n');
     assert.ok(h.logger.records.some((r) => r.level === 'error' && r.phase === 'mailFrom'));
-    assert.equal(await c.cmd('MAIL FROM:<ok@example.org>'), '250 2.1.0 Ok\r\n');
-    await c.cmd('RSET');
-    assert.equal(await c.cmd('MAIL FROM:<crlf@example.org>'), '550 5.7.1 No  250 2.0.0 Ok\r\n');
-    assert.equal(await c.cmd('MAIL FROM:<bye@example.org>'), '421 4.7.0 Go away\r\n');
-    assert.ok(await c.closed());
+    assert.equal(await c.send('MAIL FROM:<ok@example.org>'), '250 2.1.0 Ok\r\n');
+    await c.send('RSET');
+    assert.equal(await c.send('MAIL FROM:<crlf@example.org>'), '550 5.7.1 No  250 2.0.0 Ok\r\n');
+    assert.equal(await c.send('MAIL FROM:<bye@example.org>'), '421 4.7.0 Go away\r\n');
+    assert.ok(await c.waitClose());
   } finally {
     await h.stop();
   }
@@ -305,15 +306,15 @@ test('handler exceptions become 451 4.3.0 and the session continues; verdict clo
 
 test('close({drainMs}) lets a transaction finish, then says 421 4.3.2', async () => {
   const h = await startServer();
-  const c = await Client.connect(h.port);
-  const idle = await Client.connect(h.port);
+  const c = await RawClient.connect(h.port);
+  const idle = await RawClient.connect(h.port);
   await c.reply();
   await idle.reply();
-  await c.cmd('EHLO c');
-  await c.cmd('MAIL FROM:<a@example.org>');
+  await c.send('EHLO c');
+  await c.send('MAIL FROM:<a@example.org>');
   const closing = h.server.close({ drainMs: 2000 });
   assert.equal(await idle.reply(), '421 4.3.2 mx.test Service shutting down\r\n');
-  assert.equal(await c.cmd('RCPT TO:<b@example.org>'), '250 2.1.5 Ok\r\n');
+  assert.equal(await c.send('RCPT TO:<b@example.org>'), '250 2.1.5 Ok\r\n');
   c.write('DATA\r\n');
   assert.equal(code(await c.reply()), '354');
   c.write('x\r\n.\r\n');
@@ -325,14 +326,14 @@ test('close({drainMs}) lets a transaction finish, then says 421 4.3.2', async ()
 test('maxSessionTime ends even a busy session with 421 4.4.2', async () => {
   const h = await startServer({ maxSessionTime: 1, idleTimeout: 300 });
   try {
-    const c = await Client.connect(h.port);
+    const c = await RawClient.connect(h.port);
     await c.reply();
     const t0 = Date.now();
     let last = '';
-    while (Date.now() - t0 < 3000 && !last.startsWith('421')) last = await c.cmd('NOOP');
+    while (Date.now() - t0 < 3000 && !last.startsWith('421')) last = await c.send('NOOP');
     assert.equal(last, '421 4.4.2 mx.test Error: timeout exceeded\r\n');
     assert.ok(Date.now() - t0 >= 900);
-    assert.ok(await c.closed());
+    assert.ok(await c.waitClose());
   } finally {
     await h.stop();
   }

@@ -1,10 +1,9 @@
-// Test helpers for the smtp engine's tests: a recording handler, a raw
-// byte-exact client (net, upgradable to TLS), a throwaway certificate.
+// Test helpers for the smtp engine's tests: a recording handler, a server on
+// loopback, a throwaway certificate. The client is the tests' one scripted SMTP
+// client, test/lib/smtpclient.ts (RawClient).
 // Not part of the public API (not exported from index.ts).
-import { connect as netConnect } from 'node:net';
-import type { Socket } from 'node:net';
-import { connect as tlsConnect, createSecureContext } from 'node:tls';
-import type { ConnectionOptions, SecureContext, TLSSocket } from 'node:tls';
+import { createSecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -128,129 +127,6 @@ export async function startServer(
   });
   await server.listen();
   return { server, port: server.addresses()[0].port, handler, logger, stop: () => server.close() };
-}
-
-/** A byte-exact SMTP client. Replies are parsed from a latin1 buffer. */
-export class Client {
-  socket: Socket | TLSSocket;
-  private buf = '';
-  private ended = false;
-  private waiters: Array<() => void> = [];
-  private readonly onData = (d: Buffer): void => {
-    this.buf += d.toString('latin1');
-    this.wake();
-  };
-  private readonly onEnd = (): void => {
-    this.ended = true;
-    this.wake();
-  };
-
-  private constructor(socket: Socket) {
-    this.socket = socket;
-    this.listen(socket);
-  }
-
-  static connect(port: number, host = '127.0.0.1'): Promise<Client> {
-    return new Promise((resolve, reject) => {
-      const s = netConnect({ port, host }, () => resolve(new Client(s)));
-      s.once('error', reject);
-    });
-  }
-
-  static connectTls(port: number, options: ConnectionOptions = {}): Promise<Client> {
-    return new Promise((resolve, reject) => {
-      const s = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false, ...options }, () => resolve(new Client(s)));
-      s.once('error', reject);
-    });
-  }
-
-  private listen(s: Socket): void {
-    s.on('data', this.onData);
-    s.on('end', this.onEnd);
-    s.on('close', this.onEnd);
-    s.on('error', this.onEnd);
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-
-  private wait(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.waiters.push(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
-  }
-
-  write(data: string | Buffer): void {
-    this.socket.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-  }
-
-  /** Reads one complete (possibly multi-line) reply. */
-  async reply(timeoutMs = 3000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = /^(?:\d{3}-[^\n]*\n)*\d{3}(?: [^\n]*)?\r?\n/.exec(this.buf);
-      if (m) {
-        this.buf = this.buf.slice(m[0].length);
-        return m[0];
-      }
-      const left = deadline - Date.now();
-      if (left <= 0 || this.ended) throw new Error(`no complete reply (have ${JSON.stringify(this.buf.slice(0, 200))}, ended=${this.ended})`);
-      await this.wait(left);
-    }
-  }
-
-  async replies(n: number, timeoutMs = 3000): Promise<string[]> {
-    const out: string[] = [];
-    for (let i = 0; i < n; i++) out.push(await this.reply(timeoutMs));
-    return out;
-  }
-
-  /** Sends a line (CRLF added) and returns the reply. */
-  async cmd(line: string): Promise<string> {
-    this.write(`${line}\r\n`);
-    return this.reply();
-  }
-
-  /** Whatever arrives within `ms` (without consuming it as a reply). */
-  async collect(ms: number): Promise<string> {
-    const end = Date.now() + ms;
-    while (Date.now() < end && !this.ended) await this.wait(end - Date.now());
-    const out = this.buf;
-    this.buf = '';
-    return out;
-  }
-
-  /** Resolves true once the server has closed the connection (false on timeout). */
-  async closed(timeoutMs = 3000): Promise<boolean> {
-    const end = Date.now() + timeoutMs;
-    while (!this.ended && Date.now() < end) await this.wait(end - Date.now());
-    return this.ended;
-  }
-
-  /** Upgrades after a 220 to STARTTLS. */
-  upgrade(options: ConnectionOptions = {}): Promise<void> {
-    const plain = this.socket as Socket;
-    plain.removeListener('data', this.onData);
-    plain.removeListener('end', this.onEnd);
-    plain.removeListener('close', this.onEnd);
-    plain.removeListener('error', this.onEnd);
-    this.buf = '';
-    return new Promise((resolve, reject) => {
-      const s = tlsConnect({ socket: plain, rejectUnauthorized: false, ...options }, () => resolve());
-      s.once('error', reject);
-      this.socket = s;
-      this.listen(s);
-    });
-  }
-
-  end(): void {
-    this.socket.destroy();
-  }
 }
 
 let certCache: { key: Buffer; cert: Buffer } | null = null;

@@ -37,7 +37,7 @@ export function abortTx(s: Session, why: string): void {
   const tx = s.tx;
   if (!tx) return;
   s.tx = null;
-  if (tx.sink && tx.sink.open) tx.sink.abort(new BodyError({ code: 451, enhanced: '4.3.0', text: `transaction aborted: ${why}` }));
+  if (tx.sink && tx.sink.open) tx.sink.abort(new BodyError(R.aborted(why)));
   try {
     s.handler.reset?.(s.info, tx.view);
   } catch (err) {

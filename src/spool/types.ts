@@ -1,6 +1,6 @@
 // The envelope a queue file carries, and the one error type the spool raises.
 import type { Reply } from '../core/index.ts';
-import { reply } from '../core/index.ts';
+import { REPLIES } from '../core/index.ts';
 
 export type QueueState = 'active' | 'deferred' | 'hold' | 'corrupt';
 export const QUEUE_STATES: readonly QueueState[] = ['active', 'deferred', 'hold', 'corrupt'];
@@ -102,8 +102,8 @@ export class SpoolError extends Error {
     this.name = 'SpoolError';
     this.kind = kind;
     this.reply = kind === 'storage'
-      ? reply(452, '4.3.1', 'Insufficient system storage')
-      : reply(451, '4.3.0', 'Local error in processing');
+      ? REPLIES.storage
+      : REPLIES.internal;
   }
 }
 

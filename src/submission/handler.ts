@@ -2,7 +2,7 @@
 // AUTH before MAIL, envelope and header senders bound to the account, message
 // fixups, durable spool; every transaction logged with who sent it.
 import type { Readable } from 'node:stream';
-import { accept, pump, refuse, reply, type Logger, type Reply, type Verdict, type Clock } from '../core/index.ts';
+import { accept, pump, refuse, REPLIES, type Logger, type Reply, type Verdict, type Clock } from '../core/index.ts';
 import { BodyError, RCPT_OK, type MailFrom, type RcptTo, type SaslExchange, type SessionInfo, type SmtpHandler, type Transaction } from '../smtp/index.ts';
 import type { OriginatorField } from '../message/index.ts';
 import { bindOriginators } from './binding.ts';
@@ -31,12 +31,7 @@ export interface SubmissionDeps {
   clock: Clock;
 }
 
-const R = {
-  authRequired: reply(530, '5.7.0', 'Authentication required'),
-  notFqdn: reply(554, '5.1.2', 'Recipient address rejected: domain name must be fully qualified'),
-  storage: reply(452, '4.3.1', 'Insufficient system storage'),
-  internal: reply(451, '4.3.0', 'Error: internal error, try again later'),
-};
+const R = REPLIES;
 
 interface TxState {
   subscriber: string | null;
@@ -111,11 +106,11 @@ export class SubmissionHandler implements SmtpHandler {
     const identity = session.auth.identity;
     const account = await this.deps.accounts.get(identity);
     if (!account || account.status !== 'active') {
-      return refuse(reply(550, '5.7.1', `Account disabled; see ${this.opts.helpUrl}`));
+      return refuse(R.senderDisabled(this.opts.helpUrl));
     }
     state.subscriber = account.subscriber;
     if (from.address !== '' && !(await this.deps.accounts.mayUseAddress(identity, from.address))) {
-      return refuse(reply(550, '5.7.1', `Sender address rejected: not owned by user ${identity}`));
+      return refuse(R.senderNotOwned(identity));
     }
     if (this.deps.limits) {
       state.limitCtx = { account: identity, subscriber: account.subscriber, tier: account.tier, ip: session.remoteAddress };
@@ -231,7 +226,7 @@ export class SubmissionHandler implements SmtpHandler {
       const r = (err as { reply?: Reply }).reply;
       return this.finish(session, tx, writer.id, refuse(r ?? R.storage), started, result);
     }
-    return this.finish(session, tx, writer.id, accept(reply(250, '2.0.0', `Ok: queued as ${writer.id}`)), started, result);
+    return this.finish(session, tx, writer.id, accept(R.queued(writer.id)), started, result);
   }
 
   /**
