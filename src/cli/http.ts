@@ -10,9 +10,7 @@ import { splitHostPort, type Config } from '../config/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { EdgeToken } from '../netpolicy/index.ts';
-import { TOKEN_MIGRATIONS, TOKEN_OPERATIONS, TokenRepository } from '../app/index.ts';
-import { apiRoutes, createHttpListener, edgeRoutes, healthRoutes, metricsRoutes, type HttpListener, type ReadinessCheck } from '../http/index.ts';
-import { AUDIT_MIGRATIONS, AuditLog } from './audit-standin.ts';
+import type { HttpListener, ReadinessCheck } from '../http/index.ts';
 import type { TlsStore } from './tls.ts';
 
 export interface HttpWiring {
@@ -39,7 +37,16 @@ export interface HttpLayer {
 
 export async function startHttp(w: HttpWiring): Promise<HttpLayer> {
   const { cfg, logger, tls } = w;
+  const listeners: HttpListener[] = [];
   let bound = false;
+  const layer: HttpLayer = {
+    bound: () => { bound = true; },
+    reload: () => { for (const l of listeners) l.setSecureContext(tls.options()); },
+    close: async () => { bound = false; await Promise.all(listeners.map((l) => l.close())); },
+  };
+  // Fastify and the API load only when some listener is configured.
+  if (!cfg.metrics.listen && !(cfg.netpolicy.listen && w.edgeTokens) && !cfg.api.listen) return layer;
+  const { apiRoutes, createHttpListener, edgeRoutes, healthRoutes, metricsRoutes } = await import('../http/index.ts');
   const checks: Record<string, ReadinessCheck> = {
     listeners: () => bound,
     store: () => w.store.adb.get('SELECT 1 AS one'),
@@ -51,7 +58,6 @@ export async function startHttp(w: HttpWiring): Promise<HttpLayer> {
     },
     relay: () => w.relayRunning(),
   };
-  const listeners: HttpListener[] = [];
   const up = async (l: HttpListener, listen: string, extra: Record<string, unknown> = {}): Promise<void> => {
     healthRoutes(l.app, checks);
     const { host, port } = splitHostPort(listen);
@@ -75,6 +81,8 @@ export async function startHttp(w: HttpWiring): Promise<HttpLayer> {
     await up(l, np.listen!, { tls: true, spkiPin: tls.info.spkiPin });
   }
   if (cfg.api.listen) {
+    const { TOKEN_MIGRATIONS, TOKEN_OPERATIONS, TokenRepository } = await import('../app/index.ts');
+    const { AUDIT_MIGRATIONS, AuditLog } = await import('./audit-standin.ts');
     const db = w.store.adb;
     await db.migrate([...AUDIT_MIGRATIONS, ...TOKEN_MIGRATIONS]);
     const tokens = new TokenRepository(db);
@@ -83,9 +91,5 @@ export async function startHttp(w: HttpWiring): Promise<HttpLayer> {
     await apiRoutes(l.app, { operations: TOKEN_OPERATIONS, deps: { tokens }, audit: new AuditLog(db), tokens });
     await up(l, cfg.api.listen, cfg.api.tls ? { tls: true, spkiPin: tls.info.spkiPin } : { tls: false });
   }
-  return {
-    bound: () => { bound = true; },
-    reload: () => { for (const l of listeners) l.setSecureContext(tls.options()); },
-    close: async () => { bound = false; await Promise.all(listeners.map((l) => l.close())); },
-  };
+  return layer;
 }

@@ -90,6 +90,8 @@ export async function apiRoutes<D>(app: FastifyInstance, opts: ApiOptions<D>): P
   app.get(`${API_BASE}/openapi.json`, { schema: { hide: true } as never }, async () => app.swagger());
   const actors = new WeakMap<FastifyRequest, Actor>();
   await app.register(async (scope) => {
+    // JSON only: any other body type is 415.
+    scope.removeContentTypeParser('text/plain');
     scope.addHook('onRequest', async (req) => { actors.set(req, await authenticate(req, opts.tokens)); });
     // A POST whose op takes nothing in its body may come without one.
     scope.addHook('preValidation', async (req) => { if (BODY_METHODS.has(req.method) && req.body === undefined) req.body = {}; });
