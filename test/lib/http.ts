@@ -1,10 +1,13 @@
 // Starts the real HTTP layer (src/http) on loopback for tests of the parts it
 // serves: /metrics for a Metrics object, the edge endpoint for a policy store.
+import { join } from 'node:path';
 import type { SecureContextOptions } from 'node:tls';
 import { silentLogger, type Logger } from '../../src/core/index.ts';
 import { createHttpListener, edgeRoutes, metricsRoutes, type HttpListener } from '../../src/http/index.ts';
 import type { Metrics } from '../../src/metrics/index.ts';
 import { createEdgeEndpoint, type PolicyHttpOptions } from '../../src/netpolicy/index.ts';
+import { openStore, type Store } from '../../src/store/index.ts';
+import { tempDir } from './tools.ts';
 
 export interface Served { listener: HttpListener; port: number; url: string; close(): Promise<void> }
 
@@ -30,4 +33,11 @@ export async function serveEdge(opts: PolicyHttpOptions & { tls?: SecureContextO
   edgeRoutes(listener.app, createEdgeEndpoint(opts), { logger: opts.logger });
   before?.(listener);
   return bind(listener);
+}
+
+/** A real SQLite store in a temp dir for tests of parts that may not open one themselves (src/http). */
+export function tempStore(): { db: Store['adb']; close(): void } {
+  const dir = tempDir('pw-http-store-');
+  const store = openStore(join(dir.path, 'state.db'));
+  return { db: store.adb, close: () => { store.close(); dir.remove(); } };
 }
