@@ -4,17 +4,15 @@
 // --scattered makes pool prefixes non-adjacent, so nothing aggregates (worst case).
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger, systemClock } from '../../src/core/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { loopbackCert } from '../../test/lib/cert.ts';
+import { serveEdge, type Served } from '../../test/lib/http.ts';
 import {
-  DEFAULT_SETTINGS, NftApplier, PolicyAgent, PolicyStore, compileIos, compileNft, compilePolicy, compileRbldnsd, createPolicyHttpHandler,
+  DEFAULT_SETTINGS, NftApplier, PolicyAgent, PolicyStore, compileIos, compileNft, compilePolicy, compileRbldnsd,
   nftRunner, type PolicySnapshot,
 } from '../../src/netpolicy/index.ts';
 
@@ -70,7 +68,7 @@ if (!args.has('--no-apply')) {
   const dir = mkdtempSync(join(tmpdir(), 'pw-bench-'));
   execFileSync('ip', ['netns', 'add', ns]);
   const cert = loopbackCert();
-  const server = createServer({ cert: cert.cert, key: cert.key });
+  let server: Served | undefined;
   try {
     // The same policy, in a real store (rows written directly: the bench measures compile and apply, not 1 M audited inserts).
     const store = await openStore(join(dir, 'state.db'));
@@ -86,10 +84,8 @@ if (!args.has('--no-apply')) {
     console.log(`store filled: ${ms(t)}`);
     const by = { actor: 'bench', reason: 'bench' };
     await policy.setSettings({ subscriberIfaces: ['ppp*'], upstreamIfaces: ['eth0'] }, by);
-    server.on('request', createPolicyHttpHandler({ store, clock: systemClock, logger: silentLogger, tokens: [{ edge: 'bench', token: 'bench-token-0123456789' }] }));
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/v1/netpolicy`;
+    server = await serveEdge({ store, clock: systemClock, logger: silentLogger, tokens: [{ edge: 'bench', token: 'bench-token-0123456789' }], tls: { cert: cert.cert, key: cert.key } });
+    const url = `${server.url}/v1/netpolicy`;
     const applier = new NftApplier({ runner: nftRunner({ netns: ns }), logger: silentLogger });
     const agent = new PolicyAgent({ url, token: 'bench-token-0123456789', edge: 'bench', applier, logger: silentLogger, trust: { ca: cert.cert } });
     t = performance.now();
@@ -130,7 +126,7 @@ if (!args.has('--no-apply')) {
     console.log(`for comparison, nft -i (long-lived), single-element commands: ${((performance.now() - t0) / 5).toFixed(0)} ms per command`);
     await store.close();
   } finally {
-    server.close();
+    await server?.close();
     cert.remove();
     execFileSync('ip', ['netns', 'del', ns]);
     rmSync(dir, { recursive: true, force: true });

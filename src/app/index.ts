@@ -11,3 +11,7 @@
 export { AppError, ERRORS, ERROR_CODES, asAppError, isAppError, type ErrorCode } from './errors.ts';
 export { SCOPES, scopeAllows, systemActor, type Actor, type ActorKind, type Context, type Scope } from './actor.ts';
 export { invoke, operation, redact, type AuditEntry, type AuditSink, type HttpMethod, type OperationDef } from './operation.ts';
+export {
+  TOKEN_MIGRATIONS, TOKEN_OPERATIONS, TOKEN_PREFIX, TokenRepository, tokenHash, tokensAdd, tokensList, tokensRevoke,
+  type TokenDeps, type TokenInfo,
+} from './tokens.ts';

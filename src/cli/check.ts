@@ -111,7 +111,7 @@ const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
 function addressClashes(cfg: Config, at: (p: Array<string | number>, m: string) => string): string[] {
   const binds: Array<{ path: Array<string | number>; name: string; host: string; port: number }> = [];
   cfg.listeners.forEach((l, i) => binds.push({ path: ['listeners', i, 'port'], name: `listeners.${i} (${l.name})`, host: l.host.toLowerCase(), port: l.port }));
-  for (const [section, key] of [['metrics', 'listen'], ['policyService', 'listen'], ['netpolicy', 'listen']] as const) {
+  for (const [section, key] of [['metrics', 'listen'], ['policyService', 'listen'], ['netpolicy', 'listen'], ['api', 'listen']] as const) {
     const hp = cfg[section].listen;
     if (!hp) continue;
     const { host, port } = splitHostPort(hp);

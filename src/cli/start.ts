@@ -13,7 +13,7 @@ import { Relay, recipientDomainCheck } from '../relay/index.ts';
 import { SmtpServer, defaultListenerOptions } from '../smtp/index.ts';
 import { SubmissionHandler, type FixerPort, type SpoolPort, type AccountsPort, type SubmissionEvents } from '../submission/index.ts';
 import { AttributionLog } from '../accountability/index.ts';
-import { createMetrics, createMetricsServer, type Metrics } from '../metrics/index.ts';
+import { createMetrics, type Metrics } from '../metrics/index.ts';
 import { readFileSync } from 'node:fs';
 import { createControlServer, controlServerRunning, controlSocketPath } from '../control/index.ts';
 import { buildLimitStore, bruteForce, limitsInEffect, limitsPort, postmasterGate, throttledSasl } from './limits.ts';
@@ -23,6 +23,7 @@ import { configProblems } from './check.ts';
 import { ensureCertificate, TlsStore } from './tls.ts';
 import { configPath, type Command } from './commands.ts';
 import { accountStoreOptions, storeConfig } from './state.ts';
+import { startHttp } from './http.ts';
 
 export const startCommand: Command = {
   summary: 'run the submission service (587/465 roles) and the relay',
@@ -193,12 +194,8 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     spool, relay, logger, path: controlPath,
     limits: limitsOn ? (account) => limitsInEffect(limits, limitStore, accounts, account) : undefined,
   });
-  const http = cfg.metrics.listen ? createMetricsServer(metrics, { logger }) : null;
-  if (http && cfg.metrics.listen) {
-    const { host, port } = splitHostPort(cfg.metrics.listen);
-    await listenHttp(http, 'metrics', host, port);
-    logger.info({ event: 'listening', listener: 'metrics', host, port: (http.address() as { port: number }).port });
-  }
+  let relayRunning = false;
+  const http = await startHttp({ cfg, logger, tls, metrics, store, spoolDir: spool.dir, edgeTokens: problems.edgeTokens, relayRunning: () => relayRunning, bindError });
   // Optional services load their code only when configured.
   const policy = cfg.policyService.listen ? (await import('../postfix/index.ts')).createPolicyServer({
     limits, store: limitStore, helpUrl: cfg.submission.helpUrl, logger,
@@ -212,18 +209,6 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
       }
     },
   }) : null;
-  let edgeApi: import('node:https').Server | null = null;
-  if (cfg.netpolicy.listen && cfg.netpolicy.tokenFile) {
-    const { createPolicyHttpsServer } = await import('../netpolicy/index.ts');
-    const np = cfg.netpolicy;
-    edgeApi = createPolicyHttpsServer({
-      store, clock: systemClock, logger, tokens: problems.edgeTokens!, tls: tls.options(), maxConnections: np.maxConnections,
-      maxReportBytes: np.maxReportBytes, maxReportEntries: np.maxReportEntries, reportRetentionMs: np.reportRetentionDays * 86_400_000,
-    });
-    const { host, port } = splitHostPort(np.listen!);
-    await listenHttp(edgeApi, 'netpolicy', host, port);
-    logger.info({ event: 'listening', listener: 'netpolicy', host, port: (edgeApi.address() as { port: number }).port, tls: true, spkiPin: tls.info.spkiPin });
-  }
   if (policy && cfg.policyService.listen) {
     const { host, port } = splitHostPort(cfg.policyService.listen);
     const bound = await policy.listen(port, host).catch((err: NodeJS.ErrnoException) => { throw bindError('policy', host, port, err); });
@@ -231,13 +216,15 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   }
   // Delivery starts once every socket is bound: a start that fails to bind sends nothing.
   relay.start();
+  relayRunning = true;
+  http.bound();
   for (const a of server.addresses()) logger.info({ event: 'listening', listener: a.listener, host: a.host, port: a.port });
   logger.info({ event: 'started', pid: process.pid, dataDir: cfg.dataDir });
 
   process.on('SIGHUP', () => {
     try {
       tls.reload();
-      edgeApi?.setSecureContext(tls.options());
+      http.reload();
       logger.info({ event: 'reload', subject: tls.info.subject, validTo: tls.info.validTo, sha256: tls.info.fingerprint256 });
     } catch (err) {
       logger.error({ event: 'reload', err: String(err) }, 'reload failed; keeping the old certificate');
@@ -252,8 +239,8 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
       await server.close({ drainMs: 10_000 });
       await control.close();
       await policy?.close();
-      http?.close();
-      edgeApi?.close();
+      await http.close();
+      relayRunning = false;
       await relay.stop();
       clearInterval(pruneTimer);
       await attribution.close().catch((err: unknown) => logger.error({ event: 'attribution', err: String(err) }, 'attribution flush failed'));
@@ -269,20 +256,12 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
 }
 
 /** A failed bind stops the start (main.ts exits 1) with one line naming the listener and address. */
-function bindError(what: string, host: string, port: number, err: NodeJS.ErrnoException): Error {
+export function bindError(what: string, host: string, port: number, err: NodeJS.ErrnoException): Error {
   const why = err.code === 'EADDRINUSE' ? 'address already in use'
     : err.code === 'EACCES' ? 'permission denied (a port below 1024 needs CAP_NET_BIND_SERVICE: see README "Ports 587 and 465 without root")'
     : err.code === 'EADDRNOTAVAIL' ? 'no such address on this host'
     : err.message;
   return new Error(`cannot listen for ${what} on ${host.includes(':') ? `[${host}]` : host}:${port}: ${why}`);
-}
-
-function listenHttp(srv: import('node:net').Server, what: string, host: string, port: number): Promise<void> {
-  return new Promise<void>((res, rej) => {
-    const fail = (err: NodeJS.ErrnoException) => rej(bindError(what, host, port, err));
-    srv.once('error', fail);
-    srv.listen(port, host, () => { srv.off('error', fail); res(); });
-  });
 }
 
 function parseHostPort(hp: string, tls: 'none' | 'opportunistic' | 'required', verify: boolean, user?: string, pass?: string) {

@@ -183,6 +183,14 @@ export const schema = obj({
     reportRetentionDays: int({ min: 1 }).default(7),
     maxConnections: int({ min: 1 }).default(64),
   }).default({ listen: undefined, tokenFile: undefined, maxReportBytes: 1024 * 1024, maxReportEntries: 10_000, reportRetentionDays: 7, maxConnections: 64 }),
+  /** The admin API (/api/v1, token-authenticated), HTTPS with the server's certificate unless tls: false (plain, for loopback use); off when absent. */
+  api: obj({
+    listen: hostPort.optional(),
+    tls: bool().default(true),
+    maxConnections: int({ min: 1 }).default(64),
+    /** Largest request body (413 beyond). */
+    bodyLimit: int({ min: 1024, max: 16 * 1024 * 1024 }).default(64 * 1024),
+  }).default({ listen: undefined, tls: true, maxConnections: 64, bodyLimit: 64 * 1024 }),
   log: obj({
     level: oneOf(['debug', 'info', 'warn', 'error'] as const).default('info'),
   }).default({ level: 'info' }),
@@ -236,6 +244,9 @@ export function parseConfigWithSource(text: string, file: string): { config: Con
   });
   for (const k of value.dkim) k.keyFile = abs(k.keyFile);
   if (value.netpolicy.tokenFile) value.netpolicy.tokenFile = abs(value.netpolicy.tokenFile);
+  if (value.api.listen && !value.api.tls && !/^(127\.[\d.]+|\[::1\]|localhost):\d+$/.test(value.api.listen)) {
+    cross.push(`${where(locate(doc, ['api', 'tls']))}: api: tls: false is for a loopback address only (tokens would cross the network in clear)`);
+  }
   if (value.netpolicy.listen && !value.netpolicy.tokenFile) cross.push(`${where(locate(doc, ['netpolicy']))}: netpolicy: listen needs a tokenFile`);
   value.policyService.allow.forEach((c, i) => {
     if (!cidrOk(c)) cross.push(`${where(locate(doc, ['policyService', 'allow', i]))}: policyService.allow.${i}: invalid value ${JSON.stringify(c)}: ${cidrHint}`);

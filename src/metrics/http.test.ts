@@ -2,11 +2,8 @@
 // synchronously or not, answers 500 and is logged, and the server keeps serving.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { MemoryLogger } from '../core/index.ts';
-import { metricsHandler } from './http.ts';
+import { serveMetrics } from '../../test/lib/http.ts';
 import type { Metrics } from './metrics.ts';
 
 test('a collector that throws answers 500, is logged, and the next scrape is served', async (t) => {
@@ -23,11 +20,9 @@ test('a collector that throws answers 500, is logged, and the next scrape is ser
     },
   } as unknown as Metrics;
   const logger = new MemoryLogger();
-  const server = createServer(metricsHandler(metrics, { logger }));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
+  const server = await serveMetrics(metrics, logger);
   t.after(() => server.close());
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+  const url = `${server.url}/metrics`;
   assert.equal((await fetch(url)).status, 500);
   assert.equal((await fetch(url)).status, 500);
   const ok = await fetch(url);
@@ -44,11 +39,9 @@ test('a failure while answering a failure (the logger throws) still answers 500 
   const onUnhandled = (e: unknown) => unhandled.push(e);
   process.on('unhandledRejection', onUnhandled);
   t.after(() => process.off('unhandledRejection', onUnhandled));
-  const server = createServer(metricsHandler(metrics, { logger }));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
+  const server = await serveMetrics(metrics, logger);
   t.after(() => server.close());
-  const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`);
+  const res = await fetch(`${server.url}/metrics`);
   assert.equal(res.status, 500);
   await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(unhandled.map(String), []);

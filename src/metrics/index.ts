@@ -1,4 +1,4 @@
-// metrics: Prometheus instruments for portwarden and the GET /metrics handler.
+// metrics: Prometheus instruments for portwarden (src/http serves GET /metrics).
 //
 // Purpose: sessions, AUTH outcomes, messages and recipients by reply, limit hits
 // by key scope, lockouts, queue sizes, relay outcomes and latency histograms, on
@@ -15,4 +15,3 @@ export {
   Metrics, createMetrics, replyLabels, LATENCY_BUCKETS,
   type MetricsOptions, type AuthOutcome, type LimitScope, type LockoutScope, type RelayOutcome, type LimitDecisionLike, type ReplyLike,
 } from './metrics.ts';
-export { metricsHandler, createMetricsServer } from './http.ts';

@@ -1,21 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { MemoryLogger } from '../core/index.ts';
 import { needTools } from '../../test/lib/tools.ts';
-import { createMetrics, metricsHandler, replyLabels, type Metrics } from './index.ts';
+import { serveMetrics } from '../../test/lib/http.ts';
+import { createMetrics, replyLabels, type Metrics } from './index.ts';
 
 const run = promisify(execFile);
 const skip = needTools('curl');
 
 async function serve(t: { after(fn: () => Promise<void>): void }, m: Metrics, logger?: MemoryLogger): Promise<string> {
-  const server: Server = createServer(metricsHandler(m, { logger }));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise<void>((r) => server.close(() => r())));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await serveMetrics(m, logger);
+  t.after(() => server.close());
+  return server.url;
 }
 
 /** curl -i: status line, headers, body. */

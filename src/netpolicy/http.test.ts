@@ -3,16 +3,15 @@
 // inside a handler answering 500 instead of reaching the process.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ManualClock, MemoryLogger } from '../core/index.ts';
 import { openStore } from '../store/index.ts';
 import { run } from '../../test/lib/portwarden.ts';
 import { loopbackCert } from '../../test/lib/cert.ts';
+import { serveEdge } from '../../test/lib/http.ts';
 import { needTools, tempDir } from '../../test/lib/tools.ts';
-import { PolicyStore, createPolicyHttpHandler, createPolicyHttpsServer, parseTokenFile, runPolicyCommand, type PolicyHttpOptions } from './index.ts';
+import { PolicyStore, createEdgeEndpoint, parseTokenFile, runPolicyCommand, type PolicyHttpOptions } from './index.ts';
 
 const skip = needTools('curl', 'openssl');
 const T1 = 'edge1-token-0123456789abcdef', T2 = 'edge2-token-0123456789abcdef';
@@ -24,14 +23,12 @@ async function endpoint(t: TestContext, over: Partial<PolicyHttpOptions> = {}) {
   const clock = new ManualClock(1_700_000_000_000);
   const logger = new MemoryLogger();
   const policy = await PolicyStore.open(store, clock);
-  const server = createPolicyHttpsServer({
+  const server = await serveEdge({
     store, clock, logger, tls: { cert: cert.cert, key: cert.key },
     tokens: [{ edge: 'edge1', token: T1 }, { edge: 'edge2', token: T2 }], ...over,
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(async () => { server.close(); await store.close(); cert.remove(); dir.remove(); });
-  const base = `https://127.0.0.1:${(server.address() as AddressInfo).port}/v1/netpolicy`;
+  t.after(async () => { await server.close(); await store.close(); cert.remove(); dir.remove(); });
+  const base = `${server.url}/v1/netpolicy`;
   /** curl with the test CA; returns the status and the body. */
   const curl = async (path: string, token: string, opts: { edge?: string; body?: string } = {}) => {
     const args = ['-sS', '--cacert', cert.certFile, '-H', `Authorization: Bearer ${token}`, '-w', '\n%{http_code}'];
@@ -115,7 +112,7 @@ test('counters an edge has not refreshed within the retention are pruned', { ski
   assert.deepEqual((await policy.blocked()).map((b) => b.edge), ['edge2']);
   // A restarted server prunes before any edge reports.
   clock.advance(3_600_001);
-  await createPolicyHttpHandler({ store, clock, logger: new MemoryLogger(), tokens: [], reportRetentionMs: 3_600_000 }).ready;
+  await createEdgeEndpoint({ store, clock, logger: new MemoryLogger(), tokens: [], reportRetentionMs: 3_600_000 }).ready;
   assert.deepEqual((await policy.blocked()), []);
 });
 

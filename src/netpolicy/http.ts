@@ -1,14 +1,11 @@
-// Server side of the edge agent's pull and report, served over HTTPS. Trusts
+// Server side of the edge agent's pull and report: the logic, free of any HTTP
+// framework (src/http serves it over HTTPS, bounds the body, and answers a
+// failure with 500 so nothing an edge sends can stop the process). Trusts
 // nothing from the network: a bearer token (compared in constant time) names the
 // one edge it was issued to, and a request speaking for another edge is refused;
 // a report is bounded in bytes and entries, each source must be one IP address
-// (written canonically, duplicates merged), old counters are pruned. No request
-// can throw into node:http: a failure answers 500 and is logged, so nothing an
-// edge sends can stop the SMTP service in the same process.
+// (written canonically, duplicates merged), old counters are pruned.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { SecureContextOptions } from 'node:tls';
 import { visible, type Clock, type Logger } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 import { PolicyCompiler, type CompiledPolicy } from './compile.ts';
@@ -24,8 +21,6 @@ export interface PolicyHttpOptions {
   logger: Logger;
   /** Accepted agent tokens, each bound to its edge; an empty list refuses everyone. */
   tokens: readonly EdgeToken[];
-  /** Path prefix the handler answers under; default "/v1/netpolicy". */
-  basePath?: string;
   /** Default 1 MiB. */
   maxReportBytes?: number;
   /** Most blocked sources in one report; default 10,000. */
@@ -81,12 +76,7 @@ const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 /** An edge's words reach logs and the operator's terminal: cut to max, every control (bidi ones too) escaped. */
 const printable = (s: string, max: number): string => visible(s.slice(0, max));
 
-class HttpError extends Error {
-  readonly status: number;
-  constructor(status: number, message: string) { super(message); this.status = status; }
-}
-
-type Counts = { accepted: number; rejected: number; duplicates: number };
+export type Counts = { accepted: number; rejected: number; duplicates: number };
 const count = (v: unknown): number | null => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null);
 
 /** Blocked entries, one per canonical source address; the rest are counted as rejected. */
@@ -110,33 +100,28 @@ function blockedOf(list: unknown[]): { rows: AgentReport['blocked']; counts: Cou
   return { rows: [...by.values()], counts, example };
 }
 
-/** The body, up to max bytes; a larger one answers 413 and the rest is discarded. */
-function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > max) { reject(new HttpError(413, `report larger than ${max} bytes`)); return; }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (b: Buffer): void => {
-      size += b.length;
-      if (size <= max) { chunks.push(b); return; }
-      req.off('data', onData);
-      reject(new HttpError(413, `report larger than ${max} bytes`));
-    };
-    req.on('data', onData);
-    req.on('end', () => { if (size <= max) resolve(Buffer.concat(chunks)); });
-    req.on('error', reject);
-    req.on('close', () => { if (!req.complete) reject(new Error('client went away')); });
-  });
+/** A refusal with its HTTP status; the HTTP layer answers it with the catalogue code of that status. */
+export class EdgeRefusal extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) { super(message); this.status = status; this.name = 'EdgeRefusal'; }
 }
 
-/** The request handler; `ready` settles when the startup prune of stale counters is done (it never rejects: a failure is logged). */
-export type PolicyHttpHandler = ((req: IncomingMessage, res: ServerResponse) => void) & { ready: Promise<void> };
+/** The edge endpoint's logic, free of any HTTP framework: src/http mounts it. */
+export interface EdgeEndpoint {
+  readonly maxReportBytes: number;
+  /** The edge the bearer token was issued to; a missing or unknown token is 401, a claim of another edge 403. */
+  authenticate(authorization: string | undefined, claimedEdge: string | string[] | undefined): string;
+  /** The compiled policy for the pull, its version (the ETag) and its JSON text. */
+  compiled(): Promise<{ version: string; body: string }>;
+  /** Stores one report (already bounded in bytes by the caller) and returns what was kept. */
+  report(edge: string, body: string | Buffer | undefined): Promise<Counts>;
+  /** Settles when the startup prune of stale counters is done (never rejects: a failure is logged). */
+  readonly ready: Promise<void>;
+}
 
-export function createPolicyHttpHandler(opts: PolicyHttpOptions): PolicyHttpHandler {
+export function createEdgeEndpoint(opts: PolicyHttpOptions): EdgeEndpoint {
   const policy = new PolicyStore(opts.store, opts.clock);
   const log = opts.logger;
-  const base = (opts.basePath ?? '/v1/netpolicy').replace(/\/$/, '');
   const accepted = opts.tokens.map((t) => ({ edge: t.edge, digest: digest(t.token) }));
   const maxBytes = opts.maxReportBytes ?? 1024 * 1024;
   const maxEntries = opts.maxReportEntries ?? 10_000;
@@ -149,8 +134,8 @@ export function createPolicyHttpHandler(opts: PolicyHttpOptions): PolicyHttpHand
   });
 
   /** The edge the presented token was issued to; every token is compared, so timing tells nothing. */
-  const edgeOf = (req: IncomingMessage): string | null => {
-    const m = /^Bearer\s+(\S+)$/.exec(req.headers.authorization ?? '');
+  const edgeOf = (authorization: string | undefined): string | null => {
+    const m = /^Bearer\s+(\S+)$/.exec(authorization ?? '');
     if (!m) return null;
     const d = digest(m[1]);
     let edge: string | null = null;
@@ -164,23 +149,15 @@ export function createPolicyHttpHandler(opts: PolicyHttpOptions): PolicyHttpHand
     return cache;
   };
 
-  const send = (res: ServerResponse, code: number, body = '', headers: Record<string, string> = {}): void => {
-    if (res.headersSent || res.destroyed) return;
-    res.writeHead(code, { 'cache-control': 'no-store', ...(body ? { 'content-type': 'application/json' } : {}), ...headers });
-    res.end(body);
-  };
-  const error = (res: ServerResponse, code: number, message: string, headers: Record<string, string> = {}): void =>
-    send(res, code, JSON.stringify({ error: message }), headers);
-
-  const report = async (req: IncomingMessage, res: ServerResponse, edge: string): Promise<void> => {
-    const text = (await readBody(req, maxBytes)).toString('utf8');
+  const report = async (edge: string, body: string | Buffer | undefined): Promise<Counts> => {
+    const text = body === undefined ? '' : body.toString();
     let rep: unknown;
-    try { rep = JSON.parse(text); } catch { throw new HttpError(400, 'report is not JSON'); }
+    try { rep = JSON.parse(text); } catch { throw new EdgeRefusal(400, 'report is not JSON'); }
     if (!isObj(rep) || typeof rep.edge !== 'string' || typeof rep.version !== 'string' || !/^[0-9a-f]{0,64}$/.test(rep.version) || !Array.isArray(rep.blocked)) {
-      throw new HttpError(422, 'a report is {edge, version, blocked: [{source, packets, destinations}]}');
+      throw new EdgeRefusal(422, 'a report is {edge, version, blocked: [{source, packets, destinations}]}');
     }
-    if (rep.edge !== edge) throw new HttpError(403, 'the report names another edge than its token');
-    if (rep.blocked.length > maxEntries) throw new HttpError(413, `more than ${maxEntries} blocked sources in one report`);
+    if (rep.edge !== edge) throw new EdgeRefusal(403, 'the report names another edge than its token');
+    if (rep.blocked.length > maxEntries) throw new EdgeRefusal(413, `more than ${maxEntries} blocked sources in one report`);
     const { rows, counts, example } = blockedOf(rep.blocked);
     const r = isObj(rep.rejected) && typeof rep.rejected.error === 'string' ? rep.rejected : null;
     const rejected = r ? {
@@ -197,66 +174,19 @@ export function createPolicyHttpHandler(opts: PolicyHttpOptions): PolicyHttpHand
     });
     if (counts.rejected) log.warn({ event: 'netpolicy', edge, ...counts, example: printable(JSON.stringify(example) ?? '', 120) }, 'netpolicy: report entries refused');
     if (rejected) log.error({ event: 'netpolicy', edge, version: rejected.version, error: rejected.error }, 'netpolicy: an edge refused the pulled policy');
-    send(res, 200, JSON.stringify(counts));
+    return counts;
   };
 
-  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    let path: string;
-    try { path = new URL(req.url ?? '/', 'http://x').pathname; } catch { throw new HttpError(400, 'bad request target'); }
-    if (path !== `${base}/compiled` && path !== `${base}/report`) return error(res, 404, 'not found');
-    const edge = edgeOf(req);
-    if (!edge) return error(res, 401, 'token required', { 'www-authenticate': 'Bearer' });
-    const claimed = req.headers['x-portwarden-edge'];
-    if (claimed !== undefined && claimed !== edge) return error(res, 403, 'the edge name does not match its token');
-    if (path === `${base}/compiled` && req.method === 'GET') {
-      const c = await compiled();
-      const etag = `"${c.policy.version}"`;
-      if (req.headers['if-none-match'] === etag) return send(res, 304, '', { etag });
-      return send(res, 200, c.body, { etag });
-    }
-    if (path === `${base}/report` && req.method === 'POST') return report(req, res, edge);
-    error(res, 405, 'method not allowed');
+  return {
+    maxReportBytes: maxBytes,
+    ready,
+    authenticate(authorization, claimed) {
+      const edge = edgeOf(authorization);
+      if (!edge) throw new EdgeRefusal(401, 'token required');
+      if (claimed !== undefined && claimed !== edge) throw new EdgeRefusal(403, 'the edge name does not match its token');
+      return edge;
+    },
+    compiled: async () => { const c = await compiled(); return { version: c.policy.version, body: c.body }; },
+    report,
   };
-
-  return Object.assign((req: IncomingMessage, res: ServerResponse) => {
-    req.on('error', () => { /* the client went away mid-request: nothing to answer */ });
-    route(req, res).catch((err: unknown) => {
-      if (err instanceof HttpError) {
-        // After a refusal the rest of the body is not read: close instead of keeping the connection.
-        error(res, err.status, err.message, { connection: 'close' });
-        if (err.status === 413) req.resume();
-        return;
-      }
-      if (req.socket.destroyed) return; // the client went away: nobody to answer
-      log.error({ event: 'netpolicy', err: String(err), path: printable(req.url ?? '', 200) }, 'netpolicy: http handler failed');
-      if (!res.headersSent) error(res, 500, 'internal error', { connection: 'close' });
-      else res.destroy();
-    });
-  }, { ready });
-}
-
-export interface PolicyHttpsOptions extends PolicyHttpOptions {
-  /** Certificate and key (the listeners' own); SIGHUP passes new ones to setSecureContext. */
-  tls: SecureContextOptions;
-  maxConnections?: number;
-}
-
-/** The endpoint: HTTPS only, with connection and time caps so idle or slow clients cannot pile up. */
-export function createPolicyHttpsServer(opts: PolicyHttpsOptions): HttpsServer {
-  const handler = createPolicyHttpHandler(opts);
-  const maxBytes = opts.maxReportBytes ?? 1024 * 1024;
-  const server = createHttpsServer({ ...opts.tls, headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000, maxHeaderSize: 16 * 1024 }, handler);
-  server.maxConnections = opts.maxConnections ?? 64;
-  server.maxHeadersCount = 64;
-  // "Expect: 100-continue" with an oversized Content-Length is refused before the body is sent.
-  server.on('checkContinue', (req, res) => {
-    if (Number(req.headers['content-length'] ?? 0) > maxBytes) {
-      res.writeHead(413, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ error: `report larger than ${maxBytes} bytes` }));
-      return;
-    }
-    res.writeContinue();
-    handler(req, res);
-  });
-  server.on('tlsClientError', () => { /* a failed handshake concerns that connection only */ });
-  return server;
 }

@@ -31,7 +31,7 @@ export { PolicyAgent, agentBaseUrl, type AgentOptions, type StepResult } from '.
 export { checkCompiled } from './check.ts';
 export { spkiPin, parsePin, type TlsTrust } from './client.ts';
 export {
-  createPolicyHttpHandler, createPolicyHttpsServer, parseTokenFile, EDGE_NAME,
-  type PolicyHttpOptions, type PolicyHttpsOptions, type AgentReport, type EdgeToken,
+  createEdgeEndpoint, EdgeRefusal, parseTokenFile, EDGE_NAME,
+  type EdgeEndpoint, type PolicyHttpOptions, type AgentReport, type EdgeToken, type Counts as EdgeReportCounts,
 } from './http.ts';
 export { runPolicyCommand, type PolicyCommandContext } from './cli.ts';

@@ -3,12 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ManualClock, silentLogger } from '../core/index.ts';
 import { openStore } from '../store/index.ts';
-import { PolicyCompiler, PolicyStore, compilePolicy, createPolicyHttpHandler, runPolicyCommand } from './index.ts';
+import { serveEdge } from '../../test/lib/http.ts';
+import { PolicyCompiler, PolicyStore, compilePolicy, runPolicyCommand } from './index.ts';
 
 async function fresh() {
   const dir = mkdtempSync(join(tmpdir(), 'pw-netpolicy-'));
@@ -90,10 +88,8 @@ test('CLI: add, list, compile, diff, help; usage errors exit 2', async () => {
 
 test('HTTP handler: token required, ETag short-circuits, reports are stored', async () => {
   const { store, clock, policy, done } = await fresh();
-  const server = createServer(createPolicyHttpHandler({ store, clock, logger: silentLogger, tokens: [{ edge: 'bng1', token: 's3cret-s3cret-s3cret' }] }));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/netpolicy`;
+  const server = await serveEdge({ store, clock, logger: silentLogger, tokens: [{ edge: 'bng1', token: 's3cret-s3cret-s3cret' }] });
+  const base = `${server.url}/v1/netpolicy`;
   try {
     assert.ok((await policy.addPool('198.51.100.0/24', 'dynamic', '', by)).ok);
     assert.equal((await fetch(`${base}/compiled`)).status, 401);
@@ -115,7 +111,7 @@ test('HTTP handler: token required, ETag short-circuits, reports are stored', as
     assert.equal((await policy.lastApplied('bng1'))?.version, p3.version);
     assert.deepEqual((await policy.blocked()).map((b) => [b.source, b.destinations]), [['198.51.100.5', 50]]);
     assert.equal((await fetch(`${base}/report`, { method: 'POST', headers: auth, body: '{"edge":"../x"}' })).status, 422);
-  } finally { server.close(); await done(); }
+  } finally { await server.close(); await done(); }
 });
 
 test('the caching compiler recompiles only changed parts and agrees with compilePolicy', async () => {

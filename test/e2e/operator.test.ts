@@ -32,7 +32,7 @@ describe('operator surface', { skip }, () => {
     writeFileSync(join(dir.path, 'tokens'), 'edge1 edge-token-1-0123456789\n');
     ({ sink, pw } = await startWithSink({
       accounts: [{ login: 'admin@isp.example', password: 'admin-pass-1' }],
-      extraYaml: `netpolicy: {listen: "127.0.0.1:0", tokenFile: "${join(dir.path, 'tokens')}"}\n`,
+      extraYaml: `netpolicy: {listen: "127.0.0.1:0", tokenFile: "${join(dir.path, 'tokens')}"}\napi: {listen: "127.0.0.1:0"}\n`,
     }));
   });
   after(async () => {
@@ -100,6 +100,7 @@ describe('operator surface', { skip }, () => {
     }
     assert.notEqual(afterFp, beforeFp);
     assert.equal(await fingerprint(pw.port('netpolicy')), afterFp, 'the edge endpoint serves the renewed certificate too');
+    assert.equal(await fingerprint(pw.port('api')), afterFp, 'the admin API serves the renewed certificate too');
     assert.ok(pw.logsOf('reload').some((l) => /renewed\.isp\.example/.test(String(l.subject))));
   });
 

@@ -7,23 +7,21 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ManualClock, MemoryLogger } from '../../src/core/index.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import {
-  NftApplier, PolicyAgent, PolicyStore, compilePolicy, createPolicyHttpHandler, nftRunner, policyHashes, spkiPin, type CompiledPolicy,
+  NftApplier, PolicyAgent, PolicyStore, compilePolicy, nftRunner, policyHashes, spkiPin, type CompiledPolicy,
 } from '../../src/netpolicy/index.ts';
 import { loopbackCert, type TestCert } from '../lib/cert.ts';
+import { serveEdge, type Served } from '../lib/http.ts';
 import { canUseNetns, needTools, tempDir } from '../lib/tools.ts';
 
 const skip = needTools('nft', 'ip', 'openssl') || (canUseNetns() ? false : 'needs root for network namespaces');
 const ns = `pw-agent-${randomBytes(3).toString('hex')}`;
 const TOKEN = 'edge1-token-0123456789abcdef';
 const by = { actor: 'test', reason: 'agent checks' };
-let dir: ReturnType<typeof tempDir>, store: Store, policy: PolicyStore, cert: TestCert, server: Server, url = '';
+let dir: ReturnType<typeof tempDir>, store: Store, policy: PolicyStore, cert: TestCert, server: Served | undefined, url = '';
 /** When set, /compiled answers this body instead of the real policy: a compromised or impersonated server. */
 let tampered: CompiledPolicy | null = null;
 const clock = new ManualClock(Date.now());
@@ -40,17 +38,14 @@ before(async () => {
   assert.ok((await policy.addRelay('192.0.2.25', 'provider', '', '', by)).ok);
   assert.ok((await policy.addGarden('192.0.2.25', 'tcp', '80,443', 'portal', by)).ok);
   assert.ok((await policy.setSettings({ subscriberIfaces: ['ppp*'], upstreamIfaces: ['eth0'] }, by)).ok);
-  const real = createPolicyHttpHandler({ store, clock, logger: new MemoryLogger(), tokens: [{ edge: 'edge1', token: TOKEN }] });
-  server = createServer({ cert: cert.cert, key: cert.key }, (req, res) => {
-    if (tampered && req.url?.endsWith('/compiled')) {
-      res.writeHead(200, { 'content-type': 'application/json', etag: `"${tampered.version}"` }).end(JSON.stringify(tampered));
-      return;
-    }
-    real(req, res);
+  server = await serveEdge({ store, clock, logger: new MemoryLogger(), tokens: [{ edge: 'edge1', token: TOKEN }], tls: { cert: cert.cert, key: cert.key } }, (l) => {
+    l.app.addHook('onRequest', async (req, reply) => {
+      if (tampered && req.url.endsWith('/compiled')) {
+        return reply.code(200).header('content-type', 'application/json').header('etag', `"${tampered.version}"`).send(JSON.stringify(tampered));
+      }
+    });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = server.url;
 });
 
 after(async () => {

@@ -4,17 +4,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { once } from 'node:events';
-import type { Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock, silentLogger } from '../../src/core/index.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import {
-  NftApplier, PolicyAgent, PolicyStore, compilePolicy, createPolicyHttpsServer, nftRunner, type NftRunner,
+  NftApplier, PolicyAgent, PolicyStore, compilePolicy, nftRunner, type NftRunner,
 } from '../../src/netpolicy/index.ts';
 import { loopbackCert } from '../lib/cert.ts';
+import { serveEdge } from '../lib/http.ts';
 import { canUseNetns, needTools } from '../lib/tools.ts';
 import { Lab } from './lab.ts';
 
@@ -111,11 +109,9 @@ test('apply replaces only portwarden\'s table and leaves the host as it was on f
 test('agent pulls over HTTPS with a token, applies changes as element batches, reports counters', { skip }, async () => {
   const cert = loopbackCert();
   const token = 'edge-token-0123456789';
-  const server: Server = createPolicyHttpsServer({ store, clock, logger: silentLogger, tokens: [{ edge: 'edge1', token }], tls: { cert: cert.cert, key: cert.key } });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
+  const server = await serveEdge({ store, clock, logger: silentLogger, tokens: [{ edge: 'edge1', token }], tls: { cert: cert.cert, key: cert.key } });
   try {
-    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/v1/netpolicy`;
+    const url = `${server.url}/v1/netpolicy`;
     const trust = { ca: cert.cert };
     const agent = new PolicyAgent({ url, token, edge: 'edge1', applier, logger: silentLogger, trust });
     const first = await agent.step();
@@ -146,7 +142,7 @@ test('agent pulls over HTTPS with a token, applies changes as element batches, r
     const wrong = new PolicyAgent({ url, token: 'nope', edge: 'edge1', applier, logger: silentLogger, trust });
     assert.deepEqual(await wrong.step(), { kind: 'error', error: 'pull answered 401' });
   } finally {
-    server.close();
+    await server.close();
     cert.remove();
   }
 });
