@@ -9,7 +9,6 @@
 import { closeSync, fchmodSync, openSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import type { Db, DbMigration, Dialect } from './db.ts';
-import { PgDb } from './postgres.ts';
 import { SqliteDb } from './sqlite.ts';
 
 export type StoreConfig =
@@ -47,6 +46,8 @@ function openSqlite(path: string, busyTimeoutMs: number): Store {
 }
 
 async function openPostgres(url: string, poolSize: number | undefined): Promise<Store> {
+  // Loaded only when configured: an embedded server never pays for pg's modules at start.
+  const { PgDb } = await import('./postgres.ts');
   const db = new PgDb({ url, poolSize });
   try {
     await db.get('SELECT 1 AS x'); // fail here, with the server's reason, rather than at the first lookup
