@@ -1,4 +1,5 @@
-// metrics: Prometheus instruments for portwarden and the GET /metrics handler.
+// metrics: Prometheus instruments for portwarden and the GET /metrics handler,
+// fed by one subscriber of the event bus (subscribeMetrics).
 //
 // Purpose: sessions, AUTH outcomes, messages and recipients by reply, limit hits
 // by key scope, lockouts, queue sizes, relay outcomes and latency histograms, on
@@ -16,3 +17,4 @@ export {
   type MetricsOptions, type AuthOutcome, type LimitScope, type LockoutScope, type RelayOutcome, type LimitDecisionLike, type ReplyLike,
 } from './metrics.ts';
 export { metricsHandler, createMetricsServer } from './http.ts';
+export { subscribeMetrics } from './subscribe.ts';
