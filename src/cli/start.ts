@@ -201,7 +201,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     const np = cfg.netpolicy;
     edgeApi = createPolicyHttpsServer({
       store, clock: systemClock, logger, tokens: problems.edgeTokens!, tls: tls.options(), maxConnections: np.maxConnections,
-      maxReportBytes: np.maxReportBytes, maxReportEntries: np.maxReportEntries, reportRetentionMs: np.reportRetentionDays * 86_400_000,
+      maxReportBytes: np.maxReportBytes, maxReportEntries: np.maxReportEntries, reportRetentionMs: np.reportRetentionDays * 86_400_000, bus,
     });
     const { host, port } = splitHostPort(np.listen!);
     await listenHttp(edgeApi, 'netpolicy', host, port);

@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
 import { visible, type Clock, type Logger } from '../core/index.ts';
+import type { EventBus } from '../events/index.ts';
 import type { Store } from '../store/index.ts';
 import { PolicyCompiler, type CompiledPolicy } from './compile.ts';
 import { fail, isObj, ok, type Result } from './model.ts';
@@ -32,6 +33,8 @@ export interface PolicyHttpOptions {
   maxReportEntries?: number;
   /** Counters older than this are deleted; default 7 days. */
   reportRetentionMs?: number;
+  /** Each blocked source of an accepted report is published as edge.blocked, after it is stored (abuse reads them). */
+  bus?: EventBus;
 }
 
 export interface AgentReport {
@@ -190,6 +193,7 @@ export function createPolicyHttpHandler(opts: PolicyHttpOptions): (req: Incoming
       policy.recordReport(edge, { version: rep.version as string, rejected, omitted: count(rep.omitted) ?? 0 });
       policy.pruneBlocked(opts.clock.now() - retention);
     });
+    if (opts.bus) for (const b of rows) opts.bus.publish('edge.blocked', { edge, source: b.source, packets: b.packets, destinations: b.destinations });
     if (counts.rejected) log.warn({ event: 'netpolicy', edge, ...counts, example: printable(JSON.stringify(example) ?? '', 120) }, 'netpolicy: report entries refused');
     if (rejected) log.error({ event: 'netpolicy', edge, version: rejected.version, error: rejected.error }, 'netpolicy: an edge refused the pulled policy');
     send(res, 200, JSON.stringify(counts));

@@ -75,13 +75,20 @@ const PART_OF: Record<string, PartName> = { pool: 'pools', relay: 'relays', exem
 const str = (v: unknown): string => String(v ?? '');
 const num = (v: unknown): number => Number(v);
 
+/** Hears of every committed change (the event bus: policy.changed); must not throw. */
+export interface PolicyEvents {
+  changed(e: { action: string; object: string; actor: string; reason: string }): void;
+}
+
 export class PolicyStore implements PolicySource {
   readonly store: Store;
   private readonly clock: Clock;
+  private readonly events: PolicyEvents | undefined;
 
-  constructor(store: Store, clock: Clock) {
+  constructor(store: Store, clock: Clock, events?: PolicyEvents) {
     this.store = store;
     this.clock = clock;
+    this.events = events;
     store.migrate(MIGRATIONS);
   }
 
@@ -90,7 +97,7 @@ export class PolicyStore implements PolicySource {
   private change(c: Change, action: string, object: string, detail: object, fn: () => Result<unknown>): Result<unknown> {
     if (!c.actor.trim()) return fail('a change needs an actor (who)');
     if (!c.reason.trim()) return fail('a change needs a reason (why)');
-    return this.store.transaction(() => {
+    const r = this.store.transaction(() => {
       const r = fn();
       if (!r.ok) return r;
       this.q('INSERT INTO netpolicy_audit (at, actor, action, object, reason, detail) VALUES (?, ?, ?, ?, ?, ?)')
@@ -100,6 +107,9 @@ export class PolicyStore implements PolicySource {
       this.q("INSERT INTO netpolicy_setting (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1").run(part);
       return r;
     });
+    // After the commit: a listener never hears of a change that was rolled back.
+    if (r.ok) this.events?.changed({ action, object, actor: c.actor, reason: c.reason });
+    return r;
   }
 
   addPool(prefix: string, cls: PoolClass, note: string, c: Change): Result<unknown> {
