@@ -20,7 +20,7 @@ import { createControlServer, controlServerRunning, controlSocketPath } from '..
 import { buildLimitStore, bruteForce, limitsInEffect, limitsPort, postmasterGate, suspendOnFlood, throttledSasl } from './limits.ts';
 import { subscribeLogs } from './log-events.ts';
 import { ensurePrivateDir, tightenDataDir } from './datadir.ts';
-import { createLogger } from './logger.ts';
+import { createLogSink } from './logger.ts';
 import { configProblems } from './check.ts';
 import { ensureCertificate, TlsStore } from './tls.ts';
 import { configPath, type Command } from './commands.ts';
@@ -57,7 +57,8 @@ export const startCommand: Command = {
 };
 
 export async function serve(cfg: Config, where: (path: Array<string | number>) => string = () => 'config'): Promise<number> {
-  const logger = createLogger(cfg.log.level);
+  const logSink = createLogSink(cfg.log);
+  const logger = logSink.logger;
   // Everything `config check` reports, before anything starts (check.ts).
   const problems = await configProblems(cfg, where);
   for (const w of problems.warnings) logger.warn({ event: 'config', warning: w });
@@ -218,6 +219,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   logger.info({ event: 'started', pid: process.pid, dataDir: cfg.dataDir });
 
   process.on('SIGHUP', () => {
+    logSink.reopen();
     try {
       tls.reload();
       edgeApi?.setSecureContext(tls.options());
@@ -244,6 +246,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
       await spool.close();
       store.close();
       logger.info({ event: 'stopped' });
+      await logSink.close();
       resolve(0);
     };
     process.on('SIGTERM', () => void stop('SIGTERM'));

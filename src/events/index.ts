@@ -110,3 +110,5 @@ export class InProcessBus implements EventBus {
     }
   }
 }
+
+export { EVENTS, type EventDoc } from './catalogue.ts';
