@@ -40,11 +40,13 @@ export function parseSyslogUrl(url: string): { host: string; port: number } | nu
 }
 
 export function createLogSink(o: LogSinkOptions): LogSink {
+  // Written synchronously, as pino writes stdout: a line is in the file (the page cache) when the call
+  // returns, a reopen takes effect at once, and the thread pool stays free for the spool's fsyncs.
   if (o.file) {
     // Opened once here so that a wrong path stops the start with one clear line, not an async error later.
     try { closeSync(openSync(o.file, 'a', 0o640)); } catch (err) { throw new Error(`cannot open log.file ${o.file}: ${(err as Error).message}`); }
   }
-  const file = o.file ? pino.destination({ dest: o.file, sync: false, mkdir: false, append: true, mode: 0o640 }) : null;
+  const file = o.file ? pino.destination({ dest: o.file, sync: true, mkdir: false, append: true, mode: 0o640 }) : null;
   // A failing disk must not end the process through an unhandled 'error' event; say it where someone may see it.
   file?.on('error', (err: Error) => { try { process.stderr.write(`portwarden: log.file ${o.file}: ${err.message}\n`); } catch { /* nowhere left */ } });
   type Stream = pino.DestinationStream;
@@ -57,7 +59,7 @@ export function createLogSink(o: LogSinkOptions): LogSink {
     logger: logger as unknown as Logger,
     reopen: () => file?.reopen(),
     close: async () => {
-      if (file) await new Promise<void>((res) => file.flush(() => res()));
+      if (file) { file.flushSync(); file.destroy(); }
       sys?.close();
     },
   };
