@@ -59,6 +59,8 @@ export const startCommand: Command = {
 export async function serve(cfg: Config, where: (path: Array<string | number>) => string = () => 'config'): Promise<number> {
   const logSink = createLogSink(cfg.log);
   const logger = logSink.logger;
+  // At once: logrotate's SIGHUP during the start must reopen the log, not end the process (the default action).
+  process.on('SIGHUP', () => logSink.reopen());
   // Everything `config check` reports, before anything starts (check.ts).
   const problems = await configProblems(cfg, where);
   for (const w of problems.warnings) logger.warn({ event: 'config', warning: w });
@@ -219,7 +221,6 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   logger.info({ event: 'started', pid: process.pid, dataDir: cfg.dataDir });
 
   process.on('SIGHUP', () => {
-    logSink.reopen();
     try {
       tls.reload();
       edgeApi?.setSecureContext(tls.options());

@@ -95,18 +95,22 @@ describe('log.file, reopened on SIGHUP', () => {
     writeFileSync(pw.config, readFileSync(pw.config, 'utf8').replace('log: {level: debug}', `log: {level: info, file: ${JSON.stringify(file)}}`));
     // The harness learns ports from stdout; with log.file set there is nothing there, so this test reads the file.
     const child = spawn(NODE, [MAIN, 'start', '--config', pw.config], { cwd: pw.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
+    let stdout = '', stderr = '';
     child.stdout.on('data', (b) => { stdout += b; });
+    child.stderr.on('data', (b) => { stderr += b; });
+    const state = () => `exit ${child.exitCode}/${child.signalCode}; stderr: ${stderr.slice(0, 500)}`;
     const exited = once(child, 'exit');
     try {
-      const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : []);
+      // Only whole lines: the server may be writing the last one as it is read.
+      const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l) as Record<string, unknown>) : []);
       await until(() => read(file).some((l) => l.event === 'started'), 'the started line in the file', 20_000);
       const port = Number(read(file).find((l) => l.event === 'listening' && l.listener === 'submission')!.port);
       renameSync(file, `${file}.1`);
       child.kill('SIGHUP');
-      await until(() => read(file).some((l) => l.event === 'reload'), 'the reload line in a new file', 10_000);
+      await until(() => read(file).some((l) => l.event === 'reload'), 'the reload line in a new file', 20_000)
+        .catch((err: Error) => { throw new Error(`${err.message} (${state()})`); });
       const id = await send(port);
-      await until(() => read(file).some((l) => l.event === 'transaction' && l.queueId === id), 'the transaction line in the new file');
+      await until(() => read(file).some((l) => l.event === 'transaction' && l.queueId === id), 'the transaction line in the new file', 20_000);
       assert.ok(read(`${file}.1`).some((l) => l.event === 'started'), 'the old lines stay in the moved file');
       assert.ok(!read(`${file}.1`).some((l) => l.queueId === id), 'nothing new goes to the moved file');
       child.kill('SIGTERM');
