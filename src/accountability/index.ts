@@ -17,6 +17,7 @@ export {
   AttributionLog, normalizeMessageId,
   type AttributionEntry, type AttributionRecord, type AttributionRepository, type AttributionLogOptions, type ByIpOptions,
 } from './log.ts';
+export { subscribeAttribution } from './subscribe.ts';
 export { runTraceCommand, classifyTraceQuery, formatRecord, TRACE_USAGE, type TraceIo, type TraceQuery } from './trace.ts';
 export { canonicalIp, parseEndpoint } from './ip.ts';
 export { migrations as accountabilityMigrations } from './schema.ts';

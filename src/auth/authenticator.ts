@@ -176,7 +176,7 @@ export class Authenticator {
       const url = typeof u === 'string' ? u : u({ login: rec.login, reason: rec.disabledReason });
       return { ok: false, fail: 'disabled', reply: accountDisabled(url) };
     }
-    this.log.info({ event: 'auth-ok', login: rec.login, identity, how }, 'authenticated');
+    this.log.debug({ event: 'auth-ok', login: rec.login, identity, how }, 'authenticated'); // the auth line comes from the auth.succeeded event
     return { ok: true, identity };
   }
 
@@ -216,7 +216,7 @@ export class Authenticator {
   }
 
   private async failed(who: string, reason: string, computedMs: number): Promise<AuthResult> {
-    this.log.info({ event: 'auth-failed', login: who, reason }, 'authentication failed');
+    this.log.debug({ event: 'auth-failed', login: who, reason }, 'authentication failed'); // the detail behind the auth.failed line
     await this.pad(computedMs);
     return { ok: false, fail: 'credentials', reply: AUTH_FAILED };
   }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { systemClock, type Logger } from '../core/index.ts';
 import { splitHostPort, type Config } from '../config/index.ts';
 import type { Store } from '../store/index.ts';
+import type { EventBus } from '../events/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { EdgeToken } from '../netpolicy/index.ts';
 import type { HttpListener, ReadinessCheck } from '../http/index.ts';
@@ -21,6 +22,8 @@ export interface HttpWiring {
   store: Store;
   spoolDir: string;
   edgeTokens?: readonly EdgeToken[];
+  /** The event bus: edge reports publish edge.blocked on it. */
+  bus: EventBus;
   /** True while the relay runs. */
   relayRunning: () => boolean;
   /** Turns a failed bind into start's one-line error. */
@@ -75,7 +78,7 @@ export async function startHttp(w: HttpWiring): Promise<HttpLayer> {
     const np = cfg.netpolicy;
     const l = createHttpListener({ name: 'netpolicy', logger, tls: tls.options(), maxConnections: np.maxConnections });
     edgeRoutes(l.app, createEdgeEndpoint({
-      store: w.store, clock: systemClock, logger, tokens: w.edgeTokens,
+      store: w.store, clock: systemClock, logger, tokens: w.edgeTokens, bus: w.bus,
       maxReportBytes: np.maxReportBytes, maxReportEntries: np.maxReportEntries, reportRetentionMs: np.reportRetentionDays * 86_400_000,
     }), { logger });
     await up(l, np.listen!, { tls: true, spkiPin: tls.info.spkiPin });

@@ -6,9 +6,10 @@ import { REPLIES, periodText, type Logger, type Reply } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import {
   compileLimits, createBruteForce, MemoryLimitStore, RedisLimitStore, parseIp, prefixKey,
-  type BruteForceSpec, type BruteForceTracker, type KnownPrefixes, type LockoutEvent, type Decision, type Limits, type LimitPlan, type LimitsSpec, type LimitStore, type RuleSpec,
+  type BruteForceSpec, type BruteForceTracker, type KnownPrefixes, type Decision, type Limits, type LimitPlan, type LimitsSpec, type LimitStore, type RuleSpec,
 } from '../limits/index.ts';
-import type { LimitContext, LimitsPort, PostmasterPort, SaslPort } from '../submission/index.ts';
+import type { DecisionPort, LimitContext, LimitsPort, PostmasterPort, SaslPort } from '../submission/index.ts';
+import type { EventBus } from '../events/index.ts';
 import type { SaslExchange, SessionInfo } from '../smtp/index.ts';
 import type { LoginGate, SaslOutcome } from '../auth/index.ts';
 
@@ -52,19 +53,33 @@ export function buildLimitStore(cfg: Config, logger: Logger): LimitStore {
   return new MemoryLimitStore();
 }
 
-/** The warn every refused limit decision gets; `who` says whose limit it was. */
-function logLimit(logger: Logger, d: Decision, who: Record<string, unknown>): void {
-  logger.warn({ event: 'limit', outcome: d.outcome, ...who, retryAfterMs: d.retryAfterMs });
+/** Whose decision it was, for the events. */
+interface Who { account: string; subscriber: string | null; ip: string }
+
+/** limit.hit for a refusal (or a hold), limit.degraded for an allowed decision made by the local fallback. */
+function publishDecision(bus: EventBus, d: Decision, who: Who, outcome?: 'held'): void {
+  if (d.allowed) {
+    if (d.degraded) bus.publish('limit.degraded', { account: who.account, clientIp: who.ip });
+    return;
+  }
+  const rule = d.hit?.rule;
+  bus.publish('limit.hit', {
+    rule: rule?.id ?? null, scope: rule?.scope ?? null, outcome: outcome ?? (d.outcome === 'ok' ? 'limited' : d.outcome),
+    account: who.account, subscriber: who.subscriber, clientIp: who.ip, retryAfterMs: d.retryAfterMs, degraded: d.degraded === true,
+  });
 }
 
-export interface LimitEvents {
-  /** A flood rule with suspend fired: disable the account (525 5.7.13 at its next AUTH). */
-  onFlood(ctx: LimitContext, decision: Decision): void;
-  onDecision?(decision: Decision, counts: 'messages' | 'recipients'): void;
-}
+/** The sending limits at MAIL and RCPT, and the hold decision they leave for the end of data. */
+export type LimitsGate = LimitsPort & DecisionPort;
 
-export function limitsPort(limits: Limits, store: LimitStore, helpUrl: string, logger: Logger, events: LimitEvents): LimitsPort {
+/**
+ * A rule with action hold that is exceeded does not refuse: the rest of the rules are checked
+ * (and charged) without it, and the message, if they pass, is accepted into hold/ with the
+ * reason "held: over limit <rule>" (the decision at the end of data).
+ */
+export function limitsPort(limits: Limits, store: LimitStore, helpUrl: string, bus: EventBus): LimitsGate {
   const plans = new WeakMap<LimitContext, LimitPlan>();
+  const holds = new WeakMap<LimitContext, string>();
   const planOf = (ctx: LimitContext): LimitPlan => {
     let p = plans.get(ctx);
     if (!p) { p = limits.plan({ account: ctx.account, subscriber: ctx.subscriber ?? undefined, tier: ctx.tier, ip: ctx.ip }); plans.set(ctx, p); }
@@ -72,13 +87,22 @@ export function limitsPort(limits: Limits, store: LimitStore, helpUrl: string, l
   };
   const decide = async (ctx: LimitContext, counts: 'messages' | 'recipients'): Promise<Reply | null> => {
     const plan = planOf(ctx);
-    const d = await store.check(counts === 'messages' ? plan.messages : plan.recipients, 1);
-    events.onDecision?.(d, counts);
+    let keys = counts === 'messages' ? plan.messages : plan.recipients;
+    const who = { account: ctx.account, subscriber: ctx.subscriber, ip: ctx.ip };
+    let d = await store.check(keys, 1);
+    // Bounded: each round drops one hold rule's keys.
+    while (!d.allowed && d.hit?.rule?.action === 'hold') {
+      const held = d.hit.rule;
+      publishDecision(bus, d, who, 'held');
+      if (!holds.has(ctx)) holds.set(ctx, `held: over limit ${held.id}`);
+      keys = keys.filter((k) => k.rule?.id !== held.id);
+      d = await store.check(keys, 1);
+    }
+    publishDecision(bus, d, who);
     if (d.allowed) return null;
     const rule = d.hit?.rule;
-    logLimit(logger, d, { account: ctx.account, subscriber: ctx.subscriber, ip: ctx.ip, rule: rule?.id });
     if (d.outcome === 'flood') {
-      if (rule?.suspend) events.onFlood(ctx, d);
+      if (rule) bus.publish('limit.flood', { rule: rule.id, account: ctx.account, subscriber: ctx.subscriber, clientIp: ctx.ip, suspend: rule.suspend, source: 'submission' });
       return REPLIES.flood(helpUrl, rule?.suspend === true);
     }
     if (d.outcome === 'unavailable') return REPLIES.limitsUnavailable;
@@ -92,7 +116,27 @@ export function limitsPort(limits: Limits, store: LimitStore, helpUrl: string, l
       if (messages) await store.refund(plan.messages, messages);
       if (recipients) await store.refund(plan.recipients, recipients);
     },
+    decide(input) {
+      const reason = input.limits ? holds.get(input.limits) : undefined;
+      return reason ? { action: 'hold', reason } : { action: 'accept' };
+    },
   };
+}
+
+/**
+ * The flood suspension, as a subscriber (the abuse engine will own it): a flood rule with
+ * suspend disables the account (525 5.7.13 at its next AUTH), from submission or the policy service.
+ */
+export function suspendOnFlood(bus: EventBus, accounts: { disable(login: string, reason: string): unknown }, logger: Logger): () => void {
+  return bus.subscribe('limit.flood', (e) => {
+    if (!e.suspend) return;
+    const why = e.source === 'policy-service' ? 'mail flood detected (policy service)' : 'mail flood detected';
+    let done: unknown;
+    try { done = accounts.disable(e.account, why); } catch (err) { done = Promise.reject(err); }
+    Promise.resolve(done).then(
+      () => logger.warn({ event: 'suspended', account: e.account, subscriber: e.subscriber, ip: e.clientIp, reason: 'flood', source: e.source }),
+      (err: unknown) => logger.error({ event: 'suspended', account: e.account, err: String(err) }, 'could not suspend the account'));
+  });
 }
 
 /**
@@ -100,7 +144,7 @@ export function limitsPort(limits: Limits, store: LimitStore, helpUrl: string, l
  * one host may hold a whole /64), in the same store as the sending limits, so
  * that it holds across nodes with Redis. Applies whether or not limits are on.
  */
-export function postmasterGate(store: LimitStore, rate: { limit: number; per: number }, logger: Logger): PostmasterPort {
+export function postmasterGate(store: LimitStore, rate: { limit: number; per: number }, bus: EventBus): PostmasterPort {
   const intervalMs = (rate.per * 1000) / rate.limit;
   return {
     async admit(ip) {
@@ -109,7 +153,7 @@ export function postmasterGate(store: LimitStore, rate: { limit: number; per: nu
       const d = await store.check([{ id: `pm:${subject}/postmaster`, intervalMs, burst: rate.limit, subject: `pm:${subject}` }], 1);
       if (d.allowed) return null;
       if (d.outcome === 'unavailable') return REPLIES.limitsUnavailable;
-      logLimit(logger, d, { scope: 'postmaster', ip });
+      bus.publish('limit.hit', { rule: 'postmaster', scope: 'ip', outcome: 'limited', account: null, subscriber: null, clientIp: ip, retryAfterMs: d.retryAfterMs, degraded: d.degraded === true });
       return REPLIES.postmasterLimited(d.retryAfterMs);
     },
   };
@@ -119,18 +163,18 @@ export function postmasterGate(store: LimitStore, rate: { limit: number; per: nu
  * The failed-AUTH tracker from `limits.bruteForce`, keyed on `accountKey` (auth's normalizeLogin,
  * the function the account lookup uses). `known` keeps known prefixes somewhere that outlives the
  * process (SQLite) when the limit store does not; undefined with Redis, whose store keeps them shared.
- * `onLockout` hears of every lock as it is set (the lockout metric).
+ * Every lock, as it is set, is published as auth.lockout (the log line and the lockout metric).
  */
 export function bruteForce(cfg: Config, store: LimitStore, logger: Logger, accountKey: (login: string) => string | null,
   known: KnownPrefixes | undefined, where: (path: Array<string | number>) => string = () => 'config',
-  onLockout?: (ev: LockoutEvent) => void): BruteForceTracker {
+  bus?: EventBus): BruteForceTracker {
   const spec = { ...(cfg.limits.bruteForce ?? {}) } as BruteForceSpec;
   if (cfg.limits.authFailureDelaysMs) spec.delaysMs = cfg.limits.authFailureDelaysMs;
   // A trusted that is not a list is left as given, for createBruteForce to report.
   const own: unknown = spec.trusted;
   if (own === undefined || Array.isArray(own)) spec.trusted = [...cfg.limits.trustedNetworks, ...(own ?? [])];
   const r = createBruteForce({ store, spec, logger, accountKey, known,
-    onLockout: (ev) => { logger.warn({ event: 'lockout', scope: ev.scope, subject: ev.subject, ip: ev.ip }); onLockout?.(ev); } });
+    onLockout: (ev) => bus?.publish('auth.lockout', { scope: ev.scope, key: ev.subject, clientIp: ev.ip, login: ev.login || null, lockoutMs: ev.lockoutMs }) });
   if (r.ok) logger.info({ event: 'bruteforce', ...r.tracker.describe() }, 'failed-AUTH rules');
   if (!r.ok) throw new Error(`invalid limits.bruteForce:\n  ${r.errors.map((e) => `${where(['limits', 'bruteForce', e.split(/[.:]/)[0]])}: ${e}`).join('\n  ')}`);
   return r.tracker;
@@ -151,11 +195,11 @@ export interface SaslHooks {
  * account is looked up or a hash computed, so a locked login gets 454 4.7.0 whatever the password
  * (and whether or not it exists), after the same delay a failure at the top of the ladder gets. A
  * failure is counted and answered after the tracker's growing delay, or with 421 and close once it locks.
- * `onLocked` hears of every exchange refused here for an IP or prefix lock (the login's own lock
- * reaches the auth metric through the exchange's outcome).
+ * Every outcome is published: auth.succeeded, or auth.failed (why: failure, locked, disabled, error),
+ * also for an exchange refused here for an IP or prefix lock.
  */
 export function throttledSasl(inner: { mechanisms: readonly string[]; start(mech: string, hooks: SaslHooks): SaslExchange | null }, bf: BruteForceTracker,
-  onLocked: (mechanism: string) => void = () => {}): SaslPort {
+  bus: EventBus): SaslPort {
   return {
     mechanisms: inner.mechanisms,
     start(mech: string, session: SessionInfo): SaslExchange | null {
@@ -167,7 +211,7 @@ export function throttledSasl(inner: { mechanisms: readonly string[]; start(mech
           login = l;
           return (await bf.before(ip, l)).action === 'locked' ? LOCKED : null;
         },
-        onOutcome: (o) => { outcome = o; },
+        onOutcome: (o) => { outcome = o; publishOutcome(bus, session, o); },
       });
       if (!ex) return null;
       let first = true;
@@ -176,7 +220,10 @@ export function throttledSasl(inner: { mechanisms: readonly string[]; start(mech
           if (first) {
             first = false;
             const gate = await bf.before(ip, null);
-            if (gate.action === 'locked') { onLocked(mech); return { type: 'failure', reply: LOCKED_CLOSE, close: true }; }
+            if (gate.action === 'locked') {
+              bus.publish('auth.failed', { session: session.id, listener: session.listener, clientIp: ip, mechanism: mech, login: null, why: 'locked' });
+              return { type: 'failure', reply: LOCKED_CLOSE, close: true };
+            }
           }
           const s = await ex.step(input);
           const o = outcome as SaslOutcome | null;
@@ -198,6 +245,14 @@ export function throttledSasl(inner: { mechanisms: readonly string[]; start(mech
       };
     },
   };
+}
+
+/** auth.succeeded, or auth.failed with why (a malformed exchange counts as a failure). */
+function publishOutcome(bus: EventBus, session: SessionInfo, o: SaslOutcome): void {
+  const base = { session: session.id, listener: session.listener, clientIp: session.remoteAddress, mechanism: o.mechanism };
+  if (o.ok) { bus.publish('auth.succeeded', { ...base, login: o.identity ?? o.authcid ?? '' }); return; }
+  const why = o.fail === 'locked' || o.fail === 'disabled' ? o.fail : o.fail === 'temporary' ? 'error' : 'failure';
+  bus.publish('auth.failed', { ...base, login: o.authcid, why });
 }
 
 export interface RuleInEffect {

@@ -2,13 +2,17 @@
 // IPv6 /64, in the limits store, refilling at the configured rate.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ManualClock, silentLogger } from '../core/index.ts';
+import { ManualClock } from '../core/index.ts';
+import { InProcessBus } from '../events/index.ts';
 import { MemoryLimitStore } from '../limits/index.ts';
 import { postmasterGate } from './limits.ts';
 
 test('postmasterGate: limit per client address (IPv6 /64), 450 4.7.1 past it, refills with time', async () => {
   const clock = new ManualClock();
-  const gate = postmasterGate(new MemoryLimitStore({ clock }), { limit: 2, per: 3600 }, silentLogger);
+  const bus = new InProcessBus();
+  const gate = postmasterGate(new MemoryLimitStore({ clock }), { limit: 2, per: 3600 }, bus);
+  const hits: string[] = [];
+  bus.subscribe('limit.hit', (e) => hits.push(`${e.rule} ${e.clientIp}`));
   assert.equal(await gate.admit('192.0.2.1'), null);
   assert.equal(await gate.admit('192.0.2.1'), null);
   const r = await gate.admit('192.0.2.1');
@@ -22,4 +26,5 @@ test('postmasterGate: limit per client address (IPv6 /64), 450 4.7.1 past it, re
   assert.equal(await gate.admit('::ffff:192.0.2.9'), null);
   clock.advance(1_800_000);
   assert.equal(await gate.admit('192.0.2.1'), null, 'one message back after per/limit');
+  assert.deepEqual(hits, ['postmaster 192.0.2.1', 'postmaster 2001:db8:1:2::3'], 'each refusal is published as limit.hit');
 });

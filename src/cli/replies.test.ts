@@ -5,10 +5,11 @@
 // "Sending limit reached (messages per hour for this account)" there).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ManualClock, formatReply, replyLine, silentLogger, type Reply } from '../core/index.ts';
+import { ManualClock, formatReply, replyLine, type Reply } from '../core/index.ts';
 import { compileLimits, MemoryLimitStore, type LimitsSpec } from '../limits/index.ts';
 import { PolicyEngine } from '../postfix/index.ts';
 import { limitsPort } from './limits.ts';
+import { InProcessBus } from '../events/index.ts';
 
 const URL = 'https://isp.example/help/limits';
 const spec = (action?: 'flood'): LimitsSpec => ({
@@ -20,7 +21,7 @@ async function both(s: LimitsSpec): Promise<{ smtp: Reply; policy: string }> {
   const c = compileLimits(s);
   assert.ok(c.ok);
   const clock = new ManualClock();
-  const port = limitsPort(c.limits, new MemoryLimitStore({ clock }), URL, silentLogger, { onFlood: () => {} });
+  const port = limitsPort(c.limits, new MemoryLimitStore({ clock }), URL, new InProcessBus());
   const ctx = { account: 'alice@isp.example', subscriber: null, tier: 'home', ip: '192.0.2.10' };
   assert.equal(await port.onMail(ctx), null);
   const smtp = await port.onMail(ctx);

@@ -11,14 +11,16 @@ import { MessageFixer, buildReceived, protocolName } from '../message/index.ts';
 import { Spool } from '../spool/index.ts';
 import { Relay, recipientDomainCheck } from '../relay/index.ts';
 import { SmtpServer, defaultListenerOptions } from '../smtp/index.ts';
-import { SubmissionHandler, type FixerPort, type SpoolPort, type AccountsPort, type SubmissionEvents } from '../submission/index.ts';
-import { AttributionLog } from '../accountability/index.ts';
-import { createMetrics, type Metrics } from '../metrics/index.ts';
+import { SubmissionHandler, type FixerPort, type SpoolPort, type AccountsPort } from '../submission/index.ts';
+import { AttributionLog, subscribeAttribution } from '../accountability/index.ts';
+import { createMetrics, subscribeMetrics, type Metrics } from '../metrics/index.ts';
+import { InProcessBus } from '../events/index.ts';
 import { readFileSync } from 'node:fs';
 import { createControlServer, controlServerRunning, controlSocketPath } from '../control/index.ts';
-import { buildLimitStore, bruteForce, limitsInEffect, limitsPort, postmasterGate, throttledSasl } from './limits.ts';
+import { buildLimitStore, bruteForce, limitsInEffect, limitsPort, postmasterGate, suspendOnFlood, throttledSasl } from './limits.ts';
+import { subscribeLogs } from './log-events.ts';
 import { ensurePrivateDir, tightenDataDir } from './datadir.ts';
-import { createLogger } from './logger.ts';
+import { createLogSink } from './logger.ts';
 import { configProblems } from './check.ts';
 import { ensureCertificate, TlsStore } from './tls.ts';
 import { configPath, type Command } from './commands.ts';
@@ -56,7 +58,10 @@ export const startCommand: Command = {
 };
 
 export async function serve(cfg: Config, where: (path: Array<string | number>) => string = () => 'config'): Promise<number> {
-  const logger = createLogger(cfg.log.level);
+  const logSink = createLogSink(cfg.log);
+  const logger = logSink.logger;
+  // At once: logrotate's SIGHUP during the start must reopen the log, not end the process (the default action).
+  process.on('SIGHUP', () => logSink.reopen());
   // Everything `config check` reports, before anything starts (check.ts).
   const problems = await configProblems(cfg, where);
   for (const w of problems.warnings) logger.warn({ event: 'config', warning: w });
@@ -85,21 +90,15 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
   const pruneTimer = setInterval(() => void attribution.prune().catch((err: unknown) => logger.error({ event: 'attribution', err: String(err) }, 'attribution prune failed')), 3_600_000).unref();
   const metrics: Metrics = createMetrics({ queueSizes: () => { const st = spool.stats(); return { active: st.active, deferred: st.deferred, hold: st.hold, corrupt: st.corrupt }; }, logger });
   const limitStore = buildLimitStore(cfg, logger);
+  // The one event bus: parts publish, these subscribe.
+  const bus = new InProcessBus({ logger });
+  subscribeLogs(bus, logger);
+  subscribeMetrics(bus, metrics);
+  subscribeAttribution(bus, attribution);
+  suspendOnFlood(bus, accounts, logger);
   const bf = bruteForce(cfg, limitStore, logger, normalizeLogin,
-    cfg.limits.store === 'redis' ? undefined : await KnownPrefixTable.open(store), where, (ev) => metrics.lockout(ev.scope));
-  const events: SubmissionEvents = {
-    session: (listener, change) => (change === 'open' ? metrics.sessionOpened(listener) : metrics.sessionClosed(listener)),
-    recipient: (r) => metrics.recipient(r),
-    transaction(t) {
-      metrics.transaction(t.listener, t.ms);
-      metrics.message(t.reply ?? { code: 250 });
-      if (t.accepted && t.queueId && t.account) {
-        attribution.record({ time: t.at, queueId: t.queueId, messageId: t.messageId, account: t.account, subscriber: t.subscriber,
-          clientIp: t.clientIp, clientPort: t.clientPort, listener: t.listener, tlsVersion: t.tlsVersion, tlsCipher: t.tlsCipher,
-          authMechanism: t.mechanism, sender: t.sender, recipientCount: t.recipients, size: t.size ?? 0 });
-      }
-    },
-  };
+    cfg.limits.store === 'redis' ? undefined : await KnownPrefixTable.open(store), where, bus);
+  const limitsGate = limitsOn ? limitsPort(limits, limitStore, cfg.submission.helpUrl, bus) : undefined;
   let sign: ((m: import('node:stream').Readable) => Promise<string>) | undefined;
   if (cfg.dkim.length) {
     const { DkimSigner } = await import('../dkim/index.ts');
@@ -122,7 +121,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     concurrency: cfg.relay.concurrency,
     retry: { schedule: cfg.relay.retrySchedule, maxAge: cfg.relay.maxQueueLifetime },
     dsn: { hostname: cfg.hostname, delayWarning: cfg.relay.delayWarning },
-    events: { recipient: (o) => metrics.relayOutcome(o), attempt: (o, ms) => metrics.relayAttempt(o, ms) },
+    bus,
   });
 
   const handler = new SubmissionHandler(
@@ -133,21 +132,13 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
         mechanisms: SASL_MECHANISMS,
         start: (mech, hooks) => createSaslServer(authenticator, mech, {
           gate: hooks.gate,
-          onResult: (o) => {
-            hooks.onOutcome(o);
-            metrics.authAttempt(o.mechanism, o.ok ? 'success' : o.fail === 'locked' || o.fail === 'disabled' ? o.fail : o.fail === 'temporary' ? 'error' : 'failure');
-          },
+          onResult: (o) => hooks.onOutcome(o),
         }),
-      }, bf, (mech) => metrics.authAttempt(mech, 'locked')),
-      limits: limitsOn ? limitsPort(limits, limitStore, cfg.submission.helpUrl, logger, {
-        onFlood(ctx) {
-          accounts.disable(ctx.account, 'mail flood detected');
-          logger.warn({ event: 'suspended', account: ctx.account, subscriber: ctx.subscriber, ip: ctx.ip, reason: 'flood' });
-        },
-        onDecision: (d) => metrics.limitDecision(d),
-      }) : undefined,
-      postmaster: postmasterGate(limitStore, cfg.submission.postmasterRate, logger),
-      events,
+      }, bf, bus),
+      limits: limitsGate,
+      decision: limitsGate,
+      postmaster: postmasterGate(limitStore, cfg.submission.postmasterRate, bus),
+      bus,
       recipientDomain: recipientDomainCheck({ mode: cfg.relay.mode, allowPrivate: cfg.relay.allowPrivateDestinations }),
       spool: spoolPort(spool),
       fixer: fixerPort(cfg),
@@ -195,19 +186,14 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     limits: limitsOn ? (account) => limitsInEffect(limits, limitStore, accounts, account) : undefined,
   });
   let relayRunning = false;
-  const http = await startHttp({ cfg, logger, tls, metrics, store, spoolDir: spool.dir, edgeTokens: problems.edgeTokens, relayRunning: () => relayRunning, bindError });
+  const http = await startHttp({ cfg, logger, tls, metrics, store, spoolDir: spool.dir, edgeTokens: problems.edgeTokens, relayRunning: () => relayRunning, bindError, bus });
   // Optional services load their code only when configured.
   const policy = cfg.policyService.listen ? (await import('../postfix/index.ts')).createPolicyServer({
     limits, store: limitStore, helpUrl: cfg.submission.helpUrl, logger,
     allow: cfg.policyService.allow, maxConnections: cfg.policyService.maxConnections,
     accountStatus: async (login) => { const a = await accounts.get(login); return a ? { status: a.status, subscriber: a.subscriber, tier: a.tier } : 'unknown'; },
     lockedOut: async (ip, login) => (await bf.before(ip, login)).action === 'locked',
-    onFlood: (e) => {
-      if (e.suspend && e.login) {
-        accounts.disable(e.login, 'mail flood detected (policy service)')
-          .catch((err: unknown) => logger.error({ event: 'flood', err: String(err) }, 'suspending the account failed'));
-      }
-    },
+    onFlood: (e) => { if (e.login) bus.publish('limit.flood', { rule: e.ruleId, account: e.login, subscriber: null, clientIp: e.ip, suspend: e.suspend, source: 'policy-service' }); },
   }) : null;
   if (policy && cfg.policyService.listen) {
     const { host, port } = splitHostPort(cfg.policyService.listen);
@@ -248,6 +234,7 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
       await spool.close();
       await store.close();
       logger.info({ event: 'stopped' });
+      await logSink.close();
       resolve(0);
     };
     process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -193,7 +193,11 @@ export const schema = obj({
   }).default({ listen: undefined, tls: true, maxConnections: 64, bodyLimit: 64 * 1024 }),
   log: obj({
     level: oneOf(['debug', 'info', 'warn', 'error'] as const).default('info'),
-  }).default({ level: 'info' }),
+    /** Log to this file instead of stdout; reopened on SIGHUP (logrotate). */
+    file: str().optional(),
+    /** Also send each line to a syslog collector: udp://host:port (RFC 5424 over UDP). */
+    syslog: str({ pattern: /^udp:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, hint: 'expected udp://host:port' }).optional(),
+  }).default({ level: 'info', file: undefined, syslog: undefined }),
 });
 
 export type Config = NonNullable<ReturnType<typeof schema.check>>;

@@ -13,7 +13,9 @@ import { REPLIES, replyLine, retryText, type ReplyKey } from './index.ts';
 const SRC = join(import.meta.dirname, '..');
 const CATALOGUE = new Set(['core/replies.ts', 'core/reply.ts']);
 /** Files that are test doubles, not the server: their replies are what a fake peer says. */
-const DOUBLES = [/\.test\.ts$/, /\.test-lib\.ts$/, /(^|\/)testkit\.ts$/, /\/testdata\//, /\/golden\/fixture\.ts$/, /(^|\/)bench-[^/]*\.ts$/, /-fixture\.ts$/];
+const DOUBLES = [/\.test\.ts$/, /\.test-lib\.ts$/, /(^|\/)testkit\.ts$/, /\/testdata\//, /\/golden\/fixture\.ts$/, /(^|\/)bench-[^/]*\.ts$/, /-fixture\.ts$/,
+  // The event catalogue's examples document what a log line looks like; they are never sent.
+  /(^|\/)events\/catalogue\.ts$/];
 
 function sources(): string[] {
   const out: string[] = [];

@@ -11,28 +11,39 @@ import type { Logger } from '../core/index.ts';
 
 export type ReplyInfo = { code: number; enhanced?: string };
 
-/** Every event, by name. Fields are plain data (strings, numbers, booleans, null). */
+/**
+ * Every event, by name. Fields are plain data (strings, numbers, booleans, null).
+ * docs/events.md documents each event and field; a test checks it against this map.
+ * Client text (logins, addresses) is carried as given: whoever prints it encodes it.
+ */
 export interface EventMap {
-  'session.opened': { listener: string; clientIp: string };
-  'session.closed': { listener: string; clientIp: string };
-  'auth.succeeded': { mechanism: string; login: string; clientIp: string; listener: string };
-  'auth.failed': { mechanism: string; login: string | null; clientIp: string; listener: string; why: 'failure' | 'locked' | 'disabled' | 'error' };
-  'auth.lockout': { scope: string; key: string; clientIp: string; login: string | null; untilMs: number };
-  'limit.hit': { rule: string; key: string; account: string; subscriber: string | null; clientIp: string; reply: ReplyInfo };
-  'limit.flood': { account: string; subscriber: string | null; clientIp: string; source: 'submission' | 'policy-service' };
-  'recipient.answered': { listener: string; reply: ReplyInfo };
+  'session.opened': { session: string; listener: string; clientIp: string };
+  'session.closed': { session: string; listener: string; clientIp: string };
+  'auth.succeeded': { session: string; listener: string; clientIp: string; mechanism: string; login: string };
+  'auth.failed': { session: string; listener: string; clientIp: string; mechanism: string; login: string | null; why: AuthFailureKind };
+  'auth.lockout': { scope: string; key: string; clientIp: string; login: string | null; lockoutMs: number };
+  'limit.hit': { rule: string | null; scope: string | null; outcome: 'limited' | 'flood' | 'unavailable' | 'held'; account: string | null; subscriber: string | null; clientIp: string; retryAfterMs: number; degraded: boolean };
+  /** An allowed decision made by the node-local fallback bucket (the shared store was unreachable). */
+  'limit.degraded': { account: string; clientIp: string };
+  'limit.flood': { rule: string; account: string; subscriber: string | null; clientIp: string; suspend: boolean; source: 'submission' | 'policy-service' };
+  'recipient.answered': { session: string; listener: string; reply: ReplyInfo };
   /** One per finished transaction (the log line and the attribution record are made from it). */
   'message.accepted': TransactionEvent & { queueId: string };
-  'message.refused': TransactionEvent;
+  'message.refused': TransactionEvent & { queueId: string | null };
   'message.held': TransactionEvent & { queueId: string; reason: string };
-  'relay.outcome': { queueId: string; recipient: string; outcome: string; reply: string | null };
-  'relay.attempt': { outcome: string; ms: number };
+  /** One recipient's outcome of one delivery attempt, as filed. */
+  'relay.outcome': { queueId: string; recipient: string; outcome: 'sent' | 'deferred' | 'bounced'; remote: string | null; reply: string; delayMs: number };
+  /** One transaction with a next hop (connecting included), by its least final outcome. */
+  'relay.attempt': { queueId: string; outcome: 'sent' | 'deferred' | 'bounced'; ms: number };
   'edge.blocked': { edge: string; source: string; packets: number; destinations: number };
-  'policy.changed': { action: string; object: string; actor: string; revision: number };
+  'policy.changed': { action: string; object: string; actor: string; reason: string };
 }
+
+export type AuthFailureKind = 'failure' | 'locked' | 'disabled' | 'error';
 
 export interface TransactionEvent {
   at: number;
+  session: string;
   listener: string;
   clientIp: string;
   clientPort: number;
@@ -45,6 +56,9 @@ export interface TransactionEvent {
   recipients: number;
   size: number | null;
   messageId: string | null;
+  /** Header repairs the fixer made (J1–J4 names). */
+  repairs: string[];
+  /** The final reply; null only for a 250 built elsewhere. */
   reply: ReplyInfo | null;
   ms: number;
 }
@@ -96,3 +110,5 @@ export class InProcessBus implements EventBus {
     }
   }
 }
+
+export { EVENTS, type EventDoc } from './catalogue.ts';

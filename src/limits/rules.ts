@@ -76,8 +76,9 @@ function compileRule(r: RuleSpec, owner: string, defaults: { v4: number; v6: num
   if (!posInt(r.limit)) return err('limit', 'must be a positive integer');
   const burst = r.burst ?? r.limit;
   if (!posInt(burst)) return err('burst', 'must be a positive integer');
-  const action = r.action ?? 'defer';
-  if (action !== 'defer' && action !== 'flood') return err('action', 'must be defer or flood');
+  // 'refuse' is another spelling of the default 'defer' (450 4.7.1).
+  const action = r.action === undefined || (r.action as string) === 'refuse' ? 'defer' : r.action;
+  if (action !== 'defer' && action !== 'flood' && action !== 'hold') return err('action', 'must be defer (refuse), flood or hold');
   if (r.suspend && action !== 'flood') return err('suspend', 'only a flood rule can suspend');
   const v4 = r.ipv4Prefix ?? defaults.v4, v6 = r.ipv6Prefix ?? defaults.v6;
   if (!Number.isInteger(v4) || v4 < 0 || v4 > 32) return err('ipv4Prefix', 'must be 0..32');

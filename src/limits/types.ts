@@ -3,8 +3,11 @@
 
 export type Scope = 'account' | 'subscriber' | 'ip' | 'prefix' | 'aggregate';
 export type Counts = 'messages' | 'recipients';
-/** 'defer' → the lead answers 450 4.7.1; 'flood' → 550 5.7.28 (and maybe suspends). */
-export type LimitAction = 'defer' | 'flood';
+/**
+ * 'defer' (the default: refuse) → the lead answers 450 4.7.1; 'flood' → 550 5.7.28 (and maybe
+ * suspends); 'hold' → the message over this rule is accepted into hold/ instead (Postfix's HOLD).
+ */
+export type LimitAction = 'defer' | 'flood' | 'hold';
 
 /** A rule after validation: numbers in milliseconds, defaults filled in. */
 export interface CompiledRule {

@@ -1,4 +1,5 @@
-// metrics: Prometheus instruments for portwarden (src/http serves GET /metrics).
+// metrics: Prometheus instruments for portwarden and the GET /metrics handler,
+// fed by one subscriber of the event bus (subscribeMetrics).
 //
 // Purpose: sessions, AUTH outcomes, messages and recipients by reply, limit hits
 // by key scope, lockouts, queue sizes, relay outcomes and latency histograms, on
@@ -15,3 +16,4 @@ export {
   Metrics, createMetrics, replyLabels, LATENCY_BUCKETS,
   type MetricsOptions, type AuthOutcome, type LimitScope, type LockoutScope, type RelayOutcome, type LimitDecisionLike, type ReplyLike,
 } from './metrics.ts';
+export { subscribeMetrics } from './subscribe.ts';

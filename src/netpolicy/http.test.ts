@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock, MemoryLogger } from '../core/index.ts';
+import { InProcessBus } from '../events/index.ts';
 import { openStore } from '../store/index.ts';
 import { run } from '../../test/lib/portwarden.ts';
 import { loopbackCert } from '../../test/lib/cert.ts';
@@ -85,7 +86,10 @@ test('reports are bounded: a body over maxReportBytes and more entries than maxR
 });
 
 test('sources: one canonical IP address each; duplicates merged with their largest counts, the rest counted as rejected', { skip }, async (t) => {
-  const { report, policy, logger } = await endpoint(t);
+  const bus = new InProcessBus();
+  const published: string[] = [];
+  bus.subscribe('edge.blocked', (e) => published.push(`${e.edge} ${e.source} ${e.packets} ${e.destinations}`));
+  const { report, policy, logger } = await endpoint(t, { bus });
   const r = await report(T1, 'edge1', [
     { source: '2001:DB8:0:0::1', packets: 3, destinations: 2 },
     { source: '2001:db8::1', packets: 5, destinations: 1 },
@@ -100,6 +104,7 @@ test('sources: one canonical IP address each; duplicates merged with their large
   assert.equal(r.status, 200, r.body);
   assert.deepEqual(JSON.parse(r.body), { accepted: 2, rejected: 7, duplicates: 2 });
   assert.deepEqual((await policy.blocked()).map((b) => [b.source, b.packets, b.destinations]).sort(), [['198.51.100.9', 1, 4], ['2001:db8::1', 5, 2]]);
+  assert.deepEqual(published.sort(), ['edge1 198.51.100.9 1 4', 'edge1 2001:db8::1 5 2'], 'each stored source is published as edge.blocked, canonical');
   const warn = logger.records.find((x) => x.msg === 'netpolicy: report entries refused');
   assert.ok(warn && !/[\r\n]/.test(JSON.stringify(warn.example).replace(/\\[rn]/g, '')), JSON.stringify(warn));
 });

@@ -7,6 +7,7 @@
 // (written canonically, duplicates merged), old counters are pruned.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { visible, type Clock, type Logger } from '../core/index.ts';
+import type { EventBus } from '../events/index.ts';
 import type { Store } from '../store/index.ts';
 import { PolicyCompiler, type CompiledPolicy } from './compile.ts';
 import { fail, isObj, ok, type Result } from './model.ts';
@@ -27,6 +28,8 @@ export interface PolicyHttpOptions {
   maxReportEntries?: number;
   /** Counters older than this are deleted; default 7 days. */
   reportRetentionMs?: number;
+  /** Each blocked source of an accepted report is published as edge.blocked, after it is stored (abuse reads them). */
+  bus?: EventBus;
 }
 
 export interface AgentReport {
@@ -172,6 +175,7 @@ export function createEdgeEndpoint(opts: PolicyHttpOptions): EdgeEndpoint {
       version: rep.version, rejected, omitted: count(rep.omitted) ?? 0,
       pruneBefore: opts.clock.now() - retention,
     });
+    if (opts.bus) for (const b of rows) opts.bus.publish('edge.blocked', { edge, source: b.source, packets: b.packets, destinations: b.destinations });
     if (counts.rejected) log.warn({ event: 'netpolicy', edge, ...counts, example: printable(JSON.stringify(example) ?? '', 120) }, 'netpolicy: report entries refused');
     if (rejected) log.error({ event: 'netpolicy', edge, version: rejected.version, error: rejected.error }, 'netpolicy: an edge refused the pulled policy');
     return counts;

@@ -19,7 +19,7 @@ export {
   type PoolClass, type RelayKind, type Action, type GardenProto, type Pool, type Relay, type Exemption,
   type Quarantine, type GardenEntry, type EdgeSettings, type PolicySnapshot, type Result,
 } from './model.ts';
-export { PolicyStore, MIGRATIONS, type Change, type AuditRecord, type BlockedCount, type EdgeStatus } from './store.ts';
+export { PolicyStore, MIGRATIONS, type PolicyEvents, type Change, type AuditRecord, type BlockedCount, type EdgeStatus } from './store.ts';
 export {
   compilePolicy, diffSets, policyHashes, PolicyCompiler, SET_NAMES, type CompiledPolicy, type SetName, type SetDelta, type PartName, type PolicySource,
 } from './compile.ts';

@@ -84,21 +84,28 @@ const blockedSql = (d: Db['dialect']): string => {
       destinations = ${max}(netpolicy_blocked.destinations, excluded.destinations)`;
 };
 
+/** Hears of every committed change (the event bus: policy.changed); must not throw. */
+export interface PolicyEvents {
+  changed(e: { action: string; object: string; actor: string; reason: string }): void;
+}
+
 export class PolicyStore implements PolicyRepository {
   private readonly db: Db;
   private readonly clock: Clock;
+  private readonly events: PolicyEvents | undefined;
   /** The schema migration started by the constructor; every method waits for it. */
   readonly ready: Promise<void>;
 
-  constructor(store: Store, clock: Clock) {
+  constructor(store: Store, clock: Clock, events?: PolicyEvents) {
     this.db = store.db;
     this.clock = clock;
+    this.events = events;
     this.ready = store.migrate(MIGRATIONS);
     this.ready.catch(() => {}); // reported by the first method that waits for it
   }
 
-  static async open(store: Store, clock: Clock): Promise<PolicyStore> {
-    const p = new PolicyStore(store, clock);
+  static async open(store: Store, clock: Clock, events?: PolicyEvents): Promise<PolicyStore> {
+    const p = new PolicyStore(store, clock, events);
     await p.ready;
     return p;
   }
@@ -112,7 +119,7 @@ export class PolicyStore implements PolicyRepository {
     if (!c.actor.trim()) return fail('a change needs an actor (who)');
     if (!c.reason.trim()) return fail('a change needs a reason (why)');
     await this.ready;
-    return this.db.transaction(async (tx) => {
+    const r = await this.db.transaction(async (tx) => {
       const r = await fn(tx);
       if (!r.ok) return r;
       await tx.run('INSERT INTO netpolicy_audit (at, actor, action, object, reason, detail) VALUES (?, ?, ?, ?, ?, ?)',
@@ -122,6 +129,9 @@ export class PolicyStore implements PolicyRepository {
       await tx.run("INSERT INTO netpolicy_setting (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(netpolicy_setting.value AS INTEGER) + 1 AS TEXT)", [part]);
       return r;
     });
+    // After the commit: a listener never hears of a change that was rolled back.
+    if (r.ok) this.events?.changed({ action, object, actor: c.actor, reason: c.reason });
+    return r;
   }
 
   async addPool(prefix: string, cls: PoolClass, note: string, c: Change): Promise<Result<unknown>> {

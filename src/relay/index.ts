@@ -22,7 +22,7 @@
 // parameters (RET, ENVID, NOTIFY, ORCPT), RFC 3464/6522 delivery status
 // notifications, RFC 6533 (global DSN types for SMTPUTF8), RFC 3463 codes,
 // RFC 3834 Auto-Submitted.
-export { Relay, type RelayOptions, type RelayEvents, type RelayOutcome, type RelayRoute, type RetryOptions, type DsnOptions } from './relay.ts';
+export { Relay, type RelayOptions, type RelayOutcome, type RelayRoute, type RetryOptions, type DsnOptions } from './relay.ts';
 export { type SmarthostOptions, type TlsMode, type ClientTimeouts } from './client.ts';
 export { CanonicalLines, DataEncoder } from './encode.ts';
 export { type MxRouteOptions, type MxHost, type Resolution, resolveDestination, destinationOf } from './mx.ts';

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { ManualClock, MemoryLogger } from '../core/index.ts';
+import { InProcessBus, type EventMap } from '../events/index.ts';
 import { Readable } from 'node:stream';
 import { BodyDamaged, Spool, KEEP_MAX } from '../spool/index.ts';
 import { connectClient } from './client.ts';
@@ -32,15 +33,18 @@ async function setup(t: TestContext, sinkOpts: SinkOptions = {}, relayOpts: Part
   const log = new MemoryLogger();
   const spool = await Spool.open(dir, { clock, logger: log });
   const sink = await new CaptureSink(sinkOpts).listen();
+  const bus = new InProcessBus();
+  const outcomes: Array<EventMap['relay.outcome']> = [];
+  bus.subscribe('relay.outcome', (e) => outcomes.push(e));
   const relay = new Relay({
-    spool, clock, logger: log, ehloName: 'relay.test', concurrency: 1, pollMs: 20,
+    spool, clock, logger: log, bus, ehloName: 'relay.test', concurrency: 1, pollMs: 20,
     smarthost: { host: '127.0.0.1', port: sink.port, tls: 'none' },
     retry: { schedule: [60, 300], jitter: 0 },
     timeouts: { connect: 2000, greeting: 2000, socket: 5000 },
     ...relayOpts,
   });
   t.after(async () => { await relay.stop(); await sink.close(); await spool.close(); rmSync(dir, { recursive: true, force: true }); });
-  return { dir, clock, log, spool, sink, relay };
+  return { dir, clock, log, spool, sink, relay, outcomes };
 }
 
 async function queue(spool: Spool, body: string | Buffer, e: EnvelopeInput = env): Promise<string> {
@@ -91,7 +95,7 @@ test('byte-exact DATA: canonical CRLF, dot-stuffing (F3, F4), envelope parameter
 
 test('per recipient: 2xx done, 4xx deferred then delivered, 5xx failed → DSN, then deleted', async (t) => {
   let carolOk = false;
-  const { spool, sink, relay, clock, log } = await setup(t, {
+  const { spool, sink, relay, clock, outcomes } = await setup(t, {
     reply: (line) => {
       if (line.startsWith('RCPT TO:<carol@') && !carolOk) return '451 4.2.0 carol is busy';
       if (line.startsWith('RCPT TO:<dave@')) return '550 5.1.1 dave: no such user';
@@ -122,7 +126,10 @@ test('per recipient: 2xx done, 4xx deferred then delivered, 5xx failed → DSN, 
   assert.deepEqual(mail()[1].rcpts.map((l) => l.split(' ')[1]), ['TO:<carol@example.net>'], 'bob is not sent twice');
   assert.equal(dsns().length, 1, 'dave is reported once');
   assert.equal(spool.stats().hold, 0);
-  assert.ok(log.records.some((r) => r.level === 'warn' && r.to === 'dave@example.net' && r.status === 'failed'));
+  assert.deepEqual(outcomes.map((o) => `${o.recipient} ${o.outcome}`).sort(),
+    ['alice@example.org sent', 'bob@example.net sent', 'carol@example.net deferred', 'carol@example.net sent', 'dave@example.net bounced'],
+    'one relay.outcome per recipient per attempt (the bounce to alice included)');
+  assert.match(outcomes.find((o) => o.outcome === 'bounced')!.reply, /^550 5\.1\.1 /);
 });
 
 test('max age: a recipient still deferred after maxAge fails with 4.4.7 and the message is deleted', async (t) => {

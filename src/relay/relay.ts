@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import type { Clock, Logger } from '../core/index.ts';
+import type { EventBus } from '../events/index.ts';
 import { REPLIES, replyLine, systemClock, silentLogger } from '../core/index.ts';
 import type { Envelope, Spool, StatusRecord } from '../spool/index.ts';
 import { BodyDamaged } from '../spool/index.ts';
@@ -36,13 +37,6 @@ export interface RetryOptions {
 /** A recipient's outcome: delivered (2xx), deferred for a retry (4xx), or failed for good (5xx, or expired). */
 export type RelayOutcome = 'sent' | 'deferred' | 'bounced';
 
-/** Observers (the metrics); called synchronously, must not throw. */
-export interface RelayEvents {
-  /** Once per recipient per attempt, with its state as filed. */
-  recipient?(outcome: RelayOutcome): void;
-  /** Once per transaction with a next hop (connecting included), by its least final outcome. */
-  attempt?(outcome: RelayOutcome, ms: number): void;
-}
 
 export type RelayRoute = ({ kind: 'smarthost' } & SmarthostOptions) | MxRouteOptions;
 
@@ -79,7 +73,8 @@ export interface RelayOptions {
    * header field(s) to put in front, or '' when none of our keys covers its author.
    */
   sign?: (message: Readable) => Promise<string>;
-  events?: RelayEvents;
+  /** Where the relay says what happened: relay.outcome per recipient per attempt, relay.attempt per transaction. */
+  bus?: EventBus;
 }
 
 const DEFAULT_SCHEDULE = [60, 300, 900, 1800, 3600, 7200, 14400];
@@ -103,7 +98,7 @@ function wants(notify: readonly string[] | undefined, what: 'FAILURE' | 'DELAY' 
 export class Relay {
   private readonly spool: Spool;
   private readonly sign: RelayOptions['sign'];
-  private readonly events: RelayEvents;
+  private readonly bus: EventBus | undefined;
   private readonly route: Route;
   private readonly concurrency: number;
   private readonly schedule: number[];
@@ -128,7 +123,7 @@ export class Relay {
   constructor(o: RelayOptions) {
     this.spool = o.spool;
     this.sign = o.sign;
-    this.events = o.events ?? {};
+    this.bus = o.bus;
     this.concurrency = Math.max(1, o.concurrency ?? 4);
     this.schedule = o.retry?.schedule?.length ? o.retry.schedule : DEFAULT_SCHEDULE;
     this.maxAgeMs = (o.retry?.maxAge ?? 5 * 86400) * 1000;
@@ -280,7 +275,7 @@ export class Relay {
       return out;
     } finally {
       release();
-      this.observe(() => this.events.attempt?.(leastFinal(replies), performance.now() - started));
+      this.bus?.publish('relay.attempt', { queueId: id, outcome: leastFinal(replies), ms: performance.now() - started });
     }
   }
 
@@ -310,8 +305,6 @@ export class Relay {
       const entry = { index: i, reply: o.reply, remote: o.remote, at: now };
       if (state === 'failed' && wants(rc.notify, 'FAILURE')) failed.push({ ...entry, action: 'failed', status: timedOut ? '4.4.7' : statusOf(o.reply) });
       if (state === 'done' && !o.remoteDsn && wants(rc.notify, 'SUCCESS')) relayed.push({ ...entry, action: 'relayed', status: statusOf(o.reply) });
-      const level = state === 'failed' ? 'warn' : 'info';
-      this.logger[level]({ queueId: id, to: rc.address, relay: o.remote, status: state === 'done' ? 'sent' : state, reply: rc.reply, delay: age / 1000 }, 'delivery');
     }
     const bounceable = env.mailFrom.address !== ''; // never a notice about a notice (RFC 3461 §6.2)
     if (bounceable && failed.length && !(await this.notify('failure', env, bodyLength, failed, now))) {
@@ -323,9 +316,13 @@ export class Relay {
       }
     }
     if (bounceable && relayed.length) await this.notify('success', env, bodyLength, relayed, now);
-    for (const i of outcomes.keys()) {
-      const st = env.recipients[i].state;
-      this.observe(() => this.events.recipient?.(st === 'done' ? 'sent' : st === 'failed' ? 'bounced' : 'deferred'));
+    // One event per recipient, with its state as filed (the log line of the delivery and the metric).
+    for (const [i, o] of outcomes) {
+      const rc = env.recipients[i];
+      this.bus?.publish('relay.outcome', {
+        queueId: id, recipient: rc.address, outcome: rc.state === 'done' ? 'sent' : rc.state === 'failed' ? 'bounced' : 'deferred',
+        remote: o.remote ?? null, reply: rc.reply ?? o.reply, delayMs: age,
+      });
     }
     const states = env.recipients.map((r) => r.state);
     if (states.every((s) => s === 'done' || s === 'failed')) {
@@ -342,14 +339,6 @@ export class Relay {
     const base = this.schedule[Math.min(env.attempts, this.schedule.length - 1)] * 1000;
     const delay = Math.max(0, Math.round(base * (1 + this.jitter * (2 * this.random() - 1))));
     await this.spool.defer(id, now + delay, lastTransient, progress);
-  }
-
-  private observe(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.logger.error({ err: String(err) }, 'relay observer failed');
-    }
   }
 
   /** Queues a DSN to the sender through the same spool; false if it could not be queued. */

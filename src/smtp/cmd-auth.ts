@@ -81,7 +81,8 @@ async function step(s: Session, input: Buffer | null): Promise<void> {
     case 'failure':
       end(s);
       s.errors++;
-      s.warn({ mechanism: a.mechanism, code: next.reply.code }, 'authentication failed');
+      // The operator's line is the handler's (auth.failed, with why); this one is the engine's trace.
+      s.log.debug({ mechanism: a.mechanism, code: next.reply.code }, 'authentication failed');
       if (next.close) s.close(next.reply);
       else s.send(next.reply);
       return;
@@ -92,7 +93,7 @@ function succeed(s: Session, identity: string): void {
   const mechanism = s.auth!.mechanism;
   end(s);
   s.setAuth({ identity, mechanism });
-  s.log.info({ identity, mechanism }, 'authenticated');
+  s.log.debug({ identity, mechanism }, 'authenticated');
   s.send(R.authOk);
 }
 

@@ -256,3 +256,37 @@ test('read() checks the structure but leaves the body to body(), which fails on 
   assert.deepEqual(spool.list('corrupt'), [id]);
   await spool.close();
 });
+
+test('commit with hold: synced straight into hold/ with its reason, the relay is never told, release sends it', async (t) => {
+  const tmp = tempDir();
+  t.after(() => tmp.remove());
+  const clock = new ManualClock();
+  const points: string[] = [];
+  let spool = await Spool.open(tmp.path, { clock, crashHook: (p) => { points.push(p); } });
+  const woken: string[] = [];
+  spool.onActive((id) => { woken.push(id); });
+  const w = spool.create(input);
+  w.stream.write('Subject: held\r\n\r\nbody\r\n');
+  const before = spool.stats();
+  await w.commit({ hold: 'held: over limit residential/messages-hour' });
+  const after = spool.stats();
+  assert.deepEqual(points, ['written', 'file-synced', 'renamed', 'dir-synced'], 'the same durability steps as a commit to active/');
+  assert.equal(after.fileSyncs - before.fileSyncs, 1);
+  assert.equal(after.dirSyncs - before.dirSyncs, 1, 'hold/ itself is fsynced');
+  assert.deepEqual(readdirSync(join(tmp.path, 'hold')), [w.id]);
+  assert.deepEqual(readdirSync(join(tmp.path, 'active')), []);
+  assert.equal(woken.length, 0, 'no active listener (the relay) heard of it');
+  assert.equal(spool.stateOf(w.id), 'hold');
+  await spool.close();
+
+  spool = await Spool.open(tmp.path, { clock });
+  spool.onActive((id) => { woken.push(id); });
+  const m = await spool.read(w.id);
+  assert.equal(m?.state, 'hold');
+  assert.equal(m?.envelope.holdReason, 'held: over limit residential/messages-hour');
+  assert.equal((await buffer(spool.body(w.id))).toString(), 'Subject: held\r\n\r\nbody\r\n', 'the body checksum holds with the record after END');
+  await spool.release(w.id);
+  assert.deepEqual(woken, [w.id]);
+  assert.equal((await spool.read(w.id))?.envelope.holdReason, undefined);
+  await spool.close();
+});

@@ -84,6 +84,8 @@ export class Spool {
   private readonly counts: Record<QueueState, number> = { active: 0, deferred: 0, hold: 0, corrupt: 0 };
   private readonly activeDir: FileHandle;
   private readonly syncer: DirSyncer;
+  private readonly holdDir: FileHandle;
+  private readonly holdSyncer: DirSyncer;
   private readonly listeners = new Set<(id: string) => void>();
   private emptyWaiters: Array<() => void> = [];
   private commits = 0;
@@ -97,10 +99,12 @@ export class Spool {
   private readonly fresh = new Map<string, { envelope: Envelope | null; chunks: Buffer[]; length: number }>();
   private freshBytes = 0;
 
-  private constructor(dir: string, activeDir: FileHandle, opts: SpoolOptions) {
+  private constructor(dir: string, activeDir: FileHandle, holdDir: FileHandle, opts: SpoolOptions) {
     this.dir = dir;
     this.activeDir = activeDir;
     this.syncer = new DirSyncer(activeDir);
+    this.holdDir = holdDir;
+    this.holdSyncer = new DirSyncer(holdDir);
     this.logger = opts.logger ?? silentLogger;
     this.clock = opts.clock ?? systemClock;
     this.crashHook = opts.crashHook;
@@ -109,13 +113,15 @@ export class Spool {
   static async open(dir: string, opts: SpoolOptions = {}): Promise<Spool> {
     for (const d of ['incoming', ...QUEUE_STATES]) await mkdir(join(dir, d), { recursive: true, mode: 0o700 });
     const fh = await open(join(dir, 'active'), 'r');
-    const spool = new Spool(dir, fh, opts);
+    const hold = await open(join(dir, 'hold'), 'r');
+    const spool = new Spool(dir, fh, hold, opts);
     await spool.load(opts.recover ?? true);
     return spool;
   }
 
   async close(): Promise<void> {
     await this.activeDir.close();
+    await this.holdDir.close();
   }
 
   private path(state: QueueState | 'incoming', id: string): string {
@@ -174,13 +180,16 @@ export class Spool {
     return new QueueFileWriter({
       incomingPath: (id) => this.path('incoming', id),
       activePath: (id) => this.path('active', id),
+      holdPath: (id) => this.path('hold', id),
       syncActiveDir: () => this.syncer.sync(),
+      syncHoldDir: () => this.holdSyncer.sync(),
       countFileSync: () => { this.fileSyncs++; },
-      committed: (id, body) => {
+      now: () => this.clock.now(),
+      committed: (id, body, held) => {
         this.commits++;
         if (body) this.keepFresh(id, envelope, body);
-        this.setState(id, { state: 'active' });
-        this.logger.info({ queueId: id, from: envelope.mailFrom.address, nrcpt: envelope.recipients.length }, 'queued');
+        // Straight into hold/: no active listener (the relay) hears of it.
+        this.setState(id, { state: held !== undefined ? 'hold' : 'active' });
       },
       crashHook: this.crashHook,
     }, envelope);
@@ -364,7 +373,7 @@ export class Spool {
   }
 
   stats(): SpoolStats {
-    return { ...this.counts, commits: this.commits, fileSyncs: this.fileSyncs, dirSyncs: this.syncer.count };
+    return { ...this.counts, commits: this.commits, fileSyncs: this.fileSyncs, dirSyncs: this.syncer.count + this.holdSyncer.count };
   }
 
   /** Resolves once active/ and deferred/ are both empty (the benchmark's drain). */

@@ -9,7 +9,7 @@ import { closeSync, fdatasync, open, renameSync, unlinkSync, writev } from 'node
 import { promisify } from 'node:util';
 import { Writable } from 'node:stream';
 import { crc32 } from 'node:zlib';
-import { MAGIC, REC_DATA, REC_ENVELOPE, REC_VERSION, endRecord, recordHeader } from './format.ts';
+import { MAGIC, REC_DATA, REC_ENVELOPE, REC_VERSION, endRecord, recordHeader, statusRecord } from './format.ts';
 import type { Envelope } from './types.ts';
 import { SpoolError, toSpoolError } from './types.ts';
 
@@ -28,11 +28,14 @@ export type CommitPoint = 'written' | 'file-synced' | 'renamed' | 'dir-synced';
 export interface WriterContext {
   incomingPath(id: string): string;
   activePath(id: string): string;
+  holdPath(id: string): string;
   /** Resolves after a directory fsync that started after the caller's rename. */
   syncActiveDir(): Promise<void>;
+  syncHoldDir(): Promise<void>;
   countFileSync(): void;
   /** `body` is the whole body, in pieces, when it was small enough to keep (the relay then needs no disk read). */
-  committed(id: string, body: { chunks: Buffer[]; length: number } | null): void;
+  committed(id: string, body: { chunks: Buffer[]; length: number } | null, held?: string): void;
+  now(): number;
   crashHook?: (point: CommitPoint, id: string) => void | Promise<void>;
 }
 
@@ -40,8 +43,11 @@ export interface SpoolWriter {
   readonly id: string;
   /** Body bytes, exactly as they should be relayed. Errors never surface here: commit() reports them. */
   readonly stream: Writable;
-  /** Durable once resolved; rejects with SpoolError. */
-  commit(): Promise<void>;
+  /**
+   * Durable once resolved; rejects with SpoolError. With `hold`, the file goes to hold/ instead
+   * of active/, with a hold record carrying the reason, under the same fsync rules; the relay never sees it.
+   */
+  commit(opts?: { hold?: string }): Promise<void>;
   /** Drops the message; safe to call at any time, also after a failed commit. */
   abort(): Promise<void>;
 }
@@ -90,7 +96,7 @@ export class QueueFileWriter implements SpoolWriter {
   }
 
   /** Writes buffered body (and, at the end, the END record) in one writev. */
-  private flush(final: boolean): Promise<void> {
+  private flush(final: boolean, tail?: Buffer): Promise<void> {
     const parts: Buffer[] = [];
     if (this.head) { parts.push(this.head); this.head = null; }
     if (this.pendingLen) {
@@ -110,6 +116,7 @@ export class QueueFileWriter implements SpoolWriter {
     }
     for (const p of parts) this.crc = crc32(p, this.crc);
     if (final) parts.push(endRecord(this.bodyLength, this.crc));
+    if (tail) parts.push(tail); // a status record after END: outside the checksum, like every later one
     if (!parts.length) return this.chain;
     this.chain = this.chain.then(async () => {
       if (this.failure) return;
@@ -122,7 +129,8 @@ export class QueueFileWriter implements SpoolWriter {
     return this.chain;
   }
 
-  async commit(): Promise<void> {
+  async commit(opts: { hold?: string } = {}): Promise<void> {
+    const hold = opts.hold;
     if (this.state !== 'open') throw new SpoolError('aborted', `commit in state ${this.state}`);
     this.state = 'committing';
     if (!this.stream.writableFinished) {
@@ -133,30 +141,32 @@ export class QueueFileWriter implements SpoolWriter {
     }
     let renamed = false;
     try {
-      await this.flush(true);
+      await this.flush(true, hold !== undefined ? statusRecord({ t: 'hold', reason: hold, at: this.ctx.now() }) : undefined);
       if (this.failure) throw this.failure;
       const fd = this.fd!;
       await this.ctx.crashHook?.('written', this.id);
       await datasync(fd);
       this.ctx.countFileSync();
       await this.ctx.crashHook?.('file-synced', this.id);
-      renameSync(this.ctx.incomingPath(this.id), this.ctx.activePath(this.id));
+      const target = hold !== undefined ? this.ctx.holdPath(this.id) : this.ctx.activePath(this.id);
+      renameSync(this.ctx.incomingPath(this.id), target);
       renamed = true;
       this.fd = null;
       closeSync(fd);
       await this.ctx.crashHook?.('renamed', this.id);
-      await this.ctx.syncActiveDir();
+      await (hold !== undefined ? this.ctx.syncHoldDir() : this.ctx.syncActiveDir());
       await this.ctx.crashHook?.('dir-synced', this.id);
     } catch (err) {
       const e = toSpoolError(err, 'commit');
       this.state = 'aborted';
-      await this.cleanup(renamed);
+      await this.cleanup(renamed ? (hold !== undefined ? 'hold' : 'active') : null);
       throw e;
     }
     this.state = 'done';
     const kept = this.kept;
     this.kept = null;
-    this.ctx.committed(this.id, kept ? { chunks: kept, length: this.keptLen } : null);
+    if (hold !== undefined) this.ctx.committed(this.id, null, hold);
+    else this.ctx.committed(this.id, kept ? { chunks: kept, length: this.keptLen } : null);
   }
 
   async abort(): Promise<void> {
@@ -164,10 +174,10 @@ export class QueueFileWriter implements SpoolWriter {
     const wasCommitting = this.state === 'committing';
     this.state = 'aborted';
     this.stream.destroy();
-    if (!wasCommitting) await this.cleanup(false);
+    if (!wasCommitting) await this.cleanup(null);
   }
 
-  private async cleanup(renamed: boolean): Promise<void> {
+  private async cleanup(renamed: 'active' | 'hold' | null): Promise<void> {
     await this.chain;
     if (this.fd !== null) {
       try { closeSync(this.fd); } catch { /* closed already */ }
@@ -175,7 +185,8 @@ export class QueueFileWriter implements SpoolWriter {
     }
     // A file renamed into active/ whose directory sync failed was never
     // acknowledged: remove it so the client's retry is the only copy.
-    try { unlinkSync(renamed ? this.ctx.activePath(this.id) : this.ctx.incomingPath(this.id)); } catch { /* gone */ }
+    const path = renamed === 'active' ? this.ctx.activePath(this.id) : renamed === 'hold' ? this.ctx.holdPath(this.id) : this.ctx.incomingPath(this.id);
+    try { unlinkSync(path); } catch { /* gone */ }
   }
 }
 

@@ -6,7 +6,8 @@ import { accept, pump, refuse, REPLIES, type Logger, type Reply, type Verdict, t
 import { BodyError, RCPT_OK, type MailFrom, type RcptTo, type SaslExchange, type SessionInfo, type SmtpHandler, type Transaction } from '../smtp/index.ts';
 import type { OriginatorField } from '../message/index.ts';
 import { bindOriginators } from './binding.ts';
-import type { AccountsPort, FixerPort, LimitContext, LimitsPort, PostmasterPort, SaslPort, SpoolPort, SpoolWriterPort, SubmissionEvents } from './ports.ts';
+import type { EventBus } from '../events/index.ts';
+import type { AccountsPort, DecisionPort, FixerPort, LimitContext, LimitsPort, PostmasterPort, SaslPort, SpoolPort, SpoolWriterPort, SubmissionDecision } from './ports.ts';
 
 export interface SubmissionOptions {
   hostname: string;
@@ -26,7 +27,10 @@ export interface SubmissionDeps {
   postmaster?: PostmasterPort;
   /** The relay's refusal of a recipient domain it will not deliver to (MX mode: address literals), answered at RCPT. */
   recipientDomain?: (domain: string) => Reply | null;
-  events?: SubmissionEvents;
+  /** Where the MSA says what happened: sessions, recipients, and one event per finished transaction. */
+  bus?: EventBus;
+  /** Accept, hold or refuse a message that passed every check (limits with action hold, later the abuse engine). */
+  decision?: DecisionPort;
   logger: Logger;
   clock: Clock;
 }
@@ -53,12 +57,12 @@ export class SubmissionHandler implements SmtpHandler {
   }
 
   connect(session: SessionInfo): Verdict {
-    this.deps.events?.session?.(session.listener, 'open');
+    this.deps.bus?.publish('session.opened', { session: session.id, listener: session.listener, clientIp: session.remoteAddress });
     return accept();
   }
 
   close(session: SessionInfo): void {
-    this.deps.events?.session?.(session.listener, 'close');
+    this.deps.bus?.publish('session.closed', { session: session.id, listener: session.listener, clientIp: session.remoteAddress });
   }
 
   authMechanisms(): readonly string[] {
@@ -66,17 +70,8 @@ export class SubmissionHandler implements SmtpHandler {
   }
 
   authStart(session: SessionInfo, mechanism: string): SaslExchange | null {
-    const ex = this.deps.sasl.start(mechanism, session);
-    if (!ex) return null;
-    const log = this.deps.logger;
-    return {
-      async step(input) {
-        const s = await ex.step(input);
-        if (s.type === 'success') log.info({ event: 'auth', session: session.id, ip: session.remoteAddress, mechanism, identity: s.identity, outcome: 'success' });
-        if (s.type === 'failure') log.warn({ event: 'auth', session: session.id, ip: session.remoteAddress, mechanism, outcome: 'failure', code: s.reply.code, enhanced: s.reply.enhanced });
-        return s;
-      },
-    };
+    // The SASL port publishes auth.succeeded / auth.failed: it alone knows why an exchange failed.
+    return this.deps.sasl.start(mechanism, session);
   }
 
   /** A MAIL refused here ends the message: it is logged and counted like one refused after DATA. */
@@ -88,11 +83,8 @@ export class SubmissionHandler implements SmtpHandler {
 
   async rcptTo(session: SessionInfo, tx: Transaction, rcpt: RcptTo): Promise<Verdict> {
     const v = await this.rcptVerdict(session, tx, rcpt);
-    try {
-      this.deps.events?.recipient?.(v.reply ?? RCPT_OK);
-    } catch (err) {
-      this.deps.logger.error({ event: 'observer', err: String(err) }, 'recipient observer failed');
-    }
+    const r = v.reply ?? RCPT_OK;
+    this.deps.bus?.publish('recipient.answered', { session: session.id, listener: session.listener, reply: { code: r.code, enhanced: r.enhanced } });
     return v;
   }
 
@@ -217,8 +209,20 @@ export class SubmissionHandler implements SmtpHandler {
       await writer.abort().catch(() => {});
       return this.finish(session, tx, writer.id, verdict, started, result);
     }
+    let decision: SubmissionDecision = { action: 'accept' };
     try {
-      await writer.commit();
+      decision = await this.decide(session, tx, writer.id, result);
+    } catch (err) {
+      this.deps.logger.error({ event: 'decision', queueId: writer.id, err: String(err) }, 'decision failed');
+      decision = { action: 'refuse', reply: R.internal };
+    }
+    if (decision.action === 'refuse') {
+      await writer.abort().catch(() => {});
+      return this.finish(session, tx, writer.id, refuse(decision.reply), started, result);
+    }
+    const hold = decision.action === 'hold' ? decision.reason : undefined;
+    try {
+      await writer.commit(hold !== undefined ? { hold } : undefined);
     } catch (err) {
       this.deps.logger.error({ event: 'spool', queueId: writer.id, err: String(err) }, 'commit failed');
       await writer.abort().catch(() => {});
@@ -226,7 +230,18 @@ export class SubmissionHandler implements SmtpHandler {
       const r = (err as { reply?: Reply }).reply;
       return this.finish(session, tx, writer.id, refuse(r ?? R.storage), started, result);
     }
-    return this.finish(session, tx, writer.id, accept(R.queued(writer.id)), started, result);
+    // A held message gets the same 250: the client's part is done; the provider decides what follows.
+    return this.finish(session, tx, writer.id, accept(R.queued(writer.id)), started, result, hold);
+  }
+
+  private decide(session: SessionInfo, tx: Transaction, queueId: string, result: { messageId: string; size: number }): SubmissionDecision | Promise<SubmissionDecision> {
+    const d = this.deps.decision;
+    if (!d) return { action: 'accept' };
+    const state = this.txState.get(session);
+    return d.decide({
+      queueId, account: session.auth?.identity ?? null, subscriber: state?.subscriber ?? null, clientIp: session.remoteAddress,
+      limits: state?.limitCtx ?? null, sender: tx.mailFrom.address, recipients: tx.rcptTo.length, size: result.size, messageId: result.messageId,
+    });
   }
 
   /**
@@ -264,45 +279,26 @@ export class SubmissionHandler implements SmtpHandler {
     return refusal ? refuse(refusal) : accept();
   }
 
-  private finish(session: SessionInfo, tx: Transaction, queueId: string | null, verdict: Verdict, started: number, result: { messageId: string; size: number; repairs: string[] } | null): Verdict {
+  private finish(session: SessionInfo, tx: Transaction, queueId: string | null, verdict: Verdict, started: number,
+    result: { messageId: string; size: number; repairs: string[] } | null, held?: string): Verdict {
     const r = verdict.reply;
     // A message we took in counts toward the limits whether we queued it or refused
     // its content (5xx): otherwise refused messages would be free (issue 10 item 9).
     // Only our own temporary failures (4xx: disk, internal, aborted) are given back.
     const state = this.txState.get(session);
     if (state && (verdict.ok || (r && r.code >= 500))) { state.rcptTaken = 0; state.messageTaken = false; }
-    this.deps.logger.info({
-      event: 'transaction',
-      session: session.id,
-      listener: session.listener,
-      account: session.auth?.identity ?? null,
-      ip: session.remoteAddress,
-      port: session.remotePort,
-      tls: session.tls?.protocol ?? null,
-      cipher: session.tls?.cipher ?? null,
-      mechanism: session.auth?.mechanism ?? null,
-      queueId,
-      messageId: result?.messageId ?? null,
-      sender: tx.mailFrom.address,
-      recipients: tx.rcptTo.length,
-      size: result?.size ?? null,
-      repairs: result?.repairs.length ? result.repairs : undefined,
-      verdict: verdict.ok ? 'accepted' : r && r.code < 500 ? 'deferred' : 'rejected',
-      code: r ? `${r.code}${r.enhanced ? ` ${r.enhanced}` : ''}` : '250',
-      ms: this.deps.clock.now() - started,
-    });
-    try {
-      this.deps.events?.transaction({
-        accepted: verdict.ok, reply: r ?? null, queueId, messageId: result?.messageId ?? null,
-        account: session.auth?.identity ?? null, subscriber: state?.subscriber ?? null,
-        listener: session.listener, clientIp: session.remoteAddress, clientPort: session.remotePort,
-        tlsVersion: session.tls?.protocol ?? null, tlsCipher: session.tls?.cipher ?? null, mechanism: session.auth?.mechanism ?? null,
-        sender: tx.mailFrom.address, recipients: tx.rcptTo.length, size: result?.size ?? null,
-        ms: this.deps.clock.now() - started, at: started,
-      });
-    } catch (err) {
-      this.deps.logger.error({ event: 'observer', err: String(err) }, 'transaction observer failed');
-    }
+    const bus = this.deps.bus;
+    if (!bus) return verdict;
+    const ev = {
+      at: started, session: session.id, listener: session.listener, clientIp: session.remoteAddress, clientPort: session.remotePort,
+      account: session.auth?.identity ?? null, subscriber: state?.subscriber ?? null, mechanism: session.auth?.mechanism ?? null,
+      tlsVersion: session.tls?.protocol ?? null, tlsCipher: session.tls?.cipher ?? null,
+      sender: tx.mailFrom.address, recipients: tx.rcptTo.length, size: result?.size ?? null, messageId: result?.messageId ?? null,
+      repairs: result?.repairs ?? [], reply: r ? { code: r.code, enhanced: r.enhanced } : null, ms: this.deps.clock.now() - started,
+    };
+    if (!verdict.ok) bus.publish('message.refused', { ...ev, queueId });
+    else if (held !== undefined) bus.publish('message.held', { ...ev, queueId: queueId!, reason: held });
+    else bus.publish('message.accepted', { ...ev, queueId: queueId! });
     return verdict;
   }
 }

@@ -8,4 +8,4 @@
 // null reverse-path, so it never causes a bounce. A message refused after DATA
 // keeps its charge on the limits; only our own 4xx failures are refunded.
 export { SubmissionHandler, type SubmissionOptions, type SubmissionDeps } from './handler.ts';
-export type { AccountsPort, AccountView, SaslPort, SpoolPort, SpoolEnvelope, SpoolWriterPort, FixerPort, FixerResult, LimitsPort, LimitContext, PostmasterPort, SubmissionEvents, TransactionSummary } from './ports.ts';
+export type { AccountsPort, AccountView, SaslPort, SpoolPort, SpoolEnvelope, SpoolWriterPort, FixerPort, FixerResult, LimitsPort, LimitContext, PostmasterPort, DecisionPort, DecisionInput, SubmissionDecision } from './ports.ts';

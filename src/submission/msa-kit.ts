@@ -16,7 +16,11 @@ import { SmtpServer, defaultListenerOptions } from '../smtp/index.ts';
 import { Spool } from '../spool/index.ts';
 import { openStore } from '../store/index.ts';
 import { SubmissionHandler, type SubmissionOptions } from './handler.ts';
-import type { AccountsPort, FixerPort, LimitContext, LimitsPort, SpoolPort, TransactionSummary } from './ports.ts';
+import type { AccountsPort, FixerPort, LimitContext, LimitsPort, SpoolPort } from './ports.ts';
+import { InProcessBus, type TransactionEvent } from '../events/index.ts';
+
+/** One finished transaction as the bus tells it: accepted, held or refused. */
+export type TransactionSummary = TransactionEvent & { accepted: boolean; queueId: string | null };
 
 export const HELP = 'https://help.isp.example/limits';
 
@@ -90,6 +94,10 @@ export async function startMsa(tls: { key: string; cert: string }, o: { messages
   const auth = new Authenticator(accounts, { logger: silentLogger, disabledUrl: HELP, failureFloorMs: 0, scramIterations: 4096 });
   const spool = await Spool.open(join(dir, 'spool'), { logger: silentLogger });
   const summaries: TransactionSummary[] = [];
+  const bus = new InProcessBus();
+  for (const n of ['message.accepted', 'message.held', 'message.refused'] as const) {
+    bus.subscribe(n, (e) => { summaries.push({ ...e, queueId: e.queueId ?? null, accepted: n !== 'message.refused' }); });
+  }
   const handler = new SubmissionHandler(
     { hostname: 'msa.isp.example', helpUrl: HELP, postmasterDomains: ['isp.example'], ...o.options },
     {
@@ -98,7 +106,7 @@ export async function startMsa(tls: { key: string; cert: string }, o: { messages
       spool: spoolPort(spool),
       fixer: fixerPort,
       limits: o.messagesPerHour ? limitsPort(o.messagesPerHour) : undefined,
-      events: { transaction: (t) => summaries.push(t) },
+      bus,
       logger: silentLogger,
       clock: systemClock,
     },

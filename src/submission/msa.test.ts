@@ -133,12 +133,12 @@ describe('the transaction summary (what attribution and metrics read)', () => {
     const id = /queued as (\S+)\r\n$/.exec(r)?.[1];
     const t = m.summaries.at(-1)!;
     assert.deepEqual(
-      { ...t, ms: typeof t.ms, at: typeof t.at, size: (t.size ?? 0) > 60 },
+      { ...t, ms: typeof t.ms, at: typeof t.at, size: (t.size ?? 0) > 60, session: typeof t.session, repairs: Array.isArray(t.repairs) },
       {
-        accepted: true, reply: { code: 250, enhanced: '2.0.0', text: `Ok: queued as ${id}` }, queueId: id, messageId: '<m1@laptop.example>',
+        accepted: true, reply: { code: 250, enhanced: '2.0.0' }, queueId: id, messageId: '<m1@laptop.example>',
         account: ALICE, subscriber: 'cust-1', listener: 'submissions', clientIp: '127.0.0.1', clientPort: c.localPort,
         tlsVersion: c.tlsProtocol, tlsCipher: t.tlsCipher, mechanism: 'PLAIN', sender: ALICE, recipients: 2, size: true,
-        ms: 'number', at: 'number',
+        ms: 'number', at: 'number', session: 'string', repairs: true,
       });
     assert.match(String(t.tlsCipher), /^TLS_|ECDHE/);
     c.close();

@@ -38,7 +38,8 @@ export interface SpoolEnvelope {
 export interface SpoolWriterPort {
   readonly id: string;
   readonly stream: Writable;
-  commit(): Promise<void>;
+  /** Durable once resolved; with `hold` the message is synced into hold/ with that reason and the relay never sees it. */
+  commit(opts?: { hold?: string }): Promise<void>;
   abort(): Promise<void>;
 }
 
@@ -96,31 +97,27 @@ export interface LimitContext {
   ip: string;
 }
 
-/** One record per finished transaction: accepted or refused at end of data, or refused at MAIL (no recipients, no queue id). */
-export interface TransactionSummary {
-  accepted: boolean;
-  reply: Reply | null;
-  queueId: string | null;
-  messageId: string | null;
+/** What becomes of a message that passed every check, decided after it is fixed and before it is committed. */
+export type SubmissionDecision =
+  | { action: 'accept' }
+  /** Accepted (250) into hold/: kept, never relayed until an operator releases it (Postfix's HOLD). */
+  | { action: 'hold'; reason: string }
+  | { action: 'refuse'; reply: Reply };
+
+export interface DecisionInput {
+  queueId: string;
   account: string | null;
   subscriber: string | null;
-  listener: string;
   clientIp: string;
-  clientPort: number;
-  tlsVersion: string | null;
-  tlsCipher: string | null;
-  mechanism: string | null;
+  /** The limits context of this transaction (the object LimitsPort saw at MAIL and RCPT), if limits are on. */
+  limits: LimitContext | null;
   sender: string;
   recipients: number;
-  size: number | null;
-  ms: number;
-  at: number;
+  size: number;
+  messageId: string;
 }
 
-/** Optional observers: the attribution log, metrics. Called synchronously; must not throw. */
-export interface SubmissionEvents {
-  transaction(t: TransactionSummary): void;
-  session?(listener: string, change: 'open' | 'close'): void;
-  /** Every answer the MSA gives to RCPT, accepted or refused. */
-  recipient?(reply: Reply): void;
+/** Consulted once per message after the fixer and the header checks, before commit. */
+export interface DecisionPort {
+  decide(input: DecisionInput): SubmissionDecision | Promise<SubmissionDecision>;
 }

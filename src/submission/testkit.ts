@@ -5,15 +5,16 @@ import { Readable, Writable } from 'node:stream';
 import { ManualClock, silentLogger, type Verdict } from '../core/index.ts';
 import { MessageFixer, buildReceived, protocolName } from '../message/index.ts';
 import type { MailFrom, RcptTo, SessionInfo, Transaction } from '../smtp/index.ts';
-import { SubmissionHandler, type SubmissionOptions } from './handler.ts';
-import type { FixerPort, LimitContext, LimitsPort, PostmasterPort, SpoolEnvelope, SpoolPort } from './ports.ts';
+import { SubmissionHandler, type SubmissionDeps, type SubmissionOptions } from './handler.ts';
+import type { FixerPort, LimitContext, LimitsPort, SpoolEnvelope, SpoolPort } from './ports.ts';
 
 export const ACCOUNT = 'alice@isp.example';
 export const OWNED = new Set(['alice@isp.example', 'a.smith@isp.example']);
 
 export interface Kit {
   handler: SubmissionHandler;
-  spooled: Array<{ envelope: SpoolEnvelope; data: Buffer }>;
+  /** Committed messages; `hold` is the reason when the commit went to hold/. */
+  spooled: Array<{ envelope: SpoolEnvelope; data: Buffer; hold?: string }>;
   /** Units taken minus units refunded, per counter. */
   charged: { messages: number; recipients: number };
   session(auth?: boolean, ip?: string): SessionInfo;
@@ -26,14 +27,14 @@ export function addr(a: string): { address: string; localPart: string; domain: s
   return { address: a, localPart: at < 0 ? a : a.slice(0, at), domain: at < 0 ? '' : a.slice(at + 1), utf8: /[^\x00-\x7f]/.test(a) };
 }
 
-export function makeKit(opts: Partial<SubmissionOptions> = {}, extra: { postmaster?: PostmasterPort } = {}): Kit {
+export function makeKit(opts: Partial<SubmissionOptions> = {}, extra: Partial<Pick<SubmissionDeps, 'postmaster' | 'decision' | 'bus'>> = {}): Kit {
   const spooled: Kit['spooled'] = [];
   const charged = { messages: 0, recipients: 0 };
   const spool: SpoolPort = {
     create(envelope) {
       const parts: Buffer[] = [];
       const stream = new Writable({ write(c: Buffer, _e, cb) { parts.push(c); cb(); } });
-      return { id: `Q${spooled.length + 1}`, stream, async commit() { spooled.push({ envelope, data: Buffer.concat(parts) }); }, async abort() {} };
+      return { id: `Q${spooled.length + 1}`, stream, async commit(o) { spooled.push({ envelope, data: Buffer.concat(parts), ...(o?.hold !== undefined ? { hold: o.hold } : {}) }); }, async abort() {} };
     },
   };
   const fixer: FixerPort = {

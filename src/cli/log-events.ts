@@ -1,0 +1,87 @@
+// Logs as one subscriber of the event bus: one line per transaction, per AUTH
+// outcome, lockout, limit hit, flood and relay outcome. Each line's `event` and
+// fields are listed in docs/events.md (generated from LOG_LINES and the
+// events catalogue; a test keeps them equal). Client text (addresses, logins,
+// message ids, next-hop replies) passes visible() first: JSON escapes C0, not
+// DEL, C1 or the bidi controls.
+import { visible, type Logger } from '../core/index.ts';
+import type { EventBus, EventMap, EventName, ReplyInfo, TransactionEvent } from '../events/index.ts';
+
+type Level = 'debug' | 'info' | 'warn' | 'error';
+export interface LogLine<K extends EventName> {
+  level: Level | ((e: EventMap[K]) => Level);
+  /** The line's `event` field (what an operator greps for) and its pino message. */
+  event: string;
+  msg?: string;
+  build(e: EventMap[K]): Record<string, unknown>;
+}
+
+const v = (s: string | null): string | null => (s === null ? null : visible(s));
+const code = (r: ReplyInfo | null): string => (r ? `${r.code}${r.enhanced ? ` ${r.enhanced}` : ''}` : '250');
+
+function tx(e: TransactionEvent, verdict: string, queueId: string | null): Record<string, unknown> {
+  return {
+    queueId, session: e.session, listener: e.listener, account: v(e.account), subscriber: v(e.subscriber),
+    ip: e.clientIp, port: e.clientPort, tls: e.tlsVersion, cipher: e.tlsCipher, mechanism: e.mechanism,
+    sender: visible(e.sender), recipients: e.recipients, size: e.size, messageId: v(e.messageId),
+    ...(e.repairs.length ? { repairs: e.repairs } : {}), verdict, code: code(e.reply), ms: e.ms,
+  };
+}
+
+/** Null: the event makes no line of its own (it is in the transaction line, or counted only). */
+export const LOG_LINES: { [K in EventName]: LogLine<K> | null } = {
+  'session.opened': null,
+  'session.closed': null,
+  'recipient.answered': null,
+  'relay.attempt': null,
+  'limit.degraded': null,
+  'message.accepted': { level: 'info', event: 'transaction', build: (e) => tx(e, 'accepted', e.queueId) },
+  'message.held': { level: 'warn', event: 'transaction', build: (e) => ({ ...tx(e, 'held', e.queueId), reason: visible(e.reason) }) },
+  'message.refused': {
+    level: 'info', event: 'transaction',
+    build: (e) => tx(e, e.reply && e.reply.code < 500 ? 'deferred' : 'rejected', e.queueId),
+  },
+  'auth.succeeded': {
+    level: 'info', event: 'auth',
+    build: (e) => ({ session: e.session, listener: e.listener, ip: e.clientIp, mechanism: e.mechanism, identity: visible(e.login), outcome: 'success' }),
+  },
+  'auth.failed': {
+    level: 'warn', event: 'auth',
+    build: (e) => ({ session: e.session, listener: e.listener, ip: e.clientIp, mechanism: e.mechanism, login: v(e.login), outcome: e.why }),
+  },
+  'auth.lockout': {
+    level: 'warn', event: 'lockout',
+    build: (e) => ({ scope: e.scope, subject: visible(e.key), ip: e.clientIp, login: v(e.login), lockoutMs: e.lockoutMs }),
+  },
+  'limit.hit': {
+    level: 'warn', event: 'limit',
+    build: (e) => ({ outcome: e.outcome, rule: e.rule, scope: e.scope, account: v(e.account), subscriber: v(e.subscriber), ip: e.clientIp, retryAfterMs: e.retryAfterMs, ...(e.degraded ? { degraded: true } : {}) }),
+  },
+  'limit.flood': {
+    level: 'warn', event: 'flood',
+    build: (e) => ({ rule: e.rule, account: visible(e.account), subscriber: v(e.subscriber), ip: e.clientIp, suspend: e.suspend, source: e.source }),
+  },
+  'relay.outcome': {
+    level: (e) => (e.outcome === 'bounced' ? 'warn' : 'info'), event: 'relay', msg: 'delivery',
+    // status keeps the spool's word for a bounce (failed), which the relay's log always used.
+    build: (e) => ({ queueId: e.queueId, to: visible(e.recipient), relay: e.remote, status: e.outcome === 'bounced' ? 'failed' : e.outcome, reply: visible(e.reply), delay: e.delayMs / 1000 }),
+  },
+  'edge.blocked': {
+    level: 'debug', event: 'edge-blocked',
+    build: (e) => ({ edge: e.edge, source: e.source, packets: e.packets, destinations: e.destinations }),
+  },
+  'policy.changed': {
+    level: 'info', event: 'policy-change',
+    build: (e) => ({ action: e.action, object: visible(e.object), actor: visible(e.actor), reason: visible(e.reason) }),
+  },
+};
+
+/** Subscribes the log lines to `bus`; returns the unsubscribe function. */
+export function subscribeLogs(bus: EventBus, logger: Logger): () => void {
+  return bus.subscribeAll((e, name) => {
+    const line = LOG_LINES[name] as LogLine<EventName> | null;
+    if (!line) return;
+    const level = typeof line.level === 'function' ? line.level(e) : line.level;
+    logger[level]({ event: line.event, ...line.build(e) }, line.msg);
+  });
+}

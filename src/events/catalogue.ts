@@ -1,0 +1,138 @@
+// Every event and every field, in words: the source of docs/events.md
+// (`node tools/events-doc.ts` writes it; a test checks the file is current).
+// Typed against EventMap, so an event or a field added there without a line
+// here fails `tsc`, and an example that does not fit its event does too.
+import type { EventMap, EventName, TransactionEvent } from './index.ts';
+
+export interface EventDoc<K extends EventName> {
+  /** Who publishes it, and when. */
+  summary: string;
+  fields: { [F in keyof EventMap[K]]-?: string };
+  example: EventMap[K];
+}
+
+const TX: { [F in keyof TransactionEvent]-?: string } = {
+  at: 'when the transaction began (MAIL, or DATA for the data phase), ms since the epoch',
+  session: 'the SMTP session id (the smtp engine\'s debug lines carry it too)',
+  listener: 'the listener\'s name from the config',
+  clientIp: 'the client address (after PROXY protocol), as text',
+  clientPort: 'the client\'s source port (RFC 6302: behind CGNAT the address alone names no one)',
+  account: 'the authenticated login, or null (the postmaster exception)',
+  subscriber: 'the customer owning the account, or null',
+  mechanism: 'the SASL mechanism of the session, or null',
+  tlsVersion: 'the TLS protocol version, or null',
+  tlsCipher: 'the TLS cipher suite, or null',
+  sender: 'the envelope sender (MAIL FROM), as the client gave it; "" for the null reverse-path',
+  recipients: 'accepted recipients',
+  size: 'bytes after the fixer (as relayed), or null before data',
+  messageId: 'the Message-ID (kept or generated), or null before data',
+  repairs: 'header repairs the fixer made (J1–J4 names)',
+  reply: 'the final reply (code and enhanced code), or null for a 250',
+  ms: 'milliseconds from the start of the phase to the reply',
+};
+
+const TX_EXAMPLE: TransactionEvent = {
+  at: 1764633600000, session: 's1f', listener: 'submission', clientIp: '192.0.2.7', clientPort: 40001, account: 'alice@isp.example',
+  subscriber: 'cust-1', mechanism: 'PLAIN', tlsVersion: 'TLSv1.3', tlsCipher: 'TLS_AES_256_GCM_SHA384', sender: 'alice@isp.example',
+  recipients: 1, size: 512, messageId: '<m1@isp.example>', repairs: [], reply: { code: 250, enhanced: '2.0.0' }, ms: 4,
+};
+
+export const EVENTS: { [K in EventName]: EventDoc<K> } = {
+  'session.opened': {
+    summary: 'submission: a client connected (after the engine\'s connection limits let it in)',
+    fields: { session: 'the session id', listener: 'the listener\'s name', clientIp: 'the client address' },
+    example: { session: 's1f', listener: 'submission', clientIp: '192.0.2.7' },
+  },
+  'session.closed': {
+    summary: 'submission: the session ended, however it ended',
+    fields: { session: 'the session id', listener: 'the listener\'s name', clientIp: 'the client address' },
+    example: { session: 's1f', listener: 'submission', clientIp: '192.0.2.7' },
+  },
+  'auth.succeeded': {
+    summary: 'the SASL port (cli/limits.ts throttledSasl): an AUTH exchange succeeded',
+    fields: { session: 'the session id', listener: 'the listener\'s name', clientIp: 'the client address', mechanism: 'the SASL mechanism', login: 'the authenticated identity' },
+    example: { session: 's1f', listener: 'submission', clientIp: '192.0.2.7', mechanism: 'PLAIN', login: 'alice@isp.example' },
+  },
+  'auth.failed': {
+    summary: 'the SASL port: an AUTH exchange failed, or was refused before it began because the IP or prefix is locked out',
+    fields: {
+      session: 'the session id', listener: 'the listener\'s name', clientIp: 'the client address', mechanism: 'the SASL mechanism',
+      login: 'the login the client claimed, as typed, or null when it got no further', why: 'failure (credentials or a malformed exchange), locked, disabled, error (a temporary failure)',
+    },
+    example: { session: 's1f', listener: 'submission', clientIp: '192.0.2.7', mechanism: 'PLAIN', login: 'alice@isp.example', why: 'failure' },
+  },
+  'auth.lockout': {
+    summary: 'the brute-force tracker set a lock',
+    fields: {
+      scope: 'ip, prefix, prefix56, prefix48 or account', key: 'what is locked: the IP, the prefix, or the account (with its source prefix for a known prefix\'s bucket)',
+      clientIp: 'the client whose failure set it', login: 'the login of that failure, or null', lockoutMs: 'how long the lock lasts',
+    },
+    example: { scope: 'ip', key: '192.0.2.7', clientIp: '192.0.2.7', login: null, lockoutMs: 600000 },
+  },
+  'limit.hit': {
+    summary: 'the limits gate at MAIL or RCPT (and the postmaster exception\'s rate): a rule refused, or held, a message or recipient',
+    fields: {
+      rule: 'the rule id (tier/name, */name, @account/name; "postmaster" for the postmaster exception), or null', scope: 'the rule\'s scope, or null',
+      outcome: 'limited (450 4.7.1), flood (550 5.7.28), unavailable (451 4.3.0: the store failed closed), held (a rule with action hold: the message goes to hold/)',
+      account: 'the account, or null (postmaster exception)', subscriber: 'its subscriber, or null', clientIp: 'the client address',
+      retryAfterMs: 'when the refused request would pass', degraded: 'decided by the node-local fallback bucket (the shared store was unreachable)',
+    },
+    example: { rule: 'residential/messages-hour', scope: 'account', outcome: 'limited', account: 'alice@isp.example', subscriber: 'cust-1', clientIp: '192.0.2.7', retryAfterMs: 1200000, degraded: false },
+  },
+  'limit.degraded': {
+    summary: 'the limits gate: a request was allowed by the node-local fallback bucket because the shared store was unreachable',
+    fields: { account: 'the account', clientIp: 'the client address' },
+    example: { account: 'alice@isp.example', clientIp: '192.0.2.7' },
+  },
+  'limit.flood': {
+    summary: 'a flood rule fired (submission, or the Postfix policy service); with suspend the account is disabled by the flood subscriber',
+    fields: {
+      rule: 'the flood rule id', account: 'the account', subscriber: 'its subscriber, or null (the policy service does not know it)', clientIp: 'the client address',
+      suspend: 'the rule suspends the account', source: 'submission or policy-service',
+    },
+    example: { rule: 'residential/flood', account: 'mallory@isp.example', subscriber: 'cust-2', clientIp: '192.0.2.66', suspend: true, source: 'submission' },
+  },
+  'recipient.answered': {
+    summary: 'submission: every answer to RCPT, accepted or refused',
+    fields: { session: 'the session id', listener: 'the listener\'s name', reply: 'the reply\'s code and enhanced code' },
+    example: { session: 's1f', listener: 'submission', reply: { code: 250, enhanced: '2.1.5' } },
+  },
+  'message.accepted': {
+    summary: 'submission: a message was committed to the queue (active/) and answered 250',
+    fields: { ...TX, queueId: 'the queue id (also in the Received field and the 250 reply)' },
+    example: { ...TX_EXAMPLE, queueId: '01M8T7QR83A6AP7620' },
+  },
+  'message.refused': {
+    summary: 'submission: a transaction ended without a queued message: refused at MAIL, or at the end of data (content, binding, storage, decision)',
+    fields: { ...TX, queueId: 'the queue id it would have had, or null when refused before data' },
+    example: { ...TX_EXAMPLE, queueId: null, size: null, messageId: null, recipients: 0, reply: { code: 550, enhanced: '5.7.1' } },
+  },
+  'message.held': {
+    summary: 'submission: a message was committed straight into hold/ (answered 250 as usual); it is relayed only after `portwarden queue release`',
+    fields: { ...TX, queueId: 'the queue id', reason: 'why, e.g. "held: over limit residential/messages-hour"' },
+    example: { ...TX_EXAMPLE, queueId: '01M8T7QR83A6AP7621', reason: 'held: over limit residential/messages-hour' },
+  },
+  'relay.outcome': {
+    summary: 'relay: one recipient\'s outcome of one delivery attempt, as filed (a recipient deferred twice is two events)',
+    fields: {
+      queueId: 'the queue id', recipient: 'the recipient address', outcome: 'sent, deferred or bounced', remote: 'the next hop that answered (host[ip]:port), or null when the reply was made here',
+      reply: 'the reply (the next hop\'s, or ours, e.g. "expired after …")', delayMs: 'milliseconds since the message was accepted',
+    },
+    example: { queueId: '01M8T7QR83A6AP7620', recipient: 'bob@example.net', outcome: 'sent', remote: 'smtp.isp.example[192.0.2.25]:25', reply: '250 2.0.0 Ok: queued as 4ZQ', delayMs: 35 },
+  },
+  'relay.attempt': {
+    summary: 'relay: one transaction with a next hop (connecting included), by its least final outcome',
+    fields: { queueId: 'the queue id', outcome: 'sent, deferred or bounced', ms: 'milliseconds the attempt took' },
+    example: { queueId: '01M8T7QR83A6AP7620', outcome: 'sent', ms: 12 },
+  },
+  'edge.blocked': {
+    summary: 'netpolicy edge endpoint: one blocked source of an edge\'s accepted report, after it is stored (blocked port-25 attempts)',
+    fields: { edge: 'the edge the report\'s token names', source: 'the blocked source address (canonical)', packets: 'packets counted', destinations: 'distinct destinations counted' },
+    example: { edge: 'bng1', source: '198.51.100.9', packets: 14, destinations: 3 },
+  },
+  'policy.changed': {
+    summary: 'netpolicy PolicyStore (through its PolicyEvents hook): a policy change committed, with its audit record',
+    fields: { action: 'what was done, e.g. pool.add, quarantine.add', object: 'what it was done to (a prefix, an address, an edge)', actor: 'who', reason: 'why' },
+    example: { action: 'quarantine.add', object: '198.51.100.66', actor: 'abuse', reason: 'case 7' },
+  },
+};
