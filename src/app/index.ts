@@ -11,3 +11,7 @@
 export { AppError, ERRORS, ERROR_CODES, asAppError, isAppError, type ErrorCode } from './errors.ts';
 export { SCOPES, scopeAllows, systemActor, type Actor, type ActorKind, type Context, type Scope } from './actor.ts';
 export { invoke, operation, redact, type AuditEntry, type AuditSink, type HttpMethod, type OperationDef } from './operation.ts';
+export { AuditLog, AUDIT_MIGRATIONS, AUDIT_PAGE_MAX, type AuditQuery, type AuditRow } from './audit.ts';
+export { need, type AppDeps, type LimitsLookup, type RelayKick, type TierPolicy } from './deps.ts';
+export { OPERATIONS, operationByName } from './registry.ts';
+export { changeOf } from './ops/policy.ts';

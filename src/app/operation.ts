@@ -24,6 +24,8 @@ export interface OperationDef<I extends TSchema = TSchema, O extends TSchema = T
   output: O;
   /** The object the audit record names ("account alice@example.net"); defaults to the op name. */
   object?: (input: Static<I>) => string;
+  /** Further input fields never copied into the audit record (a passwd-file's text holds hashes). */
+  secret?: readonly string[];
   run(input: Static<I>, ctx: Context, deps: D): Promise<Static<O>>;
 }
 
@@ -53,8 +55,15 @@ export interface AuditSink {
 /** Input fields never copied into an audit record. */
 const SECRET_FIELDS = new Set(['password', 'hash', 'secret', 'token']);
 
-export function redact(input: unknown): string {
-  return JSON.stringify(input, (k, v) => (SECRET_FIELDS.has(k) ? '[redacted]' : v)) ?? 'null';
+export function redact(input: unknown, also: readonly string[] = []): string {
+  return JSON.stringify(input, (k, v) => (SECRET_FIELDS.has(k) || also.includes(k) ? '[redacted]' : v)) ?? 'null';
+}
+
+/** The why of a change: the context's, else an input field `reason` (how the API and the CLI give it). */
+function reasonOf(ctx: Context, input: unknown): string {
+  if (ctx.reason) return ctx.reason;
+  const r = input && typeof input === 'object' ? (input as { reason?: unknown }).reason : undefined;
+  return typeof r === 'string' ? r : '';
 }
 
 export async function invoke<I extends TSchema, O extends TSchema, D>(
@@ -73,7 +82,7 @@ export async function invoke<I extends TSchema, O extends TSchema, D>(
   } finally {
     await audit.write({
       at: now(), actorKind: ctx.actor.kind, actor: ctx.actor.name, from: ctx.actor.from, action: op.name,
-      object: op.object ? op.object(input) : op.name, reason: ctx.reason ?? '', outcome, detail: redact(input),
+      object: op.object ? op.object(input) : op.name, reason: reasonOf(ctx, input), outcome, detail: redact(input, op.secret),
     });
   }
 }
