@@ -1,0 +1,102 @@
+// The CLI's one way into the application layer: an operator actor (the Unix
+// user, from "cli"), the op's own schema checked before it runs (an error names
+// the field), invoke() with the audit log, and the catalogue's exit code for a
+// refusal. Commands format what comes back; they call nothing else.
+import { userInfo } from 'node:os';
+import { Value } from 'typebox/value';
+import {
+  AUDIT_MIGRATIONS, AppError, AuditLog, asAppError, invoke, operationByName,
+  type Actor, type AppDeps, type AuditSink, type OperationDef, type TierPolicy,
+} from '../app/index.ts';
+import { AccountStore } from '../auth/index.ts';
+import { AttributionLog } from '../accountability/index.ts';
+import { createLogger } from './logger.ts';
+import { systemClock, visible } from '../core/index.ts';
+import { PolicyStore } from '../netpolicy/index.ts';
+import type { Config } from '../config/index.ts';
+import type { Store } from '../store/index.ts';
+import { configPath, type Io } from './commands.ts';
+import { limitsFromConfig } from './limits.ts';
+import { accountStoreOptions, openState } from './state.ts';
+
+export function operatorActor(): Actor {
+  let name = 'unknown';
+  try { name = userInfo().username; } catch { /* no passwd entry for the uid (a container): keep "unknown" */ }
+  return { kind: 'operator', name, from: 'cli' };
+}
+
+/** The input against the op's schema: a bad-request naming the first bad field. */
+export function checkInput(op: OperationDef, input: unknown): void {
+  if (Value.Check(op.input, input)) return;
+  const errors = [...Value.Errors(op.input, input)];
+  // The most specific error first: one at a named field, not the umbrella "must match a schema in anyOf".
+  const e = errors.find((x) => x.instancePath && x.keyword !== 'anyOf') ?? errors.find((x) => x.instancePath) ?? errors[0];
+  const extra = errors.find((x) => x.keyword === 'additionalProperties');
+  const field = e?.instancePath.replace(/^\//, '').replace(/\//g, '.') ?? '';
+  if (extra && (!field || e?.keyword === 'boolean')) throw new AppError('bad-request', `${op.name}: unknown field ${JSON.stringify(field)}`, { field });
+  throw new AppError('bad-request', `${op.name}: ${field || 'input'} ${e?.message ?? 'is invalid'}`, { field });
+}
+
+export interface CliApp {
+  deps: AppDeps;
+  audit: AuditSink;
+  actor: Actor;
+}
+
+/** Runs one operation as the operator; a refusal comes back as an AppError, never thrown. */
+export async function runOp<T = unknown>(app: CliApp, name: string, input: Record<string, unknown>, reason?: string): Promise<{ ok: true; value: T } | { ok: false; error: AppError }> {
+  const op = operationByName(name);
+  // Absent options arrive as undefined: drop them, as a JSON body would not have them.
+  const clean = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+  try {
+    checkInput(op, clean);
+    const value = await invoke(op, clean as never, { actor: app.actor, ...(reason ? { reason } : {}) }, app.deps, app.audit) as T;
+    return { ok: true, value };
+  } catch (err) {
+    // On the operator's own terminal an unexpected failure keeps its text (over the network it would not).
+    return { ok: false, error: err instanceof AppError ? err : new AppError('internal', err instanceof Error ? err.message : asAppError(err).message) };
+  }
+}
+
+/** Prints a refusal as `PREFIX: message` (through visible()) and gives the catalogue's exit code. */
+export function refuse(io: Io, prefix: string, e: AppError): number {
+  io.err(visible(`${prefix}: ${e.message}`));
+  return e.exit;
+}
+
+export interface OpenApp extends CliApp {
+  cfg: Config;
+  store: Store;
+  close(): void;
+}
+
+/**
+ * The state store from the config, with the audit log and the repositories the
+ * operations ask for (made on first use). The CLI has no spool or relay: queue
+ * changes go through the server's control socket.
+ */
+export async function openApp(configFlag: string | undefined, io: Io): Promise<OpenApp | null> {
+  const state = openState(configFlag, io);
+  if (!state) return null;
+  const { cfg, store } = state;
+  await store.adb.migrate(AUDIT_MIGRATIONS);
+  const audit = new AuditLog(store.adb);
+  let accounts: AccountStore | undefined, policy: PolicyStore | undefined, attribution: AttributionLog | undefined;
+  const deps: AppDeps = {
+    clock: systemClock,
+    logger: createLogger(cfg.log.level),
+    audit,
+    get accounts() { return (accounts ??= new AccountStore(store, accountStoreOptions(cfg))); },
+    get policy() { return (policy ??= new PolicyStore(store, systemClock)); },
+    get attribution() { return (attribution ??= new AttributionLog(store, { retentionDays: cfg.accountability.retentionDays })); },
+    tiers: () => tiersOf(cfg, configFlag, io),
+  };
+  return { cfg, store, deps, audit, actor: operatorActor(), close() { attribution?.close(); store.close(); } };
+}
+
+/** The configured tiers; invalid limits in the config refuse the tier choice rather than guess. */
+export function tiersOf(cfg: Config, configFlag: string | undefined, io: Io): TierPolicy {
+  const l = limitsFromConfig(cfg, () => configPath(configFlag, io));
+  if (!l.ok) throw new AppError('unavailable', `the limits in the config are invalid (see portwarden config check):\n${l.errors.join('\n')}`);
+  return { names: l.limits.tierNames, defaultTier: l.limits.defaultTier };
+}
