@@ -15,3 +15,4 @@ export { AuditLog, AUDIT_MIGRATIONS, AUDIT_PAGE_MAX, type AuditQuery, type Audit
 export { need, type AppDeps, type LimitsLookup, type RelayKick, type TierPolicy } from './deps.ts';
 export { OPERATIONS, operationByName } from './registry.ts';
 export { changeOf } from './ops/policy.ts';
+export { checkInput } from './check.ts';

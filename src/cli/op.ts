@@ -3,10 +3,9 @@
 // the field), invoke() with the audit log, and the catalogue's exit code for a
 // refusal. Commands format what comes back; they call nothing else.
 import { userInfo } from 'node:os';
-import { Value } from 'typebox/value';
 import {
-  AUDIT_MIGRATIONS, AppError, AuditLog, asAppError, invoke, operationByName,
-  type Actor, type AppDeps, type AuditSink, type OperationDef, type TierPolicy,
+  AUDIT_MIGRATIONS, AppError, AuditLog, asAppError, checkInput, invoke, operationByName,
+  type Actor, type AppDeps, type AuditSink, type TierPolicy,
 } from '../app/index.ts';
 import { AccountStore } from '../auth/index.ts';
 import { AttributionLog } from '../accountability/index.ts';
@@ -23,18 +22,6 @@ export function operatorActor(): Actor {
   let name = 'unknown';
   try { name = userInfo().username; } catch { /* no passwd entry for the uid (a container): keep "unknown" */ }
   return { kind: 'operator', name, from: 'cli' };
-}
-
-/** The input against the op's schema: a bad-request naming the first bad field. */
-export function checkInput(op: OperationDef, input: unknown): void {
-  if (Value.Check(op.input, input)) return;
-  const errors = [...Value.Errors(op.input, input)];
-  // The most specific error first: one at a named field, not the umbrella "must match a schema in anyOf".
-  const e = errors.find((x) => x.instancePath && x.keyword !== 'anyOf') ?? errors.find((x) => x.instancePath) ?? errors[0];
-  const extra = errors.find((x) => x.keyword === 'additionalProperties');
-  const field = e?.instancePath.replace(/^\//, '').replace(/\//g, '.') ?? '';
-  if (extra && (!field || e?.keyword === 'boolean')) throw new AppError('bad-request', `${op.name}: unknown field ${JSON.stringify(field)}`, { field });
-  throw new AppError('bad-request', `${op.name}: ${field || 'input'} ${e?.message ?? 'is invalid'}`, { field });
 }
 
 export interface CliApp {

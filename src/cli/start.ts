@@ -16,6 +16,7 @@ import { AttributionLog } from '../accountability/index.ts';
 import { createMetrics, createMetricsServer, type Metrics } from '../metrics/index.ts';
 import { readFileSync } from 'node:fs';
 import { createControlServer, controlServerRunning, controlSocketPath } from '../control/index.ts';
+import { AUDIT_MIGRATIONS, AuditLog } from '../app/index.ts';
 import { buildLimitStore, bruteForce, limitsInEffect, limitsPort, postmasterGate, throttledSasl } from './limits.ts';
 import { ensurePrivateDir, tightenDataDir } from './datadir.ts';
 import { createLogger } from './logger.ts';
@@ -189,8 +190,9 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     const l = cfg.listeners.find((x) => x.port === err.port) ?? cfg.listeners[0];
     throw bindError(l.name, l.host, err.port ?? l.port, err);
   });
+  await store.adb.migrate(AUDIT_MIGRATIONS);
   const control = await createControlServer({
-    spool, relay, logger, path: controlPath,
+    spool, relay, logger, path: controlPath, audit: new AuditLog(store.adb),
     limits: limitsOn ? (account) => limitsInEffect(limits, limitStore, accounts, account) : undefined,
   });
   const http = cfg.metrics.listen ? createMetricsServer(metrics, { logger }) : null;
