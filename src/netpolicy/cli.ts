@@ -12,10 +12,13 @@ import { NftApplier, nftRunner } from './apply.ts';
 import { parsePin } from './client.ts';
 import { EDGE_NAME } from './http.ts';
 import { compilePolicy, diffSets } from './compile.ts';
-import { ACTIONS, GARDEN_PROTOS, POOL_CLASSES, RELAY_KINDS, isOneOf, type EdgeSettings, type Result } from './model.ts';
+import {
+  ACTIONS, GARDEN_PROTOS, POOL_CLASSES, RELAY_KINDS, isOneOf,
+  type EdgeSettings, type Exemption, type GardenEntry, type GardenProto, type PolicySnapshot, type Pool, type PoolClass, type Quarantine, type Relay, type RelayKind, type Result,
+} from './model.ts';
 import { compileNft } from './nft.ts';
 import { compileRbldnsd } from './rbldnsd.ts';
-import { PolicyStore, type Change } from './store.ts';
+import { PolicyStore, type AuditRecord, type BlockedCount, type Change, type EdgeStatus } from './store.ts';
 
 export interface PolicyCommandContext {
   store: Store;
@@ -27,12 +30,44 @@ export interface PolicyCommandContext {
   actor?: string;
   /** Stops `policy agent`; the CLI wires SIGINT/SIGTERM to it. */
   signal?: AbortSignal;
+  /**
+   * Where the commands read and change the policy; default the PolicyStore on `store`. The
+   * portwarden CLI passes the application layer's policy operations here (audited, scoped);
+   * `apply` and `agent` always work on the store itself.
+   */
+  port?: PolicyPort;
+}
+
+type Maybe<T> = T | Promise<T>;
+/** What the commands need of the policy: PolicyStore's own methods, sync or async. */
+export interface PolicyPort {
+  addPool(prefix: string, cls: PoolClass, note: string, c: Change): Maybe<Result<unknown>>;
+  removePool(prefix: string, c: Change): Maybe<Result<unknown>>;
+  listPools(): Maybe<Pool[]>;
+  addRelay(prefix: string, kind: RelayKind, customer: string, note: string, c: Change): Maybe<Result<unknown>>;
+  removeRelay(prefix: string, c: Change): Maybe<Result<unknown>>;
+  listRelays(): Maybe<Relay[]>;
+  addExemption(prefix: string, customer: string, expiresAt: number | null, c: Change): Maybe<Result<unknown>>;
+  removeExemption(prefix: string, c: Change): Maybe<Result<unknown>>;
+  listExemptions(includeExpired?: boolean): Maybe<Exemption[]>;
+  quarantine(prefix: string, subscriber: string, caseId: string, c: Change): Maybe<Result<unknown>>;
+  release(prefix: string, c: Change): Maybe<Result<unknown>>;
+  listQuarantines(): Maybe<Quarantine[]>;
+  addGarden(prefix: string, proto: GardenProto, ports: string, note: string, c: Change): Maybe<Result<unknown>>;
+  removeGarden(prefix: string, c: Change): Maybe<Result<unknown>>;
+  listGarden(): Maybe<GardenEntry[]>;
+  setSettings(patch: Partial<EdgeSettings>, c: Change): Maybe<Result<unknown>>;
+  snapshot(): Maybe<PolicySnapshot>;
+  audit(limit?: number): Maybe<AuditRecord[]>;
+  lastApplied(edge: string): Maybe<{ at: number; version: string; sets: Record<string, string[]> } | null>;
+  edges(): Maybe<EdgeStatus[]>;
+  blocked(limit?: number): Maybe<BlockedCount[]>;
 }
 
 type Opts = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | undefined>;
 interface Cmd { usage: string; options: Opts; run(a: string[], v: Values, c: Ctx): Promise<number> | number }
-interface Ctx extends PolicyCommandContext { policy: PolicyStore; clock: Clock }
+interface Ctx extends PolicyCommandContext { policy: PolicyPort; clock: Clock }
 
 const change: Opts = { reason: { type: 'string' }, by: { type: 'string' } };
 const s = (v: Values, k: string): string => (typeof v[k] === 'string' ? (v[k] as string) : '');
@@ -41,7 +76,8 @@ function who(v: Values, c: Ctx): Change {
   return { actor: s(v, 'by') || c.actor || userInfo().username, reason: s(v, 'reason') };
 }
 
-function done(r: Result<unknown>, c: Ctx, what: string): number {
+async function done(p: Maybe<Result<unknown>>, c: Ctx, what: string): Promise<number> {
+  const r = await p;
   if (!r.ok) { c.err(`policy: ${r.error}\n`); return 1; }
   c.out(`${what}\n`);
   return 0;
@@ -154,8 +190,8 @@ const commands: Record<string, Cmd> = {
   },
   show: {
     usage: 'policy show [--json]   (the policy in force now, its version, and the last audit entries)', options: { json: { type: 'boolean' } },
-    run: (_a, v, c) => {
-      const snap = c.policy.snapshot();
+    run: async (_a, v, c) => {
+      const snap = await c.policy.snapshot();
       const p = compilePolicy(snap);
       if (v.json) { c.out(JSON.stringify({ version: p.version, snapshot: snap }, null, 2) + '\n'); return 0; }
       const st = snap.settings;
@@ -165,16 +201,16 @@ const commands: Record<string, Cmd> = {
         + `pools ${snap.pools.length}, relays ${snap.relays.length}, exemptions in force ${snap.exemptions.length}, `
         + `quarantined ${snap.quarantines.length}, walled garden ${snap.garden.length}\n`);
       for (const [k, items] of Object.entries(p.sets)) if (items.length) c.out(`  ${k.padEnd(12)} ${items.length <= 8 ? items.join(' ') : `${items.slice(0, 8).join(' ')} … (${items.length})`}\n`);
-      c.out('recent changes:\n' + table(c.policy.audit(10).map((a) => [iso(a.at), a.actor, a.action, a.object, a.reason])));
+      c.out('recent changes:\n' + table((await c.policy.audit(10)).map((a) => [iso(a.at), a.actor, a.action, a.object, a.reason])));
       return 0;
     },
   },
   diff: {
     usage: 'policy diff [--edge NAME]   (what the next apply changes on that edge; default "local")', options: { edge: { type: 'string' } },
-    run: (_a, v, c) => {
+    run: async (_a, v, c) => {
       const edge = s(v, 'edge') || 'local';
-      const last = c.policy.lastApplied(edge);
-      const p = compilePolicy(c.policy.snapshot());
+      const last = await c.policy.lastApplied(edge);
+      const p = compilePolicy(await c.policy.snapshot());
       if (!last) c.out(`# edge ${edge} has no applied policy on record; everything is new\n`);
       else if (last.version === p.version) { c.out(`# edge ${edge} runs ${p.version}: no changes\n`); return 0; }
       else c.out(`# edge ${edge}: ${last.version} → ${p.version}\n`);
@@ -189,8 +225,8 @@ const commands: Record<string, Cmd> = {
     usage: 'policy compile --format nft|iptables|ios|junos|rbldnsd [--family 4|6 (rbldnsd)] [--output FILE]\n'
       + '  iptables prints the ipset script, then iptables-restore and ip6tables-restore input',
     options: { format: { type: 'string' }, family: { type: 'string' }, output: { type: 'string' } },
-    run: (_a, v, c) => {
-      const p = compilePolicy(c.policy.snapshot());
+    run: async (_a, v, c) => {
+      const p = compilePolicy(await c.policy.snapshot());
       let text: string;
       switch (s(v, 'format')) {
         case 'nft': text = compileNft(p); break;
@@ -208,11 +244,12 @@ const commands: Record<string, Cmd> = {
     usage: 'policy apply [--netns NAME]   (replace portwarden\'s nft table on this host in one transaction; needs CAP_NET_ADMIN)',
     options: { netns: { type: 'string' } },
     run: async (_a, v, c) => {
-      const p = compilePolicy(c.policy.snapshot());
+      const store = new PolicyStore(c.store, c.clock);
+      const p = compilePolicy(store.snapshot());
       const applier = new NftApplier({ runner: nftRunner({ netns: s(v, 'netns') || undefined }), logger: c.logger });
       const r = await applier.applyFull(p);
       if (!r.ok) { c.err(`policy: apply failed: ${r.error}${r.restored ? ' (previous table restored)' : ''}\n`); return 1; }
-      c.policy.recordApplied('local', p.version, p.sets);
+      store.recordApplied('local', p.version, p.sets);
       c.out(`applied ${p.version}: ${r.changes} set elements in ${Math.round(r.ms)} ms\n`);
       return 0;
     },
@@ -278,7 +315,8 @@ const commands: Record<string, Cmd> = {
   },
 };
 
-function list<T>(c: Ctx, v: Values, rows: T[], cells: (t: T) => string[], head: string[]): number {
+async function list<T>(c: Ctx, v: Values, pending: Maybe<T[]>, cells: (t: T) => string[], head: string[]): Promise<number> {
+  const rows = await pending;
   if (v.json) c.out(terminalJson(rows) + '\n');
   else c.out(table([head, ...rows.map(cells)]));
   return 0;
@@ -309,7 +347,7 @@ export async function runPolicyCommand(argv: string[], ctx: PolicyCommandContext
   }
   if (parsed.values.help) { ctx.out(`usage: portwarden ${cmd.usage}\n`); return 0; }
   const clock = ctx.clock ?? systemClock;
-  const c: Ctx = { ...ctx, clock, policy: new PolicyStore(ctx.store, clock) };
+  const c: Ctx = { ...ctx, clock, policy: ctx.port ?? new PolicyStore(ctx.store, clock) };
   const code = await cmd.run(parsed.positionals, parsed.values as Values, c);
   if (code === -1) { ctx.err(`usage: portwarden ${cmd.usage}\n`); return 2; }
   return code;

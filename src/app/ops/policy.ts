@@ -44,12 +44,12 @@ function entries<L extends TSchema, A extends Record<string, TSchema>>(o: {
     }),
     operation({
       name: `${name}.add`, summary: `add a ${o.what} entry`, scope: o.addScope, mutates: true, http: { method: 'POST', path: o.path },
-      input: Input({ prefix: Prefix, ...o.add, ...change }), output: Done, object: (i) => `${o.kind} ${(i as { prefix: string }).prefix}`,
+      input: Input({ prefix: Prefix, ...o.add, ...change }), output: Done, object: (i) => `${o.kind.replace(/s$/, "")} ${(i as { prefix: string }).prefix}`,
       async run(i, c, deps: AppDeps) { return done(o.doAdd(policy(deps), i as never, changeOf(i as never, c), deps)); },
     }),
     operation({
       name: `${name}.remove`, summary: `remove a ${o.what} entry`, scope: o.addScope, mutates: true, http: { method: 'DELETE', path: o.path },
-      input: Input({ prefix: Prefix, ...change }), output: Done, object: (i) => `${o.kind} ${i.prefix}`,
+      input: Input({ prefix: Prefix, ...change }), output: Done, object: (i) => `${o.kind.replace(/s$/, "")} ${i.prefix}`,
       async run(i, c, deps: AppDeps) { return done(o.doRemove(policy(deps), i.prefix, changeOf(i, c))); },
     }),
   ] as unknown as OperationDef[];
