@@ -3,7 +3,7 @@
 // with these schemas and generates the OpenAPI document from them; the CLI and
 // the control socket build the same input and call the same `run`. invoke() is
 // the only way in: it checks the scope, runs, and writes the audit record of
-// every mutation (success or refusal).
+// every mutation (success or refusal, a scope refusal included).
 import type { Static, TSchema } from 'typebox';
 import type { Context, Scope } from './actor.ts';
 import { scopeAllows } from './actor.ts';
@@ -69,12 +69,16 @@ function reasonOf(ctx: Context, input: unknown): string {
 export async function invoke<I extends TSchema, O extends TSchema, D>(
   op: OperationDef<I, O, D>, input: Static<I>, ctx: Context, deps: D, audit: AuditSink, now: () => number = Date.now,
 ): Promise<Static<O>> {
-  if (ctx.actor.kind === 'token' && !scopeAllows(ctx.actor.scope ?? 'read', op.scope)) {
-    throw new AppError('forbidden', `${op.name} needs scope ${op.scope}`);
+  const allowed = ctx.actor.kind !== 'token' || scopeAllows(ctx.actor.scope ?? 'read', op.scope);
+  const refusal = (): AppError => new AppError('forbidden', `${op.name} needs scope ${op.scope}`);
+  if (!op.mutates) {
+    if (!allowed) throw refusal();
+    return op.run(input, ctx, deps);
   }
-  if (!op.mutates) return op.run(input, ctx, deps);
+  // A refused change is audited like any other: who tried what, with which credentials.
   let outcome = 'ok';
   try {
+    if (!allowed) throw refusal();
     return await op.run(input, ctx, deps);
   } catch (err) {
     outcome = asAppError(err).code;
