@@ -16,7 +16,8 @@ import { AttributionLog } from '../accountability/index.ts';
 import { createMetrics, createMetricsServer, type Metrics } from '../metrics/index.ts';
 import { readFileSync } from 'node:fs';
 import { createControlServer, controlServerRunning, controlSocketPath } from '../control/index.ts';
-import { AUDIT_MIGRATIONS, AuditLog } from '../app/index.ts';
+import { AUDIT_MIGRATIONS, AuditLog, type AppDeps } from '../app/index.ts';
+import { PolicyStore } from '../netpolicy/index.ts';
 import { buildLimitStore, bruteForce, limitsInEffect, limitsPort, postmasterGate, throttledSasl } from './limits.ts';
 import { ensurePrivateDir, tightenDataDir } from './datadir.ts';
 import { createLogger } from './logger.ts';
@@ -190,11 +191,16 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     const l = cfg.listeners.find((x) => x.port === err.port) ?? cfg.listeners[0];
     throw bindError(l.name, l.host, err.port ?? l.port, err);
   });
+  // The operations' dependencies, one set for every front end in this process (control socket, admin API).
   await store.adb.migrate(AUDIT_MIGRATIONS);
-  const control = await createControlServer({
-    spool, relay, logger, path: controlPath, audit: new AuditLog(store.adb),
-    limits: limitsOn ? (account) => limitsInEffect(limits, limitStore, accounts, account) : undefined,
-  });
+  let policyStore: PolicyStore | undefined;
+  const app: AppDeps = {
+    clock: systemClock, logger, audit: new AuditLog(store.adb), accounts, attribution, spool, relay,
+    get policy() { return (policyStore ??= new PolicyStore(store, systemClock)); },
+    tiers: { names: limits.tierNames, defaultTier: limits.defaultTier },
+    limits: limitsOn ? (account) => limitsInEffect(limits, limitStore, accounts, account) : undefined, limitsEnabled: limitsOn,
+  };
+  const control = await createControlServer({ spool, relay, logger, path: controlPath, audit: app.audit, app });
   const http = cfg.metrics.listen ? createMetricsServer(metrics, { logger }) : null;
   if (http && cfg.metrics.listen) {
     const { host, port } = splitHostPort(cfg.metrics.listen);

@@ -24,6 +24,8 @@ export interface QueueDeps {
   audit?: AuditSink;
   /** The limits in effect for an account, with their live state (wired by cli/). */
   limits?: LimitsLookup;
+  /** The server's whole AppDeps (the same the HTTP API gets); else built from the fields above. */
+  app?: AppDeps;
 }
 
 export const CONTROL_ACTOR: Actor = { kind: 'operator', name: 'control', from: 'control' };
@@ -57,8 +59,8 @@ function answer(req: ControlRequest, v: unknown): ControlResponse {
 }
 
 export async function runQueueOp(deps: QueueDeps, req: ControlRequest): Promise<ControlResponse> {
-  if (req.op === 'limits' && !deps.limits) return controlError('not-found', 'limits are not enabled');
-  const app: AppDeps = { clock: deps.clock ?? systemClock, logger: deps.logger, spool: deps.spool, relay: deps.relay, limits: deps.limits };
+  const app: AppDeps = deps.app ?? { clock: deps.clock ?? systemClock, logger: deps.logger, spool: deps.spool, relay: deps.relay, limits: deps.limits };
+  if (req.op === 'limits' && !app.limits) return controlError('not-found', 'limits are not enabled');
   const [name, raw] = opFor(req);
   const op = operationByName(name);
   const input = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
