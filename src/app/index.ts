@@ -14,5 +14,4 @@ export { invoke, operation, redact, type AuditEntry, type AuditSink, type HttpMe
 export { AuditLog, AUDIT_MIGRATIONS, AUDIT_PAGE_MAX, type AuditQuery, type AuditRow } from './audit.ts';
 export { need, type AppDeps, type LimitsLookup, type RelayKick, type TierPolicy } from './deps.ts';
 export { OPERATIONS, operationByName } from './registry.ts';
-export { changeOf } from './ops/policy.ts';
 export { checkInput } from './check.ts';

@@ -13,7 +13,7 @@
 // Postfix's postqueue -p/-f and postsuper -h/-H/-d/-r.
 export { createControlServer, controlServerRunning, controlSocketPath, type ControlServer, type ControlServerOptions } from './server.ts';
 export { controlRequest } from './client.ts';
-export { runQueueOp, CONTROL_ACTOR, type QueueDeps, type RelayPort } from './ops.ts';
+export { runQueueOp, type QueueDeps, type RelayPort } from './ops.ts';
 export {
   CONTROL_OPS, MAX_REQUEST_BYTES, parseRequest, checkRequest,
   type ControlOp, type ControlRequest, type ControlResponse, type ControlErrorCode,

@@ -12,13 +12,11 @@ import { NftApplier, nftRunner } from './apply.ts';
 import { parsePin } from './client.ts';
 import { EDGE_NAME } from './http.ts';
 import { compilePolicy, diffSets } from './compile.ts';
-import {
-  ACTIONS, GARDEN_PROTOS, POOL_CLASSES, RELAY_KINDS, isOneOf,
-  type EdgeSettings, type Exemption, type GardenEntry, type GardenProto, type PolicySnapshot, type Pool, type PoolClass, type Quarantine, type Relay, type RelayKind, type Result,
-} from './model.ts';
+import { ACTIONS, GARDEN_PROTOS, POOL_CLASSES, RELAY_KINDS, isOneOf, type EdgeSettings, type Result } from './model.ts';
 import { compileNft } from './nft.ts';
 import { compileRbldnsd } from './rbldnsd.ts';
-import { PolicyStore, type AuditRecord, type BlockedCount, type Change, type EdgeStatus } from './store.ts';
+import { PolicyStore, type Change } from './store.ts';
+import type { Maybe, PolicyPort } from './port.ts';
 
 export interface PolicyCommandContext {
   store: Store;
@@ -36,32 +34,6 @@ export interface PolicyCommandContext {
    * `apply` and `agent` always work on the store itself.
    */
   port?: PolicyPort;
-}
-
-type Maybe<T> = T | Promise<T>;
-/** What the commands need of the policy: PolicyStore's own methods, sync or async. */
-export interface PolicyPort {
-  addPool(prefix: string, cls: PoolClass, note: string, c: Change): Maybe<Result<unknown>>;
-  removePool(prefix: string, c: Change): Maybe<Result<unknown>>;
-  listPools(): Maybe<Pool[]>;
-  addRelay(prefix: string, kind: RelayKind, customer: string, note: string, c: Change): Maybe<Result<unknown>>;
-  removeRelay(prefix: string, c: Change): Maybe<Result<unknown>>;
-  listRelays(): Maybe<Relay[]>;
-  addExemption(prefix: string, customer: string, expiresAt: number | null, c: Change): Maybe<Result<unknown>>;
-  removeExemption(prefix: string, c: Change): Maybe<Result<unknown>>;
-  listExemptions(includeExpired?: boolean): Maybe<Exemption[]>;
-  quarantine(prefix: string, subscriber: string, caseId: string, c: Change): Maybe<Result<unknown>>;
-  release(prefix: string, c: Change): Maybe<Result<unknown>>;
-  listQuarantines(): Maybe<Quarantine[]>;
-  addGarden(prefix: string, proto: GardenProto, ports: string, note: string, c: Change): Maybe<Result<unknown>>;
-  removeGarden(prefix: string, c: Change): Maybe<Result<unknown>>;
-  listGarden(): Maybe<GardenEntry[]>;
-  setSettings(patch: Partial<EdgeSettings>, c: Change): Maybe<Result<unknown>>;
-  snapshot(): Maybe<PolicySnapshot>;
-  audit(limit?: number): Maybe<AuditRecord[]>;
-  lastApplied(edge: string): Maybe<{ at: number; version: string; sets: Record<string, string[]> } | null>;
-  edges(): Maybe<EdgeStatus[]>;
-  blocked(limit?: number): Maybe<BlockedCount[]>;
 }
 
 type Opts = NonNullable<ParseArgsConfig['options']>;

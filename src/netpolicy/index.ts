@@ -34,4 +34,5 @@ export {
   createPolicyHttpHandler, createPolicyHttpsServer, parseTokenFile, EDGE_NAME,
   type PolicyHttpOptions, type PolicyHttpsOptions, type AgentReport, type EdgeToken,
 } from './http.ts';
-export { runPolicyCommand, type PolicyCommandContext, type PolicyPort } from './cli.ts';
+export { runPolicyCommand, type PolicyCommandContext } from './cli.ts';
+export type { PolicyPort } from './port.ts';

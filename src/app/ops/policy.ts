@@ -8,7 +8,6 @@ import {
   type Change, type PolicyStore, type Result,
 } from '../../netpolicy/index.ts';
 import type { Context } from '../actor.ts';
-import { AppError } from '../errors.ts';
 import { operation, type OperationDef } from '../operation.ts';
 import { need, type AppDeps } from '../deps.ts';
 import { Done, Input, Limit, Reason, Str, unwrap } from './common.ts';
@@ -198,9 +197,3 @@ export const POLICY_OPS: readonly OperationDef[] = [
   ...pools, ...relays, ...exemptions, ...quarantine, ...garden,
   policySettingsShow, policySettingsSet, policyCompile, policyDiff, policyApplied, policySnapshot, policyEdges, policyAudit, policyBlocked,
 ] as unknown as OperationDef[];
-
-export const policyOp = (name: string): OperationDef => {
-  const op = POLICY_OPS.find((o) => o.name === name);
-  if (!op) throw new AppError('internal', `no operation ${name}`);
-  return op;
-};
