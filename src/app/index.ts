@@ -13,5 +13,5 @@ export { SCOPES, scopeAllows, systemActor, type Actor, type ActorKind, type Cont
 export { invoke, operation, redact, type AuditEntry, type AuditSink, type HttpMethod, type OperationDef } from './operation.ts';
 export { AuditLog, AUDIT_MIGRATIONS, AUDIT_PAGE_MAX, type AuditQuery, type AuditRow } from './audit.ts';
 export { need, type AppDeps, type LimitsLookup, type RelayKick, type TierPolicy } from './deps.ts';
-export { OPERATIONS, operationByName } from './registry.ts';
+export { loadOperation, loadOperations } from './registry.ts';
 export { checkInput } from './check.ts';

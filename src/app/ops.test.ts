@@ -12,7 +12,7 @@ import { AttributionLog } from '../accountability/index.ts';
 import { Spool } from '../spool/index.ts';
 import { tempDir } from '../../test/lib/tools.ts';
 import {
-  AUDIT_MIGRATIONS, AppError, AuditLog, OPERATIONS, checkInput, invoke, operationByName,
+  AUDIT_MIGRATIONS, AppError, AuditLog, checkInput, invoke, loadOperation, loadOperations,
   type Actor, type AppDeps, type AuditRow,
 } from './index.ts';
 
@@ -35,7 +35,7 @@ async function fixture(t: { after(fn: () => unknown): void }) {
   t.after(() => { attribution.close(); store.close(); tmp.remove(); });
   /** Checks the input against the op's schema and invokes it, as every front end does. */
   const call = async <T = Record<string, unknown>>(name: string, input: Record<string, unknown>, actor: Actor = operator, reason?: string): Promise<T> => {
-    const op = operationByName(name);
+    const op = await loadOperation(name);
     checkInput(op, input);
     return invoke(op, input as never, { actor, ...(reason ? { reason } : {}) }, deps, audit, () => clock.now()) as Promise<T>;
   };
@@ -222,8 +222,9 @@ test('trace: by queue id (any case), Message-ID and address at a time; limits: u
   assert.equal(await code(call('limits.show', { login: 'alice@isp.example' })), 'unavailable: limits are disabled in the configuration');
 });
 
-test('checkInput names the field: unknown, missing, wrong type, out of range', () => {
-  const msg = (name: string, input: unknown): string => { try { checkInput(operationByName(name), input); return 'ok'; } catch (e) { return (e as AppError).message; } };
+test('checkInput names the field: unknown, missing, wrong type, out of range', async () => {
+  const ops = new Map((await loadOperations()).map((o) => [o.name, o]));
+  const msg = (name: string, input: unknown): string => { try { checkInput(ops.get(name)!, input); return 'ok'; } catch (e) { return (e as AppError).message; } };
   assert.equal(msg('accounts.add', { login: 'a', password: 'b', extra: 1 }), 'accounts.add: unknown field "extra"');
   assert.match(msg('accounts.add', {}), /^accounts\.add: input must have required properties login/);
   assert.match(msg('accounts.list', { limit: 'ten' }), /^accounts\.list: limit must be integer/);
@@ -231,7 +232,10 @@ test('checkInput names the field: unknown, missing, wrong type, out of range', (
   assert.equal(msg('accounts.list', { limit: 10 }), 'ok');
 });
 
-test('the registry: unique names; each route under /api/v1 is REST-ish, its path parameters are input fields, reads are GET', () => {
+test('the registry: unique names; each route under /api/v1 is REST-ish, its path parameters are input fields, reads are GET', async () => {
+  const OPERATIONS = await loadOperations();
+  assert.equal(await loadOperation('queue.hold'), OPERATIONS.find((o) => o.name === 'queue.hold'));
+  await assert.rejects(loadOperation('queue.explode'), /no operation queue\.explode/);
   assert.equal(new Set(OPERATIONS.map((o) => o.name)).size, OPERATIONS.length);
   assert.equal(new Set(OPERATIONS.map((o) => `${o.http.method} ${o.http.path}`)).size, OPERATIONS.length, 'one op per route');
   for (const o of OPERATIONS) {

@@ -4,14 +4,12 @@
 // refusal. Commands format what comes back; they call nothing else.
 import { userInfo } from 'node:os';
 import {
-  AUDIT_MIGRATIONS, AppError, AuditLog, asAppError, checkInput, invoke, operationByName,
+  AUDIT_MIGRATIONS, AppError, AuditLog, asAppError, checkInput, invoke, loadOperation,
   type Actor, type AppDeps, type AuditSink, type TierPolicy,
 } from '../app/index.ts';
 import { AccountStore } from '../auth/index.ts';
-import { AttributionLog } from '../accountability/index.ts';
 import { createLogger } from './logger.ts';
 import { systemClock, visible } from '../core/index.ts';
-import { PolicyStore } from '../netpolicy/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Store } from '../store/index.ts';
 import { configPath, type Io } from './commands.ts';
@@ -32,7 +30,7 @@ export interface CliApp {
 
 /** Runs one operation as the operator; a refusal comes back as an AppError, never thrown. */
 export async function runOp<T = unknown>(app: CliApp, name: string, input: Record<string, unknown>, reason?: string): Promise<{ ok: true; value: T } | { ok: false; error: AppError }> {
-  const op = operationByName(name);
+  const op = await loadOperation(name);
   // Absent options arrive as undefined: drop them, as a JSON body would not have them.
   const clean = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
   try {
@@ -58,27 +56,27 @@ export interface OpenApp extends CliApp {
 }
 
 /**
- * The state store from the config, with the audit log and the repositories the
- * operations ask for (made on first use). The CLI has no spool or relay: queue
+ * The state store from the config, with the audit log, the account store (made
+ * on first use) and what `more` adds. The CLI has no spool or relay: queue
  * changes go through the server's control socket.
  */
-export async function openApp(configFlag: string | undefined, io: Io): Promise<OpenApp | null> {
+export async function openApp(configFlag: string | undefined, io: Io, more?: (store: Store, cfg: Config) => Partial<AppDeps>): Promise<OpenApp | null> {
   const state = openState(configFlag, io);
   if (!state) return null;
   const { cfg, store } = state;
   await store.adb.migrate(AUDIT_MIGRATIONS);
   const audit = new AuditLog(store.adb);
-  let accounts: AccountStore | undefined, policy: PolicyStore | undefined, attribution: AttributionLog | undefined;
+  let accounts: AccountStore | undefined;
   const deps: AppDeps = {
     clock: systemClock,
     logger: createLogger(cfg.log.level),
     audit,
     get accounts() { return (accounts ??= new AccountStore(store, accountStoreOptions(cfg))); },
-    get policy() { return (policy ??= new PolicyStore(store, systemClock)); },
-    get attribution() { return (attribution ??= new AttributionLog(store, { retentionDays: cfg.accountability.retentionDays })); },
     tiers: () => tiersOf(cfg, configFlag, io),
   };
-  return { cfg, store, deps, audit, actor: operatorActor(), close() { attribution?.close(); store.close(); } };
+  // The other parts a command needs it names itself (policy, attribution), so that none loads what it does not use.
+  Object.assign(deps, more?.(store, cfg));
+  return { cfg, store, deps, audit, actor: operatorActor(), close() { deps.attribution?.close(); store.close(); } };
 }
 
 /** The configured tiers; invalid limits in the config refuse the tier choice rather than guess. */

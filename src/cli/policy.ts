@@ -3,7 +3,8 @@
 // layer's policy operations (scoped, audited) by the port below. `policy apply`
 // and `policy agent` work on the store and the edge themselves.
 import { parseArgs } from 'node:util';
-import { runPolicyCommand, type Change, type PolicyPort, type Result } from '../netpolicy/index.ts';
+import { PolicyStore, runPolicyCommand, type Change, type PolicyPort, type Result } from '../netpolicy/index.ts';
+import { systemClock } from '../core/index.ts';
 import { createLogger } from './logger.ts';
 import { openStore } from '../store/index.ts';
 import type { Command } from './commands.ts';
@@ -55,7 +56,7 @@ export const policyCommand: Command = {
       const store = openStore(':memory:');
       try { return await runPolicyCommand(argv.length ? argv : ['--help'], { store, logger: createLogger('warn'), out: io.out, err: io.err }); } finally { store.close(); }
     }
-    const app = await openApp(typeof values.config === 'string' ? values.config : undefined, io);
+    const app = await openApp(typeof values.config === 'string' ? values.config : undefined, io, (store) => ({ policy: new PolicyStore(store, systemClock) }));
     if (!app) return 1;
     const rest = argv.filter((a, i) => a !== '--config' && argv[i - 1] !== '--config' && !a.startsWith('--config='));
     // `policy agent` runs until SIGTERM/SIGINT.

@@ -2,7 +2,7 @@
 // who sent a message, through the app's trace operation (attribution log).
 // Exit status: 0 found, 1 nothing found, 2 usage error.
 import { parseArgs } from 'node:util';
-import { TRACE_USAGE, formatRecord, type AttributionRecord } from '../accountability/index.ts';
+import { AttributionLog, TRACE_USAGE, formatRecord, type AttributionRecord } from '../accountability/index.ts';
 import { terminalJson } from '../core/index.ts';
 import type { Command, Io } from './commands.ts';
 import { openApp, refuse, runOp } from './op.ts';
@@ -52,7 +52,7 @@ export const traceCommand: Command = {
   async run(argv, io) {
     const t = traceInput(argv, io);
     if (typeof t === 'number') return t;
-    const app = await openApp(t.config, io);
+    const app = await openApp(t.config, io, (store, cfg) => ({ attribution: new AttributionLog(store, { retentionDays: cfg.accountability.retentionDays }) }));
     if (!app) return 1;
     try {
       const r = await runOp<{ kind: string; value: string; records: AttributionRecord[] }>(app, 'trace', t.input);

@@ -6,7 +6,7 @@ import type { Clock, Logger } from '../core/index.ts';
 import { systemClock } from '../core/index.ts';
 import type { Spool } from '../spool/index.ts';
 import {
-  AppError, checkInput, invoke, operationByName,
+  AppError, checkInput, invoke, loadOperation,
   type Actor, type AppDeps, type AuditSink, type LimitsLookup, type RelayKick,
 } from '../app/index.ts';
 import type { ControlRequest, ControlResponse } from './protocol.ts';
@@ -62,7 +62,7 @@ export async function runQueueOp(deps: QueueDeps, req: ControlRequest): Promise<
   const app: AppDeps = deps.app ?? { clock: deps.clock ?? systemClock, logger: deps.logger, spool: deps.spool, relay: deps.relay, limits: deps.limits };
   if (req.op === 'limits' && !app.limits) return controlError('not-found', 'limits are not enabled');
   const [name, raw] = opFor(req);
-  const op = operationByName(name);
+  const op = await loadOperation(name);
   const input = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
   try {
     checkInput(op, input);
