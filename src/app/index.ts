@@ -15,3 +15,7 @@ export {
   TOKEN_MIGRATIONS, TOKEN_OPERATIONS, TOKEN_PREFIX, TokenRepository, tokenHash, tokensAdd, tokensList, tokensRevoke,
   type TokenDeps, type TokenInfo,
 } from './tokens.ts';
+export { AuditLog, AUDIT_MIGRATIONS, AUDIT_PAGE_MAX, type AuditQuery, type AuditRow } from './audit.ts';
+export { need, type AppDeps, type LimitsLookup, type RelayKick, type TierPolicy } from './deps.ts';
+export { loadOperation, loadOperations } from './registry.ts';
+export { checkInput } from './check.ts';

@@ -3,7 +3,7 @@
 // with these schemas and generates the OpenAPI document from them; the CLI and
 // the control socket build the same input and call the same `run`. invoke() is
 // the only way in: it checks the scope, runs, and writes the audit record of
-// every mutation (success or refusal).
+// every mutation (success or refusal, a scope refusal included).
 import type { Static, TSchema } from 'typebox';
 import type { Context, Scope } from './actor.ts';
 import { scopeAllows } from './actor.ts';
@@ -24,6 +24,8 @@ export interface OperationDef<I extends TSchema = TSchema, O extends TSchema = T
   output: O;
   /** The object the audit record names ("account alice@example.net"); defaults to the op name. */
   object?: (input: Static<I>) => string;
+  /** Further input fields never copied into the audit record (a passwd-file's text holds hashes). */
+  secret?: readonly string[];
   run(input: Static<I>, ctx: Context, deps: D): Promise<Static<O>>;
 }
 
@@ -53,19 +55,30 @@ export interface AuditSink {
 /** Input fields never copied into an audit record. */
 const SECRET_FIELDS = new Set(['password', 'hash', 'secret', 'token']);
 
-export function redact(input: unknown): string {
-  return JSON.stringify(input, (k, v) => (SECRET_FIELDS.has(k) ? '[redacted]' : v)) ?? 'null';
+export function redact(input: unknown, also: readonly string[] = []): string {
+  return JSON.stringify(input, (k, v) => (SECRET_FIELDS.has(k) || also.includes(k) ? '[redacted]' : v)) ?? 'null';
+}
+
+/** The why of a change: the context's, else an input field `reason` (how the API and the CLI give it). */
+function reasonOf(ctx: Context, input: unknown): string {
+  if (ctx.reason) return ctx.reason;
+  const r = input && typeof input === 'object' ? (input as { reason?: unknown }).reason : undefined;
+  return typeof r === 'string' ? r : '';
 }
 
 export async function invoke<I extends TSchema, O extends TSchema, D>(
   op: OperationDef<I, O, D>, input: Static<I>, ctx: Context, deps: D, audit: AuditSink, now: () => number = Date.now,
 ): Promise<Static<O>> {
-  if (ctx.actor.kind === 'token' && !scopeAllows(ctx.actor.scope ?? 'read', op.scope)) {
-    throw new AppError('forbidden', `${op.name} needs scope ${op.scope}`);
+  const allowed = ctx.actor.kind !== 'token' || scopeAllows(ctx.actor.scope ?? 'read', op.scope);
+  const refusal = (): AppError => new AppError('forbidden', `${op.name} needs scope ${op.scope}`);
+  if (!op.mutates) {
+    if (!allowed) throw refusal();
+    return op.run(input, ctx, deps);
   }
-  if (!op.mutates) return op.run(input, ctx, deps);
+  // A refused change is audited like any other: who tried what, with which credentials.
   let outcome = 'ok';
   try {
+    if (!allowed) throw refusal();
     return await op.run(input, ctx, deps);
   } catch (err) {
     outcome = asAppError(err).code;
@@ -73,7 +86,7 @@ export async function invoke<I extends TSchema, O extends TSchema, D>(
   } finally {
     await audit.write({
       at: now(), actorKind: ctx.actor.kind, actor: ctx.actor.name, from: ctx.actor.from, action: op.name,
-      object: op.object ? op.object(input) : op.name, reason: ctx.reason ?? '', outcome, detail: redact(input),
+      object: op.object ? op.object(input) : op.name, reason: reasonOf(ctx, input), outcome, detail: redact(input, op.secret),
     });
   }
 }

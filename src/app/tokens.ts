@@ -137,7 +137,7 @@ export const tokensAdd = operation({
   scope: 'admin',
   mutates: true,
   http: { method: 'POST', path: '/tokens' },
-  input: Type.Object({ name: NameSchema, scope: ScopeSchema }),
+  input: Type.Object({ name: NameSchema, scope: ScopeSchema }, { additionalProperties: false }),
   output: Type.Object({ name: Type.String(), scope: ScopeSchema, secret: Type.String(), createdAt: Type.Integer() }),
   object: (i) => `token ${i.name}`,
   async run(input, ctx, deps: TokenDeps) {
@@ -152,7 +152,7 @@ export const tokensList = operation({
   scope: 'admin',
   mutates: false,
   http: { method: 'GET', path: '/tokens' },
-  input: Type.Object({}),
+  input: Type.Object({}, { additionalProperties: false }),
   output: Type.Object({ tokens: Type.Array(TokenSchema) }),
   async run(_input, _ctx, deps: TokenDeps) {
     return { tokens: await repo(deps).list() };
@@ -165,7 +165,7 @@ export const tokensRevoke = operation({
   scope: 'admin',
   mutates: true,
   http: { method: 'DELETE', path: '/tokens/:name' },
-  input: Type.Object({ name: NameSchema }),
+  input: Type.Object({ name: NameSchema }, { additionalProperties: false }),
   output: TokenSchema,
   object: (i) => `token ${i.name}`,
   async run(input, _ctx, deps: TokenDeps) {

@@ -1,11 +1,10 @@
 // `portwarden account add|passwd|alias|disable|enable|list|import|remove`.
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { AccountError, AccountStore } from '../auth/index.ts';
+import type { Account, ImportResult } from '../auth/index.ts';
 import { terminalJson, visible } from '../core/index.ts';
-import { UsageError, configPath, type Command, type Io } from './commands.ts';
-import { accountStoreOptions, openState } from './state.ts';
-import { limitsFromConfig } from './limits.ts';
+import { UsageError, type Command, type Io } from './commands.ts';
+import { openApp, refuse, runOp } from './op.ts';
 
 const USAGE = `usage: portwarden account <subcommand> [--config FILE]
   add LOGIN [--password-stdin] [--hash HASH] [--subscriber ID] [--address ADDR]... [--tier TIER]
@@ -36,42 +35,66 @@ export const accountCommand: Command = {
     const [sub, a1, a2] = positionals;
     if (values.help) { io.out(USAGE); return 0; }
     if (!sub) { io.err(USAGE); return 2; }
-    const state = await openState(values.config, io);
-    if (!state) return 1;
-    const accounts = await AccountStore.open(state.store, accountStoreOptions(state.cfg));
-    // A tier the limits do not know would silently get the default tier's limits: refuse it,
-    // and give accounts made without --tier the configured default rather than a fixed name.
-    const tierOf = (asked: string | undefined): string => {
-      const l = limitsFromConfig(state.cfg, () => configPath(values.config, io));
-      if (!l.ok) throw new Error(`the limits in the config are invalid (see portwarden config check):\n${l.errors.join('\n')}`);
-      if (asked === undefined) return l.limits.defaultTier;
-      if (!l.limits.tierNames.includes(asked)) throw new Error(`unknown tier "${asked}" (configured: ${l.limits.tierNames.join(', ')})`);
-      return asked;
-    };
+    const app = await openApp(values.config, io);
+    if (!app) return 1;
     const need = (v: string | undefined, what: string): string => { if (!v) throw new UsageError(`${sub}: missing ${what}\n${USAGE}`); return v; };
+    // Every subcommand is one operation; a refusal prints "account SUB: why" with the catalogue's exit code.
+    const call = async <T>(name: string, input: Record<string, unknown>): Promise<T | number> => {
+      const r = await runOp<T>(app, name, input);
+      return r.ok ? r.value : refuse(io, `account ${sub}`, r.error);
+    };
     try {
       switch (sub) {
         case 'add': {
           const login = need(a1, 'LOGIN');
-          const acct = await accounts.add({
-            login,
-            ...(values.hash ? { hash: values.hash } : { password: await password(io) }),
-            subscriber: values.subscriber, addresses: values.address, tier: tierOf(values.tier),
-          });
+          const secret = values.hash ? { hash: values.hash } : { password: await password(io) };
+          const acct = await call<Account>('accounts.add', { login, ...secret, subscriber: values.subscriber, addresses: values.address, tier: values.tier });
+          if (typeof acct === 'number') return acct;
           io.out(`added ${acct.login} (subscriber ${acct.subscriber}, tier ${acct.tier})`);
           return 0;
         }
-        case 'passwd': await accounts.setPassword(need(a1, 'LOGIN'), await password(io)); io.out(`password set for ${a1}`); return 0;
-        case 'alias':
-          if (values.remove) { const ok = await accounts.removeAddress(need(a1, 'LOGIN'), need(a2, 'ADDRESS')); io.out(ok ? `removed ${a2}` : `${a2} was not listed`); return ok ? 0 : 1; }
-          await accounts.addAddress(need(a1, 'LOGIN'), need(a2, 'ADDRESS'));
+        case 'passwd': {
+          const login = need(a1, 'LOGIN');
+          const r = await call('accounts.passwd', { login, password: await password(io) });
+          if (typeof r === 'number') return r;
+          io.out(`password set for ${a1}`);
+          return 0;
+        }
+        case 'alias': {
+          const input = { login: need(a1, 'LOGIN'), address: need(a2, 'ADDRESS') };
+          if (values.remove) {
+            const r = await call<{ done: boolean }>('accounts.alias.remove', input);
+            if (typeof r === 'number') return r;
+            io.out(r.done ? `removed ${a2}` : `${a2} was not listed`);
+            return r.done ? 0 : 1;
+          }
+          const r = await call('accounts.alias.add', input);
+          if (typeof r === 'number') return r;
           io.out(`${a1} may now send as ${a2}`);
           return 0;
-        case 'disable': await accounts.disable(need(a1, 'LOGIN'), values.reason ?? 'disabled by operator'); io.out(`disabled ${a1}`); return 0;
-        case 'enable': await accounts.enable(need(a1, 'LOGIN')); io.out(`enabled ${a1}`); return 0;
-        case 'remove': { const ok = await accounts.remove(need(a1, 'LOGIN')); io.out(ok ? `removed ${a1}` : `no account ${a1}`); return ok ? 0 : 1; }
+        }
+        case 'disable': {
+          const r = await call('accounts.disable', { login: need(a1, 'LOGIN'), reason: values.reason });
+          if (typeof r === 'number') return r;
+          io.out(`disabled ${a1}`);
+          return 0;
+        }
+        case 'enable': {
+          const r = await call('accounts.enable', { login: need(a1, 'LOGIN'), reason: values.reason });
+          if (typeof r === 'number') return r;
+          io.out(`enabled ${a1}`);
+          return 0;
+        }
+        case 'remove': {
+          const r = await runOp(app, 'accounts.remove', { login: need(a1, 'LOGIN'), reason: values.reason });
+          if (!r.ok && r.error.code !== 'not-found') return refuse(io, `account ${sub}`, r.error);
+          io.out(r.ok ? `removed ${a1}` : `no account ${a1}`);
+          return r.ok ? 0 : 1;
+        }
         case 'list': {
-          const list = await accounts.list({ subscriber: values.subscriber });
+          const r = await call<{ accounts: Account[] }>('accounts.list', { subscriber: values.subscriber });
+          if (typeof r === 'number') return r;
+          const list = r.accounts;
           if (values.json) { io.out(terminalJson(list)); return 0; }
           // Logins and subscribers can come from an imported passwd-file: each cell through visible(), so a tab or newline stays in it.
           io.out(['LOGIN\tSUBSCRIBER\tSTATUS\tTIER\tHASH\tSCRAM\tADDRESSES',
@@ -82,19 +105,16 @@ export const accountCommand: Command = {
           const file = need(a1, 'FILE');
           const from = values['subscriber-from'];
           if (from && !['login', 'uid', 'gecos'].includes(from)) throw new UsageError('--subscriber-from takes login, uid or gecos');
-          const r = await accounts.importDovecotPasswdFile(readFileSync(file, 'utf8'), {
-            subscriberFrom: from as 'login' | 'uid' | 'gecos' | undefined, allowPlain: values['allow-plain'], tier: tierOf(values.tier) });
+          const r = await call<ImportResult>('accounts.import', { text: readFileSync(file, 'utf8'), subscriberFrom: from, allowPlain: values['allow-plain'], tier: values.tier });
+          if (typeof r === 'number') return r;
           io.out(`imported ${r.imported} account(s) from ${file}`);
           for (const s of r.skipped) io.err(visible(`${file}:${s.line}: skipped: ${s.reason}`)); // the reason may quote the file
           return r.skipped.length ? 1 : 0;
         }
         default: io.err(`unknown subcommand "${sub}"\n${USAGE}`); return 2;
       }
-    } catch (err) {
-      if (err instanceof AccountError) { io.err(visible(`account ${sub}: ${err.message}`)); return 1; }
-      throw err;
     } finally {
-      await state.store.close();
+      await app.close();
     }
   },
 };

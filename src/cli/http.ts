@@ -9,6 +9,7 @@ import { systemClock, type Logger } from '../core/index.ts';
 import { splitHostPort, type Config } from '../config/index.ts';
 import type { Store } from '../store/index.ts';
 import type { EventBus } from '../events/index.ts';
+import type { AppDeps } from '../app/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { EdgeToken } from '../netpolicy/index.ts';
 import type { HttpListener, ReadinessCheck } from '../http/index.ts';
@@ -24,6 +25,8 @@ export interface HttpWiring {
   edgeTokens?: readonly EdgeToken[];
   /** The event bus: edge reports publish edge.blocked on it. */
   bus: EventBus;
+  /** The operations' dependencies (the admin API mounts every operation over them). */
+  app: AppDeps;
   /** True while the relay runs. */
   relayRunning: () => boolean;
   /** Turns a failed bind into start's one-line error. */
@@ -84,14 +87,12 @@ export async function startHttp(w: HttpWiring): Promise<HttpLayer> {
     await up(l, np.listen!, { tls: true, spkiPin: tls.info.spkiPin });
   }
   if (cfg.api.listen) {
-    const { TOKEN_MIGRATIONS, TOKEN_OPERATIONS, TokenRepository } = await import('../app/index.ts');
-    const { AUDIT_MIGRATIONS, AuditLog } = await import('./audit-standin.ts');
+    const { AUDIT_MIGRATIONS, TOKEN_MIGRATIONS, TokenRepository, loadOperations, need } = await import('../app/index.ts');
     await w.store.migrate([...AUDIT_MIGRATIONS, ...TOKEN_MIGRATIONS]);
-    const db = w.store.db;
-    const tokens = new TokenRepository(db);
+    const tokens = new TokenRepository(w.store.db);
     const l = createHttpListener({ name: 'api', logger, tls: cfg.api.tls ? tls.options() : undefined, maxConnections: cfg.api.maxConnections, bodyLimit: cfg.api.bodyLimit });
-    // At merge: the registry of src/app (OPERATIONS) with the AppDeps the ops need, plus `tokens`.
-    await apiRoutes(l.app, { operations: TOKEN_OPERATIONS, deps: { tokens }, audit: new AuditLog(db), tokens });
+    // Every operation the CLI has, with the process's one set of dependencies (the control socket's too).
+    await apiRoutes(l.app, { operations: await loadOperations(), deps: Object.assign(w.app, { tokens }), audit: need(w.app, 'audit'), tokens });
     await up(l, cfg.api.listen, cfg.api.tls ? { tls: true, spkiPin: tls.info.spkiPin } : { tls: false });
   }
   return layer;

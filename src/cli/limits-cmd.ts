@@ -3,12 +3,10 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigWithSource } from '../config/index.ts';
 import { controlRequest, controlSocketPath } from '../control/index.ts';
-import { openStore } from '../store/index.ts';
 import { terminalJson, visible } from '../core/index.ts';
-import { AccountStore } from '../auth/index.ts';
 import { buildLimits, limitsInEffect, type RuleInEffect } from './limits.ts';
 import { configPath, type Command } from './commands.ts';
-import { storeConfig } from './state.ts';
+import { openApp, refuse, runOp } from './op.ts';
 
 const USAGE = `usage: portwarden limits show ACCOUNT [--json] [--config FILE]
   The rules for the account's tier and overrides; with the server running, what is left
@@ -36,12 +34,17 @@ export const limitsCommand: Command = {
     if (live && live.ok && live.op === 'limits') {
       view = live.limits as typeof view;
     } else {
-      // No server running: the rules alone, from the config and the account's tier.
-      const store = await openStore(storeConfig(cfg));
+      // No server running: the rules alone, from the config and the account's tier, through the same operation.
+      const app = await openApp(values.config, io);
+      if (!app) return 1;
       try {
-        view = await limitsInEffect(buildLimits(cfg, loaded.where).limits, null, await AccountStore.open(store), account);
+        const rules = buildLimits(cfg, loaded.where).limits;
+        app.deps.limits = async (login) => limitsInEffect(rules, null, app.deps.accounts!, login);
+        const r = await runOp<typeof view>(app, 'limits.show', { login: account });
+        if (!r.ok) return refuse(io, 'limits show', r.error);
+        view = r.value;
       } finally {
-        await store.close();
+        await app.close();
       }
     }
     if (values.json) { io.out(terminalJson(view)); return 0; }

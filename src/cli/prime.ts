@@ -14,7 +14,7 @@ export async function prime(): Promise<void> {
     ...Object.values(commands).map((c) => c.load?.()),
     // What `start` itself imports only when the config asks for it:
     import('../dkim/index.ts'), import('../postfix/index.ts'), import('../netpolicy/index.ts'),
-    import('../http/index.ts'), import('./http.ts'), import('./audit-standin.ts'),
+    import('../http/index.ts'), import('./http.ts'),
     // Loaded by the password worker threads (auth/hash-pool.ts), which would otherwise strip it themselves.
     import('../auth/index.ts').then((a) => import(a.HASH_WORKER_URL)),
   ]);

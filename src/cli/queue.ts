@@ -3,11 +3,12 @@
 // show, stats and wait-empty read the spool directly when no server runs.
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { Spool, listQueue, selectorProblem, showMessage, type QueueActionResult, type QueueEntry } from '../spool/index.ts';
+import { Spool, selectorProblem, type QueueActionResult, type QueueEntry, type SpoolStats } from '../spool/index.ts';
 import { controlRequest, controlSocketPath, type ControlOp, type ControlRequest, type ControlResponse } from '../control/index.ts';
 import { ConfigError, loadConfig } from '../config/index.ts';
-import { terminalJson, visible } from '../core/index.ts';
+import { silentLogger, systemClock, terminalJson, visible } from '../core/index.ts';
 import { configPath, type Command, type Io } from './commands.ts';
+import { operatorActor, runOp, type CliApp } from './op.ts';
 
 interface Ctx { io: Io; dataDir: string; json: boolean; positionals: string[]; values: Record<string, string | boolean | undefined> }
 
@@ -24,7 +25,7 @@ const subs: Record<string, Sub> = {
     usage: 'list [--json]                 every message, like postqueue -p (* active, ! held, # damaged)',
     options: ['json'],
     async run(ctx) {
-      const messages = await viaServerOr(ctx, { op: 'list' }, async (spool) => listQueue(spool), (r) => (r.ok && r.op === 'list' ? r.messages : null));
+      const messages = await viaServerOr(ctx, { op: 'list' }, async (spool) => (await local<{ messages: QueueEntry[] }>(spool, 'queue.list', {})).messages, (r) => (r.ok && r.op === 'list' ? r.messages : null));
       if (!messages) return 1;
       if (ctx.json) { ctx.io.out(terminalJson(messages)); return 0; }
       ctx.io.out(formatList(messages));
@@ -39,7 +40,12 @@ const subs: Record<string, Sub> = {
       const id = ctx.positionals[0];
       type Shown = { entry: QueueEntry; headers: string } | 'missing';
       const m = await viaServerOr<Shown>(ctx, { op: 'show', ids: [id] },
-        async (spool) => (await showMessage(spool, id)) ?? 'missing',
+        async (spool) => {
+          const r = await runOp<{ message: QueueEntry; headers: string }>(localApp(spool), 'queue.show', { id });
+          if (!r.ok && (r.error.code === 'not-found' || r.error.code === 'bad-request')) return 'missing';
+          if (!r.ok) throw r.error;
+          return { entry: r.value.message, headers: r.value.headers };
+        },
         (r) => (r.ok && r.op === 'show' ? { entry: r.message, headers: r.headers } : !r.ok && r.error.code === 'not-found' ? 'missing' : null));
       if (m === 'missing') { ctx.io.err(visible(`${id}: no such message in the queue`)); return 1; }
       if (!m) return 1;
@@ -83,7 +89,7 @@ const subs: Record<string, Sub> = {
     usage: 'stats                         counts per state (and commits/fsyncs when a server runs)',
     options: [],
     async run(ctx) {
-      const stats = await viaServerOr(ctx, { op: 'stats' }, async (spool) => spool.stats(), (r) => (r.ok && r.op === 'stats' ? r.stats : null));
+      const stats = await viaServerOr(ctx, { op: 'stats' }, async (spool) => local<SpoolStats>(spool, 'queue.stats', {}), (r) => (r.ok && r.op === 'stats' ? r.stats : null));
       if (!stats) return 1;
       ctx.io.out(JSON.stringify(stats));
       return 0;
@@ -161,6 +167,17 @@ function reportError(ctx: Ctx, r: ControlResponse): null {
   if (!r.ok) ctx.io.err(`portwarden queue: ${r.error.message} (${r.error.code})`);
   else ctx.io.err(`portwarden queue: unexpected answer to the request (${r.op})`);
   return null;
+}
+
+/** No server: the read operations on the spool opened here (read-only; nothing is changed, so nothing is audited). */
+const localApp = (spool: Spool): CliApp => ({
+  deps: { clock: systemClock, logger: silentLogger, spool }, actor: operatorActor(), audit: { write: async () => {} },
+});
+
+async function local<T>(spool: Spool, name: string, input: Record<string, unknown>): Promise<T> {
+  const r = await runOp<T>(localApp(spool), name, input);
+  if (!r.ok) throw r.error;
+  return r.value;
 }
 
 /** Asks the running server; with none, reads the spool itself (read-only). */

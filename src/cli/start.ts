@@ -17,6 +17,8 @@ import { createMetrics, subscribeMetrics, type Metrics } from '../metrics/index.
 import { InProcessBus } from '../events/index.ts';
 import { readFileSync } from 'node:fs';
 import { createControlServer, controlServerRunning, controlSocketPath } from '../control/index.ts';
+import { AUDIT_MIGRATIONS, AuditLog, type AppDeps } from '../app/index.ts';
+import { PolicyStore } from '../netpolicy/index.ts';
 import { buildLimitStore, bruteForce, limitsInEffect, limitsPort, postmasterGate, suspendOnFlood, throttledSasl } from './limits.ts';
 import { subscribeLogs } from './log-events.ts';
 import { ensurePrivateDir, tightenDataDir } from './datadir.ts';
@@ -181,12 +183,18 @@ export async function serve(cfg: Config, where: (path: Array<string | number>) =
     const l = cfg.listeners.find((x) => x.port === err.port) ?? cfg.listeners[0];
     throw bindError(l.name, l.host, err.port ?? l.port, err);
   });
-  const control = await createControlServer({
-    spool, relay, logger, path: controlPath,
-    limits: limitsOn ? (account) => limitsInEffect(limits, limitStore, accounts, account) : undefined,
-  });
+  // The operations' dependencies, one set for every front end in this process (control socket, admin API).
+  await store.migrate(AUDIT_MIGRATIONS);
+  let policyStore: PolicyStore | undefined;
+  const app: AppDeps = {
+    clock: systemClock, logger, audit: new AuditLog(store.db), accounts, attribution, spool, relay,
+    get policy() { return (policyStore ??= new PolicyStore(store, systemClock, { changed: (e) => bus.publish('policy.changed', e) })); },
+    tiers: { names: limits.tierNames, defaultTier: limits.defaultTier },
+    limits: limitsOn ? (account) => limitsInEffect(limits, limitStore, accounts, account) : undefined, limitsEnabled: limitsOn,
+  };
+  const control = await createControlServer({ spool, relay, logger, path: controlPath, audit: app.audit, app });
   let relayRunning = false;
-  const http = await startHttp({ cfg, logger, tls, metrics, store, spoolDir: spool.dir, edgeTokens: problems.edgeTokens, relayRunning: () => relayRunning, bindError, bus });
+  const http = await startHttp({ cfg, logger, tls, metrics, store, spoolDir: spool.dir, edgeTokens: problems.edgeTokens, relayRunning: () => relayRunning, bindError, bus, app });
   // Optional services load their code only when configured.
   const policy = cfg.policyService.listen ? (await import('../postfix/index.ts')).createPolicyServer({
     limits, store: limitStore, helpUrl: cfg.submission.helpUrl, logger,

@@ -6,9 +6,8 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { visible } from '../core/index.ts';
-import { SCOPES, TOKEN_MIGRATIONS, TokenRepository, invoke, isAppError, tokensAdd, tokensList, tokensRevoke, type Context, type Scope } from '../app/index.ts';
+import { AUDIT_MIGRATIONS, AuditLog, SCOPES, TOKEN_MIGRATIONS, TokenRepository, invoke, isAppError, tokensAdd, tokensList, tokensRevoke, type Context, type Scope } from '../app/index.ts';
 import { UsageError, type Command } from './commands.ts';
-import { AUDIT_MIGRATIONS, AuditLog } from './audit-standin.ts';
 import { openState } from './state.ts';
 
 const USAGE = `usage: portwarden token <subcommand> [--config FILE]

@@ -4,8 +4,9 @@
 // → {ok:true, op, …} | {ok:false, error:{code, message}}. The server that owns
 // the spool is the only one that changes it, so `portwarden queue hold|release|
 // delete|requeue|flush` talk to it here; list and show also read the spool
-// directly when no server runs. runQueueOp is the same dispatcher for the
-// admin API.
+// directly when no server runs. Each request runs the application layer's
+// operation (queue.*, limits.show) as the operator "control", audited like the
+// CLI's and the API's (runQueueOp maps a request onto it).
 // Trusts: whoever can open the socket (the file mode limits that to the
 // server's user and root); every request is still checked before it acts.
 // Standards: none on the wire (JSON lines, RFC 8259); the actions mirror

@@ -1,55 +1,74 @@
-// One dispatcher for queue actions, whoever asks: the control socket today,
-// the admin API later. Every action is logged (who changed the queue is the
-// operator's question after an incident).
+// The control socket's requests as application operations: each queue action
+// (and the limits lookup) is the app's own op, invoked as the operator at the
+// control socket ({operator, "control", from "control"}), audited like every
+// other front end's. The answers keep the control protocol's shape.
 import type { Clock, Logger } from '../core/index.ts';
 import { systemClock } from '../core/index.ts';
 import type { Spool } from '../spool/index.ts';
-import { deleteMessages, holdMessages, listQueue, releaseMessages, requeueMessages, showMessage } from '../spool/index.ts';
+import {
+  AppError, checkInput, invoke, loadOperation,
+  type Actor, type AppDeps, type AuditSink, type LimitsLookup, type RelayKick,
+} from '../app/index.ts';
 import type { ControlRequest, ControlResponse } from './protocol.ts';
 import { controlError } from './protocol.ts';
 
 /** What the queue actions need from the relay: "deliver deferred mail now". */
-export interface RelayPort {
-  kick(): Promise<void>;
-}
+export type RelayPort = RelayKick;
 
 export interface QueueDeps {
   spool: Spool;
   relay: RelayPort;
   logger: Logger;
   clock?: Clock;
+  /** Where each change's audit record goes (the server passes its audit log). */
+  audit?: AuditSink;
+  /** The limits in effect for an account, with their live state (wired by cli/). */
+  limits?: LimitsLookup;
+  /** The server's whole AppDeps (the same the HTTP API gets); else built from the fields above. */
+  app?: AppDeps;
+}
+
+export const CONTROL_ACTOR: Actor = { kind: 'operator', name: 'control', from: 'control' };
+
+const NO_AUDIT: AuditSink = { write: async () => {} };
+
+/** The operation and its input for one checked request. */
+function opFor(req: ControlRequest): [string, Record<string, unknown>] {
+  const sel = { ids: req.ids, all: req.all, account: req.account, sender: req.sender, reason: req.reason };
+  switch (req.op) {
+    case 'list': return ['queue.list', {}];
+    case 'stats': return ['queue.stats', {}];
+    case 'show': return ['queue.show', { id: req.ids?.[0] ?? '' }];
+    case 'flush': return ['queue.flush', { reason: req.reason }];
+    case 'limits': return ['limits.show', { login: req.account ?? '' }];
+    case 'requeue': return ['queue.requeue', { ids: req.ids, all: req.all, reason: req.reason }];
+    default: return [`queue.${req.op}`, sel];
+  }
+}
+
+function answer(req: ControlRequest, v: unknown): ControlResponse {
+  const r = v as Record<string, unknown>;
+  switch (req.op) {
+    case 'list': return { ok: true, op: 'list', messages: r.messages as never };
+    case 'show': return { ok: true, op: 'show', message: r.message as never, headers: r.headers as string };
+    case 'stats': return { ok: true, op: 'stats', stats: v as never };
+    case 'flush': return { ok: true, op: 'flush' };
+    case 'limits': return { ok: true, op: 'limits', limits: v };
+    default: return { ok: true, op: req.op, result: v as never };
+  }
 }
 
 export async function runQueueOp(deps: QueueDeps, req: ControlRequest): Promise<ControlResponse> {
-  const { spool, relay, logger } = deps;
-  const clock = deps.clock ?? systemClock;
-  const sel = { ids: req.ids, all: req.all, account: req.account, sender: req.sender };
-  switch (req.op) {
-    case 'list':
-      return { ok: true, op: 'list', messages: await listQueue(spool) };
-    case 'show': {
-      const m = await showMessage(spool, req.ids?.[0] ?? '');
-      return m ? { ok: true, op: 'show', message: m.entry, headers: m.headers } : controlError('not-found', 'no such message in the queue');
-    }
-    case 'stats':
-      return { ok: true, op: 'stats', stats: spool.stats() };
-    case 'limits':
-      return controlError('not-found', 'limits are answered by the server, not the queue');
-    case 'flush':
-      await relay.kick();
-      logger.info({ event: 'queue', op: 'flush' }, 'queue flushed by operator');
-      return { ok: true, op: 'flush' };
-    case 'hold':
-    case 'release':
-    case 'delete':
-    case 'requeue': {
-      const result = req.op === 'hold' ? await holdMessages(spool, sel, req.reason ? `held by operator: ${req.reason}` : undefined)
-        : req.op === 'release' ? await releaseMessages(spool, sel)
-        : req.op === 'delete' ? await deleteMessages(spool, sel)
-        : await requeueMessages(spool, sel, clock.now());
-      logger.info({ event: 'queue', op: req.op, selector: sel, done: result.done, skipped: result.skipped.length,
-        missing: result.missing.length, failed: result.failed }, `queue ${req.op} by operator`);
-      return { ok: true, op: req.op, result };
-    }
+  const app: AppDeps = deps.app ?? { clock: deps.clock ?? systemClock, logger: deps.logger, spool: deps.spool, relay: deps.relay, limits: deps.limits };
+  if (req.op === 'limits' && !app.limits) return controlError('not-found', 'limits are not enabled');
+  const [name, raw] = opFor(req);
+  const op = await loadOperation(name);
+  const input = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
+  try {
+    checkInput(op, input);
+    return answer(req, await invoke(op, input as never, { actor: CONTROL_ACTOR }, app, deps.audit ?? NO_AUDIT));
+  } catch (err) {
+    if (!(err instanceof AppError) || err.code === 'internal') throw err;
+    return controlError(err.code, err.message);
   }
 }

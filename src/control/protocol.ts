@@ -2,6 +2,7 @@
 // in order. Requests are checked here before anything acts on them.
 import type { QueueActionResult, QueueEntry, QueueSelector, SpoolStats } from '../spool/index.ts';
 import { selectorProblem } from '../spool/index.ts';
+import type { ErrorCode } from '../app/index.ts';
 
 export const CONTROL_OPS = ['list', 'show', 'hold', 'release', 'delete', 'flush', 'requeue', 'stats', 'limits'] as const;
 export type ControlOp = (typeof CONTROL_OPS)[number];
@@ -12,8 +13,8 @@ export interface ControlRequest extends QueueSelector {
   reason?: string;
 }
 
-/** Stable codes for scripts; the message is for people. */
-export type ControlErrorCode = 'bad-request' | 'not-found' | 'too-large' | 'internal';
+/** Stable codes for scripts (the application layer's catalogue); the message is for people. */
+export type ControlErrorCode = ErrorCode;
 
 export type ControlResponse =
   | { ok: true; op: 'list'; messages: QueueEntry[] }

@@ -18,8 +18,6 @@ export interface ControlServerOptions extends QueueDeps {
   /** Connections idle longer than this are closed (ms). */
   idleMs?: number;
   maxConnections?: number;
-  /** Answers the 'limits' op: the rules in effect for an account and their state (wired by cli/). */
-  limits?: (account: string) => Promise<unknown>;
 }
 
 export interface ControlServer {
@@ -98,11 +96,7 @@ function serve(sock: Socket, deps: ControlServerOptions, logger: Logger, sockets
         const req = parseRequest(line);
         if ('error' in req) return answer(req.error);
         try {
-          if (req.op === 'limits') {
-            answer(deps.limits ? { ok: true, op: 'limits', limits: await deps.limits(req.account!) } : controlError('not-found', 'limits are not enabled'));
-          } else {
-            answer(await runQueueOp(deps, req));
-          }
+          answer(await runQueueOp(deps, req));
         } catch (err) {
           logger.error({ op: req.op, err: String((err as Error).stack ?? err) }, 'control request failed');
           answer(controlError('internal', 'internal error; see the server log'));

@@ -76,6 +76,8 @@ test('mount: a JSON body with the path param; the reason from the body or X-Reas
   assert.deepEqual(entries.map((e) => [e.actor, e.from, e.action, e.reason, e.outcome, e.detail]), [
     ['op', '127.0.0.1', 'things.set', 'because', 'ok', '{"value":5,"id":"x"}'],
     ['op', '127.0.0.1', 'things.set', 'header wins', 'invalid-value', '{"value":-1,"id":"y"}'],
+    // A token's change refused for its scope is audited too (who tried what).
+    ['ro', '127.0.0.1', 'things.set', '', 'forbidden', '{"value":1,"id":"z"}'],
   ]);
 });
 

@@ -16,6 +16,7 @@ import { ACTIONS, GARDEN_PROTOS, POOL_CLASSES, RELAY_KINDS, isOneOf, type EdgeSe
 import { compileNft } from './nft.ts';
 import { compileRbldnsd } from './rbldnsd.ts';
 import { PolicyStore, type Change } from './store.ts';
+import type { Maybe, PolicyPort } from './port.ts';
 
 export interface PolicyCommandContext {
   store: Store;
@@ -27,12 +28,18 @@ export interface PolicyCommandContext {
   actor?: string;
   /** Stops `policy agent`; the CLI wires SIGINT/SIGTERM to it. */
   signal?: AbortSignal;
+  /**
+   * Where the commands read and change the policy; default the PolicyStore on `store`. The
+   * portwarden CLI passes the application layer's policy operations here (audited, scoped);
+   * `apply` and `agent` always work on the store itself.
+   */
+  port?: PolicyPort;
 }
 
 type Opts = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | undefined>;
 interface Cmd { usage: string; options: Opts; run(a: string[], v: Values, c: Ctx): Promise<number> | number }
-interface Ctx extends PolicyCommandContext { policy: PolicyStore; clock: Clock }
+interface Ctx extends PolicyCommandContext { policy: PolicyPort; clock: Clock }
 
 const change: Opts = { reason: { type: 'string' }, by: { type: 'string' } };
 const s = (v: Values, k: string): string => (typeof v[k] === 'string' ? (v[k] as string) : '');
@@ -41,8 +48,8 @@ function who(v: Values, c: Ctx): Change {
   return { actor: s(v, 'by') || c.actor || userInfo().username, reason: s(v, 'reason') };
 }
 
-async function done(pending: Promise<Result<unknown>>, c: Ctx, what: string): Promise<number> {
-  const r = await pending;
+async function done(p: Maybe<Result<unknown>>, c: Ctx, what: string): Promise<number> {
+  const r = await p;
   if (!r.ok) { c.err(`policy: ${r.error}\n`); return 1; }
   c.out(`${what}\n`);
   return 0;
@@ -209,11 +216,12 @@ const commands: Record<string, Cmd> = {
     usage: 'policy apply [--netns NAME]   (replace portwarden\'s nft table on this host in one transaction; needs CAP_NET_ADMIN)',
     options: { netns: { type: 'string' } },
     run: async (_a, v, c) => {
-      const p = compilePolicy(await c.policy.snapshot());
+      const store = new PolicyStore(c.store, c.clock);
+      const p = compilePolicy(await store.snapshot());
       const applier = new NftApplier({ runner: nftRunner({ netns: s(v, 'netns') || undefined }), logger: c.logger });
       const r = await applier.applyFull(p);
       if (!r.ok) { c.err(`policy: apply failed: ${r.error}${r.restored ? ' (previous table restored)' : ''}\n`); return 1; }
-      await c.policy.recordApplied('local', p.version, p.sets);
+      await store.recordApplied('local', p.version, p.sets);
       c.out(`applied ${p.version}: ${r.changes} set elements in ${Math.round(r.ms)} ms\n`);
       return 0;
     },
@@ -279,7 +287,7 @@ const commands: Record<string, Cmd> = {
   },
 };
 
-async function list<T>(c: Ctx, v: Values, pending: Promise<T[]>, cells: (t: T) => string[], head: string[]): Promise<number> {
+async function list<T>(c: Ctx, v: Values, pending: Maybe<T[]>, cells: (t: T) => string[], head: string[]): Promise<number> {
   const rows = await pending;
   if (v.json) c.out(terminalJson(rows) + '\n');
   else c.out(table([head, ...rows.map(cells)]));
@@ -311,7 +319,7 @@ export async function runPolicyCommand(argv: string[], ctx: PolicyCommandContext
   }
   if (parsed.values.help) { ctx.out(`usage: portwarden ${cmd.usage}\n`); return 0; }
   const clock = ctx.clock ?? systemClock;
-  const c: Ctx = { ...ctx, clock, policy: await PolicyStore.open(ctx.store, clock) };
+  const c: Ctx = { ...ctx, clock, policy: ctx.port ?? new PolicyStore(ctx.store, clock) };
   const code = await cmd.run(parsed.positionals, parsed.values as Values, c);
   if (code === -1) { ctx.err(`usage: portwarden ${cmd.usage}\n`); return 2; }
   return code;

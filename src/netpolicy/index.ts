@@ -35,3 +35,4 @@ export {
   type EdgeEndpoint, type PolicyHttpOptions, type AgentReport, type EdgeToken, type Counts as EdgeReportCounts,
 } from './http.ts';
 export { runPolicyCommand, type PolicyCommandContext } from './cli.ts';
+export type { PolicyPort } from './port.ts';

@@ -51,13 +51,13 @@ describe('two nodes on one PostgreSQL', { skip }, () => {
     assert.match(r.stdout, /<~ {2}235 /);
     assert.match(r.stdout, /<~ {2}250 2\.0\.0 Ok: queued as /);
     const [m] = await sink.waitFor(1);
-    assert.match(m.data.toString(), /from node B/);
+    assert.match(m.raw.toString(), /from node B/);
   });
 
   test("node B's API shows the audit row of node A's change, and the account", async () => {
     const audit = await api(b, 'GET', '/audit?action=accounts.add');
     assert.equal(audit.status, 200, JSON.stringify(audit.body));
-    const rows = audit.body.records as Array<Record<string, unknown>>;
+    const rows = audit.body.entries as Array<Record<string, unknown>>;
     const row = rows.find((x) => x.object === 'account fleet@isp.example');
     assert.ok(row, JSON.stringify(rows));
     assert.equal(row.actor, 'fleet-admin');
