@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../core/index.ts';
 import { openStore } from '../store/index.ts';
-import { KnownPrefixTable } from './known-prefixes.ts';
+import { KNOWN_PREFIX_REFRESH_MS, KnownPrefixTable } from './known-prefixes.ts';
 import { kit } from './testkit.ts';
 
 const DAY = 86_400_000;
@@ -30,5 +30,23 @@ test('known prefixes: remembered per login across a reopen of the database, forg
       assert.equal((await t2.has('carol', '2001:db8:27::/64', 30 * DAY)), true, 'the newest are kept');
       assert.equal((await t2.has('carol', '2001:db8:0::/64', 30 * DAY)), false);
     } finally { await reopened.close(); }
+  } finally { k.done(); }
+});
+
+test('known prefixes: a login from a prefix written within the hour is not written again (no write per AUTH), later it is', async () => {
+  const k = await kit();
+  try {
+    const clock = new ManualClock();
+    const t = new KnownPrefixTable(k.store, { clock });
+    const lastOk = async () => (await k.store.db.get<{ t: number }>("SELECT last_ok AS t FROM auth_known_prefixes WHERE login = 'alice'"))!.t;
+    await t.add('alice', '192.0.2.0/24', 30 * DAY);
+    const first = await lastOk();
+    clock.advance(KNOWN_PREFIX_REFRESH_MS - 1);
+    await t.add('alice', '192.0.2.0/24', 30 * DAY);
+    assert.equal(await lastOk(), first, 'within the refresh window: no write');
+    clock.advance(1);
+    await t.add('alice', '192.0.2.0/24', 30 * DAY);
+    assert.equal(await lastOk(), first + KNOWN_PREFIX_REFRESH_MS, 'after it: written again');
+    await k.store.close();
   } finally { k.done(); }
 });

@@ -7,6 +7,14 @@ import { AUTH_MIGRATIONS } from './schema.ts';
 
 /** Newest prefixes kept per login; older ones are forgotten first. */
 const PER_LOGIN = 16;
+/**
+ * A prefix written this recently is not written again: every successful AUTH would otherwise be
+ * a write transaction (on PostgreSQL a commit with its WAL flush; on SQLite a write lock that
+ * holds off every other statement). The window's edge moves by at most this much.
+ */
+export const KNOWN_PREFIX_REFRESH_MS = 3_600_000;
+/** Entries of the recent-write memory before it is cleared (bounded; a miss only costs a write). */
+const RECENT_MAX = 50_000;
 
 /** What the brute-force tracker (limits part) needs: has a login succeeded from this prefix lately? */
 export interface KnownPrefixRepository {
@@ -22,6 +30,8 @@ const TRIM = `DELETE FROM auth_known_prefixes WHERE login = ? AND (last_ok <= ? 
 export class KnownPrefixTable implements KnownPrefixRepository {
   private readonly clock: Clock;
   private readonly db: Db;
+  /** login + prefix → when this process last wrote it. */
+  private readonly recent = new Map<string, number>();
   readonly ready: Promise<void>;
 
   constructor(store: Store, opts: { clock?: Clock } = {}) {
@@ -45,9 +55,19 @@ export class KnownPrefixTable implements KnownPrefixRepository {
   async add(login: string, prefix: string, maxAgeMs: number): Promise<void> {
     await this.ready;
     const now = this.clock.now();
-    await this.db.transaction(async (tx) => {
-      await tx.run(UPSERT, [login, prefix, now]);
-      await tx.run(TRIM, [login, now - maxAgeMs, login]);
-    });
+    const key = `${login}\0${prefix}`;
+    const last = this.recent.get(key);
+    if (last !== undefined && now - last < KNOWN_PREFIX_REFRESH_MS) return;
+    if (this.recent.size >= RECENT_MAX) this.recent.clear();
+    this.recent.set(key, now);
+    try {
+      await this.db.transaction(async (tx) => {
+        await tx.run(UPSERT, [login, prefix, now]);
+        await tx.run(TRIM, [login, now - maxAgeMs, login]);
+      });
+    } catch (err) {
+      this.recent.delete(key); // not written: the next success tries again
+      throw err;
+    }
   }
 }
