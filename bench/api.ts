@@ -4,12 +4,16 @@
 // portwarden process over HTTPS, started here with its own data directory.
 // Prints a table; asserts nothing (a shared machine moves the numbers).
 // Run: node bench/api.ts [seconds-per-case, default 5]
+// With PW_BENCH_STORE_URL=postgres://… the server runs on that (empty) PostgreSQL database.
 import autocannon from 'autocannon';
 import { join } from 'node:path';
 import { startWithSink } from '../test/lib/portwarden.ts';
 
 const seconds = Math.min(Math.max(Number(process.argv[2] ?? 5), 1), 60);
-const { sink, pw } = await startWithSink({ extraYaml: 'api: {listen: "127.0.0.1:0", maxConnections: 256}\n' });
+const pg = process.env.PW_BENCH_STORE_URL;
+const { sink, pw } = await startWithSink({
+  extraYaml: `api: {listen: "127.0.0.1:0", maxConnections: 256}\n${pg ? `store: postgres\nstoreUrl: "${pg}"\n` : ''}`,
+});
 try {
   const token = (await pw.cli(['token', 'add', 'bench', '--scope', 'admin'])).stdout.trim();
   const url = `https://127.0.0.1:${pw.port('api')}`;
@@ -30,7 +34,7 @@ try {
     rows.push([c.name, r.requests.average.toFixed(0), String(r.latency.p50), String(r.latency.p99), String(r.latency.max), String(r.non2xx), String(r.errors)]);
   }
   const width = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  console.log(`admin API, 100 connections, ${seconds} s per case, HTTPS, store ${join(pw.dir, 'data', 'state.db')}`);
+  console.log(`admin API, 100 connections, ${seconds} s per case, HTTPS, store ${pg ? 'postgres' : join(pw.dir, 'data', 'state.db')}`);
   for (const r of rows) console.log(r.map((x, i) => (i ? x.padStart(width[i]) : x.padEnd(width[i]))).join('  '));
 } finally {
   await pw.destroy();
