@@ -18,8 +18,8 @@ import { needTools, until } from '../../test/lib/tools.ts';
 import { connectClient } from './client.ts';
 import type { SmarthostOptions } from './client.ts';
 import { Relay } from './index.ts';
-import { CaptureSink } from './testdata/sink.ts';
-import type { SinkOptions } from './testdata/sink.ts';
+import { CaptureSink } from '../../test/lib/sink.ts';
+import type { SinkOptions } from '../../test/lib/sink.ts';
 
 const skip = needTools('openssl');
 const T = { connect: 2000, greeting: 2000, socket: 3000 };
@@ -32,7 +32,7 @@ made?.remove(); // key and cert are read: the files are not needed
 const pair = { key: made?.key ?? '', cert: made?.cert ?? '' };
 
 async function sink(t: TestContext, o: SinkOptions): Promise<CaptureSink> {
-  const s = await new CaptureSink({ extensions: EXT, ...o }).listen();
+  const s = await CaptureSink.start({ extensions: EXT, ...o });
   t.after(() => s.close());
   return s;
 }

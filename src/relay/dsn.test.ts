@@ -14,8 +14,8 @@ import { needTools, until } from '../../test/lib/tools.ts';
 import { Relay, statusOf } from './index.ts';
 import type { RelayOptions } from './index.ts';
 import { parseReport } from './testdata/report.ts';
-import { CaptureSink } from './testdata/sink.ts';
-import type { SinkOptions } from './testdata/sink.ts';
+import { CaptureSink } from '../../test/lib/sink.ts';
+import type { SinkOptions } from '../../test/lib/sink.ts';
 
 const skip = needTools('python3');
 
@@ -23,7 +23,7 @@ async function setup(t: TestContext, sinkOpts: SinkOptions = {}, relayOpts: Part
   const dir = mkdtempSync(join(tmpdir(), 'pw-dsn-'));
   const clock = new ManualClock();
   const spool = await Spool.open(dir, { clock });
-  const sink = await new CaptureSink(sinkOpts).listen();
+  const sink = await CaptureSink.start(sinkOpts);
   const relay = new Relay({
     spool, clock, ehloName: 'relay.test', pollMs: 10,
     route: { kind: 'smarthost', host: '127.0.0.1', port: sink.port, tls: 'none' },

@@ -17,8 +17,8 @@ import { Relay, destinationOf, nonPublicRange, resolveDestination } from './inde
 import type { RelayOptions } from './index.ts';
 import { TestDns } from './testdata/dns.ts';
 import { parseReport } from './testdata/report.ts';
-import { CaptureSink } from './testdata/sink.ts';
-import type { SinkOptions } from './testdata/sink.ts';
+import { CaptureSink } from '../../test/lib/sink.ts';
+import type { SinkOptions } from '../../test/lib/sink.ts';
 
 const skip = needTools('unbound', 'openssl', 'python3');
 

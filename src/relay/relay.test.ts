@@ -14,8 +14,8 @@ import { needTools, until } from '../../test/lib/tools.ts';
 import type { EnvelopeInput } from '../spool/index.ts';
 import { Relay } from './index.ts';
 import type { RelayOptions } from './index.ts';
-import { CaptureSink } from './testdata/sink.ts';
-import type { SinkOptions } from './testdata/sink.ts';
+import { CaptureSink } from '../../test/lib/sink.ts';
+import type { SinkOptions } from '../../test/lib/sink.ts';
 
 const env: EnvelopeInput = {
   mailFrom: { address: 'alice@example.org', ret: 'HDRS', envid: 'id+1=x', body: '8BITMIME' },
@@ -32,7 +32,7 @@ async function setup(t: TestContext, sinkOpts: SinkOptions = {}, relayOpts: Part
   const clock = new ManualClock();
   const log = new MemoryLogger();
   const spool = await Spool.open(dir, { clock, logger: log });
-  const sink = await new CaptureSink(sinkOpts).listen();
+  const sink = await CaptureSink.start(sinkOpts);
   const bus = new InProcessBus();
   const outcomes: Array<EventMap['relay.outcome']> = [];
   bus.subscribe('relay.outcome', (e) => outcomes.push(e));

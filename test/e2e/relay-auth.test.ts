@@ -5,7 +5,7 @@
 // certificate for 127.0.0.1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CaptureSink } from '../../src/relay/testdata/sink.ts';
+import { CaptureSink } from '../lib/sink.ts';
 import { Portwarden } from '../lib/portwarden.ts';
 import { authedClient } from '../lib/smtpclient.ts';
 import { loopbackCert } from '../lib/cert.ts';
@@ -34,7 +34,7 @@ test('relay credentials: withheld when the certificate is not trusted; sent insi
   const pair = loopbackCert('smarthost.test');
   t.after(() => pair.remove());
   const caFile = pair.certFile;
-  const sink = await new CaptureSink({ tls: pair, extensions: ['PIPELINING', 'AUTH PLAIN'], reply: (l) => (l.startsWith('AUTH ') ? '235 2.7.0 ok' : undefined) }).listen();
+  const sink = await CaptureSink.start({ tls: pair, extensions: ['PIPELINING', 'AUTH PLAIN'], reply: (l) => (l.startsWith('AUTH ') ? '235 2.7.0 ok' : undefined) });
   t.after(() => sink.close());
   const creds = 'user: relay@isp.example\npassword: relay-secret';
 
