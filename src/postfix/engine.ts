@@ -22,7 +22,7 @@ export interface AccountInfo {
   tier?: string;
 }
 
-export type PolicyOutcome = 'dunno' | 'disabled' | 'locked' | 'limited' | 'flood' | 'unavailable' | 'error';
+export type PolicyOutcome = 'dunno' | 'held' | 'disabled' | 'locked' | 'limited' | 'flood' | 'unavailable' | 'error';
 
 export interface PolicyEvent {
   state: string;
@@ -143,8 +143,17 @@ export class PolicyEngine {
     const key = instance ? `${instance}\0${ctx.account}` : null;
     let tx = key ? this.txs.get(key) : undefined;
     if (!tx) tx = { plan: this.o.limits.plan(ctx), messageCharged: false, rcpts: 0, seen: now };
-    const keys = tx.messageCharged ? tx.plan.recipients : [...tx.plan.messages, ...tx.plan.recipients];
-    const d = await this.o.store.check(keys, 1);
+    let keys = tx.messageCharged ? tx.plan.recipients : [...tx.plan.messages, ...tx.plan.recipients];
+    let d = await this.o.store.check(keys, 1);
+    // A rule with action hold does not refuse: the others are checked (and charged) without it,
+    // and if they pass, Postfix's HOLD puts the message in its hold queue. Bounded: one rule per round.
+    let held: string | undefined;
+    while (!d.allowed && d.hit?.rule?.action === 'hold') {
+      const id = d.hit.rule.id;
+      held ??= id;
+      keys = keys.filter((k) => k.rule?.id !== id);
+      d = await this.o.store.check(keys, 1);
+    }
     if (key) {
       this.txs.delete(key);
       tx.seen = now;
@@ -154,7 +163,7 @@ export class PolicyEngine {
     if (d.allowed) {
       tx.messageCharged = true;
       tx.rcpts++;
-      return done('dunno', DUNNO);
+      return held ? done('held', `HOLD held: over limit ${held}`, d.hit?.rule?.scope) : done('dunno', DUNNO);
     }
     const scope = d.hit?.rule?.scope;
     if (d.outcome === 'flood') {

@@ -15,6 +15,10 @@ const spec: LimitsSpec = {
     ],
     flooder: [{ name: 'flood', scope: 'account', counts: 'recipients', per: 'minute', limit: 2, action: 'flood', suspend: true }],
     legacy: [{ scope: 'ip', counts: 'recipients', per: 'hour', limit: 2 }],
+    watched: [
+      { name: 'review', scope: 'account', counts: 'messages', per: 'hour', limit: 1, action: 'hold' },
+      { scope: 'account', counts: 'messages', per: 'hour', limit: 3 },
+    ],
   },
 };
 
@@ -25,7 +29,7 @@ async function setup(t: TestContext, over: Partial<PolicyServerOptions> = {}) {
   const store = new MemoryLimitStore({ clock });
   const logger = new MemoryLogger();
   const status: Record<string, AccountStatus | { status: AccountStatus; tier: string }> = {
-    alice: 'active', bob: 'active', mallory: 'disabled', fred: { status: 'active', tier: 'flooder' },
+    alice: 'active', bob: 'active', mallory: 'disabled', fred: { status: 'active', tier: 'flooder' }, wendy: { status: 'active', tier: 'watched' },
   };
   const events: PolicyEvent[] = [];
   const floods: FloodEvent[] = [];
@@ -144,4 +148,14 @@ test('a store that throws (a bug) answers 451 4.3.0 and logs, never crashes', as
   const c = await client();
   assert.equal(await c.ask(rcpt('alice', 'z', 1)), '451 4.3.0 Error: internal error');
   assert.ok(logger.records.some((r) => r.msg === 'policy decision failed' && String(r.err).includes('directory down')));
+});
+
+test('a hold rule over its limit answers HOLD (Postfix puts the message in its hold queue); the other rules still refuse', async (t) => {
+  const { client } = await setup(t);
+  const c = await client();
+  assert.equal(await c.ask(rcpt('wendy', 'h1', 1)), 'DUNNO', 'within the hold rule');
+  assert.match(String(await c.ask(rcpt('wendy', 'h2', 1))), /^HOLD held: over limit watched\/review$/);
+  assert.equal(await c.ask(rcpt('wendy', 'h2', 2)), 'DUNNO', 'the same transaction, once charged: no second verdict');
+  assert.match(String(await c.ask(rcpt('wendy', 'h3', 1))), /^HOLD /);
+  assert.match(String(await c.ask(rcpt('wendy', 'h4', 1))), /^450 4\.7\.1 Sending limit of 3 messages per hour/, 'the refusing rule still refuses');
 });

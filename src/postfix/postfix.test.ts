@@ -5,6 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { MemoryLogger } from '../core/index.ts';
 import { compileLimits, MemoryLimitStore } from '../limits/index.ts';
 import { needTools } from '../../test/lib/tools.ts';
@@ -68,4 +70,37 @@ test('real Postfix: limit+1 recipients → the last RCPT gets 450 4.7.1 with our
   assert.equal(m[1], `450 4.7.1 <d@dest.example>: Recipient address rejected: Sending limit reached; try again in 20 minutes; see ${URL}`);
   assert.match(out, /<- {2}250 2\.0\.0 Ok: queued as/, 'the accepted recipient still gets the message');
   assert.match(pf.readLog(), /: reject: RCPT from .*450 4\.7\.1 <d@dest\.example>/);
+});
+
+test('real Postfix: over a rule with action hold, our HOLD puts the message in Postfix\'s hold queue (not delivered, not refused)', { skip, timeout: 60_000 }, async (t) => {
+  const compiled = compileLimits({
+    defaultTier: 'residential',
+    tiers: { residential: [], legacy: [{ name: 'review', scope: 'ip', counts: 'messages', per: 'hour', limit: 1, action: 'hold' }] },
+  });
+  assert.ok(compiled.ok);
+  const policy = createPolicyServer({
+    limits: compiled.limits, store: new MemoryLimitStore(), helpUrl: URL, logger: new MemoryLogger(), anonymous: { tier: 'legacy' },
+    accountStatus: () => 'unknown',
+  });
+  const pport = await policy.listen(0, '127.0.0.1');
+  t.after(() => policy.close());
+  const pf = await PostfixInstance.start({
+    relayhost: '[127.0.0.1]:9',
+    main: [
+      `smtpd_recipient_restrictions = check_policy_service inet:127.0.0.1:${pport}, permit_mynetworks, reject`,
+      'default_transport = discard:policy test',
+    ],
+  });
+  t.after(() => pf.stop());
+  const held = (): string[] => { try { return readdirSync(join(pf.dir, 'queue', 'hold')); } catch { return []; } };
+  // Within the rule: delivered (discarded) as usual, nothing held.
+  assert.match(await swaks(pf.port, ['a@dest.example']), /<- {2}250 2\.0\.0 Ok: queued as/);
+  assert.deepEqual(held(), []);
+  // Over it: the client still gets 250, and the message waits in hold/.
+  const out = await swaks(pf.port, ['b@dest.example']);
+  assert.match(out, /<- {2}250 2\.0\.0 Ok: queued as (\S+)/);
+  const id = /queued as (\S+)/.exec(out)![1];
+  for (let i = 0; i < 50 && !held().length; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(held(), [id], 'Postfix keeps it on hold');
+  assert.match(pf.readLog(), /hold: RCPT from .*held: over limit legacy\/review/);
 });
