@@ -61,11 +61,26 @@ export function formatRecord(r: AttributionRecord): string {
   return lines.map((l) => visible(l)).join('\n');
 }
 
-/** Exit status: 0 found, 1 nothing found, 2 usage error. */
-export async function runTraceCommand(argv: string[], io: TraceIo): Promise<number> {
+/** A trace request as the command line gives it. */
+export interface TraceArgs {
+  query: string;
+  at?: number;
+  port?: number;
+  window?: number;
+  limit?: number;
+  json: boolean;
+  config?: string;
+}
+
+/**
+ * The command line of `trace`, or the exit code when it stops there (help: 0; a usage error,
+ * already reported: 2). `withConfig` also takes `--config FILE` (the CLI's; the store is its).
+ */
+export function parseTraceArgs(argv: string[], io: Pick<TraceIo, 'out' | 'err'>, withConfig = false): TraceArgs | number {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: {
+      ...(withConfig ? { config: { type: 'string' as const } } : {}),
       at: { type: 'string' }, port: { type: 'string' }, window: { type: 'string' }, limit: { type: 'string' },
       json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
   } catch (err) {
@@ -75,54 +90,69 @@ export async function runTraceCommand(argv: string[], io: TraceIo): Promise<numb
   const { values, positionals } = parsed;
   if (values.help) { io.out(TRACE_USAGE); return 0; }
   if (positionals.length !== 1) { io.err(TRACE_USAGE); return 2; }
-  const intArg = (v: string | undefined, name: string, min: number, max: number): number | undefined | null => {
-    if (v === undefined) return undefined;
+  const intArg = (v: string | boolean | undefined, name: string, min: number, max: number): number | undefined | null => {
+    if (typeof v !== 'string') return undefined;
     const n = Number(v);
     if (!/^\d+$/.test(v) || n < min || n > max) { io.err(`--${name}: expected an integer ${min}..${max}`); return null; }
     return n;
   };
   const port = intArg(values.port, 'port', 0, 65535);
-  const windowMin = intArg(values.window, 'window', 0, 525_600);
+  const window = intArg(values.window, 'window', 0, 525_600);
   const limit = intArg(values.limit, 'limit', 1, 100_000);
-  if (port === null || windowMin === null || limit === null) return 2;
+  if (port === null || window === null || limit === null) return 2;
   let at: number | undefined;
-  if (values.at !== undefined) {
+  if (typeof values.at === 'string') {
     const t = parseTime(values.at);
     if (t === null) { io.err(`--at: not an ISO 8601 time: ${values.at}`); return 2; }
     at = t;
   }
+  const config = (values as { config?: string }).config;
+  return { query: positionals[0], at, port, window, limit, json: values.json === true, ...(config !== undefined ? { config } : {}) };
+}
 
-  const q = classifyTraceQuery(positionals[0]);
+export interface TraceResult { kind: TraceQuery['kind']; value: string; records: AttributionRecord[] }
+
+/** The lookup behind `trace` (the command and the app's trace operation). */
+export async function lookupTrace(log: Pick<AttributionLog, 'byIp' | 'byMessageId' | 'byQueueId'>,
+  i: { query: string; at?: number; port?: number; window?: number; limit?: number }, now: number): Promise<TraceResult> {
+  const q = classifyTraceQuery(i.query);
+  let records: AttributionRecord[];
+  if (q.kind === 'ip') {
+    const port = i.port ?? q.port;
+    const limit = i.limit ?? 20;
+    records = i.at === undefined
+      // No time given: everything kept for that address, newest first.
+      ? (await log.byIp(q.value, now, { windowMs: 2 ** 50, port, limit })).sort((a, b) => b.time - a.time)
+      : await log.byIp(q.value, i.at, { windowMs: (i.window ?? 10) * 60_000, port, limit });
+  } else if (q.kind === 'message-id') {
+    records = await log.byMessageId(q.value);
+  } else {
+    records = await log.byQueueId(q.value);
+    // Our queue ids are upper-case Crockford base32; people retype them in lower case.
+    if (!records.length && q.value !== q.value.toUpperCase()) records = await log.byQueueId(q.value.toUpperCase());
+  }
+  return { kind: q.kind, value: q.value, records };
+}
+
+/** Prints a trace's records (or JSON); the exit status: 0 found, 1 nothing found. */
+export function printTrace(io: Pick<TraceIo, 'out' | 'err'>, r: TraceResult, args: Pick<TraceArgs, 'at' | 'json'>): number {
+  if (args.json) io.out(terminalJson(r.records));
+  else if (r.records.length) io.out(r.records.map(formatRecord).join('\n\n'));
+  if (r.records.length) return 0;
+  io.err(`no message found for ${r.kind} ${r.value}${r.kind === 'ip' && args.at !== undefined ? ` around ${new Date(args.at).toISOString()}` : ''}`);
+  return 1;
+}
+
+/** Exit status: 0 found, 1 nothing found, 2 usage error. */
+export async function runTraceCommand(argv: string[], io: TraceIo): Promise<number> {
+  const args = parseTraceArgs(argv, io);
+  if (typeof args === 'number') return args;
   const log = new AttributionLog(io.store);
-  let rows: AttributionRecord[];
+  let r: TraceResult;
   try {
-    if (q.kind === 'ip') {
-      const p = port ?? q.port;
-      if (at === undefined) {
-        // No time given: everything kept for that address, newest first.
-        const now = io.now?.() ?? Date.now();
-        rows = (await log.byIp(q.value, now, { windowMs: 2 ** 50, port: p, limit: limit ?? 20 })).sort((a, b) => b.time - a.time);
-      } else {
-        rows = await log.byIp(q.value, at, { windowMs: (windowMin ?? 10) * 60_000, port: p, limit: limit ?? 20 });
-      }
-    } else if (q.kind === 'message-id') {
-      rows = await log.byMessageId(q.value);
-    } else {
-      rows = await log.byQueueId(q.value);
-      // Our queue ids are upper-case Crockford base32; people retype them in lower case.
-      if (!rows.length && q.value !== q.value.toUpperCase()) rows = await log.byQueueId(q.value.toUpperCase());
-    }
+    r = await lookupTrace(log, args, io.now?.() ?? Date.now());
   } finally {
     await log.close();
   }
-  if (values.json) {
-    io.out(terminalJson(rows));
-  } else if (rows.length) {
-    io.out(rows.map(formatRecord).join('\n\n'));
-  }
-  if (!rows.length) {
-    io.err(`no message found for ${q.kind} ${q.value}${q.kind === 'ip' && at !== undefined ? ` around ${new Date(at).toISOString()}` : ''}`);
-    return 1;
-  }
-  return 0;
+  return printTrace(io, r, args);
 }

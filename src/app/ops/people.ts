@@ -2,7 +2,7 @@
 // who sent a message (attribution), and the audit log itself.
 import { Type } from 'typebox';
 import type { Account } from '../../auth/index.ts';
-import { classifyTraceQuery, type AttributionRecord } from '../../accountability/index.ts';
+import { lookupTrace } from '../../accountability/index.ts';
 import { AppError } from '../errors.ts';
 import { operation } from '../operation.ts';
 import { need, type AppDeps } from '../deps.ts';
@@ -97,23 +97,7 @@ export const trace = operation({
   }),
   output: Type.Object({ kind: Type.String(), value: Type.String(), records: Type.Array(RecordSchema) }),
   async run(i, _c, deps: AppDeps) {
-    const log = need(deps, 'attribution');
-    const q = classifyTraceQuery(i.query);
-    let records: AttributionRecord[];
-    if (q.kind === 'ip') {
-      const port = i.port ?? q.port;
-      const limit = i.limit ?? 20;
-      records = i.at === undefined
-        ? (await log.byIp(q.value, deps.clock.now(), { windowMs: 2 ** 50, port, limit })).sort((a, b) => b.time - a.time)
-        : await log.byIp(q.value, i.at, { windowMs: (i.window ?? 10) * 60_000, port, limit });
-    } else if (q.kind === 'message-id') {
-      records = await log.byMessageId(q.value);
-    } else {
-      records = await log.byQueueId(q.value);
-      // Our queue ids are upper-case Crockford base32; people retype them in lower case.
-      if (!records.length && q.value !== q.value.toUpperCase()) records = await log.byQueueId(q.value.toUpperCase());
-    }
-    return { kind: q.kind, value: q.value, records };
+    return lookupTrace(need(deps, 'attribution'), i, deps.clock.now());
   },
 });
 
