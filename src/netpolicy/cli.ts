@@ -16,7 +16,7 @@ import { ACTIONS, GARDEN_PROTOS, POOL_CLASSES, RELAY_KINDS, isOneOf, type EdgeSe
 import { compileNft } from './nft.ts';
 import { compileRbldnsd } from './rbldnsd.ts';
 import { PolicyStore, type Change } from './store.ts';
-import type { Maybe, PolicyPort } from './port.ts';
+import type { PolicyPort } from './port.ts';
 
 export interface PolicyCommandContext {
   store: Store;
@@ -48,7 +48,7 @@ function who(v: Values, c: Ctx): Change {
   return { actor: s(v, 'by') || c.actor || userInfo().username, reason: s(v, 'reason') };
 }
 
-async function done(p: Maybe<Result<unknown>>, c: Ctx, what: string): Promise<number> {
+async function done(p: Promise<Result<unknown>>, c: Ctx, what: string): Promise<number> {
   const r = await p;
   if (!r.ok) { c.err(`policy: ${r.error}\n`); return 1; }
   c.out(`${what}\n`);
@@ -287,7 +287,7 @@ const commands: Record<string, Cmd> = {
   },
 };
 
-async function list<T>(c: Ctx, v: Values, pending: Maybe<T[]>, cells: (t: T) => string[], head: string[]): Promise<number> {
+async function list<T>(c: Ctx, v: Values, pending: Promise<T[]>, cells: (t: T) => string[], head: string[]): Promise<number> {
   const rows = await pending;
   if (v.json) c.out(terminalJson(rows) + '\n');
   else c.out(table([head, ...rows.map(cells)]));
