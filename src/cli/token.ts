@@ -5,7 +5,7 @@
 // works); the note that it will not be shown again goes to standard error.
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { visible } from '../core/index.ts';
+import { terminalJson, visible } from '../core/index.ts';
 import { AUDIT_MIGRATIONS, AuditLog, SCOPES, TOKEN_MIGRATIONS, TokenRepository, invoke, isAppError, tokensAdd, tokensList, tokensRevoke, type Context, type Scope } from '../app/index.ts';
 import { UsageError, type Command } from './commands.ts';
 import { openState } from './state.ts';
@@ -45,7 +45,7 @@ export const tokenCommand: Command = {
         io.out(`token ${t.name} revoked`);
       } else {
         const { tokens } = await invoke(tokensList, {}, ctx, deps, audit);
-        if (values.json) { io.out(JSON.stringify(tokens)); return 0; }
+        if (values.json) { io.out(terminalJson(tokens)); return 0; }
         io.out(['NAME'.padEnd(24), 'SCOPE'.padEnd(8), 'CREATED'.padEnd(21), 'LAST USED'.padEnd(21), 'STATE', 'BY'].join(' '));
         for (const t of tokens) {
           io.out([t.name.padEnd(24), t.scope.padEnd(8), when(t.createdAt).padEnd(21), when(t.lastUsedAt).padEnd(21),
