@@ -134,6 +134,21 @@ describe('admin API on the real server', { skip }, () => {
     assert.equal((await curl('GET', '/api/v1/tokens', { token: reader })).status, 401);
   });
 
+  test('a policy change through the API is published as policy.changed: the log line names it, client text encoded', async () => {
+    const r = await curl('POST', '/api/v1/policy/pools', { token: admin, json: { prefix: '198.51.100.0/24', class: 'dynamic', reason: 'ticket 7 \u001b[31mred\u0085' } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    let line: Record<string, unknown> | undefined;
+    for (let i = 0; i < 50 && !line; i++) {
+      line = pw.logs.find((l) => l.event === 'policy-change' && l.object === '198.51.100.0/24');
+      if (!line) await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.ok(line, `a policy-change log line after the change: ${JSON.stringify(pw.logs.filter((l) => String(l.event).startsWith('policy')))}`);
+    assert.equal(line.action, 'pool.add');
+    assert.equal(line.actor, 'token:root-admin', 'the change names the token that made it');
+    assert.doesNotMatch(String(line.reason), /[\u0000-\u001f\u007f-\u009f]/u, 'no control character of the client reaches the log');
+    assert.equal(line.reason, 'ticket 7 \\x1b[31mred\\x85', 'shown escaped, not dropped');
+  });
+
   test('/healthz and /readyz on the API (curl) and the metrics listener (fetch)', async () => {
     assert.deepEqual((await curl('GET', '/healthz')).body, { status: 'ok' });
     const ready = await curl('GET', '/readyz');
