@@ -20,10 +20,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   config: ['core'],
   metrics: ['core', 'events'],
   accountability: ['core', 'store', 'events'],
+  directory: ['core', 'store', 'events'],
+  abuse: ['core', 'store', 'events', 'directory', 'smtp'],
   postfix: ['core', 'limits', 'events'],
-  app: ['core', 'store', 'events', 'auth', 'limits', 'spool', 'relay', 'netpolicy', 'accountability'],
+  app: ['core', 'store', 'events', 'auth', 'limits', 'spool', 'relay', 'netpolicy', 'accountability', 'directory', 'abuse'],
   control: ['core', 'spool', 'relay', 'app'],
-  http: ['core', 'events', 'app', 'metrics', 'netpolicy'],
+  http: ['core', 'events', 'app', 'metrics', 'netpolicy', 'abuse'],
   cli: ['*'],
 };
 

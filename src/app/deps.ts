@@ -7,6 +7,8 @@ import type { AccountStore } from '../auth/index.ts';
 import type { AttributionLog } from '../accountability/index.ts';
 import type { Clock, Logger } from '../core/index.ts';
 import type { PolicyStore } from '../netpolicy/index.ts';
+import type { DirectoryRepository } from '../directory/index.ts';
+import type { CaseService } from '../abuse/index.ts';
 import type { Spool } from '../spool/index.ts';
 import { AppError } from './errors.ts';
 import type { AuditLog } from './audit.ts';
@@ -42,12 +44,17 @@ export interface AppDeps {
   limitsEnabled?: boolean;
   /** The admin API's bearer tokens (tokens.* operations). */
   tokens?: TokenRepository;
+  /** Subscribers and their address history (directory part). */
+  directory?: DirectoryRepository;
+  /** The abuse engine's cases (only where the engine runs: the server, or the CLI on the shared store). */
+  cases?: CaseService;
 }
 
 const WHAT: Record<string, string> = {
   audit: 'the audit log', accounts: 'the account store', policy: 'the network policy store', attribution: 'the attribution log',
   spool: 'the queue (only the running server has it)', relay: 'the relay (only the running server has it)',
   limits: 'the sending limits (only the running server has their state)',
+  directory: 'the subscriber directory', cases: 'the abuse cases',
 };
 
 /** The dependency, or `unavailable` naming it. */

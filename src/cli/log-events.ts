@@ -74,6 +74,25 @@ export const LOG_LINES: { [K in EventName]: LogLine<K> | null } = {
     level: 'info', event: 'policy-change',
     build: (e) => ({ action: e.action, object: visible(e.object), actor: visible(e.actor), reason: visible(e.reason) }),
   },
+  'edge.applied': { level: 'info', event: 'edge-applied', build: (e) => ({ edge: e.edge, version: e.version, revision: e.revision }) },
+  'directory.assigned': {
+    level: 'debug', event: 'assigned',
+    build: (e) => ({ subscriber: visible(e.subscriber), prefix: e.prefix, portLo: e.portLo, portHi: e.portHi, source: e.source, start: e.start }),
+  },
+  'directory.ended': { level: 'debug', event: 'assignment-ended', build: (e) => ({ subscriber: visible(e.subscriber), prefix: e.prefix, source: e.source, end: e.end }) },
+  'abuse.report': {
+    level: 'info', event: 'abuse-report',
+    build: (e) => ({ report: e.report, kind: e.kind, feedbackType: v(e.feedbackType), source: e.source, sourceFrom: e.sourceFrom, at: e.at, subscriber: v(e.subscriber) }),
+  },
+  'dnsbl.listed': { level: 'warn', event: 'dnsbl-listed', build: (e) => ({ address: e.address, zone: e.zone, answer: visible(e.answer) }) },
+  'case.opened': { level: 'info', event: 'case-opened', build: (e) => ({ case: e.case, subscriber: visible(e.subscriber) }) },
+  'case.decision': {
+    level: 'warn', event: 'case-decision',
+    build: (e) => ({ case: e.case, subscriber: visible(e.subscriber), decision: e.decision, action: e.action, rule: visible(e.rule), until: e.until, ...(e.immune ? { immune: true } : {}) }),
+  },
+  'case.enforced': { level: 'info', event: 'case-enforced', build: (e) => ({ case: e.case, decision: e.decision, edge: e.edge, ms: e.ms }) },
+  'case.released': { level: 'info', event: 'case-released', build: (e) => ({ case: e.case, subscriber: visible(e.subscriber), actor: visible(e.actor), kind: e.kind }) },
+  'case.closed': { level: 'info', event: 'case-closed', build: (e) => ({ case: e.case, subscriber: visible(e.subscriber) }) },
 };
 
 /** Subscribes the log lines to `bus`; returns the unsubscribe function. */

@@ -191,6 +191,64 @@ export const schema = obj({
     /** Largest request body (413 beyond). */
     bodyLimit: int({ min: 1024, max: 16 * 1024 * 1024 }).default(64 * 1024),
   }).default({ listen: undefined, tls: true, maxConnections: 64, bodyLimit: 64 * 1024 }),
+  /** The subscriber directory: who held which address when (README "Abuse"). */
+  directory: obj({
+    /** Assignments that ended longer ago than this are deleted (RFC 6302 retention: what an abuse report can still ask about). */
+    retentionDays: int({ min: 1 }).default(400),
+    /** RADIUS accounting server (UDP) on this address; off when absent. */
+    radiusListen: hostPort.optional(),
+    /** "CLIENT-ADDRESS-OR-PREFIX SECRET" per line: the NASes allowed to send accounting, each with its shared secret. */
+    radiusSecretFile: str().optional(),
+    /** FreeRADIUS detail files (radacct) to follow. */
+    detailFiles: list(str()).default([]),
+    /** Kea DHCPv4/DHCPv6 memfile lease files (CSV) to follow. */
+    keaLeaseFiles: list(str()).default([]),
+    /** How often followed files are read for new lines (ms). */
+    pollMs: int({ min: 50, max: 60_000 }).default(1000),
+  }).default({ retentionDays: 400, radiusListen: undefined, radiusSecretFile: undefined, detailFiles: [], keaLeaseFiles: [], pollMs: 1000 }),
+  /** The abuse lifecycle: signals → cases → decisions → notices → release (README "Abuse"; docs/abuse.md has the defaults and why). */
+  abuse: obj({
+    enabled: bool().default(true),
+    /** The case score halves after this many minutes without signals. */
+    halfLifeMinutes: int({ min: 1 }).default(360),
+    /** A released case with no new signal for this long is closed. */
+    closeAfterDays: int({ min: 1 }).default(14),
+    /** Per signal class: its weight per unit (checked by the abuse part against its class list). */
+    classes: anything<Record<string, unknown>>().optional(),
+    /** The rules (name, classes, threshold, window, action, duration, escalation, maxDuration, grace, selfReleases, immuneTiers); the defaults of docs/abuse.md when absent. */
+    rules: anything<unknown[]>().optional(),
+    /** Signals waiting to be joined to subscribers; beyond this they are dropped and counted. */
+    queueSize: int({ min: 1000 }).default(200_000),
+    /** The abuse mailbox: SMTP on this address accepting ARF and plain complaints; off when absent. */
+    mailbox: obj({
+      listen: hostPort.optional(),
+      /** Recipient domains accepted (abuse@ any of them, RFC 2142); empty: any recipient. */
+      domains: list(hostname).default([]),
+      maxReportBytes: int({ min: 1024, max: 64 * 1024 * 1024 }).default(10 * 1024 * 1024),
+    }).default({ listen: undefined, domains: [], maxReportBytes: 10 * 1024 * 1024 }),
+    /** DNSBL zones queried for the provider's own addresses in use. */
+    dnsbl: obj({
+      zones: list(hostname).default([]),
+      /** Resolvers to ask ("host:port"); the system's when empty. */
+      servers: list(str()).default([]),
+      intervalMinutes: int({ min: 1 }).default(60),
+    }).default({ zones: [], servers: [], intervalMinutes: 60 }),
+    /** Notices to subscribers, through portwarden's own spool and relay. */
+    notices: obj({
+      from: str().default('abuse@localhost'),
+      /** Templates (one file per action: quarantine.txt, suspend.txt, notify.txt, revoke-exemption.txt, released.txt); built-in ones when absent. */
+      templateDir: str().optional(),
+      /** The notice page's public URL; links carry a signed token that expires after tokenTtlHours. */
+      pageUrl: str().default('https://portal.isp.example/notice'),
+      tokenTtlHours: int({ min: 1, max: 24 * 90 }).default(24 * 14),
+    }).default({ from: 'abuse@localhost', templateDir: undefined, pageUrl: 'https://portal.isp.example/notice', tokenTtlHours: 24 * 14 }),
+    /** The walled garden's notice server (HTTP, where the edge redirects a quarantined host's web traffic); off when absent. */
+    noticeListen: hostPort.optional(),
+  }).default({
+    enabled: true, halfLifeMinutes: 360, closeAfterDays: 14, classes: undefined, rules: undefined, queueSize: 200_000,
+    mailbox: { listen: undefined, domains: [], maxReportBytes: 10 * 1024 * 1024 }, dnsbl: { zones: [], servers: [], intervalMinutes: 60 },
+    notices: { from: 'abuse@localhost', templateDir: undefined, pageUrl: 'https://portal.isp.example/notice', tokenTtlHours: 24 * 14 }, noticeListen: undefined,
+  }),
   log: obj({
     level: oneOf(['debug', 'info', 'warn', 'error'] as const).default('info'),
     /** Log to this file instead of stdout; reopened on SIGHUP (logrotate). */

@@ -135,4 +135,54 @@ export const EVENTS: { [K in EventName]: EventDoc<K> } = {
     fields: { action: 'what was done, e.g. pool.add, quarantine.add', object: 'what it was done to (a prefix, an address, an edge)', actor: 'who', reason: 'why' },
     example: { action: 'quarantine.add', object: '198.51.100.66', actor: 'abuse', reason: 'case 7' },
   },
+  'edge.applied': {
+    summary: 'netpolicy edge endpoint: an edge\'s report acknowledges the compiled policy it enforces (the version the server served)',
+    fields: { edge: 'the edge the report\'s token names', version: 'the compiled policy\'s version (hash)', revision: 'the policy store\'s revision of that version' },
+    example: { edge: 'bng1', version: '3f2a9c', revision: 42 },
+  },
+  'directory.assigned': {
+    summary: 'directory: a subscriber began holding an address or prefix (static, RADIUS Start/Interim, a Kea lease, the API)',
+    fields: { subscriber: 'the subscriber id', prefix: 'the canonical address or prefix', portLo: 'first port of a CGNAT port block, or null', portHi: 'last port of the block, or null', source: 'static, radius, kea or api', start: 'when it was handed out (ms since the epoch; RADIUS Event-Timestamp, not arrival)' },
+    example: { subscriber: 'cust-1', prefix: '100.64.3.7', portLo: 2048, portHi: 4095, source: 'radius', start: 1764633600000 },
+  },
+  'directory.ended': {
+    summary: 'directory: a subscriber stopped holding an address (RADIUS Stop, a lease expired or released, the API)',
+    fields: { subscriber: 'the subscriber id', prefix: 'the canonical address or prefix', source: 'static, radius, kea or api', end: 'when it ended (ms since the epoch)' },
+    example: { subscriber: 'cust-1', prefix: '100.64.3.7', source: 'radius', end: 1764637200000 },
+  },
+  'abuse.report': {
+    summary: 'abuse mailbox: an outside complaint (ARF or plain) was stored, with the source address and time it names',
+    fields: { report: 'the stored report\'s id', kind: 'arf or plain', feedbackType: 'ARF Feedback-Type (abuse, fraud…), or null', source: 'the source address it blames, or null when none could be found', sourceFrom: 'where that address came from (Source-IP, X-Originating-IP, Received-SPF, Authentication-Results, Received, none)', at: 'when the reported message arrived (ms since the epoch)', subscriber: 'who held the address then, or null' },
+    example: { report: 'r7', kind: 'arf', feedbackType: 'abuse', source: '198.51.100.9', sourceFrom: 'Source-IP', at: 1764633600000, subscriber: 'cust-1' },
+  },
+  'dnsbl.listed': {
+    summary: 'abuse DNSBL check: an address of the provider\'s space is listed in a configured zone',
+    fields: { address: 'the listed address', zone: 'the DNSBL zone', answer: 'the A record answered (127.0.0.x)' },
+    example: { address: '198.51.100.9', zone: 'xbl.dnsbl.example', answer: '127.0.0.4' },
+  },
+  'case.opened': {
+    summary: 'abuse engine: a subscriber\'s first signal since its last case closed opened a case',
+    fields: { case: 'the case id', subscriber: 'the subscriber id' },
+    example: { case: 'c12', subscriber: 'cust-1' },
+  },
+  'case.decision': {
+    summary: 'abuse engine: a rule fired, or the desk acted, on a case',
+    fields: { case: 'the case id', subscriber: 'the subscriber id', decision: 'the decision id', action: 'notify, quarantine, suspend or revoke-exemption', rule: 'the rule\'s name (desk for a desk action)', until: 'when it lapses by itself (ms since the epoch), or null', immune: 'true: the subscriber\'s tier is immune to this action and nothing was enforced' },
+    example: { case: 'c12', subscriber: 'cust-1', decision: 'd30', action: 'quarantine', rule: 'bot', until: 1764720000000, immune: false },
+  },
+  'case.enforced': {
+    summary: 'abuse engine: an edge acknowledged a policy that contains a decision',
+    fields: { case: 'the case id', decision: 'the decision id', edge: 'the edge', ms: 'milliseconds from the decision to the acknowledgement' },
+    example: { case: 'c12', decision: 'd30', edge: 'bng1', ms: 420 },
+  },
+  'case.released': {
+    summary: 'abuse engine: a case\'s actions were lifted and the previous policy restored',
+    fields: { case: 'the case id', subscriber: 'the subscriber id', actor: 'who released it (the subscriber for a self release)', kind: 'desk, self or expired' },
+    example: { case: 'c12', subscriber: 'cust-1', actor: 'desk:ann', kind: 'desk' },
+  },
+  'case.closed': {
+    summary: 'abuse engine: a released case stayed quiet for abuse.closeAfterDays and was closed',
+    fields: { case: 'the case id', subscriber: 'the subscriber id' },
+    example: { case: 'c12', subscriber: 'cust-1' },
+  },
 };

@@ -37,6 +37,22 @@ export interface EventMap {
   'relay.attempt': { queueId: string; outcome: 'sent' | 'deferred' | 'bounced'; ms: number };
   'edge.blocked': { edge: string; source: string; packets: number; destinations: number };
   'policy.changed': { action: string; object: string; actor: string; reason: string };
+  /** An edge acknowledged (in its report) the policy version it enforces: the decision-to-edge latency ends here. */
+  'edge.applied': { edge: string; version: string; revision: number };
+  /** The directory recorded that a subscriber began or stopped holding an address (a lease, a RADIUS session, a static entry). */
+  'directory.assigned': { subscriber: string; prefix: string; portLo: number | null; portHi: number | null; source: string; start: number };
+  'directory.ended': { subscriber: string; prefix: string; source: string; end: number };
+  /** An outside complaint accepted by the abuse mailbox and stored. */
+  'abuse.report': { report: string; kind: 'arf' | 'plain'; feedbackType: string | null; source: string | null; sourceFrom: string; at: number; subscriber: string | null };
+  /** An address of the provider's own space found listed in a configured DNSBL zone. */
+  'dnsbl.listed': { address: string; zone: string; answer: string };
+  'case.opened': { case: string; subscriber: string };
+  /** A rule fired (or the desk acted): the decision, whether the subscriber's tier is immune to it, and until when it holds. */
+  'case.decision': { case: string; subscriber: string; decision: string; action: string; rule: string; until: number | null; immune: boolean };
+  /** A decision reached an edge: ms from the decision to the edge's acknowledgement of a policy containing it. */
+  'case.enforced': { case: string; decision: string; edge: string; ms: number };
+  'case.released': { case: string; subscriber: string; actor: string; kind: 'desk' | 'self' | 'expired' };
+  'case.closed': { case: string; subscriber: string };
 }
 
 export type AuthFailureKind = 'failure' | 'locked' | 'disabled' | 'error';

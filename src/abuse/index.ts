@@ -1,0 +1,17 @@
+// abuse: the zombie lifecycle — signals, cases, decisions, notices, release.
+//
+// Purpose: join every signal (bus events, edge reports, outside complaints,
+// DNSBL listings) to the subscriber who held the address at the signal's time,
+// keep one open case per subscriber with append-only evidence, a decaying score
+// and a timeline, apply the configured rules (notify, quarantine, suspend,
+// revoke an exemption) through enforcement ports, and release — by the desk, by
+// the subscriber when the evidence has gone quiet, or by expiry — restoring the
+// previous policy.
+//
+// Trusts: the directory for who held an address, the store for durability, the
+// wiring's ports to enforce. Outside complaints are untrusted mail: parsed with
+// caps, every value recorded with where it came from.
+//
+// Standards: RFC 6561 (bot remediation: detection, notification, remediation),
+// RFC 5965 (ARF), RFC 2142 (abuse@), M3AAWG walled-garden practice.
+export * from './types.ts';
