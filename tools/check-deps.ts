@@ -21,7 +21,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   metrics: ['core', 'events'],
   accountability: ['core', 'store', 'events'],
   directory: ['core', 'store', 'events'],
-  abuse: ['core', 'store', 'events', 'directory', 'smtp'],
+  abuse: ['core', 'store', 'events', 'directory', 'smtp', 'message'],
   postfix: ['core', 'limits', 'events'],
   app: ['core', 'store', 'events', 'auth', 'limits', 'spool', 'relay', 'netpolicy', 'accountability', 'directory', 'abuse'],
   control: ['core', 'spool', 'relay', 'app'],
