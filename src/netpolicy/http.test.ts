@@ -176,3 +176,19 @@ test('policy agent refuses a plain-http URL, a malformed pin and a token file na
     assert.match(other.err, /must agree/);
   } finally { await store.close(); dir.remove(); }
 });
+
+test('acknowledgement: a report naming a version the server served publishes edge.applied with its revision; an unserved one does not', { skip }, async (t) => {
+  const bus = new InProcessBus();
+  const applied: string[] = [];
+  bus.subscribe('edge.applied', (e) => applied.push(`${e.edge} ${e.version} ${e.revision}`));
+  const { curl, report, policy } = await endpoint(t, { bus });
+  assert.equal((await policy.addPool('198.51.100.0/24', 'dynamic', '', { actor: 'test', reason: 'ack test' })).ok, true);
+  const pulled = await curl('/compiled', T1);
+  assert.equal(pulled.status, 200, pulled.body);
+  const p = JSON.parse(pulled.body) as { version: string; revision: number };
+  assert.ok(p.revision > 0);
+  assert.equal((await report(T1, 'edge1', [], { version: 'ab'.repeat(32) })).status, 200);
+  assert.deepEqual(applied, [], 'a version never served is no acknowledgement');
+  assert.equal((await report(T1, 'edge1', [], { version: p.version })).status, 200);
+  assert.deepEqual(applied, [`edge1 ${p.version} ${p.revision}`]);
+});

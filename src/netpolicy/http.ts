@@ -131,6 +131,13 @@ export function createEdgeEndpoint(opts: PolicyHttpOptions): EdgeEndpoint {
   const retention = opts.reportRetentionMs ?? 7 * 86_400_000;
   const compiler = new PolicyCompiler();
   let cache: { policy: CompiledPolicy; body: string } | null = null;
+  /** version → revision of recently served policies: a report naming one of them is an acknowledgement. */
+  const served = new Map<string, number>();
+  const remember = (p: CompiledPolicy): void => {
+    served.delete(p.version);
+    served.set(p.version, p.revision);
+    while (served.size > 16) served.delete(served.keys().next().value!);
+  };
   // Also at start: counters of edges that stopped reporting must not wait for another report to go.
   const ready = policy.pruneBlocked(opts.clock.now() - retention).then(() => {}, (err: unknown) => {
     log.error({ event: 'netpolicy', err: String(err) }, 'netpolicy: pruning blocked counters failed');
@@ -148,7 +155,7 @@ export function createEdgeEndpoint(opts: PolicyHttpOptions): EdgeEndpoint {
 
   const compiled = async (): Promise<{ policy: CompiledPolicy; body: string }> => {
     const p = await compiler.compile(policy);
-    if (cache?.policy !== p) cache = { policy: p, body: JSON.stringify(p) };
+    if (cache?.policy !== p) { cache = { policy: p, body: JSON.stringify(p) }; remember(p); }
     return cache;
   };
 
@@ -175,6 +182,8 @@ export function createEdgeEndpoint(opts: PolicyHttpOptions): EdgeEndpoint {
       version: rep.version, rejected, omitted: count(rep.omitted) ?? 0,
       pruneBefore: opts.clock.now() - retention,
     });
+    const acked = rep.version ? served.get(rep.version) : undefined;
+    if (opts.bus && acked !== undefined) opts.bus.publish('edge.applied', { edge, version: rep.version, revision: acked });
     if (opts.bus) for (const b of rows) opts.bus.publish('edge.blocked', { edge, source: b.source, packets: b.packets, destinations: b.destinations });
     if (counts.rejected) log.warn({ event: 'netpolicy', edge, ...counts, example: printable(JSON.stringify(example) ?? '', 120) }, 'netpolicy: report entries refused');
     if (rejected) log.error({ event: 'netpolicy', edge, version: rejected.version, error: rejected.error }, 'netpolicy: an edge refused the pulled policy');
