@@ -15,3 +15,4 @@
 // Standards: RFC 6561 (bot remediation: detection, notification, remediation),
 // RFC 5965 (ARF), RFC 2142 (abuse@), M3AAWG walled-garden practice.
 export * from './types.ts';
+export { DEFAULT_RULES, DEFAULT_WEIGHTS, RuleError, parseRules, parseWeights, ruleScore, type Rule, type Weights } from './rules.ts';

@@ -17,3 +17,11 @@ test('with no errors the checks hand start what they built: the compiled limits'
   assert.deepEqual(p.errors, []);
   assert.ok(p.limits && p.limits.tierNames.includes(p.limits.defaultTier));
 });
+
+test('config check reads the abuse rules as the engine will: a bad class or action is an error at its line', async () => {
+  const text = 'relay:\n  smarthost: 127.0.0.1:2525\nabuse:\n  classes:\n    dnsbl: -1\n  rules:\n    - {name: bot, classes: [edge-blocked, nonsense], threshold: 10, window: 60, action: quarantine}\n';
+  const { config, where } = parseConfigWithSource(text, 'pw.yaml');
+  const p = await configProblems(config, where);
+  assert.ok(p.errors.some((e) => /^pw\.yaml:5:\d+: abuse\.classes\.dnsbl: must be a number/.test(e)), p.errors.join('\n'));
+  assert.ok(p.errors.some((e) => /^pw\.yaml:7:\d+: abuse\.rules\[0\]\.classes\[1\]: unknown signal class/.test(e)), p.errors.join('\n'));
+});

@@ -9,6 +9,7 @@ import { ConfigError, splitHostPort, type Config } from '../config/index.ts';
 import type { EdgeToken } from '../netpolicy/index.ts';
 import { CidrList, type Limits } from '../limits/index.ts';
 import { limitsFromConfig } from './limits.ts';
+import { RuleError, parseRules, parseWeights } from '../abuse/index.ts';
 
 type Where = (path: Array<string | number>) => string;
 /** With no errors, also what the checks built, so that `start` does not build it again. */
@@ -39,10 +40,23 @@ export async function configProblems(cfg: Config, where: Where): Promise<ConfigP
     }
   }
   errors.push(...addressClashes(cfg, at));
+  errors.push(...abuseRuleProblems(cfg, where));
   if (cfg.hostname === 'localhost' || !cfg.hostname.includes('.')) {
     warnings.push(at(['hostname'], `"${cfg.hostname}" is not this server's public name: it is the greeting and EHLO name, and goes into Received, Message-ID, bounces and the generated certificate; set it to the MSA's fully qualified name`));
   }
   return errors.length ? { errors, warnings } : { errors, warnings, limits: limits.ok ? limits.limits : undefined, edgeTokens };
+}
+
+/** The abuse rules and class weights, checked as the engine will read them (errors name the rule's path). */
+function abuseRuleProblems(cfg: Config, where: Where): string[] {
+  const out: string[] = [];
+  for (const [key, parse] of [['classes', () => parseWeights(cfg.abuse.classes)], ['rules', () => parseRules(cfg.abuse.rules)]] as const) {
+    try { parse(); } catch (err) {
+      if (!(err instanceof RuleError)) throw err;
+      out.push(`${where(['abuse', key])}: ${err.message}`);
+    }
+  }
+  return out;
 }
 
 function redisUrlOk(url: string): boolean {
