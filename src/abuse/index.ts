@@ -15,3 +15,4 @@
 // Standards: RFC 6561 (bot remediation: detection, notification, remediation),
 // RFC 5965 (ARF), RFC 2142 (abuse@), M3AAWG walled-garden practice.
 export * from './types.ts';
+export { parseReport, type ParsedReport, type ParseOptions, type SourceFrom, type AtFrom } from './report/parse.ts';
