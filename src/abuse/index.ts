@@ -16,3 +16,4 @@
 // RFC 5965 (ARF), RFC 2142 (abuse@), M3AAWG walled-garden practice.
 export * from './types.ts';
 export { DEFAULT_RULES, DEFAULT_WEIGHTS, RuleError, parseRules, parseWeights, ruleScore, type Rule, type Weights } from './rules.ts';
+export { parseReport, type ParsedReport, type ParseOptions, type SourceFrom, type AtFrom } from './report/parse.ts';
