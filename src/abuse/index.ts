@@ -15,3 +15,8 @@
 // Standards: RFC 6561 (bot remediation: detection, notification, remediation),
 // RFC 5965 (ARF), RFC 2142 (abuse@), M3AAWG walled-garden practice.
 export * from './types.ts';
+export { NoticeTokens, loadNoticeSecret, TOKEN_REFUSALS, type TokenRefusal, type LinkGrant, type CsrfGrant, type Verified, type NoticeTokenOptions } from './notice/tokens.ts';
+export { loadTemplates, parseTemplate, renderTemplate, asksForPassword, TemplateError, NOTICE_KINDS, PLACEHOLDERS, type NoticeKind, type Template, type TemplateValues } from './notice/templates.ts';
+export { evidenceLines, plainTime, type EvidenceLike } from './notice/evidence.ts';
+export { NoticeMailer, untilText, type NoticeSpool, type NoticeMailerOptions } from './notice/sender.ts';
+export { NoticeDesk, type NoticeCaseView, type NoticeLookup, type NoticeAsk, type ReleaseOutcome, type NoticeDeskOptions } from './notice/desk.ts';
