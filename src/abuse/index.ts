@@ -17,3 +17,8 @@
 export * from './types.ts';
 export { DEFAULT_RULES, DEFAULT_WEIGHTS, RuleError, parseRules, parseWeights, ruleScore, type Rule, type Weights } from './rules.ts';
 export { parseReport, type ParsedReport, type ParseOptions, type SourceFrom, type AtFrom } from './report/parse.ts';
+export { NoticeTokens, loadNoticeSecret, TOKEN_REFUSALS, type TokenRefusal, type LinkGrant, type CsrfGrant, type Verified, type NoticeTokenOptions } from './notice/tokens.ts';
+export { loadTemplates, parseTemplate, renderTemplate, asksForPassword, TemplateError, NOTICE_KINDS, PLACEHOLDERS, type NoticeKind, type Template, type TemplateValues } from './notice/templates.ts';
+export { evidenceLines, plainTime, type EvidenceLike } from './notice/evidence.ts';
+export { NoticeMailer, untilText, type NoticeSpool, type NoticeMailerOptions } from './notice/sender.ts';
+export { NoticeDesk, type NoticeCaseView, type NoticeLookup, type NoticeAsk, type ReleaseOutcome, type NoticeDeskOptions } from './notice/desk.ts';

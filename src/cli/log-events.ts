@@ -93,6 +93,12 @@ export const LOG_LINES: { [K in EventName]: LogLine<K> | null } = {
   'case.enforced': { level: 'info', event: 'case-enforced', build: (e) => ({ case: e.case, decision: e.decision, edge: e.edge, ms: e.ms }) },
   'case.released': { level: 'info', event: 'case-released', build: (e) => ({ case: e.case, subscriber: visible(e.subscriber), actor: visible(e.actor), kind: e.kind }) },
   'case.closed': { level: 'info', event: 'case-closed', build: (e) => ({ case: e.case, subscriber: visible(e.subscriber) }) },
+  'notice.sent': { level: 'info', event: 'notice-sent', build: (e) => ({ case: visible(e.case), subscriber: visible(e.subscriber), kind: e.kind, queueIds: e.queueIds }) },
+  'notice.viewed': { level: 'debug', event: 'notice-viewed', build: (e) => ({ case: v(e.case), via: e.via }) },
+  'notice.self-release': {
+    level: (e) => (e.outcome === 'released' ? 'info' : 'warn'), event: 'notice-self-release',
+    build: (e) => ({ case: visible(e.case), subscriber: visible(e.subscriber), outcome: e.outcome }),
+  },
 };
 
 /** Subscribes the log lines to `bus`; returns the unsubscribe function. */

@@ -185,4 +185,19 @@ export const EVENTS: { [K in EventName]: EventDoc<K> } = {
     fields: { case: 'the case id', subscriber: 'the subscriber id' },
     example: { case: 'c12', subscriber: 'cust-1' },
   },
+  'notice.sent': {
+    summary: 'abuse notices: a notice was committed to the spool for the relay to deliver, one message per contact',
+    fields: { case: 'the case id', subscriber: 'the subscriber id', kind: 'notify, quarantine, suspend, revoke-exemption or released', queueIds: 'the queue id of each message' },
+    example: { case: 'c12', subscriber: 'cust-1', kind: 'quarantine', queueIds: ['4Zx8kQ2mT1'] },
+  },
+  'notice.viewed': {
+    summary: 'notice page: a page was shown to a subscriber (or to a visitor with no case)',
+    fields: { case: 'the case shown, or null', via: 'token (the link in a notice), address (the garden client\'s source address) or none' },
+    example: { case: 'c12', via: 'address' },
+  },
+  'notice.self-release': {
+    summary: 'notice page: a subscriber asked to lift the restriction of their case themselves',
+    fields: { case: 'the case id', subscriber: 'the subscriber id', outcome: 'released, refused (the case does not allow it now) or csrf (the form was stale or forged)' },
+    example: { case: 'c12', subscriber: 'cust-1', outcome: 'released' },
+  },
 };

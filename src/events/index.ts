@@ -53,6 +53,12 @@ export interface EventMap {
   'case.enforced': { case: string; decision: string; edge: string; ms: number };
   'case.released': { case: string; subscriber: string; actor: string; kind: 'desk' | 'self' | 'expired' };
   'case.closed': { case: string; subscriber: string };
+  /** A notice to a subscriber's contacts was committed to the spool (one queue id per contact). */
+  'notice.sent': { case: string; subscriber: string; kind: string; queueIds: string[] };
+  /** The notice page was shown: found by the link's token, by the client's address, or no case found. */
+  'notice.viewed': { case: string | null; via: 'token' | 'address' | 'none' };
+  /** A self-release asked for on the notice page: released, refused (not allowed now) or a bad form (csrf). */
+  'notice.self-release': { case: string; subscriber: string; outcome: 'released' | 'refused' | 'csrf' };
 }
 
 export type AuthFailureKind = 'failure' | 'locked' | 'disabled' | 'error';

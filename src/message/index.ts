@@ -32,7 +32,7 @@
 export { MessageFixer, type FixerOptions, type MessageInput, type FixResult, type MalformedHeaderAction } from './fixer.ts';
 export { buildReceived, protocolName, type ReceivedInput, type ProtocolFlags } from './received.ts';
 export { isValidMessageId, parseRfc5322Date, formatRfc5322Date, makeMessageId, foldLine } from './fields.ts';
-export { safeValue as safeHeaderValue, traceMailbox, xtextEncode } from './generated.ts';
+export { safeValue as safeHeaderValue, traceMailbox, xtextEncode, generatedField, encodedWords } from './generated.ts';
 export { addressesIn as addressesInDisplayName } from './address.ts';
 export type { OriginatorField } from './originators.ts';
 export { REPAIR_HEADER, REJECTS as MESSAGE_REJECTS } from './header.ts';

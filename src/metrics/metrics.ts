@@ -40,6 +40,9 @@ const AUTH_OUTCOMES = new Set<string>(['success', 'failure', 'locked', 'disabled
 const LIMIT_SCOPES = new Set<string>(['account', 'subscriber', 'ip', 'prefix', 'aggregate']);
 const LOCKOUT_SCOPES = new Set<string>(['ip', 'prefix', 'prefix56', 'prefix48', 'account']);
 const RELAY_OUTCOMES = new Set<string>(['sent', 'deferred', 'bounced']);
+const NOTICE_KINDS = new Set<string>(['notify', 'quarantine', 'suspend', 'revoke-exemption', 'released']);
+const NOTICE_VIA = new Set<string>(['token', 'address', 'none']);
+const SELF_RELEASE_OUTCOMES = new Set<string>(['released', 'refused', 'csrf']);
 const QUEUE_STATE_RE = /^[a-z][a-z0-9_-]{0,23}$/;
 /** 1 ms … 5 s, in seconds (Prometheus base unit). */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -68,6 +71,9 @@ export class Metrics {
   readonly relay: Counter<'outcome'>;
   readonly transactionSeconds: Histogram<'listener'>;
   readonly relayAttemptSeconds: Histogram<'outcome'>;
+  readonly notices: Counter<'kind'>;
+  readonly noticeViews: Counter<'via'>;
+  readonly selfReleases: Counter<'outcome'>;
   private readonly listeners = new Set<string>();
   private readonly maxListeners: number;
   private queueSizes: MetricsOptions['queueSizes'];
@@ -110,6 +116,9 @@ export class Metrics {
     this.relay = new Counter({ name: 'portwarden_relay_total', help: 'Relay delivery outcomes per recipient (sent, deferred, bounced)', labelNames: ['outcome'], registers });
     this.transactionSeconds = new Histogram({ name: 'portwarden_transaction_duration_seconds', help: 'MAIL to final reply, by listener', labelNames: ['listener'], buckets: LATENCY_BUCKETS, registers });
     this.relayAttemptSeconds = new Histogram({ name: 'portwarden_relay_attempt_duration_seconds', help: 'One delivery attempt to the next hop, by outcome', labelNames: ['outcome'], buckets: LATENCY_BUCKETS, registers });
+    this.notices = new Counter({ name: 'portwarden_notices_sent_total', help: 'Abuse notices committed to the spool, by kind (one per contact)', labelNames: ['kind'], registers });
+    this.noticeViews = new Counter({ name: 'portwarden_notice_page_views_total', help: 'Notice page views, by how the case was found (token, address, none)', labelNames: ['via'], registers });
+    this.selfReleases = new Counter({ name: 'portwarden_self_releases_total', help: 'Self-releases asked for on the notice page, by outcome (released, refused, csrf)', labelNames: ['outcome'], registers });
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'portwarden_' });
   }
 
@@ -151,6 +160,10 @@ export class Metrics {
   relayAttempt(outcome: RelayOutcome, ms: number): void {
     if (ms >= 0) this.relayAttemptSeconds.observe({ outcome: pick(outcome, RELAY_OUTCOMES) }, ms / 1000);
   }
+
+  noticeSent(kind: string, n: number): void { this.notices.inc({ kind: pick(kind, NOTICE_KINDS) }, n); }
+  noticeViewed(via: string): void { this.noticeViews.inc({ via: pick(via, NOTICE_VIA) }); }
+  selfRelease(outcome: string): void { this.selfReleases.inc({ outcome: pick(outcome, SELF_RELEASE_OUTCOMES) }); }
 
   /** Milliseconds in, seconds out: the exposition keeps Prometheus' base unit. */
   transaction(listener: string, ms: number): void {

@@ -24,6 +24,9 @@ export function subscribeMetrics(bus: EventBus, metrics: Metrics): () => void {
     bus.subscribe('message.refused', (e) => { metrics.transaction(e.listener, e.ms); metrics.message(e.reply ?? { code: 554 }); }),
     bus.subscribe('relay.outcome', (e) => metrics.relayOutcome(e.outcome)),
     bus.subscribe('relay.attempt', (e) => metrics.relayAttempt(e.outcome, e.ms)),
+    bus.subscribe('notice.sent', (e) => metrics.noticeSent(e.kind, e.queueIds.length)),
+    bus.subscribe('notice.viewed', (e) => metrics.noticeViewed(e.via)),
+    bus.subscribe('notice.self-release', (e) => metrics.selfRelease(e.outcome)),
   ];
   return () => { for (const off of offs) off(); };
 }
