@@ -1,7 +1,8 @@
 // Small fakes of the abuse engine's CaseService and the directory's lookup for
-// the notice page's tests (the real engine is built by another part; these
+// the notice page's and the notices' tests (the real engine is built by another part; these
 // follow the contracts of src/abuse/types.ts and src/directory/types.ts).
-import type { CaseDetail, CaseService, CaseSummary, SelfReleaseCheck } from '../abuse/index.ts';
+import type { CaseDetail, CaseService, CaseSummary, SelfReleaseCheck } from '../../src/abuse/index.ts';
+import type { Holder, HolderLookup } from '../../src/directory/index.ts';
 
 export class FakeCases implements CaseService {
   readonly cases = new Map<string, CaseDetail>();
@@ -33,4 +34,17 @@ export class FakeCases implements CaseService {
     c.selfReleases++;
     return c;
   }
+}
+
+/** A HolderLookup.holdersAt over a fixed address → subscriber map (whole addresses, no ports); records each question. */
+export function fakeHolders(map: Record<string, string>): Pick<HolderLookup, 'holdersAt'> & { asked: Array<{ address: string; at: number; port: number | null }> } {
+  const asked: Array<{ address: string; at: number; port: number | null }> = [];
+  return {
+    asked,
+    async holdersAt(address: string, at: number, port?: number | null): Promise<Holder[]> {
+      asked.push({ address, at, port: port ?? null });
+      const s = map[address];
+      return s ? [{ subscriber: s, assignment: { id: 1, subscriber: s, prefix: address, portLo: null, portHi: null, start: 0, end: null, source: 'static', session: null } }] : [];
+    },
+  };
 }
