@@ -78,10 +78,15 @@ test('by source address in the garden: any Host and any path show the case; no p
     assert.doesNotMatch(r.body, /<script>alert/);
     assert.match(r.body, /&#60;script&#62;alert\(&#34;x&#34;\)&#60;\/script&#62;&#38;/);
   }
+  // A proxy-style absolute target and a HEAD are answered too.
+  const abs = await curl('--request-target', 'http://neverssl.com/online', `${base}/`);
+  assert.equal(abs.status, 200);
+  assert.match(abs.body, /<strong>c7<\/strong>/);
+  assert.equal((await curl('-I', `${base}/favicon.ico`)).status, 200);
   assert.equal(lookups[0].address, '127.0.0.1');
   assert.equal(lookups[0].at, NOW);
   assert.ok(lookups[0].port! > 0, 'the source port is asked too (CGNAT port blocks)');
-  assert.match(await metrics.registry.metrics(), /portwarden_notice_page_views_total\{via="address"\} 4/);
+  assert.match(await metrics.registry.metrics(), /portwarden_notice_page_views_total\{via="address"\} 6/);
 });
 
 test('by token: the link shows its case from anywhere; tampered and expired links are refused in words', { skip }, async (t) => {
