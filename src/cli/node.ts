@@ -30,6 +30,7 @@ import { accountStoreOptions, storeConfig } from './state.ts';
 import { startHttp, type HttpLayer } from './http.ts';
 import { accountsPort, fixerPort, listenerOptions, relayRoute, spoolPort } from './ports.ts';
 import type { Service } from './services.ts';
+import { noticeService } from './notice-wiring.ts';
 
 type Problems = Awaited<ReturnType<typeof configProblems>>;
 type BindError = (what: string, host: string, port: number, err: NodeJS.ErrnoException) => Error;
@@ -80,6 +81,7 @@ export class PortwardenNode {
       { name: 'smtp', start: () => this.listenSmtp(), stop: () => this.server.close({ drainMs: 10_000 }) },
       this.controlService(),
       { name: 'http', start: () => this.startHttp(), stop: () => this.http?.close() },
+      noticeService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, cases: this.app.cases, directory: this.app.directory, bindError: this.bindError })),
       this.policyService(),
       { name: 'delivery', start: () => this.startDelivery(), stop: () => {} },
     ];
