@@ -1,3 +1,9 @@
+import type { Clock, Logger } from '../core/index.ts';
+import type { HolderLookup } from '../directory/index.ts';
+import type { EventBus } from '../events/index.ts';
+import type { Db } from '../store/index.ts';
+import type { Rule, Weights } from './rules.ts';
+
 // The abuse engine's contract: signals in, cases and decisions out.
 //
 // A signal is one observation about an address (or an account) at a time: it is
@@ -127,6 +133,8 @@ export interface Enforcer {
   /** Remove the subscriber's port-25 exemptions; returns them so a release can put them back. */
   revokeExemptions(subscriber: string, prefixes: string[], reason: string): Promise<Array<{ prefix: string; customer: string; expiresAt: number | null }>>;
   restoreExemptions(list: Array<{ prefix: string; customer: string; expiresAt: number | null }>, reason: string): Promise<void>;
+  /** The policy revision in force after the last change (the engine records it per decision; an edge's `edge.applied` with a revision at or past it is that decision enforced there: `case.enforced`). */
+  policyRevision(): Promise<number>;
 }
 
 /** A notice to the subscriber's contacts (through portwarden's own spool and relay). */
@@ -141,3 +149,32 @@ export interface NoticeRequest {
   selfRelease: SelfReleaseCheck;
 }
 export interface NoticeSender { send(n: NoticeRequest): Promise<{ queueIds: string[] }> }
+
+/** What `openAbuseEngine(opts)` (src/abuse/engine.ts) takes. */
+export interface AbuseEngineOptions {
+  /** The state store (abuse/ migrations: cases, evidence, timeline, decisions). */
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  /** The engine publishes case.* and subscribes to edge.applied (case.enforced) and directory.assigned (quarantine follows a new lease). */
+  bus: EventBus;
+  directory: HolderLookup;
+  enforcer: Enforcer;
+  /** Absent: decisions are taken and audited, no notice is mailed (the timeline says so). */
+  notices?: NoticeSender;
+  rules: Rule[];
+  weights: Weights;
+  halfLifeMinutes: number;
+  closeAfterDays: number;
+  queueSize: number;
+}
+
+/** The running engine: a signal sink, the case service, and its lifecycle. */
+export interface AbuseEngine extends SignalSink {
+  readonly cases: CaseService;
+  /** Processes every queued signal and runs due sweeps (tests and shutdown). */
+  flush(): Promise<void>;
+  /** Signals dropped because the queue was full, since start. */
+  dropped(): number;
+  stop(): Promise<void>;
+}
