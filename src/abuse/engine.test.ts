@@ -1,0 +1,185 @@
+// The abuse engine end to end on a real SQLite store with a manual clock, the
+// fake directory, a recording enforcer and notices (test/lib/abuse-engine.ts).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rig, runBot, signal, T0 } from '../../test/lib/abuse-engine.ts';
+import { DEFAULT_RULES } from './index.ts';
+
+const MIN = 60_000, HOUR = 3_600_000, DAY = 86_400_000;
+
+test('a bot at 5 blocked/s to many destinations: one case, quarantined well inside 60 s, the current prefixes of the subscriber', async (t) => {
+  const r = await rig();
+  t.after(() => r.close());
+  r.dir.addSubscriber('cust-1');
+  r.dir.assign('cust-1', '198.51.100.7', T0 - DAY);
+  r.dir.assign('cust-1', '2001:db8:1::/56', T0 - DAY);
+  const ms = await runBot(r, '198.51.100.7', 60);
+  assert.ok(ms !== null && ms < 60_000, `quarantined after ${ms} ms`);
+  assert.equal(r.of('case.opened').length, 1);
+  const [c] = await r.engine.cases.list();
+  assert.equal(c.subscriber, 'cust-1');
+  // the notify rule (20 points) fired in the second second, the quarantine later; a notify is in force until its renotify
+  assert.deepEqual(c.active.map((a) => [a.action, a.rule, a.until]), [['notify', 'notify', T0 + 1000 + DAY], ['quarantine', 'bot', T0 + ms + DAY]]);
+  const q = r.enforcer.calls.filter((x) => x.op === 'quarantine');
+  assert.equal(q.length, 1);
+  assert.deepEqual(q[0].args.slice(0, 3), ['cust-1', c.id, ['198.51.100.7', '2001:db8:1::/56']]);
+  assert.deepEqual([...r.enforcer.quarantined].sort(), ['198.51.100.7', '2001:db8:1::/56']);
+  const d = await r.engine.cases.show(c.id);
+  assert.ok(d);
+  assert.deepEqual(d.timeline.map((x) => x.kind).filter((k, i, a) => a.indexOf(k) === i), ['opened', 'decision', 'notice', 'enforced']);
+  // coalesced: one row per class and minute, amounts summed
+  const blocked = d.evidence.filter((e) => e.class === 'edge-blocked');
+  assert.equal(blocked.length, 1);
+  assert.deepEqual([blocked[0].amount, blocked[0].count, blocked[0].firstAt, blocked[0].lastAt], [300, 60, T0, T0 + 59_000]);
+  const notice = r.notices.sent.find((n) => n.kind === 'quarantine');
+  assert.ok(notice);
+  assert.deepEqual(notice.contacts, ['cust-1@example.net']);
+  assert.ok(notice.evidence.some((l) => /stopped \d+ attempts/.test(l)), notice.evidence.join('\n'));
+  assert.ok(d.timeline.some((x) => x.kind === 'notice' && /quarantine notice queued/.test(x.text) && x.data.queueIds));
+});
+
+test('the blocked attempts alone reach the bot threshold inside 60 s', async (t) => {
+  const r = await rig();
+  t.after(() => r.close());
+  r.dir.addSubscriber('cust-1');
+  r.dir.assign('cust-1', '198.51.100.7', T0 - DAY);
+  const ms = await runBot(r, '198.51.100.7', 70, { destinations: 0 });
+  assert.equal(ms, 59_000);
+});
+
+test('a mail client retrying port 25 to its one server scores about 23: notified, never quarantined', async (t) => {
+  const r = await rig();
+  t.after(() => r.close());
+  r.dir.addSubscriber('cust-2');
+  r.dir.assign('cust-2', '198.51.100.8', T0 - DAY);
+  r.engine.ingest(signal({ class: 'edge-destinations', at: r.clock.now(), address: '198.51.100.8', amount: 1 }));
+  for (let i = 0; i < 40; i++) { // 40 retries over 20 minutes: the notify only once
+    r.engine.ingest(signal({ class: 'edge-blocked', at: r.clock.now(), address: '198.51.100.8', amount: 1 }));
+    await r.engine.flush();
+    r.clock.advance(30_000);
+  }
+  assert.deepEqual(r.of('case.decision').map((d) => [d.action, d.rule]), [['notify', 'notify']]);
+  assert.equal(r.enforcer.calls.length, 0);
+  assert.deepEqual(r.notices.sent.map((n) => n.kind), ['notify']);
+  const [c] = await r.engine.cases.list();
+  assert.ok(c.score > 40 && c.score < 44, String(c.score));
+});
+
+test('a signal about a past moment joins the subscriber who held the address then, not its holder now', async (t) => {
+  const r = await rig();
+  t.after(() => r.close());
+  r.dir.addSubscriber('old').addSubscriber('new');
+  r.dir.assign('old', '198.51.100.9', T0 - 2 * DAY, T0 - HOUR);
+  r.dir.assign('new', '198.51.100.9', T0 - HOUR);
+  r.engine.ingest(signal({ class: 'report', at: T0 - 3 * HOUR, address: '198.51.100.9', origin: 'mailbox:r1', detail: { feedbackType: 'abuse' } }));
+  await r.engine.flush();
+  assert.deepEqual(r.of('case.opened').map((e) => e.subscriber), ['old']);
+  assert.deepEqual(r.of('case.decision').map((e) => [e.subscriber, e.action]), [['old', 'notify']], 'one complaint is worth a notice');
+  assert.equal(await r.engine.cases.openOf('new'), null);
+});
+
+test('several holders (CGNAT without port) or none: nobody is blamed; the signal is kept and counted as unattributed', async (t) => {
+  const r = await rig();
+  t.after(() => r.close());
+  r.dir.addSubscriber('a').addSubscriber('b');
+  r.dir.assign('a', '100.64.0.1', T0 - DAY, null, [1024, 2047]);
+  r.dir.assign('b', '100.64.0.1', T0 - DAY, null, [2048, 3071]);
+  r.engine.ingest(signal({ class: 'edge-blocked', at: T0, address: '100.64.0.1', amount: 500 }));
+  r.engine.ingest(signal({ class: 'edge-blocked', at: T0, address: '100.64.0.1', amount: 500 }));
+  r.engine.ingest(signal({ class: 'edge-blocked', at: T0, address: '203.0.113.1', amount: 3 }));
+  r.engine.ingest(signal({ class: 'edge-blocked', at: T0, address: '100.64.0.1', port: 2050, amount: 1 }));
+  await r.engine.flush();
+  assert.deepEqual(r.of('case.opened').map((e) => e.subscriber), ['b'], 'with the port: its one holder');
+  assert.equal(r.of('case.decision').length, 0);
+  const s = r.engine.stats();
+  assert.deepEqual([s.unattributed.ambiguous, s.unattributed['no-holder'], s.processed], [2, 1, 4]);
+  const kept = await r.engine.unattributed();
+  assert.deepEqual(kept.map((k) => [k.reason, k.address, k.amount, k.count]).sort(), [['ambiguous', '100.64.0.1', 1000, 2], ['no-holder', '203.0.113.1', 3, 1]]);
+});
+
+test('an immune tier: the decision is recorded as immune, nothing is enforced, and it does not fire again on every signal', async (t) => {
+  const r = await rig();
+  t.after(() => r.close());
+  r.dir.addSubscriber('biz', 'Business');
+  r.dir.assign('biz', '198.51.100.10', T0 - DAY);
+  await runBot(r, '198.51.100.10', 90);
+  const ds = r.of('case.decision');
+  assert.deepEqual(ds.map((d) => [d.action, d.immune]), [['notify', false], ['quarantine', true]]);
+  assert.deepEqual(r.enforcer.ops(), []);
+  assert.deepEqual(r.notices.sent.map((n) => n.kind), ['notify'], 'the notify rule (no immune tiers) still notifies; the immune quarantine sends nothing');
+  const [c] = await r.engine.cases.list();
+  assert.deepEqual(c.active.map((a) => a.action), ['notify']);
+  const d = await r.engine.cases.show(c.id);
+  assert.ok(d?.timeline.some((x) => x.kind === 'immune' && /immune to quarantine/.test(x.text)));
+  assert.deepEqual(c.recurrences, { notify: 1 }, 'an immune decision is no recurrence');
+});
+
+test('escalation: each recurrence doubles the quarantine, up to maxDuration; expiry lifts it (case.released expired)', async (t) => {
+  const bot = { ...DEFAULT_RULES[0], duration: DAY / 1000, escalation: 2, maxDuration: 3 * DAY / 1000, grace: 0 };
+  const r = await rig({ rules: [bot] });
+  t.after(() => r.close());
+  r.dir.addSubscriber('cust-1');
+  r.dir.assign('cust-1', '198.51.100.7', T0 - DAY);
+  const lengths: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    await runBot(r, '198.51.100.7', 40);
+    const d = r.of('case.decision').at(-1)!;
+    const decidedAt = r.clock.now() - 1000 * (40 - 27);
+    lengths.push((d.until! - decidedAt) / DAY);
+    assert.ok(r.enforcer.quarantined.has('198.51.100.7'));
+    r.clock.set(d.until! + 1000);
+    await r.engine.flush();
+    assert.equal(r.enforcer.quarantined.size, 0, 'lifted at expiry');
+  }
+  assert.deepEqual(lengths, [1, 2, 3, 3]);
+  assert.deepEqual(r.of('case.released').map((e) => [e.kind, e.actor]), Array(4).fill(['expired', 'engine']));
+  const [c] = await r.engine.cases.list();
+  assert.deepEqual(c.recurrences, { bot: 4 });
+});
+
+test('grace: no re-quarantine by the same rule within grace of a release; after it, yes', async (t) => {
+  const r = await rig();
+  t.after(() => r.close());
+  r.dir.addSubscriber('cust-1');
+  r.dir.assign('cust-1', '198.51.100.7', T0 - DAY);
+  await runBot(r, '198.51.100.7', 30);
+  const [c] = await r.engine.cases.list();
+  await r.engine.cases.release(c.id, 'desk:ann', 'customer cleaned the PC', 'desk');
+  r.clock.advance(HOUR); // within the 2 h grace
+  await runBot(r, '198.51.100.7', 60);
+  assert.equal(r.of('case.decision').filter((d) => d.action === 'quarantine').length, 1);
+  r.clock.advance(HOUR);
+  await runBot(r, '198.51.100.7', 30);
+  assert.equal(r.of('case.decision').filter((d) => d.action === 'quarantine').length, 2);
+});
+
+test('self-release: refused while the rule\'s classes are not quiet and once the count is used up; allowed after quiet', async (t) => {
+  const bot = { ...DEFAULT_RULES[0], selfReleases: 1, grace: 0 };
+  const r = await rig({ rules: [bot] });
+  t.after(() => r.close());
+  r.dir.addSubscriber('cust-1');
+  r.dir.assign('cust-1', '198.51.100.7', T0 - DAY);
+  await runBot(r, '198.51.100.7', 40);
+  const [c] = await r.engine.cases.list();
+  let check = await r.engine.cases.selfReleaseCheck(c.id);
+  assert.equal(check.allowed, false);
+  assert.match(check.why, /quiet for 1 minute more/);
+  assert.equal(check.quietSince, T0 + 39_000);
+  await assert.rejects(r.engine.cases.release(c.id, 'cust-1', 'clicked', 'self'), (e: { code?: string }) => e.code === 'conflict');
+  r.clock.advance(30_000); // the window is 60 s from the last signal at 39 s
+  r.engine.ingest(signal({ class: 'auth-failure', at: r.clock.now(), address: '198.51.100.7' })); // not one of the rule's classes
+  await r.engine.flush();
+  assert.equal((await r.engine.cases.selfReleaseCheck(c.id)).allowed, false);
+  r.clock.advance(30_000);
+  check = await r.engine.cases.selfReleaseCheck(c.id);
+  assert.deepEqual([check.allowed, check.left], [true, 1]);
+  const s = await r.engine.cases.release(c.id, 'cust-1', 'notice page', 'self');
+  assert.deepEqual([s.active.length, s.selfReleases], [0, 1]);
+  assert.deepEqual(r.of('case.released').map((e) => [e.kind, e.actor]), [['self', 'cust-1']]);
+  await runBot(r, '198.51.100.7', 40);
+  r.clock.advance(2 * MIN);
+  check = await r.engine.cases.selfReleaseCheck(c.id);
+  assert.deepEqual([check.allowed, check.why, check.left], [false, 'the self-releases of this case are used up', 0]);
+  await r.engine.cases.release(c.id, 'desk:ann', 'ok', 'desk'); // the desk may any time
+  assert.equal(r.enforcer.quarantined.size, 0);
+});
