@@ -53,7 +53,8 @@ async function lift(ctx: Ctx, c: CaseRow, ds: DecisionRow[], actor: string, kind
   const why = `case ${caseKey(c.id)}: ${kind} release by ${actor}${reason ? `: ${reason}` : ''}`;
   for (const d of ds) {
     await undo(ctx, d, why);
-    const now = o.clock.now();
+    // An expired action ended at its `until` (the sweep may lift it a little later).
+    const now = kind === 'expired' && d.until !== null ? Math.min(d.until, o.clock.now()) : o.clock.now();
     await store.transaction(async (tx) => {
       await tx.endDecision(d.id, kind === 'expired' ? 'expired' : 'released', now, actor, kind);
       await tx.timeline(c.id, now, kind === 'expired' ? 'expired' : 'release', actor,
