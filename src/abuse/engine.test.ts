@@ -302,6 +302,11 @@ test('edge.applied at a revision containing the decision: case.enforced per edge
   assert.equal(enforced[0].ms, 3000 + 400, 'the decision came at 27 s of the 30 s run');
   const d = await r.engine.cases.show(decided.case);
   assert.equal(d?.timeline.filter((x) => x.kind === 'enforced' && x.data.edge).length, 1);
+  await r.restart();
+  r.bus.publish('edge.applied', { edge: 'bng1', version: 'v4', revision: rev + 2 });
+  r.bus.publish('edge.applied', { edge: 'bng3', version: 'v4', revision: rev + 2 });
+  await r.engine.flush();
+  assert.deepEqual(r.of('case.enforced').slice(2).map((e) => e.edge), ['bng3'], 'after a restart the edges already seen stay seen');
 });
 
 test('desk quarantine opens a case when none is open; notes name their actor', async (t) => {
@@ -314,6 +319,9 @@ test('desk quarantine opens a case when none is open; notes name their actor', a
   assert.deepEqual(s.active.map((a) => [a.action, a.rule, a.until]), [['quarantine', 'desk', T0 + HOUR]]);
   assert.deepEqual([...r.enforcer.quarantined], ['198.51.100.99']);
   await assert.rejects(r.engine.cases.quarantine('cust-9', 'desk:ann', 'again'), (e: { code?: string }) => e.code === 'conflict');
+  for (let i = 0; i < 3; i++) r.engine.ingest(signal({ class: 'edge-blocked', at: r.clock.now(), address: '198.51.100.99', amount: 10 }));
+  await r.engine.flush();
+  assert.deepEqual(r.of('case.decision').map((e) => e.action), ['quarantine'], 'no notify on top of a restriction in force (its notice said it)');
   await r.engine.cases.note(s.id, 'called the customer', 'desk:bob');
   const d = await r.engine.cases.show(s.id);
   assert.deepEqual(d?.timeline.map((x) => [x.kind, x.actor]), [['opened', 'desk:ann'], ['decision', 'desk:ann'], ['enforced', 'engine'], ['notice', 'engine'], ['note', 'desk:bob']]);
