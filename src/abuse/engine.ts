@@ -20,7 +20,7 @@ export { ABUSE_MIGRATIONS } from './engine/schema.ts';
 export { CaseError, type CaseErrorCode, type AbuseStats, type UnattributedReason } from './engine/context.ts';
 export { durationOf } from './engine/decide.ts';
 
-const BATCH = 4096;
+const BATCH = 16_384;
 const SWEEP_MS = 30_000;
 const CLASSES = new Set<string>(SIGNAL_CLASSES);
 
@@ -40,7 +40,7 @@ export async function openAbuseEngine(o: AbuseEngineOptions): Promise<RunningAbu
   await store.probe();
   const ctx: Ctx = { o, store, book: new RuleBook(o.rules, o.weights), subs: new Map(), edges: new EdgeTracker(), stats: newStats() };
   const queue = new SignalQueue(o.queueSize);
-  const pipeline = new Pipeline(ctx);
+  const pipeline = new Pipeline(ctx, await store.maxIds());
 
   let tail: Promise<unknown> = Promise.resolve();
   const lane = <T>(fn: () => Promise<T>): Promise<T> => {
