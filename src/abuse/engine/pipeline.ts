@@ -99,7 +99,7 @@ export class Pipeline {
   private apply(b: Batch, st: SubState, s: Signal): void {
     const { ctx } = this;
     const at = Math.min(s.at, b.now); // a source's clock ahead of ours must not push windows into the future
-    if (st.caseId === null && !b.opened.includes(st)) { b.opened.push(st); st.openedAt = b.now; st.score = 0; st.scoreAt = at; }
+    if (st.caseId === null && st.openedAt !== b.now) { b.opened.push(st); st.openedAt = b.now; st.score = 0; st.scoreAt = at; }
     const key = evidenceKey(s.class, s.origin, s.address);
     const { row, fresh } = coalesceInto(st.coalesce, key, () => ({
       id: null, caseId: st.caseId ?? 0, sub: st, class: s.class, address: s.address, port: s.port, account: s.account, origin: s.origin,

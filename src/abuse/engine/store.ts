@@ -223,9 +223,10 @@ export class CaseStore {
   async decisionsOfCase(caseId: number): Promise<DecisionRow[]> {
     return (await this.db.all(`SELECT ${DEC_COLS} FROM abuse_decisions WHERE case_id = ? ORDER BY id`, [caseId])).map(decisionRow);
   }
-  /** The subscriber's decisions that still stop a rule from firing: in force, or immune and not lapsed. */
+  /** The subscriber's decisions that still stop a rule from firing: in force, or immune and not lapsed (one without an end: for its case). */
   async blockingOf(subscriber: string, now: number): Promise<DecisionRow[]> {
-    return (await this.db.all(`SELECT ${DEC_COLS} FROM abuse_decisions WHERE subscriber = ? AND (${IN_FORCE} OR (state = 'immune' AND (until IS NULL OR until > ?)))`,
+    return (await this.db.all(`SELECT ${DEC_COLS} FROM abuse_decisions WHERE subscriber = ? AND (${IN_FORCE} OR (state = 'immune' AND (until > ?
+      OR (until IS NULL AND case_id IN (SELECT id FROM abuse_cases WHERE subscriber = abuse_decisions.subscriber AND state = 'open')))))`,
       [subscriber, now])).map(decisionRow);
   }
   /** Per rule: how many times it fired and was not immune, and when its last decision ended (grace). */
