@@ -54,7 +54,13 @@ export async function openAbuseEngine(o: AbuseEngineOptions): Promise<RunningAbu
     while (queue.length) {
       const decisions = await pipeline.run(queue.take(BATCH));
       for (const nd of decisions) published(ctx, nd);
-      for (const nd of decisions) if (await enforce(ctx, nd.d)) await noticeFor(ctx, nd.d);
+      for (const nd of decisions) {
+        try {
+          if (await enforce(ctx, nd.d)) await noticeFor(ctx, nd.d);
+        } catch (err) { // the decision is recorded: the sweep takes it up again
+          o.logger.error({ event: 'abuse', decision: `d${nd.d.id}`, err: String(err) }, 'abuse engine: acting on a decision failed; the sweep retries it');
+        }
+      }
     }
   };
   let scheduled = false;
