@@ -216,6 +216,26 @@ for (const b of backends) {
       assert.deepEqual(await who(cold, '198.51.100.1', T0 + 1), ['cust-9'], 'past time from the database');
     });
 
+    test('another process\'s writes (the CLI, another node) reach the open index at the next sync; memory: false asks the store', async (t) => {
+      const { dir, clock, reopen } = await setup(b, t, { recentMs: H, syncMs: 0 });
+      const cli = await reopen({ memory: false });
+      assert.equal(cli.indexSize, 0);
+      await cli.assign({ subscriber: 'x', prefix: '198.51.100.50', start: T0, source: 'api', session: 'a1' });
+      await cli.assign({ subscriber: 'y', prefix: '2001:db8:50::/48', start: T0, source: 'api', session: 'a2' });
+      assert.deepEqual(await who(cli, '198.51.100.50', T0), ['x'], 'without memory, current time from the store');
+      assert.deepEqual((await cli.currentOf('x')).map((a) => a.prefix), ['198.51.100.50']);
+      assert.deepEqual(await who(dir, '198.51.100.50', T0), [], 'the server has not synced yet');
+      assert.equal(await dir.sync(), 2);
+      assert.deepEqual(await who(dir, '198.51.100.50', T0), ['x']);
+      assert.deepEqual(await who(dir, '2001:db8:50:1::1', T0), ['y'], 'a prefix length first used elsewhere is learnt too');
+      await cli.end({ source: 'api', session: 'a1' }, T0 + 10);
+      clock.set(T0 + 20);
+      assert.equal(await dir.sync(), 1);
+      assert.deepEqual(await who(dir, '198.51.100.50', clock.now()), []);
+      assert.deepEqual(await dir.currentOf('x'), []);
+      assert.equal(await dir.sync(), 0);
+    });
+
     test('bad input gets a clear error and changes nothing', async (t) => {
       const { dir, store, events } = await setup(b, t);
       const base = { subscriber: 'a', prefix: '192.0.2.1', start: T0, source: 'api' as const };

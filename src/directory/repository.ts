@@ -9,10 +9,11 @@ import type { Db, Store } from '../store/index.ts';
 import type { AssignInput, Assignment, AssignmentSource, DirectoryRepository, Holder, Subscriber } from './types.ts';
 import { candidateKeys } from './prefix.ts';
 import * as check from './input.ts';
-import { DirectoryError, type CheckedAssign } from './input.ts';
+import { DirectoryError } from './input.ts';
 import { OpenIndex } from './open-index.ts';
-import { ASSIGNMENT_COLUMNS as COLS, blocksOverlap, marks, newestFirst, toAssignment, toSubscriber, type AssignmentRow, type SubscriberRow } from './rows.ts';
+import { ASSIGNMENT_COLUMNS as COLS, marks, newestFirst, toAssignment, toSubscriber, type AssignmentRow, type SubscriberRow } from './rows.ts';
 import { migrations } from './schema.ts';
+import { assignIn, nextRevision, type Changes } from './assign.ts';
 
 export interface DirectoryOptions {
   clock: Clock;
@@ -20,9 +21,18 @@ export interface DirectoryOptions {
   logger: Logger;
   /** How long ended assignments stay in the in-memory index (lookups within it skip the database); default one hour. */
   recentMs?: number;
+  /** false: no in-memory index, every lookup asks the store (a one-shot CLI command). Default true. */
+  memory?: boolean;
+  /** How often the index reads what other processes (the CLI, other nodes) wrote; 0: never. Default 1000 ms. */
+  syncMs?: number;
 }
 
-export type OpenedDirectory = DirectoryRepository & { close(): Promise<void>; readonly indexSize: number };
+export type OpenedDirectory = DirectoryRepository & {
+  close(): Promise<void>;
+  /** Reads what other processes changed since the last revision seen; returns how many rows. */
+  sync(): Promise<number>;
+  readonly indexSize: number;
+};
 
 const HOUR = 3_600_000;
 const MAX_HOLDERS = 1000;
@@ -33,8 +43,6 @@ export async function openDirectory(store: Store, opts: DirectoryOptions): Promi
   await d.load();
   return d;
 }
-
-interface Changes { ended: Assignment[]; assigned: Assignment[]; rows: Assignment[] }
 
 class SqlDirectory implements OpenedDirectory {
   private readonly store: Store;
@@ -47,6 +55,11 @@ class SqlDirectory implements OpenedDirectory {
   private readonly lengths = { v4: new Set<number>(), v6: new Set<number>() };
   private index!: OpenIndex;
   private chain: Promise<unknown> = Promise.resolve();
+  private readonly memory: boolean;
+  private readonly syncMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  /** The highest revision read from the store (sync reads what is newer). */
+  private seen = 0;
 
   constructor(store: Store, o: DirectoryOptions) {
     this.store = store;
@@ -56,14 +69,17 @@ class SqlDirectory implements OpenedDirectory {
     this.logger = o.logger;
     this.recentMs = o.recentMs ?? HOUR;
     this.sweepStep = Math.max(1000, this.recentMs / 4);
+    this.memory = o.memory ?? true;
+    this.syncMs = o.syncMs ?? 1000;
   }
 
   get indexSize(): number { return this.index.size; }
 
   async load(): Promise<void> {
-    for (const r of await this.db.all<{ family: number; plen: number }>('SELECT family, plen FROM directory_prefix_lengths')) {
-      (Number(r.family) === 4 ? this.lengths.v4 : this.lengths.v6).add(Number(r.plen));
-    }
+    await this.loadLengths();
+    if (!this.memory) { this.index = new OpenIndex(Number.POSITIVE_INFINITY); return; }
+    // The revision first: a row changed while the rest loads is read again by the first sync.
+    this.seen = Number((await this.db.get<{ rev: number }>('SELECT rev FROM directory_revision WHERE id = 1'))!.rev);
     const floor = this.clock.now() - this.recentMs;
     this.index = new OpenIndex(floor);
     const open = await this.db.all<AssignmentRow>(`SELECT ${COLS} FROM directory_assignments WHERE end_at IS NULL`);
@@ -72,9 +88,38 @@ class SqlDirectory implements OpenedDirectory {
     for (const r of open) this.index.put(toAssignment(r));
     for (const r of recent) this.index.put(toAssignment(r));
     this.logger.debug({ event: 'directory', indexed: this.index.size }, 'directory open index loaded');
+    if (this.syncMs > 0) {
+      this.timer = setInterval(() => void this.sync().catch((err: unknown) =>
+        this.logger.error({ event: 'directory', err: String(err) }, 'directory sync failed')), this.syncMs).unref();
+    }
+  }
+
+  private async loadLengths(): Promise<void> {
+    for (const r of await this.db.all<{ family: number; plen: number }>('SELECT family, plen FROM directory_prefix_lengths')) {
+      (Number(r.family) === 4 ? this.lengths.v4 : this.lengths.v6).add(Number(r.plen));
+    }
+  }
+
+  sync(): Promise<number> {
+    if (!this.memory) return Promise.resolve(0);
+    // Inside the write chain: a row read here can never overwrite a newer state a write of ours put in the index.
+    return this.serial(async () => {
+      let n = 0;
+      for (let i = 0; i < 100; i++) {
+        const rows = await this.db.all<AssignmentRow & { rev: number }>(`SELECT ${COLS}, rev FROM directory_assignments WHERE rev > ? ORDER BY rev LIMIT 5000`, [this.seen]);
+        if (!rows.length) break;
+        if (!n) await this.loadLengths();
+        for (const r of rows) this.index.put(toAssignment(r));
+        this.seen = Number(rows[rows.length - 1].rev);
+        n += rows.length;
+        if (rows.length < 5000) break;
+      }
+      return n;
+    });
   }
 
   async close(): Promise<void> {
+    clearInterval(this.timer);
     await this.chain.catch(() => {});
   }
 
@@ -94,7 +139,7 @@ class SqlDirectory implements OpenedDirectory {
     if (!keys.length) return [];
     this.maybeSweep();
     let found: Assignment[];
-    if (at >= this.index.floor) found = this.index.holders(keys, at, port);
+    if (this.memory && at >= this.index.floor) found = this.index.holders(keys, at, port);
     else {
       const portSql = port === undefined || port === null ? '' : ' AND (port_lo IS NULL OR (port_lo <= ? AND port_hi >= ?))';
       const params = [...keys, at, at, ...(portSql ? [port!, port!] : [])];
@@ -107,12 +152,17 @@ class SqlDirectory implements OpenedDirectory {
   }
 
   private maybeSweep(): void {
+    if (!this.memory) return;
     const floor = this.clock.now() - this.recentMs;
     if (floor - this.index.floor >= this.sweepStep) this.index.sweep(floor);
   }
 
   async currentOf(subscriber: string): Promise<Assignment[]> {
-    return this.index.currentOf(check.subscriberId(subscriber), this.clock.now()).sort(newestFirst);
+    const id = check.subscriberId(subscriber);
+    const now = this.clock.now();
+    if (this.memory) return this.index.currentOf(id, now).sort(newestFirst);
+    const rows = await this.db.all<AssignmentRow>(`SELECT ${COLS} FROM directory_assignments WHERE subscriber = ? AND start_at <= ? AND (end_at IS NULL OR end_at > ?)`, [id, now, now]);
+    return rows.map(toAssignment).sort(newestFirst);
   }
 
   async subscriber(id: string): Promise<Subscriber | null> {
@@ -203,60 +253,9 @@ class SqlDirectory implements OpenedDirectory {
 
   async assign(a: AssignInput): Promise<Assignment> {
     const c = check.assignInput(a);
-    const { out, changes } = await this.serial(() => this.store.transaction((tx) => this.assignIn(tx, c)));
+    const { out, changes } = await this.serial(() => this.store.transaction((tx) => assignIn(tx, c, this.lengths)));
     this.applied(changes);
     return out;
-  }
-
-  /** An Interim of the open session folds in; anything else open on the same address and port block is ended where the new one starts (a moved lease). */
-  private async assignIn(tx: Db, c: CheckedAssign): Promise<{ out: Assignment; changes: Changes }> {
-    const changes: Changes = { ended: [], assigned: [], rows: [] };
-    const same = await this.openSame(tx, c);
-    if (same && same.subscriber === c.subscriber && same.prefix === c.prefix.text && same.portLo === c.portLo && same.portHi === c.portHi) {
-      const start = Math.min(same.start, c.start);
-      const end = c.end ?? same.end;
-      await tx.run('UPDATE directory_assignments SET start_at = ?, end_at = ? WHERE id = ?', [start, end, same.id]);
-      const out = { ...same, start, end };
-      changes.rows.push(out);
-      if (end !== null) changes.ended.push(out);
-      return { out, changes };
-    }
-    // Spans of one address and port block never overlap: each holder holds until the next one's start.
-    // Those that began earlier end where the new one starts (a moved lease; a closed one is corrected);
-    // one that began later bounds the new one (a late replay of an older session).
-    const overlapping = (await tx.all<AssignmentRow>(`SELECT ${COLS} FROM directory_assignments WHERE prefix = ? AND start_at < ? AND (end_at IS NULL OR end_at > ?)`,
-      [c.prefix.text, c.end ?? Number.MAX_SAFE_INTEGER, c.start])).map(toAssignment).filter((k) => blocksOverlap(k, c));
-    if (same && !overlapping.some((k) => k.id === same.id)) overlapping.push(same);
-    let end = c.end;
-    for (const k of overlapping) if (k.start > c.start && (end === null || k.start < end)) end = k.start;
-    for (const k of overlapping) {
-      if (k.start > c.start) continue;
-      await tx.run('UPDATE directory_assignments SET end_at = ? WHERE id = ?', [c.start, k.id]);
-      const ended = { ...k, end: c.start };
-      changes.rows.push(ended);
-      if (k.end === null) changes.ended.push(ended);
-    }
-    const r = await tx.get<{ id: number | bigint }>(
-      'INSERT INTO directory_assignments (subscriber, prefix, family, plen, port_lo, port_hi, start_at, end_at, source, session) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id',
-      [c.subscriber, c.prefix.text, c.prefix.v, c.prefix.len, c.portLo, c.portHi, c.start, end, c.source, c.session]);
-    const lengths = c.prefix.v === 4 ? this.lengths.v4 : this.lengths.v6;
-    if (!lengths.has(c.prefix.len)) {
-      await tx.run('INSERT INTO directory_prefix_lengths (family, plen) VALUES (?, ?) ON CONFLICT DO NOTHING', [c.prefix.v, c.prefix.len]);
-    }
-    const out: Assignment = { id: Number(r!.id), subscriber: c.subscriber, prefix: c.prefix.text, portLo: c.portLo, portHi: c.portHi, start: c.start, end, source: c.source, session: c.session };
-    changes.rows.push(out);
-    changes.assigned.push(out);
-    if (end !== null) changes.ended.push(out);
-    return { out, changes };
-  }
-
-  /** The open assignment this one continues: the same source and session, or (without a session) the same source, subscriber, prefix and block. */
-  private async openSame(tx: Db, c: CheckedAssign): Promise<Assignment | undefined> {
-    const r = c.session !== null
-      ? await tx.get<AssignmentRow>(`SELECT ${COLS} FROM directory_assignments WHERE source = ? AND session = ? AND end_at IS NULL ORDER BY start_at DESC LIMIT 1`, [c.source, c.session])
-      : await tx.get<AssignmentRow>(`SELECT ${COLS} FROM directory_assignments WHERE prefix = ? AND end_at IS NULL AND source = ? AND session IS NULL AND subscriber = ?
-          AND COALESCE(port_lo, -1) = ? AND COALESCE(port_hi, -1) = ? LIMIT 1`, [c.prefix.text, c.source, c.subscriber, c.portLo ?? -1, c.portHi ?? -1]);
-    return r ? toAssignment(r) : undefined;
   }
 
   async end(q: { source: AssignmentSource; session?: string | null; prefix?: string; subscriber?: string }, at: number): Promise<Assignment | null> {
@@ -274,8 +273,9 @@ class SqlDirectory implements OpenedDirectory {
       const early = open.find((a) => at < a.start);
       if (early) throw new DirectoryError('invalid-value', `end ${at} is before the start ${early.start} of assignment ${early.id}`);
       const ch: Changes = { ended: [], assigned: [], rows: [] };
+      const rev = open.length ? await nextRevision(tx) : 0;
       for (const a of open) {
-        await tx.run('UPDATE directory_assignments SET end_at = ? WHERE id = ?', [at, a.id]);
+        await tx.run('UPDATE directory_assignments SET end_at = ?, rev = ? WHERE id = ?', [at, rev, a.id]);
         const e = { ...a, end: at };
         ch.rows.push(e);
         ch.ended.push(e);
@@ -298,7 +298,7 @@ class SqlDirectory implements OpenedDirectory {
   /** After the commit: the index follows, then the bus hears of it (ended before assigned: a moved lease reads in order). */
   private applied(ch: Changes): void {
     for (const a of ch.rows) {
-      this.index.put(a);
+      if (this.memory) this.index.put(a);
       (a.prefix.includes(':') ? this.lengths.v6 : this.lengths.v4).add(plen(a.prefix));
     }
     if (!this.bus) return;
