@@ -439,3 +439,20 @@ test('one bad input or a failing peer fails only itself: malformed signals, a di
   const d = await r.engine.cases.show(c.id);
   assert.deepEqual(d?.evidence.map((e) => [e.class, e.count]), [['auth-failure', 2]], 'the refused batch left nothing behind; the state reloaded from the store');
 });
+
+test('under a stream of signals the case service still gets its turn: signals go one batch per turn of the lane', async (t) => {
+  const r = await rig();
+  t.after(() => r.close());
+  r.dir.addSubscriber('cust-1');
+  r.dir.assign('cust-1', '198.51.100.7', T0 - DAY);
+  await runBot(r, '198.51.100.7', 30);
+  const [c] = await r.engine.cases.list();
+  const before = r.engine.stats().processed;
+  for (let i = 0; i < 40_000; i++) r.engine.ingest(signal({ class: 'auth-failure', at: r.clock.now(), address: '203.0.113.9' }));
+  await new Promise((res) => setImmediate(res)); // the first batch is on its way
+  await r.engine.cases.release(c.id, 'desk:ann', 'now', 'desk');
+  const at = r.engine.stats().processed - before;
+  assert.ok(at > 0 && at < 40_000, `released after ${at} of 40000 signals`);
+  await r.engine.flush();
+  assert.equal(r.engine.stats().processed - before, 40_000);
+});
