@@ -456,3 +456,21 @@ test('under a stream of signals the case service still gets its turn: signals go
   await r.engine.flush();
   assert.equal(r.engine.stats().processed - before, 40_000);
 });
+
+test('a case\'s score is written at most every 30 s between flushes, and every held-back score at stop', async (t) => {
+  const r = await rig();
+  t.after(() => r.close());
+  r.dir.addSubscriber('cust-1');
+  r.dir.assign('cust-1', '198.51.100.7', T0 - DAY);
+  const drained = async (n: number): Promise<void> => { while (r.engine.stats().processed < n) await new Promise((res) => setImmediate(res)); };
+  const stored = async (): Promise<number> => Number((await r.store.db.get<{ score: number }>('SELECT score FROM abuse_cases'))?.score);
+  r.engine.ingest(signal({ class: 'auth-failure', at: r.clock.now(), address: '198.51.100.7' }));
+  await drained(1);
+  assert.equal(await stored(), 1, 'written when the case opened');
+  r.clock.advance(1000);
+  r.engine.ingest(signal({ class: 'auth-failure', at: r.clock.now(), address: '198.51.100.7' }));
+  await drained(2);
+  assert.equal(await stored(), 1, 'held back');
+  await r.engine.stop();
+  assert.ok(Math.abs(await stored() - 2) < 0.01, 'written at stop');
+});

@@ -89,7 +89,7 @@ export async function openAbuseEngine(o: AbuseEngineOptions): Promise<RunningAbu
       lane(() => leave(ctx, e.subscriber, e.prefix)).catch(logged('following a lease end'));
     }),
   ];
-  const timer = setInterval(() => { lane(() => sweep(ctx)).catch(logged('the sweep')); }, SWEEP_MS);
+  const timer = setInterval(() => { lane(async () => { await pipeline.saveScores(); await sweep(ctx); }).catch(logged('the sweep')); }, SWEEP_MS);
   timer.unref();
   let stopped = false;
 
@@ -106,13 +106,13 @@ export async function openAbuseEngine(o: AbuseEngineOptions): Promise<RunningAbu
     dropped: () => queue.dropped,
     stats: () => ({ ...ctx.stats, dropped: queue.dropped, unattributed: { ...ctx.stats.unattributed }, decisions: { ...ctx.stats.decisions } }),
     unattributed: async (limit = 100) => store.listUnattributed(Math.min(Math.max(1, limit), 1000)),
-    flush: () => lane(async () => { await drainOnce(); await sweep(ctx); }),
+    flush: () => lane(async () => { await drainOnce(); await pipeline.saveScores(); await sweep(ctx); }),
     async stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
       for (const u of unsubs) u();
-      await lane(drainOnce);
+      await lane(async () => { await drainOnce(); await pipeline.saveScores(); });
     },
   };
 }

@@ -14,6 +14,11 @@ import { caseKey, type CaseStore } from './store.ts';
 
 type Joined = { sub: string } | { reason: UnattributedReason };
 
+const SCORE_EVERY_MS = 30_000;
+const scoreRow = (st: SubState): { id: number; subscriber: string; openedAt: number; score: number; scoreAt: number; lastSignalAt: number | null } => ({
+  id: st.caseId as number, subscriber: st.subscriber, openedAt: st.openedAt, score: st.score, scoreAt: st.scoreAt, lastSignalAt: st.lastSignalAt,
+});
+
 interface Batch {
   now: number;
   opened: SubState[];
@@ -26,6 +31,8 @@ export class Pipeline {
   private readonly ctx: Ctx;
   /** Unattributed rows of the current minute, by reason and key. */
   private readonly orphans = new Map<string, PendingRow>();
+  /** Cases whose score changed since it was last written. */
+  private readonly unsaved = new Set<SubState>();
   private lookupErrorLogged = 0;
   /** The last evidence and unattributed ids used (the engine is the only writer of those tables). */
   private readonly ids: { evidence: number; unattributed: number };
@@ -53,7 +60,7 @@ export class Pipeline {
       await ctx.store.transaction((tx) => this.write(tx, b, decisions));
     } catch (err) {
       // What the batch changed in memory is dropped: those subscribers are read back from the store at their next signal.
-      for (const st of b.scored) { ctx.subs.delete(st.subscriber); st.fired = []; }
+      for (const st of b.scored) { ctx.subs.delete(st.subscriber); st.fired = []; this.unsaved.delete(st); }
       this.orphans.clear();
       ctx.stats.failed += signals.length;
       ctx.o.logger.error({ event: 'abuse', err: String(err), signals: signals.length }, 'abuse engine: a batch of signals could not be stored; its signals are lost');
@@ -67,6 +74,16 @@ export class Pipeline {
     }
     for (const st of b.scored) st.fired = [];
     return decisions;
+  }
+
+  /** Writes the scores held back (flush, stop, the sweep). */
+  async saveScores(): Promise<void> {
+    if (!this.unsaved.size) return;
+    const list = [...this.unsaved].filter((st) => st.caseId !== null && this.ctx.subs.get(st.subscriber) === st);
+    await this.ctx.store.transaction((tx) => tx.updateScores(list.map(scoreRow)));
+    const now = this.ctx.o.clock.now();
+    for (const st of list) st.savedAt = now;
+    this.unsaved.clear();
   }
 
   private async join(s: Signal): Promise<Joined> {
@@ -151,9 +168,17 @@ export class Pipeline {
     for (const r of b.dirty) (r.sub ? ev : orphans).push(r);
     await tx.upsertEvidence(ev);
     await tx.upsertUnattributed(orphans);
-    await tx.updateScores([...b.scored].map((st) => ({
-      id: st.caseId as number, subscriber: st.subscriber, openedAt: st.openedAt, score: st.score, scoreAt: st.scoreAt, lastSignalAt: st.lastSignalAt,
-    })));
+    // A case's score is written at most every SCORE_EVERY_MS (and when it opens or decides, and at every flush):
+    // it is for people; the rules read the windows, which come back from the evidence.
+    const deciding = new Set(decisions.map((d) => d.st));
+    const opened = new Set(b.opened);
+    const now = b.now;
+    const due: SubState[] = [];
+    for (const st of b.scored) {
+      if (opened.has(st) || deciding.has(st) || now - st.savedAt >= SCORE_EVERY_MS) due.push(st); else this.unsaved.add(st);
+    }
+    await tx.updateScores(due.map(scoreRow));
+    for (const st of due) { st.savedAt = now; this.unsaved.delete(st); }
     for (const d of decisions) await recordDecision(tx, d);
   }
 }

@@ -22,6 +22,8 @@ export class SubState {
   score = 0;
   scoreAt = 0;
   lastSignalAt: number | null = null;
+  /** When the score was last written to the store. */
+  savedAt = 0;
   windows = new Windows();
   lastAt = new Map<SignalClass, number>();
   coalesce = new Map<string, PendingRow>();
