@@ -268,3 +268,23 @@ test('a case\'s score is written at most every 30 s between flushes, and every h
   await r.engine.stop();
   assert.ok(Math.abs(await stored() - 2) < 0.01, 'written at stop');
 });
+
+test('subscribers quiet for longer than the longest window leave memory and come back from the store at their next signal', async (t) => {
+  const r = await rig();
+  t.after(() => r.close());
+  r.dir.addSubscriber('cust-1').addSubscriber('cust-2');
+  r.dir.assign('cust-1', '198.51.100.7', T0 - DAY);
+  r.dir.assign('cust-2', '198.51.100.8', T0 - DAY);
+  await runBot(r, '198.51.100.7', 30);
+  r.engine.ingest(signal({ class: 'auth-failure', at: r.clock.now(), address: '198.51.100.8' }));
+  await r.engine.flush();
+  assert.equal(r.engine.stats().held, 2);
+  r.clock.advance(HOUR + 3 * 60_000);
+  await r.engine.flush();
+  assert.equal(r.engine.stats().held, 0);
+  await runBot(r, '198.51.100.7', 5);
+  assert.equal(r.engine.stats().held, 1);
+  const c = await r.engine.cases.openOf('cust-1');
+  assert.equal(r.of('case.decision').filter((d) => d.action === 'quarantine').length, 1, 'the quarantine in force was read back: no second one');
+  assert.deepEqual(c?.active.map((a) => a.action), ['notify', 'quarantine']);
+});

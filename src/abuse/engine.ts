@@ -89,7 +89,12 @@ export async function openAbuseEngine(o: AbuseEngineOptions): Promise<RunningAbu
       lane(() => leave(ctx, e.subscriber, e.prefix)).catch(logged('following a lease end'));
     }),
   ];
-  const timer = setInterval(() => { lane(async () => { await pipeline.saveScores(); await sweep(ctx); }).catch(logged('the sweep')); }, SWEEP_MS);
+  const housekeeping = async (): Promise<void> => {
+    await pipeline.saveScores();
+    await sweep(ctx);
+    pipeline.evictIdle(o.clock.now());
+  };
+  const timer = setInterval(() => { lane(housekeeping).catch(logged('the sweep')); }, SWEEP_MS);
   timer.unref();
   let stopped = false;
 
@@ -104,9 +109,9 @@ export async function openAbuseEngine(o: AbuseEngineOptions): Promise<RunningAbu
       return true;
     },
     dropped: () => queue.dropped,
-    stats: () => ({ ...ctx.stats, dropped: queue.dropped, unattributed: { ...ctx.stats.unattributed }, decisions: { ...ctx.stats.decisions } }),
+    stats: () => ({ ...ctx.stats, dropped: queue.dropped, held: ctx.subs.size, queued: queue.length, unattributed: { ...ctx.stats.unattributed }, decisions: { ...ctx.stats.decisions } }),
     unattributed: async (limit = 100) => store.listUnattributed(Math.min(Math.max(1, limit), 1000)),
-    flush: () => lane(async () => { await drainOnce(); await pipeline.saveScores(); await sweep(ctx); }),
+    flush: () => lane(async () => { await drainOnce(); await housekeeping(); }),
     async stop() {
       if (stopped) return;
       stopped = true;

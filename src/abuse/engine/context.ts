@@ -39,11 +39,15 @@ export interface AbuseStats {
   immune: number;
   /** Enforcement calls that failed (retried by the sweep). */
   enforceFailures: number;
+  /** Now: subscribers whose state is in memory (active within the longest window). */
+  held: number;
+  /** Now: signals waiting in the queue. */
+  queued: number;
 }
 
 export function newStats(): AbuseStats {
   return {
-    ingested: 0, dropped: 0, invalid: 0, processed: 0, failed: 0, casesOpened: 0, immune: 0, enforceFailures: 0,
+    ingested: 0, dropped: 0, invalid: 0, processed: 0, failed: 0, casesOpened: 0, immune: 0, enforceFailures: 0, held: 0, queued: 0,
     unattributed: { 'no-holder': 0, ambiguous: 0, 'no-address': 0, 'lookup-error': 0 },
     decisions: { notify: 0, quarantine: 0, suspend: 0, 'revoke-exemption': 0 },
   };

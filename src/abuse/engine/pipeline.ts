@@ -9,7 +9,7 @@ import type { Signal } from '../types.ts';
 import { normSubscriber, type Ctx, type UnattributedReason } from './context.ts';
 import { decide, recordDecision, type NewDecision } from './decide.ts';
 import { addPoints } from './scoring.ts';
-import { coalesceInto, copyDetail, evidenceKey, loadSub, pruneRows, SubState, type PendingRow } from './state.ts';
+import { COALESCE_MS, coalesceInto, copyDetail, evidenceKey, loadSub, pruneRows, SubState, type PendingRow } from './state.ts';
 import { caseKey, type CaseStore } from './store.ts';
 
 type Joined = { sub: string } | { reason: UnattributedReason };
@@ -84,6 +84,21 @@ export class Pipeline {
     const now = this.ctx.o.clock.now();
     for (const st of list) st.savedAt = now;
     this.unsaved.clear();
+  }
+
+  /**
+   * Forgets subscribers with no signal within the longest window (and a minute): nothing of theirs is held only in
+   * memory any more, and their next signal reads them back. Keeps memory in step with the active subscribers.
+   */
+  evictIdle(now: number): number {
+    const before = now - this.ctx.book.maxWindow * 1000 - 2 * COALESCE_MS;
+    let n = 0;
+    for (const [id, st] of this.ctx.subs) {
+      if (this.unsaved.has(st) || (st.lastSignalAt ?? st.openedAt) >= before) continue;
+      this.ctx.subs.delete(id);
+      n++;
+    }
+    return n;
   }
 
   private async join(s: Signal): Promise<Joined> {
