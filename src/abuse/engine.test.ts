@@ -214,3 +214,23 @@ test('client text in evidence detail never reaches an event; it is kept as given
   const n = r.notices.sent[0];
   assert.ok(n.evidence.every((l) => !/[\x00-\x1f\x7f\u202e]/.test(l)), n.evidence.join('\n'));
 });
+
+test('notify renotifies: not again while its notice is in force, again after renotify when the window is over the threshold', async (t) => {
+  const r = await rig();
+  t.after(() => r.close());
+  r.dir.addSubscriber('cust-2');
+  r.dir.assign('cust-2', '198.51.100.8', T0 - DAY);
+  const burst = async (): Promise<void> => {
+    for (let i = 0; i < 25; i++) r.engine.ingest(signal({ class: 'edge-blocked', at: r.clock.now(), address: '198.51.100.8' }));
+    await r.engine.flush();
+  };
+  await burst();
+  r.clock.advance(12 * HOUR);
+  await burst();
+  assert.equal(r.of('case.decision').length, 1);
+  r.clock.advance(13 * HOUR);
+  await r.engine.flush();
+  await burst();
+  assert.deepEqual(r.of('case.decision').map((d) => d.action), ['notify', 'notify']);
+  assert.deepEqual(r.notices.sent.map((n) => n.kind), ['notify', 'notify']);
+});
