@@ -79,4 +79,5 @@ export interface Ctx {
   readonly stats: AbuseStats;
 }
 
-export const normSubscriber = (s: string): string => s.trim().toLowerCase();
+/** Directory ids are trimmed and lower-cased; most already are, and then no new string is made. */
+export const normSubscriber = (s: string): string => (/^[a-z0-9._:@+-]*$/.test(s) ? s : s.trim().toLowerCase());
