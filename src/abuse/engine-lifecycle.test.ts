@@ -80,6 +80,7 @@ test('the quarantine follows the subscriber to a new lease and leaves the addres
   r.dir.addSubscriber('cust-1');
   r.dir.assign('cust-1', '198.51.100.7', T0 - DAY);
   await runBot(r, '198.51.100.7', 30);
+  await r.restart(); // who is in the garden is read back at start
   r.dir.end('cust-1', '198.51.100.7', r.clock.now());
   r.dir.assign('cust-1', '198.51.100.77', r.clock.now());
   r.bus.publish('directory.assigned', { subscriber: 'cust-1', prefix: '198.51.100.77', portLo: null, portHi: null, source: 'radius', start: r.clock.now() });

@@ -77,6 +77,19 @@ export interface Ctx {
   readonly subs: Map<string, SubState>;
   readonly edges: EdgeTracker;
   readonly stats: AbuseStats;
+  /** Subscribers with a quarantine in force → its decisions (lease events for anyone else cost nothing). */
+  readonly garden: Map<string, Set<number>>;
+}
+
+export function inGarden(ctx: Ctx, subscriber: string, decision: number, on: boolean): void {
+  let set = ctx.garden.get(subscriber);
+  if (on) {
+    if (!set) ctx.garden.set(subscriber, (set = new Set()));
+    set.add(decision);
+  } else if (set) {
+    set.delete(decision);
+    if (!set.size) ctx.garden.delete(subscriber);
+  }
 }
 
 /** Directory ids are trimmed and lower-cased; most already are, and then no new string is made. */

@@ -5,7 +5,7 @@
 // next start) tries again. Then the notice, and later the edges' acknowledgements.
 import { evidenceLines } from '../notice/evidence.ts';
 import type { Detail, NoticeRequest } from '../types.ts';
-import type { Ctx } from './context.ts';
+import { inGarden, type Ctx } from './context.ts';
 import { selfReleaseCheck } from './release.ts';
 import { caseKey, decisionKey, emptyUndo, type DecisionRow, type Undo } from './store.ts';
 
@@ -72,6 +72,7 @@ export async function enforce(ctx: Ctx, d: DecisionRow): Promise<boolean> {
   const mine = st?.blocking.find((b) => b.id === d.id);
   if (mine) Object.assign(mine, { state: 'active', undo, revision });
   ctx.edges.track(d);
+  if (d.action === 'quarantine') inGarden(ctx, d.subscriber, d.id, true);
   return true;
 }
 

@@ -245,6 +245,9 @@ export class CaseStore {
   async dueDecisions(now: number, limit = 1000): Promise<DecisionRow[]> {
     return (await this.db.all(`SELECT ${DEC_COLS} FROM abuse_decisions WHERE state = 'active' AND action <> 'notify' AND until IS NOT NULL AND until <= ? ORDER BY id LIMIT ${Math.trunc(limit)}`, [now])).map(decisionRow);
   }
+  async activeQuarantines(): Promise<DecisionRow[]> {
+    return (await this.db.all(`SELECT ${DEC_COLS} FROM abuse_decisions WHERE action = 'quarantine' AND state = 'active'`)).map(decisionRow);
+  }
   async activeQuarantinesOf(subscriber: string): Promise<DecisionRow[]> {
     return (await this.db.all(`SELECT ${DEC_COLS} FROM abuse_decisions WHERE subscriber = ? AND action = 'quarantine' AND state = 'active'`, [subscriber])).map(decisionRow);
   }
