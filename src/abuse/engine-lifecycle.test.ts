@@ -186,6 +186,8 @@ test('a decision recorded but not enforced (the port failed, or a crash) is retr
   r.clock.advance(31_000);
   await r.engine.flush();
   assert.deepEqual([...r.enforcer.quarantined], ['198.51.100.7'], 'retried by the sweep');
+  const t1 = (await r.engine.cases.show(c1!.id))!.timeline.find((x) => x.kind === 'enforced');
+  assert.match(t1!.text, /quarantined 198\.51\.100\.7 .*\(attempt 2: an earlier one failed/);
   assert.equal(r.notices.sent.filter((n) => n.kind === 'quarantine').length, 1, 'the notice after the enforcement, once');
   // now a "crash" after recording: the port fails, and the node restarts with a working one
   r.enforcer.failNext = 'quarantine';

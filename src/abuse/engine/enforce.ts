@@ -61,9 +61,10 @@ export async function enforce(ctx: Ctx, d: DecisionRow): Promise<boolean> {
     d.attempts++;
     return false;
   }
+  if (retry) text += ` (attempt ${d.attempts + 1}: an earlier one failed or was cut short)`;
   await store.transaction(async (tx) => {
     await tx.markEnforced(d.id, undo, revision);
-    await tx.timeline(d.caseId, o.clock.now(), 'enforced', 'engine', text, { decision: decisionKey(d.id), revision });
+    await tx.timeline(d.caseId, o.clock.now(), 'enforced', 'engine', text, { decision: decisionKey(d.id), revision, attempts: d.attempts + 1 });
   });
   d.state = 'active';
   d.undo = undo;
