@@ -181,11 +181,13 @@ with smtplib.SMTP('127.0.0.1', int(sys.argv[3]), timeout=15) as s:
     await store.db.run('DELETE FROM abuse_reports WHERE id = ?', [id]);
     const ev = events.length;
     await mb.close();
+    writeFileSync(join(reports.dir, 'tmp', reports.newId(Date.now())), 'half written, never answered');
     assert.equal(await reports.get(id), null);
     await start();
     assert.deepEqual(await reports.get(id), was, 'the same row, envelope read back from the trace fields');
     assert.equal(events.length, ev + 1);
     assert.ok(existsSync(reports.fileOf(id)));
+    assert.deepEqual(readdirSync(join(reports.dir, 'tmp')), [], 'temp files dropped at start');
   });
 });
 

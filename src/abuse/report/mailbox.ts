@@ -156,6 +156,7 @@ export class AbuseMailbox implements SmtpHandler {
 
   /** Indexes report files that have no row (a crash or power cut after the fsync): once each, at start. */
   async recover(): Promise<number> {
+    await this.deps.store.clearTemp();
     let n = 0;
     for (const id of await this.deps.store.unindexed()) {
       const file = await this.deps.store.readFile(id);

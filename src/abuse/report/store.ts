@@ -103,14 +103,17 @@ export class ReportStore {
     this.tmp = join(dir, 'tmp');
   }
 
-  /** Migrates, makes the directories (0700) and drops half-written temp files (no 250 was ever given for them). */
+  /** Migrates and makes the directories (0700). */
   static async open(store: ReportDb, dir: string): Promise<ReportStore> {
     await store.migrate(REPORT_MIGRATIONS);
     const s = new ReportStore(store.db, dir);
     await mkdir(s.tmp, { recursive: true, mode: 0o700 });
-    await rm(s.tmp, { recursive: true, force: true });
-    await mkdir(s.tmp, { mode: 0o700 });
     return s;
+  }
+
+  /** Drops half-written temp files (no 250 was ever given for them): the mailbox does this at start, nothing else may. */
+  async clearTemp(): Promise<void> {
+    for (const f of await readdir(this.tmp)) await rm(join(this.tmp, f), { force: true });
   }
 
   /** Sortable by time: "r", the ms since the epoch in base 36 (9 digits until 5188), 8 random hex digits. */
