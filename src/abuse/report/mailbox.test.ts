@@ -16,7 +16,7 @@ import type { Holder } from '../../directory/index.ts';
 import type { Signal } from '../types.ts';
 import { startMailbox } from './mailbox.ts';
 import { ReportStore } from './store.ts';
-import { ARF, GARBAGE, PLAIN, SPARSE, own } from './reports-fixture.ts';
+import { ARF, GARBAGE, PLAIN, SPARSE, own } from '../../../test/lib/abuse-reports.ts';
 import { needTools, tempDir } from '../../../test/lib/tools.ts';
 import { run } from '../../../test/lib/portwarden.ts';
 import { loopbackCert } from '../../../test/lib/cert.ts';

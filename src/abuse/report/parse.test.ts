@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseReport } from './parse.ts';
-import { ARF, GARBAGE, PLAIN, SPARSE, own } from './reports-fixture.ts';
+import { ARF, GARBAGE, PLAIN, SPARSE, own } from '../../../test/lib/abuse-reports.ts';
 
 test('full ARF: Source-IP and Arrival-Date', async () => {
   const r = await parseReport(ARF, { isOwn: own });
