@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createSecureContext } from 'node:tls';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MemoryLogger, ManualClock, systemClock } from '../../core/index.ts';
+import { MemoryLogger, systemClock } from '../../core/index.ts';
 import { InProcessBus, type EventMap } from '../../events/index.ts';
 import { openStore, type Store } from '../../store/index.ts';
 import type { Holder } from '../../directory/index.ts';
@@ -189,36 +189,4 @@ with smtplib.SMTP('127.0.0.1', int(sys.argv[3]), timeout=15) as s:
     assert.ok(existsSync(reports.fileOf(id)));
     assert.deepEqual(readdirSync(join(reports.dir, 'tmp')), [], 'temp files dropped at start');
   });
-});
-
-test('ReportStore: paging newest first, filters, prune by age removes rows and files', async () => {
-  const dir = tempDir('pw-reports-');
-  const store = await openStore(join(dir.path, 'state.db'));
-  try {
-    const s = await ReportStore.open(store, join(dir.path, 'r'));
-    const clock = new ManualClock(T('2026-01-01T00:00:00Z'));
-    const ids: string[] = [];
-    for (let i = 0; i < 5; i++) {
-      clock.advance(1000);
-      const id = s.newId(clock.now());
-      ids.push(id);
-      await s.writeFile(id, [Buffer.from(`Subject: ${i}\r\n\r\nx\r\n`)]);
-      await s.insert({ id, receivedAt: clock.now(), kind: 'plain', feedbackType: null, userAgent: null, reportedMessageId: null, source: i % 2 ? '192.0.2.1' : null,
-        sourcePort: null, sourceFrom: i % 2 ? 'Received' : 'none', at: null, atFrom: 'none', subscriber: null, reporter: '', recipient: 'abuse@x', clientIp: '::1', subject: String(i), size: 12 });
-    }
-    const p1 = await s.list({ limit: 2 });
-    assert.deepEqual(p1.reports.map((r) => r.id), [ids[4], ids[3]]);
-    const p2 = await s.list({ limit: 2, after: p1.next });
-    assert.deepEqual(p2.reports.map((r) => r.id), [ids[2], ids[1]]);
-    assert.deepEqual((await s.list({ source: '192.0.2.1' })).reports.map((r) => r.id), [ids[3], ids[1]]);
-    assert.equal(await s.prune(T('2026-01-01T00:00:03Z')), 2);
-    assert.deepEqual((await s.list()).reports.map((r) => r.id), [ids[4], ids[3], ids[2]]);
-    assert.equal(existsSync(s.fileOf(ids[0])), false);
-    assert.equal(existsSync(s.fileOf(ids[2])), true);
-    assert.deepEqual(await s.unindexed(), []);
-    assert.throws(() => s.fileOf('../../etc/passwd'), RangeError);
-  } finally {
-    await store.close();
-    dir.remove();
-  }
 });
