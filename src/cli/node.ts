@@ -33,6 +33,7 @@ import type { Service } from './services.ts';
 import { noticeService } from './notice-wiring.ts';
 import { directoryService } from './directory-wiring.ts';
 import type { OpenedDirectory } from '../directory/index.ts';
+import { mailboxService } from './mailbox-wiring.ts';
 
 type Problems = Awaited<ReturnType<typeof configProblems>>;
 type BindError = (what: string, host: string, port: number, err: NodeJS.ErrnoException) => Error;
@@ -86,6 +87,8 @@ export class PortwardenNode {
       this.controlService(),
       { name: 'http', start: () => this.startHttp(), stop: () => this.http?.close() },
       noticeService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, cases: this.app.cases, directory: this.app.directory, bindError: this.bindError })),
+      // Seams (mailbox-wiring.ts): sink = the abuse engine; holders, ownPrefixes, addressesInUse = the directory.
+      mailboxService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, store: this.store, secureContext: this.tls.context, app: this.app, pools: () => this.app.policy!.listPools(), holders: this.app.directory, bindError: this.bindError })),
       this.policyService(),
       { name: 'delivery', start: () => this.startDelivery(), stop: () => {} },
     ];
