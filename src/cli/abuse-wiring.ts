@@ -20,7 +20,7 @@ import type { Spool } from '../spool/index.ts';
 import type { AppDeps } from '../app/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { HolderLookup } from '../directory/index.ts';
-import { parseRules, parseWeights, type AbuseEngine, type AbuseEngineOptions, type CaseService, type SignalSink } from '../abuse/index.ts';
+import { ABUSE_MIGRATIONS, openAbuseEngine, parseRules, parseWeights, type AbuseEngine, type AbuseEngineOptions, type CaseService, type SignalSink } from '../abuse/index.ts';
 import { createEnforcer } from './abuse-enforcer.ts';
 import { subscribeSignals } from './abuse-signals.ts';
 import { createNoticeSender } from './notice-wiring.ts';
@@ -39,8 +39,8 @@ export interface AbuseWiring {
   spool: Spool;
   metrics: Metrics;
   clock?: Clock;
-  /** The engine; tests may pass another. */
-  open: OpenEngine;
+  /** The engine (openAbuseEngine); tests may pass another. */
+  open?: OpenEngine;
 }
 
 /** Whether the issue-11 flood subscriber runs: not when the engine handles floods. */
@@ -78,7 +78,8 @@ export async function startAbuse(w: AbuseWiring): Promise<RunningAbuse> {
   const directory = app.directory ?? NO_HOLDERS;
   if (!app.directory) logger.warn({ event: 'abuse' }, 'the subscriber directory does not run here: signals are joined only to subscribers their accounts name; no address has a holder');
   const enforcer = createEnforcer({ policy, accounts: w.accounts, spool: w.spool, audit: app.audit, clock, logger: logger.child({ part: 'abuse' }) });
-  const engine = await w.open({
+  await w.store.migrate(ABUSE_MIGRATIONS);
+  const engine = await (w.open ?? openAbuseEngine)({
     db: w.store.db, clock, logger: logger.child({ part: 'abuse' }), bus, directory, enforcer,
     notices: createNoticeSender({ cfg, spool: w.spool, bus, logger, clock }),
     rules: parseRules(a.rules), weights: parseWeights(a.classes),

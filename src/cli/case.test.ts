@@ -13,7 +13,7 @@ import { openStore, type Store } from '../store/index.ts';
 import { Spool } from '../spool/index.ts';
 import { AUDIT_MIGRATIONS, AuditLog } from '../app/index.ts';
 import { createControlServer, controlSocketPath, controlRequest, type ControlServer } from '../control/index.ts';
-import type { CaseDetail, CaseService, CaseSummary } from '../abuse/index.ts';
+import { CaseError, type CaseDetail, type CaseService, type CaseSummary } from '../abuse/index.ts';
 import { MAIN, NODE, run } from '../../test/lib/portwarden.ts';
 import { tempDir } from '../../test/lib/tools.ts';
 import { parseDuration } from './case.ts';
@@ -31,8 +31,13 @@ class RecordingCases implements CaseService {
   async list(f?: object): Promise<CaseSummary[]> { this.calls.push(['list', f]); return [this.c]; }
   async show(id: string): Promise<CaseDetail | null> { return id === this.c.id ? this.c : null; }
   async openOf(): Promise<CaseSummary | null> { return this.c; }
-  async note(id: string, text: string, actor: string): Promise<CaseSummary> { this.calls.push(['note', id, text, actor]); return this.c; }
+  async note(id: string, text: string, actor: string): Promise<CaseSummary> {
+    if (id !== this.c.id) throw new CaseError('not-found', `no case ${id}`);
+    this.calls.push(['note', id, text, actor]);
+    return this.c;
+  }
   async release(id: string, actor: string, reason: string, kind: string): Promise<CaseSummary> {
+    if (!this.c.active.length) throw new CaseError('conflict', `case ${id} has nothing to release`);
     this.calls.push(['release', id, actor, reason, kind]);
     this.c.active = [];
     return this.c;
@@ -92,7 +97,9 @@ describe('portwarden case', () => {
     assert.match(r.stdout, /^c-1: released \(subscriber sub-1, open, nothing in force\)/);
     assert.deepEqual(cases.calls.at(-1), ['release', 'c-1', `operator:${me}`, 'customer cleaned the PC', 'desk']);
     const again = await cli('release', 'c-1', '--reason', 'twice');
-    assert.deepEqual([again.code, again.stderr.trim()], [1, 'portwarden case release: case c-1 has nothing in force to release (conflict)']);
+    assert.deepEqual([again.code, again.stderr.trim()], [1, 'portwarden case release: case c-1 has nothing to release (conflict)']);
+    const nf = await cli('note', 'c-404', 'hello');
+    assert.deepEqual([nf.code, nf.stderr.trim()], [1, 'portwarden case note: no case c-404 (not-found)']);
     const q = await cli('quarantine', 'Sub-7', '--reason', 'spam run reported by phone', '--duration', '24h');
     assert.equal(q.code, 0, q.stderr);
     assert.match(q.stdout, /c-2: quarantined \(subscriber sub-7, open, in force: quarantine by desk until released\)/);
@@ -104,6 +111,7 @@ describe('portwarden case', () => {
       ['cases.note', 'operator', me, 'control', 'case c-1', '', 'ok'],
       ['cases.release', 'operator', me, 'control', 'case c-1', 'customer cleaned the PC', 'ok'],
       ['cases.release', 'operator', me, 'control', 'case c-1', 'twice', 'conflict'],
+      ['cases.note', 'operator', me, 'control', 'case c-404', '', 'not-found'],
       ['cases.quarantine', 'operator', me, 'control', 'subscriber Sub-7', 'spam run reported by phone', 'ok'],
     ]);
   });

@@ -31,6 +31,7 @@ import { startHttp, type HttpLayer } from './http.ts';
 import { accountsPort, fixerPort, listenerOptions, relayRoute, spoolPort } from './ports.ts';
 import type { Service } from './services.ts';
 import { noticeService } from './notice-wiring.ts';
+import { abuseService, floodSubscriberRuns } from './abuse-wiring.ts';
 
 type Problems = Awaited<ReturnType<typeof configProblems>>;
 type BindError = (what: string, host: string, port: number, err: NodeJS.ErrnoException) => Error;
@@ -80,6 +81,7 @@ export class PortwardenNode {
       { name: 'relay', start: () => this.buildRelay(), stop: () => { this.relayRunning = false; return this.relay.stop(); } },
       { name: 'smtp', start: () => this.listenSmtp(), stop: () => this.server.close({ drainMs: 10_000 }) },
       this.controlService(),
+      abuseService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, store: this.store, app: this.app, accounts: this.accounts, spool: this.spool, metrics: this.metrics })),
       { name: 'http', start: () => this.startHttp(), stop: () => this.http?.close() },
       noticeService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, cases: this.app.cases, directory: this.app.directory, bindError: this.bindError })),
       this.policyService(),
@@ -132,7 +134,7 @@ export class PortwardenNode {
     subscribeLogs(bus, logger);
     subscribeMetrics(bus, this.metrics);
     subscribeAttribution(bus, this.attribution);
-    suspendOnFlood(bus, this.accounts, logger);
+    if (floodSubscriberRuns(cfg)) suspendOnFlood(bus, this.accounts, logger); // else the abuse engine's rules suspend
     this.bf = bruteForce(cfg, this.limitStore, logger, normalizeLogin,
       cfg.limits.store === 'redis' ? undefined : await KnownPrefixTable.open(this.store), this.where, bus);
     this.limitsGate = cfg.limits.enabled ? limitsPort(this.limits, this.limitStore, cfg.submission.helpUrl, bus) : undefined;

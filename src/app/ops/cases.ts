@@ -4,7 +4,7 @@
 // control socket. Each mutation is audited by invoke(); the case's own timeline
 // names the same actor ("operator:alice", "token:desk").
 import { Type } from 'typebox';
-import { ACTION_KINDS, SIGNAL_CLASSES, TIMELINE_KINDS, type CaseService } from '../../abuse/index.ts';
+import { ACTION_KINDS, CaseError, SIGNAL_CLASSES, TIMELINE_KINDS, type CaseService } from '../../abuse/index.ts';
 import type { Context } from '../actor.ts';
 import { AppError } from '../errors.ts';
 import { operation } from '../operation.ts';
@@ -41,6 +41,16 @@ const cases = (deps: AppDeps): CaseService => need(deps, 'cases');
 export const caseActor = (c: Context): string => `${c.actor.kind}:${c.actor.name}`;
 const oneLine = (s: string): string => s.replace(/[\r\n]+/g, ' ').trim();
 
+/** The engine's refusals (CaseError: not-found, conflict, invalid-value) are catalogue codes already. */
+async function caseCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof CaseError) throw new AppError(e.code, e.message);
+    throw e;
+  }
+}
+
 async function existing(deps: AppDeps, id: string) {
   const c = await cases(deps).show(id);
   if (!c) throw new AppError('not-found', `no case ${id}`);
@@ -71,8 +81,7 @@ export const casesNote = operation({
   input: Input({ id: CaseId, text: Str('the note', { minLength: 1, maxLength: 2000 }) }), output: CaseSummarySchema,
   object: (i) => `case ${i.id}`,
   async run(i, c, deps: AppDeps) {
-    await existing(deps, i.id);
-    return cases(deps).note(i.id, i.text.trim(), caseActor(c));
+    return caseCall(() => cases(deps).note(i.id, i.text.trim(), caseActor(c)));
   },
 });
 
@@ -81,9 +90,7 @@ export const casesRelease = operation({
   http: { method: 'POST', path: '/cases/:id/release' }, input: Input({ id: CaseId, reason: Why }), output: CaseSummarySchema,
   object: (i) => `case ${i.id}`,
   async run(i, c, deps: AppDeps) {
-    const found = await existing(deps, i.id);
-    if (!found.active.length) throw new AppError('conflict', `case ${i.id} has nothing in force to release`);
-    return cases(deps).release(i.id, caseActor(c), oneLine(i.reason), 'desk');
+    return caseCall(() => cases(deps).release(i.id, caseActor(c), oneLine(i.reason), 'desk'));
   },
 });
 
@@ -94,7 +101,7 @@ export const casesQuarantine = operation({
     duration: Type.Optional(Type.Integer({ minimum: 60, maximum: 365 * 86_400, description: 'seconds; absent: until released' })) }),
   output: CaseSummarySchema, object: (i) => `subscriber ${i.subscriber}`,
   async run(i, c, deps: AppDeps) {
-    return cases(deps).quarantine(i.subscriber.trim().toLowerCase(), caseActor(c), oneLine(i.reason), i.duration ?? null);
+    return caseCall(() => cases(deps).quarantine(i.subscriber.trim().toLowerCase(), caseActor(c), oneLine(i.reason), i.duration ?? null));
   },
 });
 
