@@ -21,6 +21,7 @@ const CONFIG = `limits:
     residential:
       - {name: flood, scope: account, counts: recipients, per: minute, limit: 8, action: flood, suspend: true}
 metrics: {listen: "127.0.0.1:0"}
+api: {listen: "127.0.0.1:0", tls: false}
 `;
 
 interface Entry { id: string; state: string; account?: string; holdReason?: string }
@@ -138,6 +139,22 @@ describe('abuse: a credential flood suspends the account, holds its mail, surviv
     assert.match(shown, /flood ×[12] .*from submission address 127\.0\.0\.1 account zombie@isp\.example/);
   });
 
+  test('the admin API with curl: GET /api/v1/cases, a note by a token (audited, on the timeline)', async () => {
+    const token = (await pw.cli(['token', 'add', 'desk-bot', '--scope', 'operate'])).stdout.trim();
+    const api = `http://127.0.0.1:${pw.port('api')}/api/v1`;
+    const get = await run('curl', ['-sS', '-H', `Authorization: Bearer ${token}`, `${api}/cases?subscriber=sub-z&state=open`]);
+    const listed = JSON.parse(get.stdout) as { cases: Summary[] };
+    assert.deepEqual(listed.cases.map((c) => c.id), [before_.id]);
+    const post = await run('curl', ['-sS', '-w', '\n%{http_code}', '-H', `Authorization: Bearer ${token}`, '-H', 'Content-Type: application/json',
+      '--data-binary', JSON.stringify({ text: 'customer called back' }), `${api}/cases/${before_.id}/notes`]);
+    assert.match(post.stdout, /\n200$/, post.stdout);
+    const d = await json<Detail>(['case', 'show', before_.id]);
+    assert.ok(d.timeline.some((t) => t.kind === 'note' && t.actor === 'token:desk-bot' && t.text === 'customer called back'), JSON.stringify(d.timeline));
+    const audit = await json<{ entries: Array<{ action: string; actor: string; actorKind: string; object: string }> }>(['audit', 'list', '--action', 'cases.note']);
+    assert.deepEqual(audit.entries.map((e) => [e.action, e.actorKind, e.actor, e.object]), [['cases.note', 'token', 'desk-bot', `case ${before_.id}`]]);
+    before_ = d;
+  });
+
   test('a restart loses no case, evidence or decision', async () => {
     await pw.stop();
     await pw.restart();
@@ -159,7 +176,7 @@ describe('abuse: a credential flood suspends the account, holds its mail, surviv
     const d = await json<Detail>(['case', 'show', before_.id]);
     const me = (await run('id', ['-un'])).stdout.trim();
     assert.ok(d.timeline.some((t) => t.kind === 'release' && t.actor === `operator:${me}` && /password changed/.test(t.text)), JSON.stringify(d.timeline));
-    const audit = await json<{ entries: Array<{ action: string; actor: string; from: string; reason: string; outcome: string }> }>(['audit', 'list', '--action', 'cases.']);
+    const audit = await json<{ entries: Array<{ action: string; actor: string; from: string; reason: string; outcome: string }> }>(['audit', 'list', '--action', 'cases.release']);
     const entries = Array.isArray(audit) ? audit : audit.entries;
     assert.deepEqual(entries.map((e) => [e.action, e.actor, e.from, e.reason, e.outcome]),
       [['cases.release', me, 'control', 'password changed with the customer on the phone', 'ok']]);
