@@ -78,8 +78,11 @@ describe('abuse enforcer', () => {
     assert.deepEqual(named.held.sort(), [...mine].sort());
     assert.equal((await accounts.get('victim@isp.example'))?.status, 'active');
 
-    const all = await enforcer.suspend('s2', null, 'credential abuse');
+    const all = await enforcer.suspend('s2', null, 'credential abuse (case c9 d1)');
     assert.deepEqual(all.accounts, [], 'both are disabled now: nothing newly suspended (the desk-disabled one is not ours to undo)');
+    const retry = await enforcer.suspend('s2', null, 'credential abuse');
+    assert.deepEqual(retry.accounts, ['zombie@isp.example'], 'a retry of the same decision (same reason) claims the account it disabled before');
+    assert.deepEqual(retry.held, []);
     assert.deepEqual(all.held, old, "the already-disabled account's queued mail is held too");
     const held = new Map((await listQueue(spool, ['hold'])).map((m) => [m.id, m]));
     for (const id of [...mine, ...old]) assert.match(held.get(id)?.holdReason ?? '', /^held by abuse: credential abuse/);
@@ -91,7 +94,7 @@ describe('abuse enforcer', () => {
 
     const trail = (await audit.list({ actor: 'abuse' })).entries;
     assert.deepEqual(trail.map((e) => [e.action, e.object, e.reason, e.actorKind]).sort(), [
-      ['abuse.hold', 'queue account=zombie2@isp.example', 'credential abuse', 'system'],
+      ['abuse.hold', 'queue account=zombie2@isp.example', 'credential abuse (case c9 d1)', 'system'],
       ['abuse.hold', 'queue account=zombie@isp.example', 'credential abuse', 'system'],
       ['abuse.suspend', 'account zombie@isp.example', 'credential abuse', 'system'],
     ]);

@@ -142,7 +142,11 @@ export function createEnforcer(p: EnforcerParts): Enforcer {
       const list = await chosen(subscriber, named);
       const suspended: string[] = [];
       for (const a of list) {
-        if (a.status === 'disabled') continue; // disabled by someone else: theirs to undo
+        if (a.status === 'disabled') {
+          // The same reason is this decision's own earlier attempt (it failed after the disable and is retried): ours to undo.
+          if (a.disabledReason === reason) suspended.push(a.login);
+          continue; // else disabled by someone else: theirs to undo
+        }
         await accounts.disable(a.login, reason);
         suspended.push(a.login);
         await audit('abuse.suspend', `account ${a.login}`, reason, { subscriber });

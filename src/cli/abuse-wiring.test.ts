@@ -119,10 +119,15 @@ test('abuse.enabled false: no engine, and the issue-11 flood subscriber runs ins
   const on = await rig(t);
   assert.equal(floodSubscriberRuns(on.cfg), false);
   const svc2 = abuseService(() => on.w);
+  assert.equal(svc2.sink(), undefined);
   await svc2.start();
   assert.equal(on.fake.opened.length, 1);
+  svc2.sink()!.ingest({ class: 'report', at: 0, address: '192.0.2.1', port: null, subscriber: null, account: null, amount: 1, origin: 'mailbox:r1', detail: {} });
+  assert.deepEqual(on.fake.signals.map((x) => x.origin), ['mailbox:r1'], 'the sink other producers use is the engine\'s');
+  assert.deepEqual(await scrape(on.metrics, 'portwarden_abuse_signals_total'), ['portwarden_abuse_signals_total{class="report",result="ingested"} 1']);
   await svc2.stop();
   assert.equal(on.fake.stopped, 1);
+  assert.equal(svc2.sink(), undefined);
 });
 
 test("the metrics' label sets are the abuse part's lists", () => {

@@ -108,11 +108,15 @@ export async function startAbuse(w: AbuseWiring): Promise<RunningAbuse> {
   };
 }
 
-/** The node's service: nothing when abuse.enabled is false. */
-export function abuseService(get: () => AbuseWiring): Service {
+/**
+ * The node's service: nothing when abuse.enabled is false. `sink()` is the counted sink of the
+ * running engine, for the producers that ingest directly (the abuse mailbox, the DNSBL checker).
+ */
+export function abuseService(get: () => AbuseWiring): Service & { sink(): SignalSink | undefined } {
   let running: RunningAbuse | undefined;
   return {
     name: 'abuse',
+    sink: () => running?.sink,
     start: async () => {
       const w = get();
       if (!w.cfg.abuse.enabled) return;
