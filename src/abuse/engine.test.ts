@@ -262,7 +262,7 @@ test('the queue is bounded: ingest answers false when full and the drop is count
   assert.equal(r.engine.stats().invalid, 1);
 });
 
-test('the quarantine follows the subscriber to a new lease, and the release lifts that prefix too', async (t) => {
+test('the quarantine follows the subscriber to a new lease and leaves the address it gave back; the release lifts the rest', async (t) => {
   const r = await rig();
   t.after(() => r.close());
   r.dir.addSubscriber('cust-1');
@@ -274,9 +274,14 @@ test('the quarantine follows the subscriber to a new lease, and the release lift
   r.bus.publish('directory.assigned', { subscriber: 'cust-2', prefix: '198.51.100.78', portLo: null, portHi: null, source: 'radius', start: r.clock.now() });
   await r.engine.flush();
   assert.deepEqual([...r.enforcer.quarantined].sort(), ['198.51.100.7', '198.51.100.77']);
+  // the old address goes back to the pool: it leaves the garden (its next holder is someone else)
+  r.bus.publish('directory.ended', { subscriber: 'cust-1', prefix: '198.51.100.7', source: 'radius', end: r.clock.now() });
+  await r.engine.flush();
+  assert.deepEqual([...r.enforcer.quarantined], ['198.51.100.77']);
   const [c] = await r.engine.cases.list();
   await r.engine.cases.release(c.id, 'desk:ann', '', 'desk');
   assert.equal(r.enforcer.quarantined.size, 0);
+  assert.deepEqual(r.enforcer.calls.filter((x) => x.op === 'unquarantine').map((x) => x.args[0]), [['198.51.100.7'], ['198.51.100.77']], 'each lifted once');
 });
 
 test('edge.applied at a revision containing the decision: case.enforced per edge with the latency, the first edge on the timeline', async (t) => {

@@ -8,7 +8,7 @@
 import { SIGNAL_CLASSES, type AbuseEngine, type AbuseEngineOptions, type Signal, type SignalClass } from './types.ts';
 import { EdgeTracker, newStats, type AbuseStats, type Ctx } from './engine/context.ts';
 import { published } from './engine/decide.ts';
-import { applied, enforce, follow, noticeFor } from './engine/enforce.ts';
+import { applied, enforce, follow, leave, noticeFor } from './engine/enforce.ts';
 import { Pipeline } from './engine/pipeline.ts';
 import { SignalQueue } from './engine/queue.ts';
 import { RuleBook } from './engine/scoring.ts';
@@ -20,7 +20,7 @@ export { ABUSE_MIGRATIONS } from './engine/schema.ts';
 export { CaseError, type CaseErrorCode, type AbuseStats, type UnattributedReason } from './engine/context.ts';
 export { durationOf } from './engine/decide.ts';
 
-const BATCH = 4096;
+const BATCH = 16_384;
 const SWEEP_MS = 30_000;
 const CLASSES = new Set<string>(SIGNAL_CLASSES);
 
@@ -40,7 +40,7 @@ export async function openAbuseEngine(o: AbuseEngineOptions): Promise<RunningAbu
   await store.probe();
   const ctx: Ctx = { o, store, book: new RuleBook(o.rules, o.weights), subs: new Map(), edges: new EdgeTracker(), stats: newStats() };
   const queue = new SignalQueue(o.queueSize);
-  const pipeline = new Pipeline(ctx);
+  const pipeline = new Pipeline(ctx, await store.maxIds());
 
   let tail: Promise<unknown> = Promise.resolve();
   const lane = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -79,6 +79,9 @@ export async function openAbuseEngine(o: AbuseEngineOptions): Promise<RunningAbu
     o.bus.subscribe('directory.assigned', (e) => {
       lane(() => follow(ctx, e.subscriber, e.prefix, e.portLo)).catch(logged('following a lease change'));
     }),
+    o.bus.subscribe('directory.ended', (e) => {
+      lane(() => leave(ctx, e.subscriber, e.prefix)).catch(logged('following a lease end'));
+    }),
   ];
   const timer = setInterval(() => { lane(() => sweep(ctx)).catch(logged('the sweep')); }, SWEEP_MS);
   timer.unref();
@@ -87,7 +90,8 @@ export async function openAbuseEngine(o: AbuseEngineOptions): Promise<RunningAbu
   return {
     cases: new Cases(ctx, lane),
     ingest(s: Signal): boolean {
-      if (stopped || !valid(s)) { ctx.stats.invalid++; return false; }
+      if (stopped) return queue.refuse();
+      if (!valid(s)) { ctx.stats.invalid++; return false; }
       if (!queue.push(s)) { ctx.stats.dropped = queue.dropped; return false; }
       ctx.stats.ingested++;
       drain();

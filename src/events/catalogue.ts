@@ -152,13 +152,13 @@ export const EVENTS: { [K in EventName]: EventDoc<K> } = {
   },
   'abuse.report': {
     summary: 'abuse mailbox: an outside complaint (ARF or plain) was stored, with the source address and time it names',
-    fields: { report: 'the stored report\'s id', kind: 'arf or plain', feedbackType: 'ARF Feedback-Type (abuse, fraud…), or null', source: 'the source address it blames, or null when none could be found', sourceFrom: 'where that address came from (Source-IP, X-Originating-IP, Received-SPF, Authentication-Results, Received, none)', at: 'when the reported message arrived (ms since the epoch)', subscriber: 'who held the address then, or null' },
-    example: { report: 'r7', kind: 'arf', feedbackType: 'abuse', source: '198.51.100.9', sourceFrom: 'Source-IP', at: 1764633600000, subscriber: 'cust-1' },
+    fields: { report: 'the stored report\'s id', kind: 'arf or plain', feedbackType: 'ARF Feedback-Type (abuse, fraud…), or null', source: 'the source address it blames, or null when none could be found', sourceFrom: 'where that address came from (Source-IP, X-Originating-IP, Received-SPF, Authentication-Results, Received, none)', at: 'when the reported message arrived (ms since the epoch); when the report does not say, when we received it', subscriber: 'who held the address then (null: nobody, several behind CGNAT with no port given, or no directory)', subject: 'the complaint\'s Subject as given (client text), or null' },
+    example: { report: 'r7', kind: 'arf', feedbackType: 'abuse', source: '198.51.100.9', sourceFrom: 'Source-IP', at: 1764633600000, subscriber: 'cust-1', subject: 'Abuse report' },
   },
   'dnsbl.listed': {
     summary: 'abuse DNSBL check: an address of the provider\'s space is listed in a configured zone',
-    fields: { address: 'the listed address', zone: 'the DNSBL zone', answer: 'the A record answered (127.0.0.x)' },
-    example: { address: '198.51.100.9', zone: 'xbl.dnsbl.example', answer: '127.0.0.4' },
+    fields: { address: 'the listed address', zone: 'the DNSBL zone', answer: 'the A record answered (127.0.0.x)', reason: 'the zone\'s TXT record for the address (the listing\'s reason, as the zone gives it), or null' },
+    example: { address: '198.51.100.9', zone: 'xbl.dnsbl.example', answer: '127.0.0.4', reason: 'Listed in XBL, see https://dnsbl.example/query/198.51.100.9' },
   },
   'case.opened': {
     summary: 'abuse engine: a subscriber\'s first signal since its last case closed opened a case',

@@ -132,6 +132,27 @@ export async function follow(ctx: Ctx, subscriber: string, prefix: string, portL
   }
 }
 
+/**
+ * directory.ended: a prefix the subscriber no longer holds leaves its quarantine (the next holder of a
+ * dynamic address must not find itself in the garden), unless the subscriber still holds it otherwise.
+ */
+export async function leave(ctx: Ctx, subscriber: string, prefix: string): Promise<void> {
+  const { o, store } = ctx;
+  const ds = (await store.activeQuarantinesOf(subscriber)).filter((d) => d.undo.prefixes.includes(prefix));
+  if (!ds.length) return;
+  if ((await o.directory.currentOf(subscriber)).some((a) => a.prefix === prefix)) return;
+  for (const d of ds) {
+    await o.enforcer.unquarantine([prefix], `case ${caseKey(d.caseId)} ${decisionKey(d.id)}: the subscriber no longer holds ${prefix}`);
+    const undo = { ...d.undo, prefixes: d.undo.prefixes.filter((p) => p !== prefix) };
+    await store.transaction(async (tx) => {
+      await tx.setUndo(d.id, undo);
+      await tx.timeline(d.caseId, o.clock.now(), 'enforced', 'engine', `the subscriber no longer holds ${prefix}: it left the quarantine`, { decision: decisionKey(d.id), prefix });
+    });
+    const mine = ctx.subs.get(subscriber)?.blocking.find((b) => b.id === d.id);
+    if (mine) mine.undo = undo;
+  }
+}
+
 /** edge.applied: the decisions its revision covers are enforced at that edge (the first edge also on the timeline). */
 export async function applied(ctx: Ctx, edge: string, revision: number): Promise<void> {
   const { o, store } = ctx;

@@ -9,7 +9,7 @@ import type { Signal } from '../types.ts';
 import { normSubscriber, type Ctx, type UnattributedReason } from './context.ts';
 import { decide, recordDecision, type NewDecision } from './decide.ts';
 import { addPoints } from './scoring.ts';
-import { coalesceInto, copyDetail, evidenceKey, loadSub, SubState, type PendingRow } from './state.ts';
+import { coalesceInto, copyDetail, evidenceKey, loadSub, pruneRows, SubState, type PendingRow } from './state.ts';
 import { caseKey, type CaseStore } from './store.ts';
 
 type Joined = { sub: string } | { reason: UnattributedReason };
@@ -27,8 +27,13 @@ export class Pipeline {
   /** Unattributed rows of the current minute, by reason and key. */
   private readonly orphans = new Map<string, PendingRow>();
   private lookupErrorLogged = 0;
+  /** The last evidence and unattributed ids used (the engine is the only writer of those tables). */
+  private readonly ids: { evidence: number; unattributed: number };
 
-  constructor(ctx: Ctx) { this.ctx = ctx; }
+  constructor(ctx: Ctx, ids: { evidence: number; unattributed: number }) {
+    this.ctx = ctx;
+    this.ids = { ...ids };
+  }
 
   /** Processes the batch; returns the decisions recorded (the caller enforces them). */
   async run(signals: Signal[]): Promise<NewDecision[]> {
@@ -54,6 +59,7 @@ export class Pipeline {
       return [];
     }
     ctx.stats.processed += signals.length;
+    if (this.orphans.size > 1024) pruneRows(this.orphans, now);
     for (const st of b.opened) {
       ctx.stats.casesOpened++;
       ctx.o.bus.publish('case.opened', { case: caseKey(st.caseId as number), subscriber: st.subscriber });
@@ -93,7 +99,7 @@ export class Pipeline {
   private apply(b: Batch, st: SubState, s: Signal): void {
     const { ctx } = this;
     const at = Math.min(s.at, b.now); // a source's clock ahead of ours must not push windows into the future
-    if (st.caseId === null && !b.opened.includes(st)) { b.opened.push(st); st.openedAt = b.now; st.score = 0; st.scoreAt = at; }
+    if (st.caseId === null && st.openedAt !== b.now) { b.opened.push(st); st.openedAt = b.now; st.score = 0; st.scoreAt = at; }
     const key = evidenceKey(s.class, s.origin, s.address);
     const { row, fresh } = coalesceInto(st.coalesce, key, () => ({
       id: null, caseId: st.caseId ?? 0, sub: st, class: s.class, address: s.address, port: s.port, account: s.account, origin: s.origin,
@@ -126,7 +132,7 @@ export class Pipeline {
     const { row, fresh } = coalesceInto(this.orphans, `${reason}\u0000${evidenceKey(s.class, s.origin, s.address)}`, () => ({
       id: null, caseId: 0, sub: null, reason, class: s.class, address: s.address, port: s.port, account: null, origin: s.origin,
       amount: s.amount, count: 1, firstAt: at, lastAt: at, detail: copyDetail(s.detail),
-    }), at, s.amount, s.port, null);
+    }), at, s.amount, s.port, null, false);
     if (fresh) b.fresh.push(row); else if (row.id !== null) b.dirty.add(row);
   }
 
@@ -137,14 +143,16 @@ export class Pipeline {
       await tx.timeline(st.caseId, b.now, again ? 'reopened' : 'opened', 'engine',
         again ? `a new case after ${caseKey(st.previous as number)} closed` : 'the first signal opened the case', again ? { previous: caseKey(st.previous as number) } : {});
     }
+    const ev: PendingRow[] = [], orphans: PendingRow[] = [];
     for (const r of b.fresh) {
-      if (r.sub) { r.caseId = r.sub.caseId as number; r.id = await tx.insertEvidence(r); }
-      else r.id = await tx.insertUnattributed(r.reason ?? 'no-holder', r);
+      if (r.sub) { r.caseId = r.sub.caseId as number; r.id = ++this.ids.evidence; ev.push(r); } else { r.id = ++this.ids.unattributed; orphans.push(r); }
     }
-    for (const r of b.dirty) {
-      if (r.sub) await tx.updateEvidence(r); else await tx.updateUnattributed(r);
-    }
-    for (const st of b.scored) await tx.updateScore(st.caseId as number, st.score, st.scoreAt, st.lastSignalAt);
+    for (const r of b.dirty) (r.sub ? ev : orphans).push(r);
+    await tx.upsertEvidence(ev);
+    await tx.upsertUnattributed(orphans);
+    await tx.updateScores([...b.scored].map((st) => ({
+      id: st.caseId as number, subscriber: st.subscriber, openedAt: st.openedAt, score: st.score, scoreAt: st.scoreAt, lastSignalAt: st.lastSignalAt,
+    })));
     for (const d of decisions) await recordDecision(tx, d);
   }
 }

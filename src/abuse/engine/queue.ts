@@ -17,6 +17,9 @@ export class SignalQueue {
   get length(): number { return this.size; }
   get dropped(): number { return this.droppedCount; }
 
+  /** Counts a signal refused for another reason (the engine stopped) as dropped. */
+  refuse(): false { this.droppedCount++; return false; }
+
   push(s: Signal): boolean {
     if (this.size === this.ring.length) { this.droppedCount++; return false; }
     this.ring[(this.head + this.size) % this.ring.length] = s;

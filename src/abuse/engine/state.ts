@@ -86,9 +86,9 @@ function rebuild(w: Windows, book: RuleBook, e: EvidenceRow, nowSec: number): vo
   }
 }
 
-/** One signal into the coalesced row of its minute, or a new row. Returns the row and whether it is new. */
+/** One signal into the coalesced row of its minute, or a new row. Returns the row and whether it is new. A big map is pruned by its owner (`prune` false). */
 export function coalesceInto(map: Map<string, PendingRow>, key: string, make: () => PendingRow, at: number, amount: number,
-  port: number | null, account: string | null): { row: PendingRow; fresh: boolean } {
+  port: number | null, account: string | null, prune = true): { row: PendingRow; fresh: boolean } {
   const row = map.get(key);
   if (row && at >= row.firstAt && at < row.firstAt + COALESCE_MS) {
     row.amount += amount;
@@ -102,7 +102,7 @@ export function coalesceInto(map: Map<string, PendingRow>, key: string, make: ()
   // A late signal (before the current row's minute) gets a row of its own; the current row stays the one to coalesce into.
   if (!row || at >= row.firstAt) {
     map.set(key, fresh);
-    if (map.size > 64) for (const [k, r] of map) if (r.firstAt + COALESCE_MS <= at) map.delete(k);
+    if (prune && map.size > 64) for (const [k, r] of map) if (r.firstAt + COALESCE_MS <= at) map.delete(k);
   }
   return { row: fresh, fresh: true };
 }
@@ -117,4 +117,9 @@ export function copyDetail(d: Detail | undefined): Detail {
     else if (typeof v === 'string') out[k.slice(0, 64)] = v.slice(0, 1024);
   }
   return out;
+}
+
+/** Drops rows no signal can coalesce into any more. */
+export function pruneRows(map: Map<string, PendingRow>, now: number): void {
+  for (const [k, r] of map) if (r.firstAt + COALESCE_MS <= now) map.delete(k);
 }

@@ -66,6 +66,9 @@ const CASE_COLS = 'id, subscriber, state, opened_at, closed_at, score, score_at,
 const DEC_COLS = 'id, case_id, subscriber, rule, action, at, until, immune, state, reason, revision, undo, attempts, asked, next_try, notice, ended_at, ended_by, end_kind';
 const EV_COLS = 'id, case_id, class, address, port, account, origin, amount, count, first_at, last_at, detail';
 
+/** Rows per multi-row statement (12 parameters each: well under both stores' limits). */
+const CHUNK = 64;
+
 /** In force: pending (recorded, not yet enforced) and active decisions. */
 const IN_FORCE = "state IN ('pending', 'active')";
 
@@ -114,9 +117,7 @@ export class CaseStore {
       [subscriber, at, at, previous]);
     return num(r?.id);
   }
-  async updateScore(id: number, score: number, scoreAt: number, lastSignalAt: number | null): Promise<void> {
-    await this.db.run('UPDATE abuse_cases SET score = ?, score_at = ?, last_signal_at = ? WHERE id = ?', [score, scoreAt, lastSignalAt, id]);
-  }
+
   async countRelease(id: number, kind: 'desk' | 'self'): Promise<void> {
     await this.db.run(kind === 'self' ? 'UPDATE abuse_cases SET self_releases = self_releases + 1 WHERE id = ?'
       : 'UPDATE abuse_cases SET desk_releases = desk_releases + 1 WHERE id = ?', [id]);
@@ -133,17 +134,45 @@ export class CaseStore {
     return rows.map(caseRow);
   }
 
+  /** The highest evidence and unattributed ids (the engine numbers new rows itself, so a batch writes them in a few statements). */
+  async maxIds(): Promise<{ evidence: number; unattributed: number }> {
+    const e = await this.db.get<{ n: unknown }>('SELECT MAX(id) AS n FROM abuse_evidence');
+    const u = await this.db.get<{ n: unknown }>('SELECT MAX(id) AS n FROM abuse_unattributed');
+    return { evidence: num(e?.n ?? 0), unattributed: num(u?.n ?? 0) };
+  }
+  /** Scores of many cases in a few statements (multi-row upsert on the id). */
+  async updateScores(rows: Array<{ id: number; subscriber: string; openedAt: number; score: number; scoreAt: number; lastSignalAt: number | null }>): Promise<void> {
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const part = rows.slice(i, i + CHUNK);
+      const p: Param[] = [];
+      for (const r of part) p.push(r.id, r.subscriber, r.openedAt, r.score, r.scoreAt, r.lastSignalAt);
+      await this.db.run(`INSERT INTO abuse_cases (id, subscriber, state, opened_at, score, score_at, last_signal_at) VALUES ${part.map(() => "(?, ?, 'open', ?, ?, ?, ?)").join(', ')}
+        ON CONFLICT (id) DO UPDATE SET score = excluded.score, score_at = excluded.score_at, last_signal_at = excluded.last_signal_at`, p);
+    }
+  }
+  /** Evidence rows (new ones with the ids the engine gave them, or grown ones) in a few statements. */
+  async upsertEvidence(rows: EvidenceRow[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const part = rows.slice(i, i + CHUNK);
+      const p: Param[] = [];
+      for (const e of part) p.push(e.id, e.caseId, e.class, e.address, e.port, e.account, e.origin, e.amount, e.count, e.firstAt, e.lastAt, JSON.stringify(e.detail));
+      await this.db.run(`INSERT INTO abuse_evidence (${EV_COLS}) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+        ON CONFLICT (id) DO UPDATE SET amount = excluded.amount, count = excluded.count, last_at = excluded.last_at, port = excluded.port, account = excluded.account`, p);
+    }
+  }
+  async upsertUnattributed(rows: Array<Omit<EvidenceRow, 'caseId' | 'account'> & { reason?: string }>): Promise<void> {
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const part = rows.slice(i, i + CHUNK);
+      const p: Param[] = [];
+      for (const e of part) p.push(e.id, e.reason ?? 'no-holder', e.class, e.address, e.port, e.origin, e.amount, e.count, e.firstAt, e.lastAt, JSON.stringify(e.detail));
+      await this.db.run(`INSERT INTO abuse_unattributed (id, reason, class, address, port, origin, amount, count, first_at, last_at, detail) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+        ON CONFLICT (id) DO UPDATE SET amount = excluded.amount, count = excluded.count, last_at = excluded.last_at, port = excluded.port`, p);
+    }
+  }
+
   // --- evidence
-  async insertEvidence(e: EvidenceRow): Promise<number> {
-    const r = await this.db.get<{ id: unknown }>(
-      'INSERT INTO abuse_evidence (case_id, class, address, port, account, origin, amount, count, first_at, last_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id',
-      [e.caseId, e.class, e.address, e.port, e.account, e.origin, e.amount, e.count, e.firstAt, e.lastAt, JSON.stringify(e.detail)]);
-    return num(r?.id);
-  }
-  async updateEvidence(e: EvidenceRow): Promise<void> {
-    await this.db.run('UPDATE abuse_evidence SET amount = ?, count = ?, last_at = ?, port = ?, account = ? WHERE id = ?',
-      [e.amount, e.count, e.lastAt, e.port, e.account, e.id]);
-  }
+
+
   async evidenceOf(caseId: number, since = 0, limit = 5000): Promise<EvidenceRow[]> {
     const rows = await this.db.all(`SELECT ${EV_COLS} FROM abuse_evidence WHERE case_id = ? AND last_at >= ? ORDER BY id LIMIT ${Math.trunc(limit)}`, [caseId, since]);
     return rows.map(evidenceRow);
@@ -155,15 +184,8 @@ export class CaseStore {
   }
 
   // --- unattributed
-  async insertUnattributed(reason: string, e: Omit<EvidenceRow, 'caseId' | 'account'>): Promise<number> {
-    const r = await this.db.get<{ id: unknown }>(
-      'INSERT INTO abuse_unattributed (reason, class, address, port, origin, amount, count, first_at, last_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id',
-      [reason, e.class, e.address, e.port, e.origin, e.amount, e.count, e.firstAt, e.lastAt, JSON.stringify(e.detail)]);
-    return num(r?.id);
-  }
-  async updateUnattributed(e: { id: number | null; amount: number; count: number; lastAt: number; port: number | null }): Promise<void> {
-    await this.db.run('UPDATE abuse_unattributed SET amount = ?, count = ?, last_at = ?, port = ? WHERE id = ?', [e.amount, e.count, e.lastAt, e.port, e.id]);
-  }
+
+
   async listUnattributed(limit: number): Promise<Array<Omit<EvidenceRow, 'caseId' | 'account'> & { reason: string }>> {
     const rows = await this.db.all(`SELECT id, reason, class, address, port, origin, amount, count, first_at, last_at, detail FROM abuse_unattributed ORDER BY id DESC LIMIT ${Math.trunc(limit)}`);
     return rows.map((r) => {
@@ -201,9 +223,10 @@ export class CaseStore {
   async decisionsOfCase(caseId: number): Promise<DecisionRow[]> {
     return (await this.db.all(`SELECT ${DEC_COLS} FROM abuse_decisions WHERE case_id = ? ORDER BY id`, [caseId])).map(decisionRow);
   }
-  /** The subscriber's decisions that still stop a rule from firing: in force, or immune and not lapsed. */
+  /** The subscriber's decisions that still stop a rule from firing: in force, or immune and not lapsed (one without an end: for its case). */
   async blockingOf(subscriber: string, now: number): Promise<DecisionRow[]> {
-    return (await this.db.all(`SELECT ${DEC_COLS} FROM abuse_decisions WHERE subscriber = ? AND (${IN_FORCE} OR (state = 'immune' AND (until IS NULL OR until > ?)))`,
+    return (await this.db.all(`SELECT ${DEC_COLS} FROM abuse_decisions WHERE subscriber = ? AND (${IN_FORCE} OR (state = 'immune' AND (until > ?
+      OR (until IS NULL AND case_id IN (SELECT id FROM abuse_cases WHERE subscriber = abuse_decisions.subscriber AND state = 'open')))))`,
       [subscriber, now])).map(decisionRow);
   }
   /** Per rule: how many times it fired and was not immune, and when its last decision ended (grace). */
