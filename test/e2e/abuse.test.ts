@@ -2,8 +2,10 @@
 // floods through submission; the abuse engine's credential-abuse rule (flood 50
 // points each, threshold 100 in 600 s) suspends it: the next AUTH answers
 // 525 5.7.13, its queued mail is held, the decision is audited and counted in
-// /metrics; `portwarden case list/show` show the case; a restart loses no
-// case, evidence or decision; `portwarden case release` restores the account.
+// /metrics; a notice reaches the subscriber's contact (the directory) through
+// portwarden's own spool and relay; `portwarden case list/show` show the case;
+// a restart loses no case, evidence or decision; `portwarden case release`
+// restores the account.
 // The capture sink is the relay's next hop: it defers the zombie's queued mail
 // (451), so that there is queued mail to hold.
 import { after, before, describe, test } from 'node:test';
@@ -58,6 +60,9 @@ describe('abuse: a credential flood suspends the account, holds its mail, surviv
     assert.equal(r.code, 0, r.stderr);
     return r.stdout;
   };
+  /** The notices the sink took for the subscriber's contact: their Subject lines. */
+  const notices = (): string[] => sink.messages.filter((m) => m.rcptTo.includes('owner@home.example'))
+    .map((m) => /^Subject: (.*)$/m.exec(m.data.toString('utf8'))?.[1] ?? '?');
   const zombieQueue = async (): Promise<Entry[]> => (await json<Entry[]>(['queue', 'list'])).filter((m) => m.account === 'zombie@isp.example');
 
   before(async () => {
@@ -74,6 +79,12 @@ describe('abuse: a credential flood suspends the account, holds its mail, surviv
   after(async () => {
     await pw?.destroy();
     await sink.close();
+  });
+
+  test('the subscriber is in the directory with a contact', async () => {
+    await pw.cli(['subscriber', 'put', 'sub-z', '--tier', 'residential', '--contact', 'owner@home.example', '--reason', 'signup']);
+    const shown = JSON.parse((await pw.cli(['subscriber', 'show', 'sub-z', '--json'])).stdout);
+    assert.deepEqual(shown.directory.record.contacts, ['owner@home.example']);
   });
 
   test('two messages wait in the queue (the next hop defers them)', async () => {
@@ -119,6 +130,16 @@ describe('abuse: a credential flood suspends the account, holds its mail, surviv
     assert.match(m, /portwarden_abuse_signals_total\{class="flood",result="ingested"\} 2\n/);
     assert.match(m, /portwarden_abuse_decisions_total\{action="suspend",immune="no"\} 1\n/);
     assert.match(m, /portwarden_abuse_cases_open 1\n/);
+  });
+
+  test("notices reach the subscriber's contact through the spool and relay: notify, then suspend", async () => {
+    await until(() => notices().length >= 2, 'two notices at the sink', 20_000, 100);
+    assert.deepEqual(notices().sort(), ['Your internet connection may have a virus (case c1)', 'Your mail account is paused (case c1)'].sort());
+    const suspend = sink.messages.find((m) => /Subject: Your mail account is paused/.test(m.data.toString('utf8')))!;
+    const text = suspend.data.toString('utf8');
+    assert.match(text, /^X-Portwarden-Case: c1\r$/m);
+    assert.match(text, /^Auto-Submitted: auto-generated\r$/m);
+    assert.doesNotMatch(text, /password:/i);
   });
 
   let before_: Detail;
@@ -181,5 +202,6 @@ describe('abuse: a credential flood suspends the account, holds its mail, surviv
     assert.deepEqual(entries.map((e) => [e.action, e.actor, e.from, e.reason, e.outcome]),
       [['cases.release', me, 'control', 'password changed with the customer on the phone', 'ok']]);
     assert.ok(pw.logsOf('abuse-enforce').some((l) => l.action === 'unsuspend' && l.stillHeld === 2));
+    await until(() => notices().some((s) => s === 'Your internet connection is back to normal (case c1)'), 'the released notice', 20_000, 100);
   });
 });
