@@ -204,4 +204,19 @@ describe('abuse: a credential flood suspends the account, holds its mail, surviv
     assert.ok(pw.logsOf('abuse-enforce').some((l) => l.action === 'unsuspend' && l.stillHeld === 2));
     await until(() => notices().some((s) => s === 'Your internet connection is back to normal (case c1)'), 'the released notice', 20_000, 100);
   });
+
+  test("desk quarantine: the subscriber's current address enters the walled garden (audited as abuse); the release lifts it", async () => {
+    await pw.cli(['subscriber', 'put', 'sub-n', '--contact', 'n@home.example']);
+    const admin = (await pw.cli(['token', 'add', 'provisioning', '--scope', 'admin'])).stdout.trim();
+    const assign = await run('curl', ['-sS', '-w', '\n%{http_code}', '-H', `Authorization: Bearer ${admin}`, '-H', 'Content-Type: application/json',
+      '--data-binary', JSON.stringify({ subscriber: 'sub-n', prefix: '198.51.100.23', source: 'static' }), `http://127.0.0.1:${pw.port('api')}/api/v1/addresses`]);
+    assert.match(assign.stdout, /\n200$/, assign.stdout);
+    const q = await pw.cli(['case', 'quarantine', 'sub-n', '--reason', 'spam complaint by phone', '--duration', '1h']);
+    const id = /^(c\d+): quarantined \(subscriber sub-n, open, in force: quarantine by desk until /.exec(q.stdout)?.[1];
+    assert.ok(id, q.stdout);
+    const garden = JSON.parse((await pw.cli(['policy', 'quarantine', 'list', '--json'])).stdout) as Array<{ prefix: string; subscriber: string; caseId: string; by: string }>;
+    assert.deepEqual(garden.map((g) => [g.prefix, g.subscriber, g.caseId, g.by]), [['198.51.100.23', 'sub-n', id, 'abuse']]);
+    await pw.cli(['case', 'release', id, '--reason', 'checked: not a bot']);
+    assert.deepEqual(JSON.parse((await pw.cli(['policy', 'quarantine', 'list', '--json'])).stdout), []);
+  });
 });
