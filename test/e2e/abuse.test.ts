@@ -24,6 +24,7 @@ const CONFIG = `limits:
       - {name: flood, scope: account, counts: recipients, per: minute, limit: 8, action: flood, suspend: true}
 metrics: {listen: "127.0.0.1:0"}
 api: {listen: "127.0.0.1:0", tls: false}
+abuse: {noticeListen: "127.0.0.1:0"}
 `;
 
 interface Entry { id: string; state: string; account?: string; holdReason?: string }
@@ -140,6 +141,12 @@ describe('abuse: a credential flood suspends the account, holds its mail, surviv
     assert.match(text, /^X-Portwarden-Case: c1\r$/m);
     assert.match(text, /^Auto-Submitted: auto-generated\r$/m);
     assert.doesNotMatch(text, /password:/i);
+    // The notice page runs now that the engine's cases are there: the link's token finds the case.
+    const token = /[?&]t=([A-Za-z0-9_.-]+)/.exec(text)?.[1];
+    assert.ok(token, text);
+    const page = await run('curl', ['-sS', '-w', '\n%{http_code}', `http://127.0.0.1:${pw.port('notice')}/notice?t=${token}`]);
+    assert.match(page.stdout, /\n200$/);
+    assert.match(page.stdout, /c1/);
   });
 
   let before_: Detail;
