@@ -95,6 +95,9 @@ test('several holders (CGNAT without port) or none: nobody is blamed; the signal
   assert.deepEqual([s.unattributed.ambiguous, s.unattributed['no-holder'], s.processed], [2, 1, 4]);
   const kept = await r.engine.unattributed();
   assert.deepEqual(kept.map((k) => [k.reason, k.address, k.amount, k.count]).sort(), [['ambiguous', '100.64.0.1', 1000, 2], ['no-holder', '203.0.113.1', 3, 1]]);
+  r.clock.advance(14 * DAY + 60_000);
+  await r.engine.flush();
+  assert.deepEqual(await r.engine.unattributed(), [], 'pruned after closeAfterDays');
 });
 
 test('an immune tier: the decision is recorded as immune, nothing is enforced, and it does not fire again on every signal', async (t) => {

@@ -195,8 +195,11 @@ export class CaseStore {
       return { ...rest, reason: String(r.reason) };
     });
   }
-  async pruneUnattributed(before: number): Promise<number> {
-    return (await this.db.run('DELETE FROM abuse_unattributed WHERE last_at < ?', [before])).changes;
+  /** Drops rows older than `before`, and all but the newest `keep` (a scan from outside must not fill the store). */
+  async pruneUnattributed(before: number, keep: number): Promise<number> {
+    const max = await this.db.get<{ n: unknown }>('SELECT MAX(id) AS n FROM abuse_unattributed');
+    const floor = num(max?.n ?? 0) - keep;
+    return (await this.db.run('DELETE FROM abuse_unattributed WHERE last_at < ? OR id <= ?', [before, floor])).changes;
   }
 
   // --- timeline
