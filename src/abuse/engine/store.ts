@@ -220,10 +220,7 @@ export class CaseStore {
       d.attempts, JSON.stringify(d.asked), d.nextTry, d.notice, d.endedAt, d.endedBy, d.endKind]);
     return num(r?.id);
   }
-  async decision(id: number): Promise<DecisionRow | null> {
-    const r = await this.db.get(`SELECT ${DEC_COLS} FROM abuse_decisions WHERE id = ?`, [id]);
-    return r ? decisionRow(r) : null;
-  }
+
   async decisionsOfCase(caseId: number): Promise<DecisionRow[]> {
     return (await this.db.all(`SELECT ${DEC_COLS} FROM abuse_decisions WHERE case_id = ? ORDER BY id`, [caseId])).map(decisionRow);
   }
@@ -291,10 +288,7 @@ export class CaseStore {
   async markEdge(decision: number, edge: string, at: number): Promise<boolean> {
     return (await this.db.run('INSERT INTO abuse_enforced (decision_id, edge, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [decision, edge, at])).changes > 0;
   }
-  async edgeCount(decision: number): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>('SELECT COUNT(*) AS n FROM abuse_enforced WHERE decision_id = ?', [decision]);
-    return num(r?.n);
-  }
+
 
   // --- the summary outsiders see
   async summary(c: CaseRow): Promise<CaseSummary> {
