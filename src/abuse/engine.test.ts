@@ -16,6 +16,8 @@ test('a bot at 5 blocked/s to many destinations: one case, quarantined well insi
   const ms = await runBot(r, '198.51.100.7', 60);
   assert.ok(ms !== null && ms < 60_000, `quarantined after ${ms} ms`);
   assert.equal(r.of('case.opened').length, 1);
+  const st = r.engine.stats();
+  assert.deepEqual([st.casesOpened, st.decisions.quarantine, st.decisions.notify, st.decisions.suspend, st.immune, st.processed, st.ingested], [1, 1, 1, 0, 0, 120, 120]);
   const [c] = await r.engine.cases.list();
   assert.equal(c.subscriber, 'cust-1');
   // the notify rule (20 points) fired in the second second, the quarantine later; a notify is in force until its renotify
@@ -88,13 +90,14 @@ test('several holders (CGNAT without port) or none: nobody is blamed; the signal
   r.engine.ingest(signal({ class: 'edge-blocked', at: T0, address: '100.64.0.1', amount: 500 }));
   r.engine.ingest(signal({ class: 'edge-blocked', at: T0, address: '203.0.113.1', amount: 3 }));
   r.engine.ingest(signal({ class: 'edge-blocked', at: T0, address: '100.64.0.1', port: 2050, amount: 1 }));
+  r.engine.ingest(signal({ class: 'auth-lockout', at: T0, address: null, account: 'x@isp.example' }));
   await r.engine.flush();
   assert.deepEqual(r.of('case.opened').map((e) => e.subscriber), ['b'], 'with the port: its one holder');
   assert.equal(r.of('case.decision').length, 0);
   const s = r.engine.stats();
-  assert.deepEqual([s.unattributed.ambiguous, s.unattributed['no-holder'], s.processed], [2, 1, 4]);
+  assert.deepEqual([s.unattributed.ambiguous, s.unattributed['no-holder'], s.unattributed['no-address'], s.processed], [2, 1, 1, 5]);
   const kept = await r.engine.unattributed();
-  assert.deepEqual(kept.map((k) => [k.reason, k.address, k.amount, k.count]).sort(), [['ambiguous', '100.64.0.1', 1000, 2], ['no-holder', '203.0.113.1', 3, 1]]);
+  assert.deepEqual(kept.map((k) => [k.reason, k.address, k.amount, k.count]).sort(), [['ambiguous', '100.64.0.1', 1000, 2], ['no-address', null, 1, 1], ['no-holder', '203.0.113.1', 3, 1]]);
   r.clock.advance(14 * DAY + 60_000);
   await r.engine.flush();
   assert.deepEqual(await r.engine.unattributed(), [], 'pruned after closeAfterDays');
@@ -109,6 +112,7 @@ test('an immune tier: the decision is recorded as immune, nothing is enforced, a
   const ds = r.of('case.decision');
   assert.deepEqual(ds.map((d) => [d.action, d.immune]), [['notify', false], ['quarantine', true]]);
   assert.deepEqual(r.enforcer.ops(), []);
+  assert.deepEqual([r.engine.stats().immune, r.engine.stats().decisions.quarantine], [1, 1]);
   assert.deepEqual(r.notices.sent.map((n) => n.kind), ['notify'], 'the notify rule (no immune tiers) still notifies; the immune quarantine sends nothing');
   const [c] = await r.engine.cases.list();
   assert.deepEqual(c.active.map((a) => a.action), ['notify']);
@@ -193,8 +197,9 @@ test('the queue is bounded: ingest answers false when full and the drop is count
   const got = [1, 2, 3, 4, 5].map(() => r.engine.ingest(signal({ class: 'auth-failure', at: T0, address: '203.0.113.5' })));
   assert.deepEqual(got, [true, true, true, false, false]);
   assert.equal(r.engine.dropped(), 2);
-  assert.equal(r.engine.stats().dropped, 2);
+  assert.deepEqual([r.engine.stats().dropped, r.engine.stats().queued, r.engine.stats().ingested], [2, 3, 3]);
   await r.engine.flush();
+  assert.equal(r.engine.stats().queued, 0);
   assert.equal(r.engine.ingest(signal({ class: 'auth-failure', at: T0, address: '203.0.113.5' })), true, 'room again after the drain');
   assert.equal(r.engine.ingest({ ...signal({ class: 'auth-failure' }), class: 'bogus' as 'flood' }), false);
   assert.equal(r.engine.stats().invalid, 1);
