@@ -227,14 +227,16 @@ const commands: Record<string, Cmd> = {
     },
   },
   agent: {
-    usage: 'policy agent --url https://HOST:PORT[/v1/netpolicy] --token-file FILE [--edge NAME] [--ca FILE] [--pin sha256/BASE64]... [--interval MS] [--netns NAME]\n'
+    usage: 'policy agent --url https://HOST:PORT[/v1/netpolicy] --token-file FILE [--edge NAME] [--ca FILE] [--pin sha256/BASE64]... [--wait S] [--interval MS] [--netns NAME]\n'
       + '  runs on an edge router: pulls compiled policy, checks every field, applies it, reports blocked-attempt counters.\n'
+      + '  Each pull asks the server to hold it up to --wait seconds (default 50, 0 = off) until the policy changes (push);\n'
+      + '  a server that does not hold pulls is pulled every --interval ms (default 250).\n'
       + '  --token-file holds "EDGE-NAME TOKEN" (the line from the server\'s netpolicy.tokenFile) or the bare token with --edge.\n'
       + '  The server is verified against the system CAs, or --ca FILE (e.g. the server\'s own self-signed cert.pem);\n'
       + '  --pin adds a check of the SHA-256 of its public key (SPKI; the server logs it as spkiPin at start)',
     options: {
       url: { type: 'string' }, 'token-file': { type: 'string' }, edge: { type: 'string' }, interval: { type: 'string' }, netns: { type: 'string' },
-      ca: { type: 'string' }, pin: { type: 'string', multiple: true },
+      wait: { type: 'string' }, ca: { type: 'string' }, pin: { type: 'string', multiple: true },
     },
 
     run: async (_a, v, c) => {
@@ -259,10 +261,12 @@ const commands: Record<string, Cmd> = {
         c.err('policy: the token file holds "EDGE-NAME TOKEN", or the token alone with --edge NAME; a name given both ways must agree\n');
         return 2;
       }
+      const wait = v.wait === undefined ? 50 : /^\d{1,3}$/.test(s(v, 'wait')) ? Number(s(v, 'wait')) : -1;
+      if (wait < 0) { c.err('policy: --wait is whole seconds (0 turns push off)\n'); return 2; }
       const applier = new NftApplier({ runner: nftRunner({ netns: s(v, 'netns') || undefined }), logger: c.logger });
       const agent = new PolicyAgent({
         url: url.href, token, edge, applier, logger: c.logger, trust: { ca, pins },
-        intervalMs: Number(s(v, 'interval')) || 250,
+        intervalMs: Number(s(v, 'interval')) || 250, waitSeconds: wait,
       });
       await agent.run(c.signal ?? new AbortController().signal);
       return 0;
