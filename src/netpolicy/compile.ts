@@ -74,6 +74,9 @@ function compileSettings(s: EdgeSettings): EdgeSettings {
     upstreamIfaces: [...new Set(s.upstreamIfaces)].sort(),
     action: s.action,
     relay25: s.relay25,
+    // Only when set: a policy without notices keeps the version it had before they existed.
+    ...(s.notice4 ? { notice4: s.notice4 } : {}),
+    ...(s.notice6 ? { notice6: s.notice6 } : {}),
   };
 }
 
