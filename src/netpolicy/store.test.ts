@@ -83,6 +83,14 @@ test('CLI: add, list, compile, diff, help; usage errors exit 2', async () => {
     assert.equal(await run('exempt add 198.51.100.9 --bogus'), 2);
     assert.equal(await run('show'), 0);
     assert.match(out, /exemptions in force 1/);
+    assert.match(out, /quarantined HTTP to the notice page: no/);
+    assert.equal(await run('edge set --notice4 192.0.2.80:8080 --notice6 2001:db8::80 --reason notice'), 0);
+    assert.equal(await run('edge set --notice4 portal.isp.example --reason notice'), 1);
+    assert.match(err, /not an IPv4 address/);
+    assert.equal(await run('show'), 0);
+    assert.match(out, /quarantined HTTP to the notice page: 192\.0\.2\.80:8080 \[2001:db8::80\]:80/);
+    assert.equal(await run('compile --format nft'), 0);
+    assert.match(out, /dnat ip to 192\.0\.2\.80:8080/);
   } finally { await done(); }
 });
 
