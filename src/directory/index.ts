@@ -13,3 +13,5 @@
 // in RADIUS), RFC 6302 (source port and exact time), RFC 5952 (address text),
 // RFC 6598 (CGNAT shared space).
 export * from './types.ts';
+export { RadiusServer, type RadiusServerOptions, type SourceCounts, type DropReason, type RefuseReason } from './radius.ts';
+export { parseClients, loadClients, matchClient, SecretFileError, type RadiusClient } from './radius-clients.ts';
