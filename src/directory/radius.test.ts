@@ -123,8 +123,11 @@ test('retransmissions: one while the record is being stored gets the one answer,
   const p = packet({ 'User-Name': 'grace', 'Acct-Status-Type': 'Start', 'Acct-Session-Id': 'r1', 'NAS-Identifier': 'bng1', 'Framed-IP-Address': '100.64.10.1', 'Event-Timestamp': T });
   const dupBefore = server.counts.duplicates;
   const pending = radclient(target, SECRET, [p], { retries: 3, timeout: 0.4 });
-  while (server.counts.duplicates === dupBefore) await new Promise((r) => setTimeout(r, 50));
-  gate.release();
+  try {
+    await until(() => server.counts.duplicates > dupBefore, 'a retransmission while the record is held');
+  } finally {
+    gate.release();
+  }
   const r = await pending;
   assert.equal(r.replies, 1, r.out);
   assert.equal((await dir.repo.currentOf('grace')).length, 1);
@@ -139,10 +142,10 @@ test('retransmissions: one while the record is being stored gets the one answer,
   sock.on('message', (m) => answers.push(m));
   await new Promise<void>((res) => sock.bind(0, '127.0.0.1', () => res()));
   sock.send(req, port, '127.0.0.1');
-  while (answers.length < 1) await new Promise((r) => setTimeout(r, 20));
+  await until(() => answers.length >= 1, 'the first answer');
   const writes = dir.writes();
   sock.send(req, port, '127.0.0.1');
-  while (answers.length < 2) await new Promise((r) => setTimeout(r, 20));
+  await until(() => answers.length >= 2, 'the answer to the retransmission');
   sock.close();
   assert.ok(answers[1].equals(answers[0]));
   assert.ok(verifyAccountingResponse(answers[1], req.subarray(4, 20), Buffer.from(SECRET)));
@@ -156,5 +159,11 @@ test('a store failure sends no answer; the retransmission is then stored and ans
   assert.ok((server.counts.dropped['store-error'] ?? 0) >= 1);
   assert.deepEqual(await holder('100.64.11.1', T * 1000), ['ivan']);
 });
+
+/** Polls a condition every 20 ms for at most 5 s (a bounded wait, not a timing assertion). */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 250 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(cond(), `never saw ${what}`);
+}
 
 function u32(n: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; }
