@@ -56,7 +56,8 @@ export class AccountingApplier {
       const open = subscriber ? (await this.repo.currentOf(subscriber)).filter((a) => mine(a, base)) : [];
       for (const a of open) await this.repo.end({ source: 'radius', session: a.session }, r.at);
       if (open.length || !r.held.length || r.sessionTime === undefined) return open.length ? 'ended' : 'unchanged';
-      // A Stop whose Start we never saw: the session's interval is known, record it closed.
+      // A Stop whose Start we never saw: the session's interval is known, record it closed (once: a detail file may be read again).
+      if (subscriber && (await this.repo.history({ subscriber, limit: 100 })).some((a) => a.source === 'radius' && a.session?.startsWith(base))) return 'unchanged';
       const id = subscriber ?? await this.subscribers.resolveOrCreate(`radius:${user}`, user);
       for (const h of r.held) await this.repo.assign(this.input(id, r, h, r.at - r.sessionTime * 1000, r.at));
       return 'assigned';

@@ -15,3 +15,5 @@
 export * from './types.ts';
 export { RadiusServer, type RadiusServerOptions, type SourceCounts, type DropReason, type RefuseReason } from './radius.ts';
 export { parseClients, loadClients, matchClient, SecretFileError, type RadiusClient } from './radius-clients.ts';
+export { DetailSource, type DetailSourceOptions, type FileSourceCounts } from './detail.ts';
+export { PositionFiles, type Position } from './follow.ts';
