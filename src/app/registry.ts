@@ -14,6 +14,7 @@ const DOMAINS: Record<string, Domain> = {
   queue: async () => (await import('./ops/queue.ts')).QUEUE_OPS as unknown as OperationDef[],
   policy: async () => (await import('./ops/policy.ts')).POLICY_OPS,
   tokens: async () => (await import('./tokens.ts')).TOKEN_OPERATIONS as unknown as OperationDef[],
+  addresses: async () => (await import('./ops/directory.ts')).DIRECTORY_OPS as unknown as OperationDef[],
 };
 
 /** All operations, once each, in a stable order. */

@@ -13,6 +13,10 @@
 // in RADIUS), RFC 6302 (source port and exact time), RFC 5952 (address text),
 // RFC 6598 (CGNAT shared space).
 export * from './types.ts';
+export { openDirectory, type DirectoryOptions, type OpenedDirectory } from './repository.ts';
+export { DirectoryError, type DirectoryErrorCode } from './input.ts';
+export { canonicalPrefix, candidateKeys, type CanonicalPrefix } from './prefix.ts';
+export { migrations as directoryMigrations } from './schema.ts';
 export { RadiusServer, type RadiusServerOptions, type SourceCounts, type DropReason, type RefuseReason } from './radius.ts';
 export { parseClients, loadClients, matchClient, SecretFileError, type RadiusClient } from './radius-clients.ts';
 export { DetailSource, type DetailSourceOptions, type FileSourceCounts } from './detail.ts';
