@@ -54,7 +54,7 @@ export class AccountingApplier {
     if (r.status === 'stop') {
       const subscriber = await this.subscribers.find(`radius:${user}`);
       const open = subscriber ? (await this.repo.currentOf(subscriber)).filter((a) => mine(a, base)) : [];
-      for (const a of open) await this.repo.end({ source: 'radius', session: a.session }, r.at);
+      for (const a of open) await this.repo.end({ source: 'radius', session: a.session }, Math.max(r.at, a.start)); // a NAS clock behind ours: bounded by the start
       if (open.length || !r.held.length || r.sessionTime === undefined) return open.length ? 'ended' : 'unchanged';
       // A Stop whose Start we never saw: the session's interval is known, record it closed (once: a detail file may be read again).
       if (subscriber && (await this.repo.history({ subscriber, limit: 100 })).some((a) => a.source === 'radius' && a.session?.startsWith(base))) return 'unchanged';
@@ -68,7 +68,7 @@ export class AccountingApplier {
     for (const h of r.held) {
       const key = sessionKey(r.nas, r.sessionId!, h);
       if (h.release) {
-        if (open.has(key)) { await this.repo.end({ source: 'radius', session: key }, r.at); changed = true; }
+        if (open.has(key)) { await this.repo.end({ source: 'radius', session: key }, Math.max(r.at, open.get(key)!.start)); changed = true; }
         continue;
       }
       if (open.has(key)) continue; // already held since its Start: an Interim changes nothing
@@ -92,7 +92,7 @@ export class AccountingApplier {
       if (!page.length) break;
       for (const s of page) {
         for (const a of await this.repo.currentOf(s.id)) {
-          if (a.source === 'radius' && a.session?.startsWith(prefix)) await this.repo.end({ source: 'radius', session: a.session }, at);
+          if (a.source === 'radius' && a.session?.startsWith(prefix)) await this.repo.end({ source: 'radius', session: a.session }, Math.max(at, a.start));
         }
       }
       after = page[page.length - 1].id;

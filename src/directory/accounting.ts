@@ -44,7 +44,8 @@ export interface AccountingRecord {
 }
 
 /** Why a record was refused; each is counted. */
-export type Refusal = 'status' | 'user-name' | 'session-id' | 'nas' | 'address' | 'time';
+/** 'invalid': the directory refused the write (DirectoryError), e.g. a Stop timed before its session's start could not be bounded. */
+export type Refusal = 'status' | 'user-name' | 'session-id' | 'nas' | 'address' | 'time' | 'invalid';
 
 /** The key an assignment of this session and address is stored under: the NAS, the session, then what is held. */
 export function sessionKey(nas: string, sessionId: string, h?: Held): string {
@@ -53,24 +54,25 @@ export function sessionKey(nas: string, sessionId: string, h?: Held): string {
   return h.portLo === null ? `${base}${h.prefix}` : `${base}${h.prefix}:${h.portLo}-${h.portHi}`;
 }
 
-const CONTROL = /[\u0000-\u001f\u007f]/;
+// As the repository refuses them (input.ts): an id ends up in log lines and terminals.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 export function normaliseUser(name: string): string | null {
   const s = name.trim().toLowerCase();
   return s && !CONTROL.test(s) && s.length <= 253 ? s : null;
 }
 
-/** A text field fit for a key: no control characters, not empty, bounded. */
-function keyText(s: string | undefined): string | null {
+/** A text field fit for a session key (the repository keeps at most 256 characters): no control characters, not empty, not too long. */
+function keyText(s: string | undefined, max: number): string | null {
   if (s === undefined) return null;
   const t = s.trim();
-  return t && !CONTROL.test(t) && !t.includes('|') ? t.slice(0, 253) : null;
+  return t && t.length <= max && !CONTROL.test(t) && !t.includes('|') ? t : null;
 }
 
 export function toRecord(f: AccountingFields, arrival: number, fallbackNas: string): AccountingRecord | Refusal {
   const status = f.status === undefined ? undefined : STATUS_NAMES[f.status];
   if (!status) return 'status';
-  const nas = keyText(f.nasId) ?? keyText(f.nasIp) ?? keyText(fallbackNas);
+  const nas = keyText(f.nasId, 64) ?? keyText(f.nasIp, 64) ?? keyText(fallbackNas, 64);
   if (!nas) return 'nas';
   let at = f.eventTimestamp !== undefined && f.eventTimestamp > 0 ? f.eventTimestamp * 1000 : arrival - (f.delay ?? 0) * 1000;
   if (!Number.isFinite(at) || at <= 0) return 'time';
@@ -78,7 +80,7 @@ export function toRecord(f: AccountingFields, arrival: number, fallbackNas: stri
   if (status === 'on' || status === 'off') return { status, nas, held: [], at };
   const user = f.userName === undefined ? null : normaliseUser(f.userName);
   if (!user) return 'user-name';
-  const sessionId = keyText(f.sessionId);
+  const sessionId = keyText(f.sessionId, 128);
   if (!sessionId) return 'session-id';
   const held: Held[] = [];
   for (const a of f.addresses) {

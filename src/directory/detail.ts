@@ -12,6 +12,7 @@ import { AccountingApplier } from './accounting-apply.ts';
 import { detailFields, parseDetailRecord } from './detail-parse.ts';
 import { Follower, type PositionFiles } from './follow.ts';
 import { Poller } from './poller.ts';
+import { DirectoryError } from './input.ts';
 
 export interface FileSourceCounts { accepted: number; refused: Record<string, number> }
 
@@ -64,7 +65,13 @@ export class DetailSource {
         this.o.logger.debug({ event: 'detail-file', path: this.o.path, refused: r }, 'detail record refused');
         continue;
       }
-      await this.applier.apply(r);
+      try {
+        await this.applier.apply(r);
+      } catch (err) {
+        if (!(err instanceof DirectoryError)) throw err; // the store: read again at the next poll
+        this.refuse('invalid');
+        continue;
+      }
       this.counts.accepted++;
       this.o.onOutcome?.('accepted');
     }

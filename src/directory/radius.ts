@@ -15,6 +15,7 @@ import { toRecord, type Refusal } from './accounting.ts';
 import { AccountingApplier } from './accounting-apply.ts';
 import { ACCOUNTING_REQUEST, accountingResponse, decodePacket, verifyAccountingRequest, type RadiusPacket } from './radius-codec.ts';
 import { fieldsFromAttributes } from './radius-fields.ts';
+import { DirectoryError } from './input.ts';
 import { matchClient, type RadiusClient } from './radius-clients.ts';
 
 /** Packets not answered, by reason. */
@@ -123,18 +124,21 @@ export class RadiusServer {
   }
 
   /** True when the packet may be answered (applied, or refused for good); false on a store failure. */
+  private refuse(r: RefuseReason, address: string): true {
+    this.counts.refused[r] = (this.counts.refused[r] ?? 0) + 1;
+    this.o.onOutcome?.('refused', r);
+    this.o.logger.debug({ event: 'radius', client: address, refused: r }, 'RADIUS accounting record refused');
+    return true; // retransmitting would not make it valid
+  }
+
   private async handle(p: RadiusPacket, address: string, arrival: number): Promise<boolean> {
     const f = fieldsFromAttributes(p.attributes);
     const r = f === 'malformed' ? 'malformed' : toRecord(f, arrival, address);
-    if (typeof r === 'string') {
-      this.counts.refused[r] = (this.counts.refused[r] ?? 0) + 1;
-      this.o.onOutcome?.('refused', r);
-      this.o.logger.debug({ event: 'radius', client: address, refused: r }, 'RADIUS accounting record refused');
-      return true; // retransmitting would not make it valid
-    }
+    if (typeof r === 'string') return this.refuse(r, address);
     try {
       await this.applier.apply(r);
     } catch (err) {
+      if (err instanceof DirectoryError) return this.refuse('invalid', address);
       this.drop('store-error');
       this.o.logger.error({ event: 'radius', client: address, err: String(err) }, 'RADIUS accounting record not stored; not answered');
       return false;

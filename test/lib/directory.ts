@@ -1,7 +1,11 @@
-// The directory the address sources' tests write into, wrapped so a test can
-// count writes, hold them (a slow store) or make the next ones fail.
-import type { DirectoryRepository } from '../../src/directory/index.ts';
-import { MemoryDirectory } from './memory-directory.ts';
+// The directory the address sources' tests write into: the real repository
+// (openDirectory on a SQLite store in a temporary directory), wrapped so a test
+// can count writes, hold them (a slow store) or make the next ones fail.
+import { join } from 'node:path';
+import { MemoryLogger, systemClock } from '../../src/core/index.ts';
+import { openStore } from '../../src/store/index.ts';
+import { openDirectory, type DirectoryRepository } from '../../src/directory/index.ts';
+import { tempDir } from './tools.ts';
 
 export interface TestDirectory {
   repo: DirectoryRepository;
@@ -42,5 +46,8 @@ export function wrapDirectory(inner: DirectoryRepository, close: () => Promise<v
 }
 
 export async function openTestDirectory(): Promise<TestDirectory> {
-  return wrapDirectory(new MemoryDirectory(), async () => {});
+  const d = tempDir('pw-sources-');
+  const store = await openStore({ kind: 'sqlite', path: join(d.path, 'state.db') });
+  const dir = await openDirectory(store, { clock: systemClock, logger: new MemoryLogger() });
+  return wrapDirectory(dir, async () => { await dir.close(); await store.close(); d.remove(); });
 }
