@@ -47,8 +47,8 @@ export interface FollowOptions {
   path: string;
   delimiter: '\n' | '\n\n';
   positions: PositionFiles;
-  /** Applies one batch of whole records in order; resolves once stored. A throw keeps the position before the batch. */
-  handle(records: string[]): Promise<void>;
+  /** Applies one batch of whole records in order; resolves once stored. A throw keeps the position before the batch. `mtimeMs`: the file's modification time when read (no record in it is later). */
+  handle(records: string[], info: { mtimeMs: number }): Promise<void>;
   maxRecord?: number;
   /** Bytes read per poll at most (a large backlog is worked off over several polls). */
   maxRead?: number;
@@ -138,6 +138,7 @@ export class Follower {
   private async drain(f: Open): Promise<number> {
     let handled = 0;
     let budget = this.maxRead;
+    const { mtimeMs } = await f.fh.stat();
     while (budget > 0) {
       const want = Math.min(budget, this.maxRecord * 2);
       const buf = Buffer.alloc(want);
@@ -147,7 +148,7 @@ export class Follower {
       const chunk = buf.subarray(0, bytesRead);
       const { records, used } = this.split(chunk, bytesRead < want);
       if (used === 0) break; // a partial record: wait for the writer
-      if (records.length) await this.o.handle(records);
+      if (records.length) await this.o.handle(records, { mtimeMs });
       handled += records.length;
       f.offset += used;
       f.tail = chunk.subarray(Math.max(0, used - TAIL), used).toString('hex');

@@ -21,3 +21,4 @@ export { RadiusServer, type RadiusServerOptions, type SourceCounts, type DropRea
 export { parseClients, loadClients, matchClient, SecretFileError, type RadiusClient } from './radius-clients.ts';
 export { DetailSource, type DetailSourceOptions, type FileSourceCounts } from './detail.ts';
 export { PositionFiles, type Position } from './follow.ts';
+export { KeaLeaseSource, type KeaSourceOptions } from './kea.ts';
