@@ -48,6 +48,7 @@ export class KeaLeaseSource {
   private readonly open = new Map<string, number>();
   private cols: Columns | null = null;
   private replayed = false;
+  get path(): string { return this.o.path; }
 
   constructor(o: KeaSourceOptions) {
     this.o = o;
