@@ -4,7 +4,7 @@
 // history of a subscriber or an address. The sources (RADIUS, Kea, detail
 // files) write through the repository directly; these are the operator's way.
 import { Type } from 'typebox';
-import { DirectoryError, type Assignment, type Subscriber } from '../../directory/index.ts';
+import { DirectoryError, canonicalPrefix, type Assignment, type Subscriber } from '../../directory/index.ts';
 import { parseEndpoint } from '../../accountability/index.ts';
 import { AppError } from '../errors.ts';
 import { operation } from '../operation.ts';
@@ -80,7 +80,7 @@ export const addressesAssign = operation({
     reason: Reason,
   }),
   output: AssignmentSchema,
-  object: (i) => `address ${i.prefix}${i.portLo !== undefined && i.portLo !== null ? `:${i.portLo}-${i.portHi}` : ''}`,
+  object: (i) => `address ${canonicalPrefix(i.prefix)?.text ?? i.prefix}${i.portLo !== undefined && i.portLo !== null ? `:${i.portLo}-${i.portHi}` : ''}`,
   async run(i, _c, deps: AppDeps) {
     const d = need(deps, 'directory');
     const now = () => deps.clock.now();
@@ -102,7 +102,7 @@ export const addressesEnd = operation({
     reason: Reason,
   }),
   output: Type.Object({ ended: AssignmentSchema }),
-  object: (i) => (i.prefix ? `address ${i.prefix}` : i.session ? `session ${i.session}` : `subscriber ${i.subscriber ?? ''}`),
+  object: (i) => (i.prefix ? `address ${canonicalPrefix(i.prefix)?.text ?? i.prefix}` : i.session ? `session ${i.session}` : `subscriber ${i.subscriber ?? ''}`),
   async run(i, _c, deps: AppDeps) {
     const d = need(deps, 'directory');
     const at = instant(i.at, 'at', () => deps.clock.now());
