@@ -42,6 +42,7 @@ export async function configProblems(cfg: Config, where: Where): Promise<ConfigP
   errors.push(...addressClashes(cfg, at));
   errors.push(...abuseRuleProblems(cfg, where));
   errors.push(...(await import('./notice-wiring.ts')).noticeProblems(cfg, at));
+  errors.push(...(await import('./sources-wiring.ts')).sourcesProblems(cfg, at));
   if (cfg.hostname === 'localhost' || !cfg.hostname.includes('.')) {
     warnings.push(at(['hostname'], `"${cfg.hostname}" is not this server's public name: it is the greeting and EHLO name, and goes into Received, Message-ID, bounces and the generated certificate; set it to the MSA's fully qualified name`));
   }

@@ -31,6 +31,7 @@ import { startHttp, type HttpLayer } from './http.ts';
 import { accountsPort, fixerPort, listenerOptions, relayRoute, spoolPort } from './ports.ts';
 import type { Service } from './services.ts';
 import { noticeService } from './notice-wiring.ts';
+import { sourcesService } from './sources-wiring.ts';
 import { directoryService } from './directory-wiring.ts';
 import type { OpenedDirectory } from '../directory/index.ts';
 
@@ -86,6 +87,7 @@ export class PortwardenNode {
       this.controlService(),
       { name: 'http', start: () => this.startHttp(), stop: () => this.http?.close() },
       noticeService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, cases: this.app.cases, directory: this.app.directory, bindError: this.bindError })),
+      sourcesService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, directory: this.directory, bindError: this.bindError })),
       this.policyService(),
       { name: 'delivery', start: () => this.startDelivery(), stop: () => {} },
     ];

@@ -43,6 +43,11 @@ const RELAY_OUTCOMES = new Set<string>(['sent', 'deferred', 'bounced']);
 const NOTICE_KINDS = new Set<string>(['notify', 'quarantine', 'suspend', 'revoke-exemption', 'released']);
 const NOTICE_VIA = new Set<string>(['token', 'address', 'none']);
 const SELF_RELEASE_OUTCOMES = new Set<string>(['released', 'refused', 'csrf']);
+const SOURCES = new Set<string>(['radius', 'detail', 'kea']);
+const SOURCE_OUTCOMES = new Set<string>(['accepted', 'refused', 'dropped']);
+/** The reasons the sources give (src/directory: DropReason, RefuseReason, the followers' refusals). */
+const SOURCE_REASONS = new Set<string>(['unknown-client', 'malformed', 'not-accounting', 'bad-authenticator', 'busy', 'store-error',
+  'status', 'user-name', 'session-id', 'nas', 'address', 'time', 'invalid', 'oversize', 'unknown-subscriber']);
 const QUEUE_STATE_RE = /^[a-z][a-z0-9_-]{0,23}$/;
 /** 1 ms … 5 s, in seconds (Prometheus base unit). */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -74,6 +79,7 @@ export class Metrics {
   readonly notices: Counter<'kind'>;
   readonly noticeViews: Counter<'via'>;
   readonly selfReleases: Counter<'outcome'>;
+  readonly sourceRecords: Counter<'source' | 'outcome' | 'reason'>;
   private readonly listeners = new Set<string>();
   private readonly maxListeners: number;
   private queueSizes: MetricsOptions['queueSizes'];
@@ -119,6 +125,7 @@ export class Metrics {
     this.notices = new Counter({ name: 'portwarden_notices_sent_total', help: 'Abuse notices committed to the spool, by kind (one per contact)', labelNames: ['kind'], registers });
     this.noticeViews = new Counter({ name: 'portwarden_notice_page_views_total', help: 'Notice page views, by how the case was found (token, address, none)', labelNames: ['via'], registers });
     this.selfReleases = new Counter({ name: 'portwarden_self_releases_total', help: 'Self-releases asked for on the notice page, by outcome (released, refused, csrf)', labelNames: ['outcome'], registers });
+    this.sourceRecords = new Counter({ name: 'portwarden_directory_source_records_total', help: 'Address-source records by source (radius, detail, kea), outcome (accepted, refused, dropped) and reason', labelNames: ['source', 'outcome', 'reason'], registers });
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'portwarden_' });
   }
 
@@ -164,6 +171,9 @@ export class Metrics {
   noticeSent(kind: string, n: number): void { this.notices.inc({ kind: pick(kind, NOTICE_KINDS) }, n); }
   noticeViewed(via: string): void { this.noticeViews.inc({ via: pick(via, NOTICE_VIA) }); }
   selfRelease(outcome: string): void { this.selfReleases.inc({ outcome: pick(outcome, SELF_RELEASE_OUTCOMES) }); }
+  sourceRecord(source: string, outcome: string, reason: string): void {
+    this.sourceRecords.inc({ source: pick(source, SOURCES), outcome: pick(outcome, SOURCE_OUTCOMES), reason: reason ? pick(reason, SOURCE_REASONS) : '' });
+  }
 
   /** Milliseconds in, seconds out: the exposition keeps Prometheus' base unit. */
   transaction(listener: string, ms: number): void {
