@@ -197,7 +197,7 @@ export const schema = obj({
     retentionDays: int({ min: 1 }).default(400),
     /** RADIUS accounting server (UDP) on this address; off when absent. */
     radiusListen: hostPort.optional(),
-    /** "CLIENT-ADDRESS-OR-PREFIX SECRET" per line: the NASes allowed to send accounting, each with its shared secret. */
+    /** "CLIENT-ADDRESS-OR-PREFIX SECRET" per line: the NASes allowed to send accounting, each with its shared secret; mode 0600 or 0640 (start refuses a file others can read). */
     radiusSecretFile: str().optional(),
     /** FreeRADIUS detail files (radacct) to follow. */
     detailFiles: list(str()).default([]),
