@@ -45,9 +45,9 @@ export interface EventMap {
   /** An address source (the RADIUS accounting server, a detail file, a Kea lease file) took a record, refused it (answered, not applied) or dropped a packet (not answered). */
   'directory.source-record': { source: 'radius' | 'detail' | 'kea'; outcome: 'accepted' | 'refused' | 'dropped'; reason: string };
   /** An outside complaint accepted by the abuse mailbox and stored. */
-  'abuse.report': { report: string; kind: 'arf' | 'plain'; feedbackType: string | null; source: string | null; sourceFrom: string; at: number; subscriber: string | null };
+  'abuse.report': { report: string; kind: 'arf' | 'plain'; feedbackType: string | null; source: string | null; sourceFrom: string; at: number; subscriber: string | null; subject: string | null };
   /** An address of the provider's own space found listed in a configured DNSBL zone. */
-  'dnsbl.listed': { address: string; zone: string; answer: string };
+  'dnsbl.listed': { address: string; zone: string; answer: string; reason: string | null };
   'case.opened': { case: string; subscriber: string };
   /** A rule fired (or the desk acted): the decision, whether the subscriber's tier is immune to it, and until when it holds. */
   'case.decision': { case: string; subscriber: string; decision: string; action: string; rule: string; until: number | null; immune: boolean };

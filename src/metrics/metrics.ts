@@ -48,6 +48,9 @@ const SOURCE_OUTCOMES = new Set<string>(['accepted', 'refused', 'dropped']);
 /** The reasons the sources give (src/directory: DropReason, RefuseReason, the followers' refusals). */
 const SOURCE_REASONS = new Set<string>(['unknown-client', 'malformed', 'not-accounting', 'bad-authenticator', 'busy', 'store-error',
   'status', 'user-name', 'session-id', 'nas', 'address', 'time', 'invalid', 'oversize', 'unknown-subscriber']);
+// The abuse part's lists, repeated here: metrics imports only core (a test keeps them equal).
+export const ABUSE_SIGNAL_CLASSES = new Set<string>(['edge-blocked', 'edge-destinations', 'auth-failure', 'auth-lockout', 'limit-hit', 'flood', 'report', 'dnsbl']);
+export const ABUSE_ACTIONS = new Set<string>(['notify', 'quarantine', 'suspend', 'revoke-exemption']);
 const QUEUE_STATE_RE = /^[a-z][a-z0-9_-]{0,23}$/;
 /** 1 ms … 5 s, in seconds (Prometheus base unit). */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -80,6 +83,10 @@ export class Metrics {
   readonly noticeViews: Counter<'via'>;
   readonly selfReleases: Counter<'outcome'>;
   readonly sourceRecords: Counter<'source' | 'outcome' | 'reason'>;
+  readonly abuseSignals: Counter<'class' | 'result'>;
+  readonly abuseDecisions: Counter<'action' | 'immune'>;
+  readonly casesOpen: Gauge;
+  private casesOpenSource: (() => Promise<number>) | undefined;
   private readonly listeners = new Set<string>();
   private readonly maxListeners: number;
   private queueSizes: MetricsOptions['queueSizes'];
@@ -126,6 +133,20 @@ export class Metrics {
     this.noticeViews = new Counter({ name: 'portwarden_notice_page_views_total', help: 'Notice page views, by how the case was found (token, address, none)', labelNames: ['via'], registers });
     this.selfReleases = new Counter({ name: 'portwarden_self_releases_total', help: 'Self-releases asked for on the notice page, by outcome (released, refused, csrf)', labelNames: ['outcome'], registers });
     this.sourceRecords = new Counter({ name: 'portwarden_directory_source_records_total', help: 'Address-source records by source (radius, detail, kea), outcome (accepted, refused, dropped) and reason', labelNames: ['source', 'outcome', 'reason'], registers });
+    this.abuseSignals = new Counter({ name: 'portwarden_abuse_signals_total', help: 'Signals handed to the abuse engine, by class and result (ingested, dropped: its queue was full)', labelNames: ['class', 'result'], registers });
+    this.abuseDecisions = new Counter({ name: 'portwarden_abuse_decisions_total', help: 'Abuse decisions by action, and whether the tier was immune (then not enforced)', labelNames: ['action', 'immune'], registers });
+    this.casesOpen = new Gauge({
+      name: 'portwarden_abuse_cases_open', help: 'Abuse cases open now (0 where the engine does not run)', registers,
+      async collect() {
+        if (!self.casesOpenSource) { this.reset(); return; } // no engine here (or stopped): none open
+        try {
+          this.set(await self.casesOpenSource());
+        } catch (err) {
+          logger.warn({ event: 'metrics', err: String(err) }, 'open cases count failed');
+          this.reset();
+        }
+      },
+    });
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'portwarden_' });
   }
 
@@ -174,6 +195,10 @@ export class Metrics {
   sourceRecord(source: string, outcome: string, reason: string): void {
     this.sourceRecords.inc({ source: pick(source, SOURCES), outcome: pick(outcome, SOURCE_OUTCOMES), reason: reason ? pick(reason, SOURCE_REASONS) : '' });
   }
+  abuseSignal(cls: string, ingested: boolean): void { this.abuseSignals.inc({ class: pick(cls, ABUSE_SIGNAL_CLASSES), result: ingested ? 'ingested' : 'dropped' }); }
+  abuseDecision(action: string, immune: boolean): void { this.abuseDecisions.inc({ action: pick(action, ABUSE_ACTIONS), immune: immune ? 'yes' : 'no' }); }
+  /** Where the open-cases gauge reads at each scrape (the engine's case service, once it runs). */
+  setCasesOpen(fn: (() => Promise<number>) | undefined): void { this.casesOpenSource = fn; }
 
   /** Milliseconds in, seconds out: the exposition keeps Prometheus' base unit. */
   transaction(listener: string, ms: number): void {
