@@ -53,17 +53,19 @@ export async function startSources(w: SourcesWiring & { directory: DirectoryRepo
     } catch (err) {
       throw w.bindError ? w.bindError('RADIUS accounting', host, port, err as NodeJS.ErrnoException) : err;
     }
-    w.logger.info({ event: 'radius', listen: `${host.includes(':') ? `[${host}]` : host}:${out.radiusPort}`, clients: clients.length });
+    w.logger.info({ event: 'listening', listener: 'radius-accounting', host, port: out.radiusPort, clients: clients.length });
   }
   for (const path of d.detailFiles) {
     const s = new DetailSource({ path, repo: w.directory, positions, logger: w.logger, pollMs: d.pollMs, onOutcome: outcome(w.bus, 'detail') });
     s.start();
     out.detail.push(s);
+    w.logger.info({ event: 'following', kind: 'detail', path });
   }
   for (const path of d.keaLeaseFiles) {
     const s = new KeaLeaseSource({ path, repo: w.directory, positions, logger: w.logger, pollMs: d.pollMs, onOutcome: outcome(w.bus, 'kea') });
     s.start();
     out.kea.push(s);
+    w.logger.info({ event: 'following', kind: 'kea', path });
   }
   out.close = async () => {
     await out.radius?.close();
