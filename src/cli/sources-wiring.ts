@@ -12,7 +12,7 @@ import type { Logger } from '../core/index.ts';
 import { splitHostPort, type Config } from '../config/index.ts';
 import type { EventBus } from '../events/index.ts';
 import {
-  DetailSource, KeaLeaseSource, PositionFiles, RadiusServer, SecretFileError, loadClients, type DirectoryRepository,
+  AccountingApplier, DetailSource, KeaLeaseSource, PositionFiles, RadiusServer, SecretFileError, loadClients, type DirectoryRepository,
 } from '../directory/index.ts';
 import type { Service } from './services.ts';
 
@@ -44,10 +44,12 @@ export async function startSources(w: SourcesWiring & { directory: DirectoryRepo
   const d = w.cfg.directory;
   const positions = new PositionFiles(join(w.cfg.dataDir, 'sources'));
   const out: RunningSources = { detail: [], kea: [], close: async () => {} };
+  // One applier for RADIUS and detail files: a NAS fed to both is one session, a new subscriber is created once.
+  const applier = new AccountingApplier(w.directory);
   if (d.radiusListen) {
     const clients = loadClients(d.radiusSecretFile!);
     const { host, port } = splitHostPort(d.radiusListen);
-    out.radius = new RadiusServer({ repo: w.directory, clients, logger: w.logger, onOutcome: outcome(w.bus, 'radius') });
+    out.radius = new RadiusServer({ repo: w.directory, clients, logger: w.logger, applier, onOutcome: outcome(w.bus, 'radius') });
     try {
       out.radiusPort = (await out.radius.listen(host, port)).port;
     } catch (err) {
@@ -56,7 +58,7 @@ export async function startSources(w: SourcesWiring & { directory: DirectoryRepo
     w.logger.info({ event: 'listening', listener: 'radius-accounting', host, port: out.radiusPort, clients: clients.length });
   }
   for (const path of d.detailFiles) {
-    const s = new DetailSource({ path, repo: w.directory, positions, logger: w.logger, pollMs: d.pollMs, onOutcome: outcome(w.bus, 'detail') });
+    const s = new DetailSource({ path, repo: w.directory, positions, logger: w.logger, pollMs: d.pollMs, applier, onOutcome: outcome(w.bus, 'detail') });
     s.start();
     out.detail.push(s);
     w.logger.info({ event: 'following', kind: 'detail', path });

@@ -22,3 +22,4 @@ export { parseClients, loadClients, matchClient, SecretFileError, type RadiusCli
 export { DetailSource, type DetailSourceOptions, type FileSourceCounts } from './detail.ts';
 export { PositionFiles, type Position } from './follow.ts';
 export { KeaLeaseSource, type KeaSourceOptions } from './kea.ts';
+export { AccountingApplier, SubscriberResolver } from './accounting-apply.ts';
