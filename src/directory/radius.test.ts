@@ -160,6 +160,25 @@ test('a store failure sends no answer; the retransmission is then stored and ans
   assert.deepEqual(await holder('100.64.11.1', T * 1000), ['ivan']);
 });
 
+test('sessions we missed the Start of: an Interim-Update begins at time − Acct-Session-Time, a lone Stop records the closed span; Huawei port blocks; Accounting-Off', { skip }, async () => {
+  let r = await radclient(target, SECRET, [
+    packet({ 'User-Name': 'judy', 'Acct-Status-Type': 'Interim-Update', 'Acct-Session-Id': 'j9', 'NAS-Identifier': 'bng9', 'Framed-IP-Address': '100.64.12.1',
+      'Event-Timestamp': T + 900, 'Acct-Session-Time': 900, 'Huawei-NAT-Public-Address': '198.51.100.12', 'Huawei-NAT-Start-Port': 10240, 'Huawei-NAT-End-Port': 11263 }),
+    packet({ 'User-Name': 'ken', 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'k9', 'NAS-Identifier': 'bng9', 'Framed-IP-Address': '100.64.12.2', 'Event-Timestamp': T + 600, 'Acct-Session-Time': 500 }),
+  ]);
+  assert.equal(r.replies, 2, r.out);
+  assert.deepEqual(await holder('100.64.12.1', T * 1000), ['judy'], 'from T + 900 − 900');
+  assert.deepEqual(await holder('198.51.100.12', T * 1000, 11000), ['judy']);
+  assert.deepEqual(await holder('198.51.100.12', T * 1000, 12000), []);
+  assert.deepEqual(await holder('100.64.12.2', (T + 100) * 1000), ['ken']);
+  assert.deepEqual(await holder('100.64.12.2', (T + 99) * 1000), []);
+  assert.deepEqual(await holder('100.64.12.2', (T + 600) * 1000), []);
+  r = await radclient(target, SECRET, [packet({ 'Acct-Status-Type': 'Accounting-Off', 'NAS-Identifier': 'bng9', 'Event-Timestamp': T + 1000 })]);
+  assert.equal(r.replies, 1, r.out);
+  assert.deepEqual(await holder('100.64.12.1', (T + 1000) * 1000), []);
+  assert.deepEqual(await holder('198.51.100.12', (T + 1000) * 1000, 11000), []);
+});
+
 /** Polls a condition every 20 ms for at most 5 s (a bounded wait, not a timing assertion). */
 async function until(cond: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 250 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
