@@ -2,7 +2,8 @@
 // then Accounting-Requests answered per second by the server on loopback with
 // the real directory (SQLite in a temporary directory): Starts of new
 // subscribers (resolve, create, assign: the worst case), Interim-Updates of held
-// sessions (no write), Stops (end), with W requests in flight from one client
+// sessions (no write), Stops (end), Starts of the same subscribers' next
+// sessions (assign only), with W requests in flight from one client
 // that checks every Response Authenticator. Bounded by N packets per phase and
 // 60 s. Prints figures; asserts nothing.
 // Run: node bench/radius.ts [N per phase, default 5000] [in flight, default 64]
@@ -21,12 +22,12 @@ const rate = (n: number, ms: number): string => `${Math.round((n / ms) * 1000).t
 const u32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; };
 const T = Math.floor(Date.now() / 1000);
 
-function request(i: number, status: number, id: number): Buffer {
+function request(i: number, status: number, id: number, round = 1): Buffer {
   return encodeAccountingRequest(id, [
     { type: ATTR.userName, value: Buffer.from(`user-${i}`) }, { type: ATTR.acctStatusType, value: u32(status) },
-    { type: ATTR.acctSessionId, value: Buffer.from(`s-${i}`) }, { type: ATTR.nasIdentifier, value: Buffer.from('bng1') },
+    { type: ATTR.acctSessionId, value: Buffer.from(`s${round}-${i}`) }, { type: ATTR.nasIdentifier, value: Buffer.from('bng1') },
     { type: ATTR.framedIpAddress, value: Buffer.from([100, 64 + ((i >> 16) & 63), (i >> 8) & 255, i & 255]) },
-    { type: ATTR.eventTimestamp, value: u32(T + (status === 2 ? 60 : 0)) },
+    { type: ATTR.eventTimestamp, value: u32(T + 100 * round + (status === 2 ? 60 : 0)) },
   ], SECRET);
 }
 
@@ -46,7 +47,7 @@ const sock = createSocket('udp4');
 await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
 
 /** Sends N requests with W outstanding (identifiers 0..255 reused as answers come back); resolves with the time taken. */
-async function phase(status: number): Promise<{ ms: number; answered: number; bad: number }> {
+async function phase(status: number, round = 1): Promise<{ ms: number; answered: number; bad: number }> {
   const pending = new Map<number, Buffer>();
   let next = 0, answered = 0, bad = 0;
   const start = performance.now();
@@ -56,7 +57,7 @@ async function phase(status: number): Promise<{ ms: number; answered: number; ba
     const send = (): void => {
       while (pending.size < W && next < N && free.length) {
         const id = free.pop()!;
-        const req = request(next++, status, id);
+        const req = request(next++, status, id, round);
         pending.set(id, req);
         sock.send(req, port, '127.0.0.1');
       }
@@ -79,6 +80,7 @@ async function phase(status: number): Promise<{ ms: number; answered: number; ba
 const starts = await phase(1);
 const interims = await phase(3);
 const stops = await phase(2);
+const again = await phase(1, 2);
 sock.close();
 await server.close();
 await dir.close();
@@ -87,7 +89,7 @@ tmp.remove();
 
 console.log(`RADIUS accounting (${N} packets a phase, ${W} in flight, SQLite directory, one core shared with the client)`);
 console.log(`  codec: decode + verify Request Authenticator   ${rate(verified, codecMs)}`);
-for (const [name, r] of [['Start (new subscriber + assign)', starts], ['Interim-Update (held, no write)', interims], ['Stop (end)', stops]] as const) {
+for (const [name, r] of [['Start (new subscriber + assign)', starts], ['Interim-Update (held, no write)', interims], ['Stop (end)', stops], ['Start (known subscriber: assign)', again]] as const) {
   console.log(`  ${name.padEnd(34)} ${rate(r.answered, r.ms).padStart(10)}  answered ${r.answered}/${N}${r.bad ? `, ${r.bad} bad authenticators` : ''}`);
 }
 console.log(`  server counts: ${JSON.stringify(server.counts)}`);
