@@ -19,11 +19,12 @@ const clock = new ManualClock(T * 1000 + 3_600_000);
 let dir: TestDirectory;
 let server: RadiusServer;
 let target: string;
+const logger = new MemoryLogger();
 
 before(async () => {
   if (skip) return;
   dir = await openTestDirectory();
-  server = new RadiusServer({ repo: dir.repo, clients: parseClients(`127.0.0.1 ${SECRET}\n::1/128 ${SECRET}\n`), clock, logger: new MemoryLogger() });
+  server = new RadiusServer({ repo: dir.repo, clients: parseClients(`127.0.0.1 ${SECRET}\n::1/128 ${SECRET}\n`), clock, logger });
   const { port } = await server.listen('::', 0);
   target = `127.0.0.1:${port}`;
 });
@@ -95,7 +96,7 @@ test('Accounting-On from a NAS ends every open session of that NAS and no other'
   assert.deepEqual(await holder('100.64.8.1', (T + 61) * 1000), ['frank']);
 });
 
-test('a wrong secret and an unknown client get no answer and are counted; garbage never stops the server', { skip }, async () => {
+test('a wrong secret and an unknown client get no answer and are counted; garbage never stops the server', { skip }, async (t) => {
   const p = packet({ 'User-Name': 'mallory', 'Acct-Status-Type': 'Start', 'Acct-Session-Id': 'm1', 'Framed-IP-Address': '100.64.9.9', 'Event-Timestamp': T });
   const r = await radclient(target, 'not-the-secret', [p], { retries: 1, timeout: 0.3 });
   assert.equal(r.replies, 0, r.out);
@@ -104,18 +105,20 @@ test('a wrong secret and an unknown client get no answer and are counted; garbag
   const port = Number(target.split(':')[1]);
   const sock = createSocket('udp4');
   await new Promise<void>((res) => sock.bind(0, '127.0.0.2', () => res()));
+  const local = createSocket('udp4');
+  t.after(() => { sock.close(); local.close(); });
   const good = encodeAccountingRequest(9, [{ type: ATTR.userName, value: Buffer.from('mallory') }], Buffer.from(SECRET));
   const before = server.counts.dropped['unknown-client'] ?? 0;
   sock.send(good, port, '127.0.0.1');
   const garbage = [Buffer.alloc(0), Buffer.alloc(19), Buffer.from('04000fff' + '00'.repeat(16), 'hex'), Buffer.concat([good.subarray(0, 20), Buffer.from([1, 0])])];
-  const local = createSocket('udp4');
   for (const g of garbage) local.send(g, port, '127.0.0.1');
   const ok = await radclient(target, SECRET, [packet({ 'User-Name': 'after-garbage', 'Acct-Status-Type': 'Start', 'Acct-Session-Id': 'g1', 'Framed-IP-Address': '100.64.9.10', 'Event-Timestamp': T })]);
   assert.equal(ok.replies, 1, ok.out);
   assert.equal(server.counts.dropped['unknown-client'], before + 1);
   assert.ok((server.counts.dropped.malformed ?? 0) >= 3);
   assert.deepEqual(await holder('100.64.9.9', T * 1000), []);
-  sock.close(); local.close();
+  // Logged once per address and reason (radclient retried: two bad packets, one line).
+  assert.deepEqual(logger.records.filter((r) => r.dropped).map((r) => [r.dropped, r.client]), [['bad-authenticator', '127.0.0.1'], ['unknown-client', '127.0.0.2']]);
 });
 
 test('retransmissions: one while the record is being stored gets the one answer, one after it gets the same answer again, neither applies twice', { skip }, async () => {

@@ -9,7 +9,7 @@
 // is answered again without being applied again.
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { systemClock, type Clock, type Logger } from '../core/index.ts';
+import { formatIp, parseIp, systemClock, type Clock, type Logger } from '../core/index.ts';
 import type { DirectoryRepository } from './types.ts';
 import { toRecord, type Refusal } from './accounting.ts';
 import { AccountingApplier } from './accounting-apply.ts';
@@ -88,26 +88,42 @@ export class RadiusServer {
     await new Promise<void>((r) => s.close(() => r()));
   }
 
-  private drop(reason: DropReason): void {
+  private drop(reason: DropReason, from?: string): void {
     this.counts.dropped[reason] = (this.counts.dropped[reason] ?? 0) + 1;
     this.o.onOutcome?.('dropped', reason);
+    if (from) this.warnOnce(reason, from);
   }
 
-  private onMessage(msg: Buffer, address: string, port: number): void {
+  /** A NAS with a wrong secret or a missing client line says so in the log: once a minute per address and reason (bounded). */
+  private readonly warned = new Map<string, number>();
+  private warnOnce(reason: DropReason, from: string): void {
+    const now = this.clock.now(), key = `${reason}|${from}`;
+    if ((this.warned.get(key) ?? -Infinity) > now - 60_000) return;
+    if (this.warned.size >= 1024) this.warned.delete(this.warned.keys().next().value!);
+    this.warned.delete(key);
+    this.warned.set(key, now);
+    this.o.logger.warn({ event: 'radius', client: from, dropped: reason },
+      reason === 'unknown-client' ? 'RADIUS packet from an address no client line covers; dropped' : 'RADIUS packet whose authenticator does not verify with the client\'s secret; dropped');
+  }
+
+  private onMessage(msg: Buffer, from: string, port: number): void {
+    const ip = parseIp(from);
+    if (!ip) return this.drop('unknown-client');
+    const address = formatIp(ip); // an IPv4 peer of the dual-stack socket as IPv4: one name in keys, logs and the NAS fallback
     const client = matchClient(this.clients, address);
-    if (!client) return this.drop('unknown-client');
+    if (!client) return this.drop('unknown-client', address);
     const d = decodePacket(msg);
     if (!d.ok) return this.drop('malformed');
     const p = d.packet;
     if (p.code !== ACCOUNTING_REQUEST) return this.drop('not-accounting');
-    if (!verifyAccountingRequest(p, client.secret)) return this.drop('bad-authenticator');
+    if (!verifyAccountingRequest(p, client.secret)) return this.drop('bad-authenticator', address);
     const now = this.clock.now();
     const key = `${address}|${port}|${p.identifier}|${p.authenticator.toString('hex')}`;
     this.expire(now);
     const seen = this.seen.get(key);
     if (seen) {
       this.counts.duplicates++;
-      if (seen.response) this.send(seen.response, address, port);
+      if (seen.response) this.send(seen.response, from, port);
       return; // still being applied: its answer goes out when done
     }
     if (this.inFlight >= this.maxInFlight) return this.drop('busy');
@@ -117,7 +133,7 @@ export class RadiusServer {
     void this.handle(p, address, now).then((ok) => {
       if (!ok) { this.seen.delete(key); return; }
       entry.response = accountingResponse(p, client.secret);
-      this.send(entry.response, address, port);
+      this.send(entry.response, from, port);
     }).finally(() => {
       if (--this.inFlight === 0) for (const r of this.idle.splice(0)) r();
     });
