@@ -10,7 +10,7 @@ import type { AssignInput, Assignment, AssignmentSource, DirectoryRepository, Ho
 import { candidateKeys } from './prefix.ts';
 import * as check from './input.ts';
 import { DirectoryError } from './input.ts';
-import { OpenIndex, covers } from './open-index.ts';
+import { OpenIndex } from './open-index.ts';
 import { ASSIGNMENT_COLUMNS as COLS, OPEN_END, OPEN_END_SQL, marks, newestFirst, toAssignment, toSubscriber, type AssignmentRow, type SubscriberRow } from './rows.ts';
 import { migrations } from './schema.ts';
 import { assignIn, nextRevision, type Changes } from './assign.ts';
@@ -36,6 +36,7 @@ export type OpenedDirectory = DirectoryRepository & {
 };
 
 const HOUR = 3_600_000;
+const SYNC_PAGE = 5000;
 
 export async function openDirectory(store: Store, opts: DirectoryOptions): Promise<OpenedDirectory> {
   await store.migrate(migrations);
@@ -106,13 +107,17 @@ class SqlDirectory implements OpenedDirectory {
     return this.serial(async () => {
       let n = 0;
       for (let i = 0; i < 100; i++) {
-        const rows = await this.db.all<AssignmentRow & { rev: number }>(`SELECT ${COLS}, rev FROM directory_assignments WHERE rev > ? ORDER BY rev LIMIT 5000`, [this.seen]);
+        let rows = await this.db.all<AssignmentRow & { rev: number }>(`SELECT ${COLS}, rev FROM directory_assignments WHERE rev > ? ORDER BY rev LIMIT ${SYNC_PAGE}`, [this.seen]);
         if (!rows.length) break;
+        const full = rows.length === SYNC_PAGE;
+        // One write's rows share a revision: a full page may end inside one, whose rows the next page reads whole.
+        const last = Number(rows[rows.length - 1].rev);
+        if (full && Number(rows[0].rev) !== last) rows = rows.filter((r) => Number(r.rev) !== last);
         if (!n) await this.loadLengths();
         for (const r of rows) this.index.put(toAssignment(r));
         this.seen = Number(rows[rows.length - 1].rev);
         n += rows.length;
-        if (rows.length < 5000) break;
+        if (!full) break;
       }
       return n;
     });
@@ -141,10 +146,14 @@ class SqlDirectory implements OpenedDirectory {
     let found: Assignment[];
     if (this.memory && at >= this.index.floor) found = this.index.holders(keys, at, port);
     else {
-      // Only the end in SQL (the (prefix, end) index: the spans since `at`, few for the recent times
-      // questions are about); the start and the port are checked here.
-      const rows = await this.db.all<AssignmentRow>(`SELECT ${COLS} FROM directory_assignments WHERE prefix IN (${marks(keys.length)}) AND ${OPEN_END_SQL} > ?`, [...keys, at]);
-      found = rows.map(toAssignment).filter((a) => covers(a, at, port));
+      // The (prefix, end) index finds the spans since `at` (few, for the recent times questions are
+      // about); `start_at + 0` keeps the planners off the (prefix, start) index, which would read the
+      // whole history before `at`.
+      const portSql = port === undefined || port === null ? '' : ' AND (port_lo IS NULL OR (port_lo <= ? AND port_hi >= ?))';
+      const rows = await this.db.all<AssignmentRow>(
+        `SELECT ${COLS} FROM directory_assignments WHERE prefix IN (${marks(keys.length)}) AND ${OPEN_END_SQL} > ? AND start_at + 0 <= ?${portSql}`,
+        portSql ? [...keys, at, at, port!, port!] : [...keys, at, at]);
+      found = rows.map(toAssignment);
     }
     if (found.length > 1) found.sort(newestFirst);
     return found.map((a) => ({ subscriber: a.subscriber, assignment: a }));
