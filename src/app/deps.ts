@@ -8,7 +8,7 @@ import type { AttributionLog } from '../accountability/index.ts';
 import type { Clock, Logger } from '../core/index.ts';
 import type { PolicyStore } from '../netpolicy/index.ts';
 import type { DirectoryRepository } from '../directory/index.ts';
-import type { CaseService } from '../abuse/index.ts';
+import type { CaseService, ReportStore } from '../abuse/index.ts';
 import type { Spool } from '../spool/index.ts';
 import { AppError } from './errors.ts';
 import type { AuditLog } from './audit.ts';
@@ -48,13 +48,15 @@ export interface AppDeps {
   directory?: DirectoryRepository;
   /** The abuse engine's cases (only where the engine runs: the server, or the CLI on the shared store). */
   cases?: CaseService;
+  /** The abuse mailbox's stored reports (the state store's rows; the raw files on the node that took them). */
+  reports?: Pick<ReportStore, 'list' | 'get' | 'raw' | 'fileOf'>;
 }
 
 const WHAT: Record<string, string> = {
   audit: 'the audit log', accounts: 'the account store', policy: 'the network policy store', attribution: 'the attribution log',
   spool: 'the queue (only the running server has it)', relay: 'the relay (only the running server has it)',
   limits: 'the sending limits (only the running server has their state)',
-  directory: 'the subscriber directory', cases: 'the abuse cases',
+  directory: 'the subscriber directory', cases: 'the abuse cases', reports: 'the abuse mailbox\'s reports',
 };
 
 /** The dependency, or `unavailable` naming it. */

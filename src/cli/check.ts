@@ -42,6 +42,9 @@ export async function configProblems(cfg: Config, where: Where): Promise<ConfigP
   errors.push(...addressClashes(cfg, at));
   errors.push(...abuseRuleProblems(cfg, where));
   errors.push(...(await import('./notice-wiring.ts')).noticeProblems(cfg, at));
+  const mailbox = (await import('./mailbox-wiring.ts')).mailboxProblems(cfg, at);
+  errors.push(...mailbox.errors);
+  warnings.push(...mailbox.warnings);
   if (cfg.hostname === 'localhost' || !cfg.hostname.includes('.')) {
     warnings.push(at(['hostname'], `"${cfg.hostname}" is not this server's public name: it is the greeting and EHLO name, and goes into Received, Message-ID, bounces and the generated certificate; set it to the MSA's fully qualified name`));
   }
@@ -131,6 +134,12 @@ function addressClashes(cfg: Config, at: (p: Array<string | number>, m: string) 
     if (!hp) continue;
     const { host, port } = splitHostPort(hp);
     binds.push({ path: [section, key], name: `${section}.${key}`, host: host.toLowerCase(), port });
+  }
+  const abuse: Array<[Array<string | number>, string | undefined]> = [[['abuse', 'noticeListen'], cfg.abuse.noticeListen], [['abuse', 'mailbox', 'listen'], cfg.abuse.mailbox.listen]];
+  for (const [path, hp] of abuse) {
+    if (!hp) continue;
+    const { host, port } = splitHostPort(hp);
+    binds.push({ path, name: path.join('.'), host: host.toLowerCase(), port });
   }
   const family = (h: string) => (h.includes(':') ? 6 : 4);
   const clash = (a: { host: string }, b: { host: string }) => a.host === b.host

@@ -52,3 +52,18 @@ test('the transaction line carries what an operator greps for', () => {
   }
   assert.deepEqual([l.level, l.event, l.verdict, l.code], ['info', 'transaction', 'accepted', '250 2.0.0']);
 });
+
+test('abuse.report and dnsbl.listed: the complaint\'s subject, feedback type and the zone\'s TXT reach the line encoded', () => {
+  const bus = new InProcessBus();
+  const log = new MemoryLogger();
+  subscribeLogs(bus, log);
+  const evil = 'evil\r\ninjected {"event":"x"}\x1b[2J\u202e\x85';
+  bus.publish('abuse.report', { ...EVENTS['abuse.report'].example, subject: evil, feedbackType: evil });
+  bus.publish('dnsbl.listed', { ...EVENTS['dnsbl.listed'].example, answer: '127.0.0.2', reason: evil });
+  const text = JSON.stringify(log.records);
+  assert.ok(!/[\r\n\x1b\x85\u202e]/.test(text.replace(/\\[rn]/g, '')), text);
+  const shown = 'evil\\r\\ninjected {"event":"x"}\\x1b[2J\\u202e\\x85';
+  assert.equal(log.records[0].subject, shown);
+  assert.equal(log.records[0].feedbackType, shown);
+  assert.equal(log.records[1].reason, shown);
+});

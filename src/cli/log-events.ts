@@ -82,9 +82,9 @@ export const LOG_LINES: { [K in EventName]: LogLine<K> | null } = {
   'directory.ended': { level: 'debug', event: 'assignment-ended', build: (e) => ({ subscriber: visible(e.subscriber), prefix: e.prefix, source: e.source, end: e.end }) },
   'abuse.report': {
     level: 'info', event: 'abuse-report',
-    build: (e) => ({ report: e.report, kind: e.kind, feedbackType: v(e.feedbackType), source: e.source, sourceFrom: e.sourceFrom, at: e.at, subscriber: v(e.subscriber) }),
+    build: (e) => ({ report: e.report, kind: e.kind, feedbackType: v(e.feedbackType), source: e.source, sourceFrom: e.sourceFrom, at: e.at, subscriber: v(e.subscriber), subject: v(e.subject) }),
   },
-  'dnsbl.listed': { level: 'warn', event: 'dnsbl-listed', build: (e) => ({ address: e.address, zone: e.zone, answer: visible(e.answer) }) },
+  'dnsbl.listed': { level: 'warn', event: 'dnsbl-listed', build: (e) => ({ address: e.address, zone: e.zone, answer: visible(e.answer), reason: v(e.reason) }) },
   'case.opened': { level: 'info', event: 'case-opened', build: (e) => ({ case: e.case, subscriber: visible(e.subscriber) }) },
   'case.decision': {
     level: 'warn', event: 'case-decision',

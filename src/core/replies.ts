@@ -139,6 +139,12 @@ export const REPLIES = {
   /** MX mode refuses address-literal recipients at RCPT (src/relay/destinations.ts). */
   literalRecipient: reply(550, '5.1.2', 'Recipient address rejected: address literals are not accepted here; use the domain name'),
 
+  // ---- the abuse mailbox (src/abuse/report) ----
+  /** RFC 2142: only abuse@ and postmaster@ of the configured domains. */
+  mailboxUnknown: reply(550, '5.1.1', 'Recipient address rejected: User unknown'),
+  /** Given only once the report's file is fsync'd and its row written. */
+  reportStored: (id: string): Reply => reply(250, '2.0.0', `Ok: report ${id} stored`),
+
   // ---- message checks (src/message) ----
   headerMalformed: reply(554, '5.6.0', 'Malformed message header'),
   headerLine: reply(554, '5.6.0', 'Message header line too long'),

@@ -85,7 +85,7 @@ export const EVENTS: { [K in EventName]: EventDoc<K> } = {
     example: { account: 'alice@isp.example', clientIp: '192.0.2.7' },
   },
   'limit.flood': {
-    summary: 'a flood rule fired (submission, or the Postfix policy service); with suspend the account is disabled by the flood subscriber',
+    summary: 'a flood rule fired (submission, or the Postfix policy service); a flood signal for the abuse engine, whose rules suspend (with abuse.enabled false: with suspend the account is disabled by the flood subscriber)',
     fields: {
       rule: 'the flood rule id', account: 'the account', subscriber: 'its subscriber, or null (the policy service does not know it)', clientIp: 'the client address',
       suspend: 'the rule suspends the account', source: 'submission or policy-service',
@@ -152,13 +152,13 @@ export const EVENTS: { [K in EventName]: EventDoc<K> } = {
   },
   'abuse.report': {
     summary: 'abuse mailbox: an outside complaint (ARF or plain) was stored, with the source address and time it names',
-    fields: { report: 'the stored report\'s id', kind: 'arf or plain', feedbackType: 'ARF Feedback-Type (abuse, fraud…), or null', source: 'the source address it blames, or null when none could be found', sourceFrom: 'where that address came from (Source-IP, X-Originating-IP, Received-SPF, Authentication-Results, Received, none)', at: 'when the reported message arrived (ms since the epoch)', subscriber: 'who held the address then, or null' },
-    example: { report: 'r7', kind: 'arf', feedbackType: 'abuse', source: '198.51.100.9', sourceFrom: 'Source-IP', at: 1764633600000, subscriber: 'cust-1' },
+    fields: { report: 'the stored report\'s id', kind: 'arf or plain', feedbackType: 'ARF Feedback-Type (abuse, fraud…), or null', source: 'the source address it blames, or null when none could be found', sourceFrom: 'where that address came from (Source-IP, X-Originating-IP, Received-SPF, Authentication-Results, Received, none)', at: 'when the reported message arrived (ms since the epoch); when the report does not say, when we received it', subscriber: 'who held the address then (null: nobody, several behind CGNAT with no port given, or no directory)', subject: 'the complaint\'s Subject as given (client text), or null' },
+    example: { report: 'r7', kind: 'arf', feedbackType: 'abuse', source: '198.51.100.9', sourceFrom: 'Source-IP', at: 1764633600000, subscriber: 'cust-1', subject: 'Abuse report' },
   },
   'dnsbl.listed': {
     summary: 'abuse DNSBL check: an address of the provider\'s space is listed in a configured zone',
-    fields: { address: 'the listed address', zone: 'the DNSBL zone', answer: 'the A record answered (127.0.0.x)' },
-    example: { address: '198.51.100.9', zone: 'xbl.dnsbl.example', answer: '127.0.0.4' },
+    fields: { address: 'the listed address', zone: 'the DNSBL zone', answer: 'the A record answered (127.0.0.x)', reason: 'the zone\'s TXT record for the address (the listing\'s reason, as the zone gives it), or null' },
+    example: { address: '198.51.100.9', zone: 'xbl.dnsbl.example', answer: '127.0.0.4', reason: 'Listed in XBL, see https://dnsbl.example/query/198.51.100.9' },
   },
   'case.opened': {
     summary: 'abuse engine: a subscriber\'s first signal since its last case closed opened a case',

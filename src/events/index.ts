@@ -43,9 +43,9 @@ export interface EventMap {
   'directory.assigned': { subscriber: string; prefix: string; portLo: number | null; portHi: number | null; source: string; start: number };
   'directory.ended': { subscriber: string; prefix: string; source: string; end: number };
   /** An outside complaint accepted by the abuse mailbox and stored. */
-  'abuse.report': { report: string; kind: 'arf' | 'plain'; feedbackType: string | null; source: string | null; sourceFrom: string; at: number; subscriber: string | null };
+  'abuse.report': { report: string; kind: 'arf' | 'plain'; feedbackType: string | null; source: string | null; sourceFrom: string; at: number; subscriber: string | null; subject: string | null };
   /** An address of the provider's own space found listed in a configured DNSBL zone. */
-  'dnsbl.listed': { address: string; zone: string; answer: string };
+  'dnsbl.listed': { address: string; zone: string; answer: string; reason: string | null };
   'case.opened': { case: string; subscriber: string };
   /** A rule fired (or the desk acted): the decision, whether the subscriber's tier is immune to it, and until when it holds. */
   'case.decision': { case: string; subscriber: string; decision: string; action: string; rule: string; until: number | null; immune: boolean };

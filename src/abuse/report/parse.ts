@@ -14,9 +14,13 @@ export interface ParsedReport {
   userAgent: string | null;
   reportedMessageId: string | null;
   source: string | null;
+  /** ARF Source-Port (RFC 6692): behind CGNAT the address alone names no one. */
+  sourcePort: number | null;
   sourceFrom: SourceFrom;
   at: number | null;
   atFrom: AtFrom;
+  /** The complaint's own Subject, decoded (client text: whoever prints it encodes it). */
+  subject: string | null;
 }
 
 export interface ParseOptions { isOwn: (address: string) => boolean; maxBytes?: number }
@@ -83,7 +87,7 @@ function text(p: ParsedMail | { content: Buffer }): string { return 'content' in
 
 /** Never throws: garbage is a plain report with no source. */
 export async function parseReport(raw: Buffer, opts: ParseOptions): Promise<ParsedReport> {
-  const none: ParsedReport = { kind: 'plain', feedbackType: null, userAgent: null, reportedMessageId: null, source: null, sourceFrom: 'none', at: null, atFrom: 'none' };
+  const none: ParsedReport = { kind: 'plain', feedbackType: null, userAgent: null, reportedMessageId: null, source: null, sourcePort: null, sourceFrom: 'none', at: null, atFrom: 'none', subject: null };
   const bytes = raw.subarray(0, opts.maxBytes ?? 10 * 1024 * 1024);
   let mail: ParsedMail;
   try { mail = await simpleParser(bytes, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, maxHtmlLengthToParse: 0 }); } catch { return none; }
@@ -109,7 +113,12 @@ export async function parseReport(raw: Buffer, opts: ParseOptions): Promise<Pars
   const sip = first(fb, 'source-ip');
   const direct = sip ? addressOf(sip) : null;
   let hopAt: number | null = null;
-  if (direct) { r.source = direct; r.sourceFrom = 'Source-IP'; }
+  r.subject = cap(mail.subject);
+  if (direct) {
+    r.source = direct; r.sourceFrom = 'Source-IP';
+    const port = /^\d{1,5}$/u.exec(first(fb, 'source-port')?.trim() ?? '') ? Number(first(fb, 'source-port')) : NaN;
+    if (port > 0 && port < 65536) r.sourcePort = port;
+  }
   else { const s = sourceOf(orig, opts); r.source = s.source; r.sourceFrom = s.sourceFrom; hopAt = s.hopAt; }
   const candidates: Array<[number | null, AtFrom]> = [
     [time(first(fb, 'arrival-date') ?? first(fb, 'received-date')), 'Arrival-Date'], [hopAt, 'Received'],

@@ -1,0 +1,211 @@
+// The abuse mailbox: an SMTP listener of its own (port-25 style: no AUTH,
+// STARTTLS when the node has a certificate) that takes complaints to abuse@ and
+// postmaster@ of the configured domains (RFC 2142), ARF feedback loops
+// (RFC 5965) or plain mail alike. Each report is stored durably before the 250
+// (store.ts), parsed (parse.ts: source, time and where each came from), joined
+// to who held the source then (the directory, when the wiring has one), and
+// then published (`abuse.report`) and handed to the abuse engine as a `report`
+// signal. A report that cannot be parsed is still stored and answered 250: the
+// desk reads it. A store that fails answers 451 4.3.0 and keeps nothing.
+import type { Readable } from 'node:stream';
+import type { SecureContext } from 'node:tls';
+import { accept, refuse, REPLIES as R, type Clock, type Logger, type Verdict } from '../../core/index.ts';
+import {
+  BodyError, SmtpServer, defaultListenerOptions,
+  type MailFrom, type RcptTo, type SaslExchange, type SessionInfo, type SmtpHandler, type Transaction,
+} from '../../smtp/index.ts';
+import { buildReceived, protocolName, traceMailbox } from '../../message/index.ts';
+import type { EventBus } from '../../events/index.ts';
+import type { HolderLookup } from '../../directory/index.ts';
+import type { Signal, SignalSink } from '../types.ts';
+import { parseReport, type ParsedReport } from './parse.ts';
+import type { ReportRow, ReportStore } from './store.ts';
+
+export interface MailboxOptions {
+  /** The greeting and EHLO name, and the "by" of the Received field we add. */
+  hostname: string;
+  /** Recipient domains (abuse@ and postmaster@ each); empty: any recipient. */
+  domains: readonly string[];
+  /** SIZE advertised and enforced (RFC 1870). */
+  maxReportBytes: number;
+}
+
+export interface MailboxDeps {
+  store: ReportStore;
+  /** The provider's own space (netpolicy pools, the directory's prefixes): a Received hop from it is the source. */
+  isOwn: (address: string) => boolean;
+  /** Who held an address at a time; absent: reports carry no subscriber (the engine asks when it runs). */
+  holders?: Pick<HolderLookup, 'holdersAt'>;
+  /** The abuse engine; absent: reports are stored and published only. */
+  sink?: SignalSink;
+  bus?: EventBus;
+  logger: Logger;
+  clock: Clock;
+}
+
+const LOCAL_PARTS = new Set(['abuse', 'postmaster']);
+
+export class AbuseMailbox implements SmtpHandler {
+  private readonly opts: MailboxOptions;
+  private readonly deps: MailboxDeps;
+  private readonly domains: Set<string>;
+
+  constructor(opts: MailboxOptions, deps: MailboxDeps) {
+    this.opts = opts;
+    this.deps = deps;
+    this.domains = new Set(opts.domains.map((d) => d.toLowerCase().replace(/\.$/u, '')));
+  }
+
+  authMechanisms(): readonly string[] { return []; }
+  authStart(): SaslExchange | null { return null; }
+  mailFrom(_s: SessionInfo, _from: MailFrom): Verdict { return accept(); }
+
+  rcptTo(_s: SessionInfo, _tx: Transaction, rcpt: RcptTo): Verdict {
+    const local = rcpt.localPart.toLowerCase();
+    // RFC 5321 §4.5.1: <Postmaster> without a domain is always accepted.
+    if (rcpt.domain === '') return local === 'postmaster' ? accept() : refuse(R.mailboxUnknown);
+    if (this.domains.size === 0) return accept();
+    return LOCAL_PARTS.has(local) && this.domains.has(rcpt.domain.toLowerCase().replace(/\.$/u, '')) ? accept() : refuse(R.mailboxUnknown);
+  }
+
+  async data(session: SessionInfo, tx: Transaction, body: Readable): Promise<Verdict> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const c of body as AsyncIterable<Buffer>) {
+        size += c.length;
+        if (size <= this.opts.maxReportBytes) chunks.push(c);
+      }
+    } catch (err) {
+      if (err instanceof BodyError) return refuse(err.reply);
+      throw err;
+    }
+    if (size > this.opts.maxReportBytes) return refuse(R.sizeExceeded);
+    const receivedAt = this.deps.clock.now();
+    const { store, logger } = this.deps;
+    const id = store.newId(receivedAt);
+    try {
+      await store.writeFile(id, [this.trace(session, tx, id, receivedAt), ...chunks]);
+    } catch (err) {
+      logger.error({ event: 'abuse-mailbox', report: id, err: String(err) }, 'cannot write the report file');
+      return refuse(R.internal);
+    }
+    const env = { reporter: tx.mailFrom.address, recipient: tx.rcptTo[0]?.address ?? '', clientIp: session.remoteAddress };
+    const row = await this.index(id, receivedAt, Buffer.concat(chunks, Math.min(size, this.opts.maxReportBytes)), env);
+    if (!row) return refuse(R.internal);
+    return accept(R.reportStored(id));
+  }
+
+  /**
+   * Parses, joins to the holder, writes the row, then publishes and signals.
+   * Null when the row could not be written (the file is removed again: the
+   * client is answered 451 and sends it again).
+   */
+  private async index(id: string, receivedAt: number, raw: Buffer, env: { reporter: string; recipient: string; clientIp: string }): Promise<ReportRow | null> {
+    const { store, logger } = this.deps;
+    const p = await parseReport(raw, { isOwn: this.deps.isOwn, maxBytes: this.opts.maxReportBytes });
+    const at = p.at ?? receivedAt;
+    const subscriber = p.source ? await this.holderOf(id, p, at) : null;
+    const row: ReportRow = {
+      id, receivedAt, kind: p.kind, feedbackType: p.feedbackType, userAgent: p.userAgent, reportedMessageId: p.reportedMessageId,
+      source: p.source, sourcePort: p.sourcePort, sourceFrom: p.sourceFrom, at: p.at, atFrom: p.atFrom, subscriber,
+      ...env, subject: p.subject, size: raw.length,
+    };
+    try {
+      await store.insert(row);
+    } catch (err) {
+      logger.error({ event: 'abuse-mailbox', report: id, err: String(err) }, 'cannot store the report');
+      await store.discard(id).catch(() => {});
+      return null;
+    }
+    this.deps.bus?.publish('abuse.report', { report: id, kind: p.kind, feedbackType: p.feedbackType, source: p.source, sourceFrom: p.sourceFrom, at, subscriber, subject: p.subject });
+    if (p.source && this.deps.sink) {
+      const s: Signal = {
+        class: 'report', at, address: p.source, port: p.sourcePort, subscriber, account: null, amount: 1, origin: `mailbox:${id}`,
+        detail: { report: id, kind: p.kind, feedbackType: p.feedbackType, sourceFrom: p.sourceFrom, atFrom: p.atFrom, reportedMessageId: p.reportedMessageId },
+      };
+      if (!this.deps.sink.ingest(s)) logger.warn({ event: 'abuse-mailbox', report: id }, 'the abuse engine\'s queue is full: the report\'s signal was dropped');
+    }
+    return row;
+  }
+
+  /** The one subscriber who held the source then; null when none did, several did (CGNAT without a port) or the directory failed. */
+  private async holderOf(id: string, p: ParsedReport, at: number): Promise<string | null> {
+    if (!this.deps.holders || !p.source) return null;
+    try {
+      const subs = new Set((await this.deps.holders.holdersAt(p.source, at, p.sourcePort)).map((h) => h.subscriber));
+      if (subs.size > 1) this.deps.logger.info({ event: 'abuse-mailbox', report: id, source: p.source, holders: subs.size }, 'several subscribers held the source then (no port in the report)');
+      return subs.size === 1 ? [...subs][0] : null;
+    } catch (err) {
+      this.deps.logger.error({ event: 'abuse-mailbox', report: id, err: String(err) }, 'directory lookup failed; report stored without a subscriber');
+      return null;
+    }
+  }
+
+  /** Return-Path and Received (RFC 5321 §4.4), as a final delivery writes them; recover() reads the envelope back from them. */
+  private trace(session: SessionInfo, tx: Transaction, id: string, at: number): Buffer {
+    const utf8 = !!tx.mailFrom.params.smtputf8;
+    const received = buildReceived({
+      heloName: session.helo ?? session.remoteAddress, clientIp: session.remoteAddress, hostname: this.opts.hostname,
+      protocol: protocolName({ esmtp: session.esmtp, tls: !!session.tls, auth: false, utf8 }),
+      tls: session.tls ? { version: session.tls.protocol, cipher: session.tls.cipher } : undefined,
+      queueId: id, forRcpt: tx.rcptTo[0]?.address, date: new Date(at), utf8,
+    });
+    return Buffer.from(`Return-Path: <${traceMailbox(tx.mailFrom.address, utf8)}>\r\nReceived: ${received}\r\n`, 'utf8');
+  }
+
+  /** Indexes report files that have no row (a crash or power cut after the fsync): once each, at start. */
+  async recover(): Promise<number> {
+    await this.deps.store.clearTemp();
+    let n = 0;
+    for (const id of await this.deps.store.unindexed()) {
+      const file = await this.deps.store.readFile(id);
+      const split = traceEnd(file);
+      const head = file.subarray(0, split).toString('utf8');
+      const env = {
+        reporter: /^Return-Path: <([^>]*)>/u.exec(head)?.[1] ?? '',
+        recipient: / for <([^>]*)>/u.exec(head)?.[1] ?? '',
+        clientIp: /\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]/u.exec(head)?.[1] ?? '',
+      };
+      const receivedAt = parseInt(id.slice(1, 10), 36); // the id is the receipt time to the ms (the Received date has seconds)
+      if (await this.index(id, receivedAt, file.subarray(split), env)) n++;
+    }
+    if (n) this.deps.logger.warn({ event: 'abuse-mailbox', recovered: n }, 'report files without a row were indexed again');
+    return n;
+  }
+}
+
+/** Where the two trace lines we wrote end. */
+function traceEnd(file: Buffer): number {
+  let at = 0;
+  for (let i = 0; i < 2; i++) {
+    const nl = file.indexOf(10, at);
+    if (nl < 0) return at;
+    at = nl + 1;
+  }
+  return at;
+}
+
+export interface MailboxListen {
+  host: string;
+  port: number;
+  /** The node's TLS context: STARTTLS is offered when there is one. */
+  secureContext?: () => SecureContext;
+}
+
+/** The listener: recovers unindexed files, then binds. */
+export async function startMailbox(opts: MailboxOptions & MailboxListen, deps: MailboxDeps): Promise<{ handler: AbuseMailbox; server: SmtpServer; port: number; close(): Promise<void> }> {
+  const handler = new AbuseMailbox(opts, deps);
+  await handler.recover();
+  const server = new SmtpServer({
+    listeners: [defaultListenerOptions({
+      name: 'abuse-mailbox', host: opts.host, port: opts.port, hostname: opts.hostname, tls: opts.secureContext ? 'starttls' : 'none',
+      requireTls: false, authRequiresTls: true, maxMessageSize: opts.maxReportBytes, maxRecipients: 100,
+      maxConnections: 200, maxConnectionsPerIp: 20, maxConnectionsPerNetwork: 50,
+    })],
+    handler, logger: deps.logger, ...(opts.secureContext ? { secureContext: opts.secureContext } : {}),
+  });
+  await server.listen();
+  const port = server.addresses()[0]?.port ?? opts.port;
+  return { handler, server, port, close: () => server.close({ drainMs: 5000 }) };
+}

@@ -1,0 +1,64 @@
+// The mailbox wiring: the provider's space from the netpolicy pools and the
+// directory's prefixes decides which Received hop is the source; the report
+// store is handed to the operations; the engine and directory seams are used
+// when given; the DNSBL checker does not start without an address source.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { MemoryLogger } from '../core/index.ts';
+import { parseConfig } from '../config/index.ts';
+import { InProcessBus, type EventMap } from '../events/index.ts';
+import { openStore } from '../store/index.ts';
+import type { AppDeps } from '../app/index.ts';
+import type { Signal } from '../abuse/index.ts';
+import { PLAIN } from '../../test/lib/abuse-reports.ts';
+import { mailboxService, PrefixSet } from './mailbox-wiring.ts';
+import { needTools, tempDir } from '../../test/lib/tools.ts';
+import { run } from '../../test/lib/portwarden.ts';
+
+test('PrefixSet: IPv4 and IPv6 prefixes and hosts, mapped IPv4, junk ignored', () => {
+  const s = new PrefixSet();
+  s.set(['100.64.0.0/10', '198.51.100.7', '2001:db8:100::/40', 'junk', '10.0.0.0/33']);
+  assert.equal(s.size, 3);
+  for (const a of ['100.64.1.2', '100.127.255.255', '198.51.100.7', '::ffff:100.64.0.1', '2001:db8:1ff:ffff::1']) assert.ok(s.has(a), a);
+  for (const a of ['100.128.0.1', '198.51.100.8', '2001:db8:200::1', 'nope']) assert.ok(!s.has(a), a);
+});
+
+test('the service: pools make the CGNAT hop the source, the seams get the signal and the holder, reports.* get the store', { skip: needTools('swaks') }, async () => {
+  const dir = tempDir('pw-mbw-');
+  const store = await openStore(join(dir.path, 'state.db'));
+  const logger = new MemoryLogger();
+  const bus = new InProcessBus({ logger });
+  const events: Array<EventMap['abuse.report']> = [];
+  bus.subscribe('abuse.report', (e) => events.push(e));
+  const signals: Signal[] = [];
+  const app = { clock: { now: Date.now }, logger } as AppDeps;
+  const cfg = parseConfig(`dataDir: ${JSON.stringify(dir.path)}\nrelay: {smarthost: "127.0.0.1:9"}\nabuse:\n  mailbox: {listen: "127.0.0.1:0", domains: [provider.example]}\n  dnsbl: {zones: [xbl.example]}\n`, 'pw.yaml');
+  const svc = mailboxService(() => ({
+    cfg, logger, bus, store, app,
+    pools: async () => [{ prefix: '100.64.0.0/10' }],
+    sink: { ingest: (s) => { signals.push(s); return true; } },
+    holders: { holdersAt: async (a) => (a === '100.64.1.2' ? [{ subscriber: 'cust-9', assignment: { id: 1, subscriber: 'cust-9', prefix: a, portLo: null, portHi: null, start: 0, end: null, source: 'radius', session: null } }] : []) },
+  }));
+  try {
+    await svc.start();
+    const port = Number(logger.records.find((l) => l.event === 'listening' && l.listener === 'abuse-mailbox')?.port);
+    assert.ok(port > 0);
+    assert.ok(logger.records.some((l) => l.event === 'dnsbl' && /the directory is not running here/.test(String(l.msg))), 'no address source: no DNSBL checker');
+    const file = join(dir.path, 'plain.eml');
+    writeFileSync(file, PLAIN);
+    const r = await run('swaks', ['--server', '127.0.0.1', '--port', String(port), '--from', 'x@else.example', '--to', 'abuse@provider.example', '--data', file]);
+    assert.match(r.stdout, /<- +250 2\.0\.0 Ok: report /, r.stdout);
+    assert.equal(events.length, 1);
+    assert.equal(events[0].source, '100.64.1.2', 'the CGNAT hop, not the first public address (203.0.113.50)');
+    assert.equal(events[0].subscriber, 'cust-9');
+    assert.equal(signals[0].address, '100.64.1.2');
+    assert.ok(app.reports, 'the operations have the store');
+    assert.equal((await app.reports.list()).reports[0].id, events[0].report);
+  } finally {
+    await svc.stop();
+    await store.close();
+    dir.remove();
+  }
+});
