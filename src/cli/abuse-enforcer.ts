@@ -152,12 +152,19 @@ export function createEnforcer(p: EnforcerParts): Enforcer {
         await audit('abuse.suspend', `account ${a.login}`, reason, { subscriber });
       }
       const held: string[] = [];
-      if (spool) {
-        for (const a of list) {
-          const r = await holdMessages(spool, { account: a.login }, `held by abuse: ${reason}`.replace(/[\r\n]+/g, ' ').slice(0, 200));
+      if (spool && list.length) {
+        // One pass over the queue for all the accounts (each file's envelope is read once: O(queue)).
+        const logins = new Set(list.map((a) => a.login));
+        const byAccount = new Map<string, string[]>();
+        for (const m of await listQueue(spool, ['active', 'deferred'])) {
+          const acct = norm(m.account ?? '');
+          if (logins.has(acct)) byAccount.set(acct, [...(byAccount.get(acct) ?? []), m.id]);
+        }
+        for (const [login, ids] of byAccount) {
+          const r = await holdMessages(spool, { ids }, `held by abuse: ${reason}`.replace(/[\r\n]+/g, ' ').slice(0, 200));
           held.push(...r.done);
-          if (r.failed.length) logger.error({ event: 'abuse-enforce', action: 'hold', account: visible(a.login), failed: r.failed }, 'some queued messages could not be held');
-          if (r.done.length) await audit('abuse.hold', `queue account=${a.login}`, reason, { ids: r.done });
+          if (r.failed.length) logger.error({ event: 'abuse-enforce', action: 'hold', account: visible(login), failed: r.failed }, 'some queued messages could not be held');
+          if (r.done.length) await audit('abuse.hold', `queue account=${login}`, reason, { ids: r.done });
         }
       }
       logger.warn({ event: 'abuse-enforce', action: 'suspend', subscriber: visible(subscriber), accounts: suspended.map((l) => visible(l)), held: held.length });

@@ -89,7 +89,7 @@ export async function startAbuse(w: AbuseWiring): Promise<RunningAbuse> {
   const maxEdgeSources = 200_000;
   let off: () => void = () => {};
   try {
-    off = subscribeSignals({ bus, sink, clock, maxEdgeSources, baseline: await policy.blocked(maxEdgeSources) });
+    off = subscribeSignals({ bus, sink, clock, maxEdgeSources, baseline: await policy.blocked(maxEdgeSources / 2) });
   } catch (err) {
     await engine.stop();
     throw err;
