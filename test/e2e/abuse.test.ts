@@ -189,8 +189,8 @@ describe('abuse: a credential flood suspends the account, holds its mail, surviv
     before_ = d;
   });
 
-  test('a restart loses no case, evidence or decision', async () => {
-    await pw.stop();
+  test('a restart after kill -9 loses no case, evidence or decision', async () => {
+    await pw.kill();
     await pw.restart();
     const after_ = await json<Detail>(['case', 'show', before_.id]);
     assert.deepEqual(after_.evidence, before_.evidence);
