@@ -1,19 +1,29 @@
 // The Enforcer over a real PolicyStore, AccountStore, Spool and audit log in a
-// temporary directory: each method changes exactly what it returns, leaves what
-// someone else did alone, and every change is audited with the actor "abuse".
+// temporary directory, on SQLite and on a private PostgreSQL: each method
+// changes exactly what it returns, leaves what someone else did alone, and
+// every change is audited with the actor "abuse".
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { ManualClock, MemoryLogger } from '../core/index.ts';
-import { openStore, type Store } from '../store/index.ts';
+import { openStore, type Store, type StoreConfig } from '../store/index.ts';
 import { AccountStore, Authenticator } from '../auth/index.ts';
 import { PolicyStore } from '../netpolicy/index.ts';
 import { Spool, listQueue } from '../spool/index.ts';
 import { AUDIT_MIGRATIONS, AuditLog } from '../app/index.ts';
 import { tempDir } from '../../test/lib/tools.ts';
+import { postgresBin, startPostgres, type TestPostgres } from '../../test/lib/postgres.ts';
 import { createEnforcer } from './abuse-enforcer.ts';
 
-describe('abuse enforcer', () => {
+const found = postgresBin();
+let pg: TestPostgres | null = null;
+const backends: Array<{ name: string; skip: string | false; config(dir: string): Promise<StoreConfig> }> = [
+  { name: 'sqlite', skip: false, config: async (dir) => ({ kind: 'sqlite', path: join(dir, 'state.db') }) },
+  { name: 'postgres', skip: 'skip' in found ? found.skip : false, config: async () => ({ kind: 'postgres', url: await (pg ??= await startPostgres()).createDatabase('pw_enforcer') }) },
+];
+after(async () => { await pg?.stop(); });
+
+for (const backend of backends) describe(`abuse enforcer on ${backend.name}`, { skip: backend.skip }, () => {
   const tmp = tempDir('pw-enforcer-');
   const clock = new ManualClock(Date.UTC(2026, 11, 2, 12));
   const logger = new MemoryLogger();
@@ -33,7 +43,7 @@ describe('abuse enforcer', () => {
   };
 
   before(async () => {
-    store = await openStore(join(tmp.path, 'state.db'));
+    store = await openStore(await backend.config(tmp.path));
     await store.migrate(AUDIT_MIGRATIONS);
     policy = await PolicyStore.open(store, clock);
     accounts = await AccountStore.open(store, { clock });
