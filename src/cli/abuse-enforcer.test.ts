@@ -109,14 +109,20 @@ for (const backend of backends) describe(`abuse enforcer on ${backend.name}`, { 
       ['abuse.suspend', 'account zombie@isp.example', 'credential abuse', 'system'],
     ]);
 
+    assert.equal((await accounts.get('zombie@isp.example'))?.disabledReason, '[abuse] credential abuse');
+    await accounts.add({ login: 'zombie3@isp.example', password: 'correct horse', subscriber: 's2' });
+    assert.deepEqual((await enforcer.suspend('s2', ['zombie3@isp.example'], 'again')).accounts, ['zombie3@isp.example']);
+    await accounts.disable('zombie3@isp.example', 'desk: confirmed compromised, reset the password first');
+    await enforcer.unsuspend(['zombie3@isp.example'], 'case released');
+    assert.equal((await accounts.get('zombie3@isp.example'))?.status, 'disabled', 'disabled again by the desk since: not ours to enable');
     await enforcer.unsuspend(named.accounts, 'desk release');
     assert.equal((await accounts.get('zombie@isp.example'))?.status, 'active');
     assert.equal((await accounts.get('zombie2@isp.example'))?.status, 'disabled', 'not in the list: stays as the desk left it');
     assert.ok((await auth.verifyPlain('zombie@isp.example', 'correct horse')).ok);
     assert.equal((await listQueue(spool, ['hold'])).filter((m) => mine.includes(m.id)).length, 2, 'held mail stays held for the desk');
-    const line = logger.records.find((x) => x.action === 'unsuspend');
+    const line = logger.records.find((x) => x.action === 'unsuspend' && x.account === 'zombie@isp.example');
     assert.match(String(line?.msg), /2 held message\(s\) stay held .*portwarden queue release --account zombie@isp\.example/);
-    assert.equal((await audit.list({ actor: 'abuse', action: 'abuse.unsuspend' })).entries.length, 1);
+    assert.equal((await audit.list({ actor: 'abuse', action: 'abuse.unsuspend' })).entries.length, 1, 'zombie3 was not enabled, so not audited as such');
   });
 
   test("revokeExemptions takes the subscriber's grants and those inside its space, returns them; restore puts them back with their expiry", async () => {

@@ -4,7 +4,8 @@
 // queued mail). Each method returns exactly what it changed, so that a release
 // undoes that and nothing else: a prefix already quarantined (by the desk, by
 // another case) or an account already disabled (by an operator) is left to
-// whoever did it. Every policy change is the policy store's audited Change with
+// whoever did it; an account disabled by us carries "[abuse] " in its reason,
+// and a release enables it only while it still does. Every policy change is the policy store's audited Change with
 // actor "abuse"; account changes and holds are written to the app's audit log
 // with the system actor "abuse".
 //
@@ -51,6 +52,8 @@ export interface EnforcerParts {
 }
 
 export const ENFORCER_ACTOR = 'abuse';
+/** Marks an account's disabled reason as ours: a release enables only what still carries it. */
+export const SUSPEND_MARK = '[abuse] ';
 type Revoked = Array<{ prefix: string; customer: string; expiresAt: number | null }>;
 
 /** RFC 5952 text, a single host as a bare address (the policy store's and the directory's spelling); null when no prefix. */
@@ -144,10 +147,10 @@ export function createEnforcer(p: EnforcerParts): Enforcer {
       for (const a of list) {
         if (a.status === 'disabled') {
           // The same reason is this decision's own earlier attempt (it failed after the disable and is retried): ours to undo.
-          if (a.disabledReason === reason) suspended.push(a.login);
+          if (a.disabledReason === SUSPEND_MARK + reason) suspended.push(a.login);
           continue; // else disabled by someone else: theirs to undo
         }
-        await accounts.disable(a.login, reason);
+        await accounts.disable(a.login, SUSPEND_MARK + reason);
         suspended.push(a.login);
         await audit('abuse.suspend', `account ${a.login}`, reason, { subscriber });
       }
@@ -175,6 +178,11 @@ export function createEnforcer(p: EnforcerParts): Enforcer {
       for (const login of logins) {
         const a = await accounts.get(login);
         if (!a) continue; // removed meanwhile
+        if (a.status === 'disabled' && !a.disabledReason?.startsWith(SUSPEND_MARK)) {
+          // Disabled again since, by an operator (a confirmed compromise, say): theirs now, left as it is.
+          logger.warn({ event: 'abuse-enforce', action: 'unsuspend', account: visible(a.login), reason: visible(a.disabledReason ?? '') }, 'disabled since by someone else; left disabled');
+          continue;
+        }
         if (a.status === 'disabled') await accounts.enable(login);
         await audit('abuse.unsuspend', `account ${a.login}`, reason, {});
         const stillHeld = spool ? (await listQueue(spool, ['hold'])).filter((m) => norm(m.account ?? '') === a.login).length : 0;
