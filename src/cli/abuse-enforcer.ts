@@ -133,8 +133,16 @@ export function createEnforcer(p: EnforcerParts): Enforcer {
     },
 
     async unquarantine(prefixes, reason) {
+      const now = new Map((await policy.listQuarantines()).map((q) => [q.prefix, q]));
       for (const raw of prefixes) {
         const key = canonicalPrefix(raw)?.key ?? raw;
+        const q = now.get(key);
+        if (!q) continue; // released by hand meanwhile: nothing left to undo
+        if (q.by !== ENFORCER_ACTOR) {
+          // Removed and quarantined again by an operator since (policy quarantine add): theirs now.
+          logger.warn({ event: 'abuse-enforce', action: 'unquarantine', prefix: key, by: visible(q.by) }, 'quarantined since by someone else; left in the garden');
+          continue;
+        }
         const r = await policy.release(key, change(reason));
         // Released by hand meanwhile (policy quarantine remove): nothing left to undo.
         if (!r.ok && !r.error.startsWith('no such entry')) logger.error({ event: 'abuse-enforce', action: 'unquarantine', prefix: visible(key), err: r.error }, 'release refused by the policy store');
