@@ -139,6 +139,9 @@ test('policy: entries added, listed, removed; their errors coded; the policy sto
   await call('policy.garden.add', { prefix: '192.0.2.80', ports: '80,443', reason: 'help pages' });
   await call('policy.settings.set', { action: 'drop', reason: 'quiet' });
   assert.equal((await call<{ action: string }>('policy.settings.show', {})).action, 'drop');
+  await call('policy.settings.set', { notice4: '192.0.2.80', notice6: '[2001:db8::80]:8080', reason: 'notice page' });
+  assert.deepEqual(await call('policy.settings.show', {}), { subscriberIfaces: [], upstreamIfaces: [], action: 'drop', relay25: true, notice4: '192.0.2.80:80', notice6: '[2001:db8::80]:8080' });
+  assert.match(await code(call('policy.settings.set', { notice4: 'portal.isp.example', reason: 'x' })), /notice4: "portal\.isp\.example" is not an IPv4 address/);
 
   assert.deepEqual((await call<{ items: Array<{ prefix: string }> }>('policy.pools.list', {})).items.map((p) => p.prefix), ['198.51.100.0/24']);
   const [ex] = (await call<{ items: Array<{ grantedBy: string; reason: string }> }>('policy.exemptions.list', {})).items;

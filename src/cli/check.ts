@@ -42,6 +42,7 @@ export async function configProblems(cfg: Config, where: Where): Promise<ConfigP
   errors.push(...addressClashes(cfg, at));
   errors.push(...abuseRuleProblems(cfg, where));
   errors.push(...(await import('./notice-wiring.ts')).noticeProblems(cfg, at));
+  errors.push(...(await import('./sources-wiring.ts')).sourcesProblems(cfg, at));
   const mailbox = (await import('./mailbox-wiring.ts')).mailboxProblems(cfg, at);
   errors.push(...mailbox.errors);
   warnings.push(...mailbox.warnings);

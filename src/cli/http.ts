@@ -83,6 +83,8 @@ export async function startHttp(w: HttpWiring): Promise<HttpLayer> {
     edgeRoutes(l.app, createEdgeEndpoint({
       store: w.store, clock: systemClock, logger, tokens: w.edgeTokens, bus: w.bus,
       maxReportBytes: np.maxReportBytes, maxReportEntries: np.maxReportEntries, reportRetentionMs: np.reportRetentionDays * 86_400_000,
+      // Held pulls take at most three quarters of the connections: reports and plain pulls keep the rest.
+      maxWaiters: Math.max(1, np.maxConnections - Math.ceil(np.maxConnections / 4)),
     }), { logger });
     await up(l, np.listen!, { tls: true, spkiPin: tls.info.spkiPin });
   }

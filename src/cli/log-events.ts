@@ -35,6 +35,7 @@ export const LOG_LINES: { [K in EventName]: LogLine<K> | null } = {
   'recipient.answered': null,
   'relay.attempt': null,
   'limit.degraded': null,
+  'directory.source-record': null, // one per accounting packet or lease row: counted (metrics), the sources log their own failures
   'message.accepted': { level: 'info', event: 'transaction', build: (e) => tx(e, 'accepted', e.queueId) },
   'message.held': { level: 'warn', event: 'transaction', build: (e) => ({ ...tx(e, 'held', e.queueId), reason: visible(e.reason) }) },
   'message.refused': {

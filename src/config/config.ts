@@ -197,7 +197,7 @@ export const schema = obj({
     retentionDays: int({ min: 1 }).default(400),
     /** RADIUS accounting server (UDP) on this address; off when absent. */
     radiusListen: hostPort.optional(),
-    /** "CLIENT-ADDRESS-OR-PREFIX SECRET" per line: the NASes allowed to send accounting, each with its shared secret. */
+    /** "CLIENT-ADDRESS-OR-PREFIX SECRET" per line: the NASes allowed to send accounting, each with its shared secret; mode 0600 or 0640 (start refuses a file others can read). */
     radiusSecretFile: str().optional(),
     /** FreeRADIUS detail files (radacct) to follow. */
     detailFiles: list(str()).default([]),
@@ -316,6 +316,9 @@ export function parseConfigWithSource(text: string, file: string): { config: Con
   if (value.relay.mode === 'smarthost' && !value.relay.smarthost) cross.push(`${where(locate(doc, ['relay']))}: relay: smarthost mode needs relay.smarthost (host:port)`);
   if (!!value.relay.user !== !!value.relay.password) cross.push(`${where(locate(doc, ['relay']))}: relay: give both user and password, or neither`);
   if (value.relay.caFile) value.relay.caFile = abs(value.relay.caFile);
+  if (value.directory.radiusSecretFile) value.directory.radiusSecretFile = abs(value.directory.radiusSecretFile);
+  value.directory.detailFiles = value.directory.detailFiles.map(abs);
+  value.directory.keaLeaseFiles = value.directory.keaLeaseFiles.map(abs);
   cross.push(...relayCredentialRules(value.relay, doc, where));
   if (cross.length) throw new ConfigError(cross);
   return { config: value, where: (path) => where(locate(doc, path)) };

@@ -6,7 +6,7 @@
 import type { Db } from '../store/index.ts';
 import type { Assignment } from './types.ts';
 import type { CheckedAssign } from './input.ts';
-import { ASSIGNMENT_COLUMNS as COLS, blocksOverlap, toAssignment, type AssignmentRow } from './rows.ts';
+import { ASSIGNMENT_COLUMNS as COLS, OPEN_END, OPEN_END_SQL, blocksOverlap, toAssignment, type AssignmentRow } from './rows.ts';
 
 export interface Changes { ended: Assignment[]; assigned: Assignment[]; rows: Assignment[] }
 
@@ -27,8 +27,9 @@ export async function assignIn(tx: Db, c: CheckedAssign, lengths: { v4: Set<numb
   // Spans of one address and port block never overlap: each holder holds until the next one's start.
   // Those that began earlier end where the new one starts (a moved lease; a closed one is corrected);
   // one that began later bounds the new one (a late replay of an older session).
-  const overlapping = (await tx.all<AssignmentRow>(`SELECT ${COLS} FROM directory_assignments WHERE prefix = ? AND start_at < ? AND (end_at IS NULL OR end_at > ?)`,
-    [c.prefix.text, c.end ?? Number.MAX_SAFE_INTEGER, c.start])).map(toAssignment).filter((k) => blocksOverlap(k, c));
+  // The (prefix, end) index answers (the spans ending after the new start); `start_at + 0` is not indexable.
+  const overlapping = (await tx.all<AssignmentRow>(`SELECT ${COLS} FROM directory_assignments WHERE prefix = ? AND ${OPEN_END_SQL} > ? AND start_at + 0 < ?`,
+    [c.prefix.text, c.start, c.end ?? OPEN_END])).map(toAssignment).filter((k) => blocksOverlap(k, c));
   if (same && !overlapping.some((k) => k.id === same.id)) overlapping.push(same);
   let end = c.end;
   for (const k of overlapping) if (k.start > c.start && (end === null || k.start < end)) end = k.start;

@@ -17,3 +17,9 @@ export { openDirectory, type DirectoryOptions, type OpenedDirectory } from './re
 export { DirectoryError, type DirectoryErrorCode } from './input.ts';
 export { canonicalPrefix, candidateKeys, type CanonicalPrefix } from './prefix.ts';
 export { migrations as directoryMigrations } from './schema.ts';
+export { RadiusServer, type RadiusServerOptions, type SourceCounts, type DropReason, type RefuseReason } from './radius.ts';
+export { parseClients, loadClients, matchClient, SecretFileError, type RadiusClient } from './radius-clients.ts';
+export { DetailSource, type DetailSourceOptions, type FileSourceCounts } from './detail.ts';
+export { PositionFiles, type Position } from './follow.ts';
+export { KeaLeaseSource, type KeaSourceOptions } from './kea.ts';
+export { AccountingApplier, SubscriberResolver } from './accounting-apply.ts';

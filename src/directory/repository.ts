@@ -11,9 +11,10 @@ import { candidateKeys } from './prefix.ts';
 import * as check from './input.ts';
 import { DirectoryError } from './input.ts';
 import { OpenIndex } from './open-index.ts';
-import { ASSIGNMENT_COLUMNS as COLS, marks, newestFirst, toAssignment, toSubscriber, type AssignmentRow, type SubscriberRow } from './rows.ts';
+import { ASSIGNMENT_COLUMNS as COLS, OPEN_END, OPEN_END_SQL, marks, newestFirst, toAssignment, toSubscriber, type AssignmentRow, type SubscriberRow } from './rows.ts';
 import { migrations } from './schema.ts';
 import { assignIn, nextRevision, type Changes } from './assign.ts';
+import { WriteBatcher } from './batch.ts';
 
 export interface DirectoryOptions {
   clock: Clock;
@@ -35,7 +36,7 @@ export type OpenedDirectory = DirectoryRepository & {
 };
 
 const HOUR = 3_600_000;
-const MAX_HOLDERS = 1000;
+const SYNC_PAGE = 5000;
 
 export async function openDirectory(store: Store, opts: DirectoryOptions): Promise<OpenedDirectory> {
   await store.migrate(migrations);
@@ -45,7 +46,6 @@ export async function openDirectory(store: Store, opts: DirectoryOptions): Promi
 }
 
 class SqlDirectory implements OpenedDirectory {
-  private readonly store: Store;
   private readonly db: Db;
   private readonly clock: Clock;
   private readonly bus: EventBus | undefined;
@@ -60,9 +60,9 @@ class SqlDirectory implements OpenedDirectory {
   private timer: NodeJS.Timeout | undefined;
   /** The highest revision read from the store (sync reads what is newer). */
   private seen = 0;
+  private readonly writer: WriteBatcher;
 
   constructor(store: Store, o: DirectoryOptions) {
-    this.store = store;
     this.db = store.db;
     this.clock = o.clock;
     this.bus = o.bus;
@@ -71,6 +71,7 @@ class SqlDirectory implements OpenedDirectory {
     this.sweepStep = Math.max(1000, this.recentMs / 4);
     this.memory = o.memory ?? true;
     this.syncMs = o.syncMs ?? 1000;
+    this.writer = new WriteBatcher(store, (fn) => this.serial(fn), (ch) => this.applied(ch));
   }
 
   get indexSize(): number { return this.index.size; }
@@ -106,13 +107,17 @@ class SqlDirectory implements OpenedDirectory {
     return this.serial(async () => {
       let n = 0;
       for (let i = 0; i < 100; i++) {
-        const rows = await this.db.all<AssignmentRow & { rev: number }>(`SELECT ${COLS}, rev FROM directory_assignments WHERE rev > ? ORDER BY rev LIMIT 5000`, [this.seen]);
+        let rows = await this.db.all<AssignmentRow & { rev: number }>(`SELECT ${COLS}, rev FROM directory_assignments WHERE rev > ? ORDER BY rev LIMIT ${SYNC_PAGE}`, [this.seen]);
         if (!rows.length) break;
+        const full = rows.length === SYNC_PAGE;
+        // One write's rows share a revision: a full page may end inside one, whose rows the next page reads whole.
+        const last = Number(rows[rows.length - 1].rev);
+        if (full && Number(rows[0].rev) !== last) rows = rows.filter((r) => Number(r.rev) !== last);
         if (!n) await this.loadLengths();
         for (const r of rows) this.index.put(toAssignment(r));
         this.seen = Number(rows[rows.length - 1].rev);
         n += rows.length;
-        if (rows.length < 5000) break;
+        if (!full) break;
       }
       return n;
     });
@@ -141,10 +146,13 @@ class SqlDirectory implements OpenedDirectory {
     let found: Assignment[];
     if (this.memory && at >= this.index.floor) found = this.index.holders(keys, at, port);
     else {
+      // The (prefix, end) index finds the spans since `at` (few, for the recent times questions are
+      // about); `start_at + 0` keeps the planners off the (prefix, start) index, which would read the
+      // whole history before `at`.
       const portSql = port === undefined || port === null ? '' : ' AND (port_lo IS NULL OR (port_lo <= ? AND port_hi >= ?))';
-      const params = [...keys, at, at, ...(portSql ? [port!, port!] : [])];
       const rows = await this.db.all<AssignmentRow>(
-        `SELECT ${COLS} FROM directory_assignments WHERE prefix IN (${marks(keys.length)}) AND start_at <= ? AND (end_at IS NULL OR end_at > ?)${portSql} LIMIT ${MAX_HOLDERS}`, params);
+        `SELECT ${COLS} FROM directory_assignments WHERE prefix IN (${marks(keys.length)}) AND ${OPEN_END_SQL} > ? AND start_at + 0 <= ?${portSql}`,
+        portSql ? [...keys, at, at, port!, port!] : [...keys, at, at]);
       found = rows.map(toAssignment);
     }
     if (found.length > 1) found.sort(newestFirst);
@@ -161,7 +169,7 @@ class SqlDirectory implements OpenedDirectory {
     const id = check.subscriberId(subscriber);
     const now = this.clock.now();
     if (this.memory) return this.index.currentOf(id, now).sort(newestFirst);
-    const rows = await this.db.all<AssignmentRow>(`SELECT ${COLS} FROM directory_assignments WHERE subscriber = ? AND start_at <= ? AND (end_at IS NULL OR end_at > ?)`, [id, now, now]);
+    const rows = await this.db.all<AssignmentRow>(`SELECT ${COLS} FROM directory_assignments WHERE subscriber = ? AND start_at <= ? AND COALESCE(end_at, ${OPEN_END}) > ?`, [id, now, now]);
     return rows.map(toAssignment).sort(newestFirst);
   }
 
@@ -197,7 +205,7 @@ class SqlDirectory implements OpenedDirectory {
     const to = q.to === undefined ? Number.MAX_SAFE_INTEGER : check.time('to', q.to);
     if (from > to) throw new DirectoryError('invalid-value', `from ${from} is after to ${to}`);
     const limit = Math.min(Math.max(1, Math.trunc(q.limit ?? 100)), 10_000);
-    const where: string[] = ['start_at <= ?', '(end_at IS NULL OR end_at >= ?)'];
+    const where: string[] = ['start_at <= ?', `COALESCE(end_at, ${OPEN_END}) >= ?`];
     const params: Array<string | number> = [to, from];
     if (q.subscriber !== undefined) { where.push('subscriber = ?'); params.push(check.subscriberId(q.subscriber)); }
     if (q.address !== undefined) {
@@ -228,7 +236,8 @@ class SqlDirectory implements OpenedDirectory {
     const tier = s.tier === undefined ? undefined : check.tierName(s.tier);
     const contacts = s.contacts === undefined ? undefined : check.contactList(s.contacts);
     const access = s.access === undefined ? undefined : check.accessList(s.access);
-    await this.serial(() => this.store.transaction(async (tx) => {
+    const none: Changes = { ended: [], assigned: [], rows: [] };
+    await this.writer.write(async (tx) => {
       const now = this.clock.now();
       if (access?.length) {
         const taken = await tx.all<{ access: string; subscriber: string }>(
@@ -247,15 +256,17 @@ class SqlDirectory implements OpenedDirectory {
         await tx.run('DELETE FROM directory_access WHERE subscriber = ?', [id]);
         for (const a of access) await tx.run('INSERT INTO directory_access (access, subscriber) VALUES (?, ?)', [a, id]);
       }
-    }));
+      return { value: undefined, changes: none };
+    });
     return (await this.subscriber(id))!;
   }
 
   async assign(a: AssignInput): Promise<Assignment> {
     const c = check.assignInput(a);
-    const { out, changes } = await this.serial(() => this.store.transaction((tx) => assignIn(tx, c, this.lengths)));
-    this.applied(changes);
-    return out;
+    return this.writer.write(async (tx) => {
+      const { out, changes } = await assignIn(tx, c, this.lengths);
+      return { value: out, changes };
+    });
   }
 
   async end(q: { source: AssignmentSource; session?: string | null; prefix?: string; subscriber?: string }, at: number): Promise<Assignment | null> {
@@ -268,7 +279,7 @@ class SqlDirectory implements OpenedDirectory {
     if (q.prefix !== undefined) { where.push('prefix = ?'); params.push(check.prefix(q.prefix).text); }
     if (q.subscriber !== undefined) { where.push('subscriber = ?'); params.push(check.subscriberId(q.subscriber)); }
     if (params.length === 1) throw new DirectoryError('invalid-value', 'end: a session, a prefix or a subscriber is required');
-    const changes = await this.serial(() => this.store.transaction(async (tx) => {
+    return this.writer.write(async (tx) => {
       const open = (await tx.all<AssignmentRow>(`SELECT ${COLS} FROM directory_assignments WHERE ${where.join(' AND ')}`, params)).map(toAssignment);
       const early = open.find((a) => at < a.start);
       if (early) throw new DirectoryError('invalid-value', `end ${at} is before the start ${early.start} of assignment ${early.id}`);
@@ -280,10 +291,8 @@ class SqlDirectory implements OpenedDirectory {
         ch.rows.push(e);
         ch.ended.push(e);
       }
-      return ch;
-    }));
-    this.applied(changes);
-    return changes.ended.sort(newestFirst)[0] ?? null;
+      return { value: [...ch.ended].sort(newestFirst)[0] ?? null, changes: ch };
+    });
   }
 
   async prune(before: number): Promise<number> {

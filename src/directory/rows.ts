@@ -16,6 +16,15 @@ export interface AssignmentRow {
 
 export interface SubscriberRow { id: string; tier: string; contacts: string; created_at: number | bigint; updated_at: number | bigint }
 
+/**
+ * The end of an open assignment in SQL comparisons: \`COALESCE(end_at, OPEN_END) > ?\` rather than
+ * \`end_at IS NULL OR end_at > ?\`, which both planners may answer from the end_at index (every open
+ * row) instead of the (prefix, start_at) one (measured: 670 µs against 20 µs with 20 k open rows).
+ */
+export const OPEN_END = Number.MAX_SAFE_INTEGER;
+/** The expression of the (prefix, end) index; a query must spell it exactly so for the planners to use the index. */
+export const OPEN_END_SQL = `COALESCE(end_at, ${OPEN_END})`;
+
 export const ASSIGNMENT_COLUMNS = 'id, subscriber, prefix, port_lo, port_hi, start_at, end_at, source, session';
 
 export function toAssignment(r: AssignmentRow): Assignment {

@@ -5,6 +5,7 @@
 // its own length: a lookup computes the candidate keys of an address for the
 // lengths in use (directory_prefix_lengths) and asks for them by equality.
 import type { DbMigration } from '../store/index.ts';
+import { OPEN_END_SQL } from './rows.ts';
 
 const common = (id: string, big: string) => `
   CREATE TABLE directory_subscribers (
@@ -53,6 +54,8 @@ const revisions = `
   INSERT INTO directory_revision (id, rev) VALUES (1, 0);
 `;
 
+const prefixEnd = `CREATE INDEX directory_assignments_prefix_end ON directory_assignments (prefix, (${OPEN_END_SQL}));`;
+
 export const migrations: readonly DbMigration[] = [
   {
     id: 'directory/001-subscribers-assignments',
@@ -66,5 +69,13 @@ export const migrations: readonly DbMigration[] = [
     id: 'directory/002-revisions',
     sqlite: revisions,
     postgres: revisions,
+  },
+  {
+    // "Which spans of this prefix end after T" (a write at T, a question about T): with one row per
+    // reconnect (a daily forced PPPoE reconnect is a row a day), (prefix, start_at) would read the
+    // whole history before T; this reads only what ended after T, i.e. the spans since T.
+    id: 'directory/003-prefix-end',
+    sqlite: prefixEnd,
+    postgres: prefixEnd,
   },
 ];

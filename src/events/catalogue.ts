@@ -150,6 +150,11 @@ export const EVENTS: { [K in EventName]: EventDoc<K> } = {
     fields: { subscriber: 'the subscriber id', prefix: 'the canonical address or prefix', source: 'static, radius, kea or api', end: 'when it ended (ms since the epoch)' },
     example: { subscriber: 'cust-1', prefix: '100.64.3.7', source: 'radius', end: 1764637200000 },
   },
+  'directory.source-record': {
+    summary: 'directory sources: one accounting packet or record, or one lease row, taken (accepted), answered but not applied (refused) or not answered (dropped)',
+    fields: { source: 'radius, detail or kea', outcome: 'accepted, refused or dropped', reason: 'why refused or dropped (unknown-client, bad-authenticator, malformed, user-name, unknown-subscriber, store-error…); empty when accepted' },
+    example: { source: 'radius', outcome: 'dropped', reason: 'bad-authenticator' },
+  },
   'abuse.report': {
     summary: 'abuse mailbox: an outside complaint (ARF or plain) was stored, with the source address and time it names',
     fields: { report: 'the stored report\'s id', kind: 'arf or plain', feedbackType: 'ARF Feedback-Type (abuse, fraud…), or null', source: 'the source address it blames, or null when none could be found', sourceFrom: 'where that address came from (Source-IP, X-Originating-IP, Received-SPF, Authentication-Results, Received, none)', at: 'when the reported message arrived (ms since the epoch); when the report does not say, when we received it', subscriber: 'who held the address then (null: nobody, several behind CGNAT with no port given, or no directory)', subject: 'the complaint\'s Subject as given (client text), or null' },

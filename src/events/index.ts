@@ -42,6 +42,8 @@ export interface EventMap {
   /** The directory recorded that a subscriber began or stopped holding an address (a lease, a RADIUS session, a static entry). */
   'directory.assigned': { subscriber: string; prefix: string; portLo: number | null; portHi: number | null; source: string; start: number };
   'directory.ended': { subscriber: string; prefix: string; source: string; end: number };
+  /** An address source (the RADIUS accounting server, a detail file, a Kea lease file) took a record, refused it (answered, not applied) or dropped a packet (not answered). */
+  'directory.source-record': { source: 'radius' | 'detail' | 'kea'; outcome: 'accepted' | 'refused' | 'dropped'; reason: string };
   /** An outside complaint accepted by the abuse mailbox and stored. */
   'abuse.report': { report: string; kind: 'arf' | 'plain'; feedbackType: string | null; source: string | null; sourceFrom: string; at: number; subscriber: string | null; subject: string | null };
   /** An address of the provider's own space found listed in a configured DNSBL zone. */

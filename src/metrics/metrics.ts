@@ -43,6 +43,11 @@ const RELAY_OUTCOMES = new Set<string>(['sent', 'deferred', 'bounced']);
 const NOTICE_KINDS = new Set<string>(['notify', 'quarantine', 'suspend', 'revoke-exemption', 'released']);
 const NOTICE_VIA = new Set<string>(['token', 'address', 'none']);
 const SELF_RELEASE_OUTCOMES = new Set<string>(['released', 'refused', 'csrf']);
+const SOURCES = new Set<string>(['radius', 'detail', 'kea']);
+const SOURCE_OUTCOMES = new Set<string>(['accepted', 'refused', 'dropped']);
+/** The reasons the sources give (src/directory: DropReason, RefuseReason, the followers' refusals). */
+const SOURCE_REASONS = new Set<string>(['unknown-client', 'malformed', 'not-accounting', 'bad-authenticator', 'busy', 'store-error',
+  'status', 'user-name', 'session-id', 'nas', 'address', 'time', 'invalid', 'oversize', 'unknown-subscriber']);
 // The abuse part's lists, repeated here: metrics imports only core (a test keeps them equal).
 export const ABUSE_SIGNAL_CLASSES = new Set<string>(['edge-blocked', 'edge-destinations', 'auth-failure', 'auth-lockout', 'limit-hit', 'flood', 'report', 'dnsbl']);
 export const ABUSE_ACTIONS = new Set<string>(['notify', 'quarantine', 'suspend', 'revoke-exemption']);
@@ -77,6 +82,7 @@ export class Metrics {
   readonly notices: Counter<'kind'>;
   readonly noticeViews: Counter<'via'>;
   readonly selfReleases: Counter<'outcome'>;
+  readonly sourceRecords: Counter<'source' | 'outcome' | 'reason'>;
   readonly abuseSignals: Counter<'class' | 'result'>;
   readonly abuseDecisions: Counter<'action' | 'immune'>;
   readonly casesOpen: Gauge;
@@ -126,6 +132,7 @@ export class Metrics {
     this.notices = new Counter({ name: 'portwarden_notices_sent_total', help: 'Abuse notices committed to the spool, by kind (one per contact)', labelNames: ['kind'], registers });
     this.noticeViews = new Counter({ name: 'portwarden_notice_page_views_total', help: 'Notice page views, by how the case was found (token, address, none)', labelNames: ['via'], registers });
     this.selfReleases = new Counter({ name: 'portwarden_self_releases_total', help: 'Self-releases asked for on the notice page, by outcome (released, refused, csrf)', labelNames: ['outcome'], registers });
+    this.sourceRecords = new Counter({ name: 'portwarden_directory_source_records_total', help: 'Address-source records by source (radius, detail, kea), outcome (accepted, refused, dropped) and reason', labelNames: ['source', 'outcome', 'reason'], registers });
     this.abuseSignals = new Counter({ name: 'portwarden_abuse_signals_total', help: 'Signals handed to the abuse engine, by class and result (ingested, dropped: its queue was full)', labelNames: ['class', 'result'], registers });
     this.abuseDecisions = new Counter({ name: 'portwarden_abuse_decisions_total', help: 'Abuse decisions by action, and whether the tier was immune (then not enforced)', labelNames: ['action', 'immune'], registers });
     this.casesOpen = new Gauge({
@@ -185,6 +192,9 @@ export class Metrics {
   noticeSent(kind: string, n: number): void { this.notices.inc({ kind: pick(kind, NOTICE_KINDS) }, n); }
   noticeViewed(via: string): void { this.noticeViews.inc({ via: pick(via, NOTICE_VIA) }); }
   selfRelease(outcome: string): void { this.selfReleases.inc({ outcome: pick(outcome, SELF_RELEASE_OUTCOMES) }); }
+  sourceRecord(source: string, outcome: string, reason: string): void {
+    this.sourceRecords.inc({ source: pick(source, SOURCES), outcome: pick(outcome, SOURCE_OUTCOMES), reason: reason ? pick(reason, SOURCE_REASONS) : '' });
+  }
   abuseSignal(cls: string, ingested: boolean): void { this.abuseSignals.inc({ class: pick(cls, ABUSE_SIGNAL_CLASSES), result: ingested ? 'ingested' : 'dropped' }); }
   abuseDecision(action: string, immune: boolean): void { this.abuseDecisions.inc({ action: pick(action, ABUSE_ACTIONS), immune: immune ? 'yes' : 'no' }); }
   /** Where the open-cases gauge reads at each scrape (the engine's case service, once it runs). */

@@ -8,6 +8,7 @@ import { SET_NAMES } from './compile.ts';
 import { splitCidrs } from './cidrs.ts';
 import type { Family } from './prefix.ts';
 import { formatV4 } from './format.ts';
+import { HTTP_PORT, noticeTargets } from './notice.ts';
 
 const familyOf = (set: SetName): Family => (set.endsWith('4') ? 4 : 6);
 const cidrText = (addr: string, len: number, family: Family): string => (len === (family === 4 ? 32 : 128) ? addr : `${addr}/${len}`);
@@ -29,7 +30,9 @@ const IPSET_MAXELEM = 1 << 24;
 /**
  * ipset restore script (each set filled under a temporary name, then swapped in, so lookups never see a
  * half-filled set) and iptables-restore --noflush input that rewrites only portwarden's own chains.
- * Hook once with: iptables -I FORWARD -j PW-FORWARD (and the same for ip6tables).
+ * Hook once with: iptables -I FORWARD -j PW-FORWARD, and for the notice redirect
+ * iptables -t nat -I PREROUTING -j PW-NOTICE (the same for ip6tables). PW-NOTICE is written on every load,
+ * empty when no notice address is set, so that clearing the setting also clears the redirect.
  */
 export function compileIptables(p: CompiledPolicy): IptablesOutput {
   let ipset = `# portwarden netpolicy ${p.version}: ipset restore -exist < this\n`;
@@ -64,6 +67,8 @@ export function compileIptables(p: CompiledPolicy): IptablesOutput {
       if (String(g.family) !== v) continue;
       for (const proto of protos(g)) lines.push(`-A PW-QUARANTINE-OUT -d ${g.prefix} -p ${proto} -m multiport --dports ${g.ports.replaceAll('-', ':')} -j ACCEPT`);
     }
+    const notice = noticeTargets(p).find((n) => String(n.family) === v);
+    if (notice) lines.push(`-A PW-QUARANTINE-OUT -d ${notice.addr} -p tcp --dport ${notice.port} -j ACCEPT`);
     if (s.action === 'reject') lines.push('-A PW-QUARANTINE-OUT -p tcp -j REJECT --reject-with tcp-reset');
     lines.push(`-A PW-QUARANTINE-OUT ${s.action === 'drop' ? '-j DROP' : `-j REJECT --reject-with ${v === '4' ? 'icmp-admin-prohibited' : 'icmp6-adm-prohibited'}`}`);
     lines.push('-A PW-QUARANTINE-IN -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT', '-A PW-QUARANTINE-IN -j DROP');
@@ -76,6 +81,14 @@ export function compileIptables(p: CompiledPolicy): IptablesOutput {
     if (s.relay25) lines.push(`-A PW-SMTP-IN ${m('relay', 'src')} -j ACCEPT`);
     lines.push(`-A PW-SMTP-IN ${m('relay', 'dst')} -j ACCEPT`, `-A PW-SMTP-IN ${m('server', 'dst')} -j ACCEPT`, `-A PW-SMTP-IN ${m('exempt', 'dst')} -j ACCEPT`);
     lines.push(`-A PW-SMTP-IN ${m('dynamic', 'dst')} -j DROP`, 'COMMIT');
+    // The notice redirect: quarantined sources' HTTP to the notice page, garden destinations with port 80 excepted.
+    lines.push('*nat', ':PW-NOTICE - [0:0]', '-F PW-NOTICE');
+    if (notice) {
+      const from = `${m('quarantine', 'src')} -p tcp --dport ${HTTP_PORT}`;
+      for (const g of notice.keep80) lines.push(`-A PW-NOTICE ${from} -d ${g} -j RETURN`);
+      lines.push(`-A PW-NOTICE ${from} -j DNAT --to-destination ${notice.target}`);
+    }
+    lines.push('COMMIT');
     return lines.join('\n') + '\n';
   };
   return { ipset, iptables: table('4'), ip6tables: table('6') };
@@ -111,6 +124,12 @@ export function compileIos(p: CompiledPolicy): string {
       const [gc] = splitCidrs([g.prefix], family, (addr, len) => iosAddr(family, addr, len));
       for (const proto of protos(g)) for (const [lo, hi] of portSpans(g.ports)) garden.push([proto, `${gc} ${lo === hi ? `eq ${lo}` : `range ${lo} ${hi}`}`]);
     }
+    const notice = noticeTargets(p).find((n) => n.family === family);
+    if (notice) {
+      // The notice page is in the garden; HTTP elsewhere is let through to policy routing, which runs after this ACL.
+      up.push(` remark portwarden: notice page ${notice.target}: an ACL cannot rewrite addresses; route quarantined TCP ${HTTP_PORT} to it with PBR (route-map PW-NOTICE${v === '6' ? '6' : ''} below)`);
+      garden.push(['tcp', `${iosAddr(family, notice.addr, family === 4 ? 32 : 128)} eq ${notice.port}`], ['tcp', `any eq ${HTTP_PORT}`]);
+    }
     for (const q of a('quarantine')) {
       for (const [proto, to] of garden) up.push(` permit ${proto} ${q} ${to}`);
       up.push(` ${deny} ${ipWord} ${q} any`);
@@ -126,8 +145,31 @@ export function compileIos(p: CompiledPolicy): string {
     for (const d of a('dynamic')) down.push(` ${deny} tcp any eq smtp ${d}`);
     down.push(` permit ${ipWord} any any`);
     out += up.join('\n') + '\n' + down.join('\n') + '\n';
+    if (notice) out += iosNoticeHint(v, notice.addr, a('quarantine'), notice.keep80.map((g) => splitCidrs([g], family, (addr, len) => iosAddr(family, addr, len))[0]));
   }
   return out;
+}
+
+/**
+ * IOS has no DNAT in an ACL: what the operator configures so that quarantined HTTP reaches the notice host,
+ * written as comments (the host must answer for any destination address, e.g. nft "tcp dport 80 redirect").
+ */
+function iosNoticeHint(v: '4' | '6', addr: string, quarantined: string[], keep80: string[]): string {
+  const six = v === '6' ? '6' : '';
+  const ip = v === '4' ? 'ip' : 'ipv6';
+  const acl = v === '4' ? `ip access-list extended PW-NOTICE-MATCH` : `ipv6 access-list PW-NOTICE-MATCH6`;
+  const lines = [
+    `! PBR for the notice page (not applied by this file; configure once, then reload this ACL as usual):`,
+    `! ${acl}`,
+    ...keep80.flatMap((g) => quarantined.map((q) => `!  deny tcp ${q} ${g} eq ${HTTP_PORT}`)),
+    ...quarantined.map((q) => `!  permit tcp ${q} any eq ${HTTP_PORT}`),
+    `! route-map PW-NOTICE${six} permit 10`,
+    `!  match ${ip} address PW-NOTICE-MATCH${six}`,
+    `!  set ${ip} next-hop ${addr}`,
+    `! interface <subscriber-facing>`,
+    `!  ${ip} policy route-map PW-NOTICE${six}`,
+  ];
+  return lines.join('\n') + '\n';
 }
 
 // ---------------------------------------------------------------- Junos
@@ -152,6 +194,12 @@ export function compileJunos(p: CompiledPolicy): string {
         up += term(`garden-${i}-${pr}`, `source-prefix-list pw-quarantine${v}; destination-address { ${g.prefix}; } ${proto(pr)} destination-port [ ${ports} ];`, 'accept;');
       }
     });
+    const notice = noticeTargets(p).find((n) => String(n.family) === v);
+    if (notice) {
+      // A filter cannot rewrite addresses; filter-based forwarding sends quarantined HTTP to the notice host.
+      up += term('notice-page', `source-prefix-list pw-quarantine${v}; destination-address { ${notice.addr}/${v === '4' ? 32 : 128}; } ${proto('tcp')} destination-port ${notice.port};`, 'accept;');
+      up += term('notice-http', `source-prefix-list pw-quarantine${v}; ${proto('tcp')} destination-port ${HTTP_PORT};`, `count pw-notice${v}; routing-instance pw-notice${v};`);
+    }
     up += term('quarantine', `source-prefix-list pw-quarantine${v};`, `count pw-quarantine${v}; ${p.settings.action === 'reject' ? 'reject administratively-prohibited;' : act}`);
     if (p.settings.relay25) up += term('to-relay', `destination-prefix-list pw-relay${v}; ${proto('tcp')} destination-port 25;`, 'accept;');
     up += term('allowed', `source-prefix-list { pw-relay${v}; pw-server${v}; pw-exempt${v}; } ${proto('tcp')} destination-port 25;`, 'accept;');
@@ -166,5 +214,17 @@ export function compileJunos(p: CompiledPolicy): string {
     down += '            term rest {\n                then accept;\n            }\n';
     filters += `    family ${family} {\n        filter pw-op25b-up${v} {\n${up}        }\n        filter pw-op25b-down${v} {\n${down}        }\n    }\n`;
   }
-  return `/* portwarden netpolicy ${p.version} */\npolicy-options {\n${lists}}\nfirewall {\n${filters}}\n`;
+  return `/* portwarden netpolicy ${p.version} */\npolicy-options {\n${lists}}\nfirewall {\n${filters}}\n${junosNoticeHint(p)}`;
+}
+
+/** The forwarding instances the notice-http terms name (not part of this file's configuration: the operator's). */
+function junosNoticeHint(p: CompiledPolicy): string {
+  const n = noticeTargets(p);
+  if (!n.length) return '';
+  const inst = n.map((t) => `    pw-notice${t.family} {\n        instance-type forwarding;\n        routing-options {\n`
+    + (t.family === 4 ? `            static { route 0.0.0.0/0 next-hop ${t.addr}; }\n` : `            rib pw-notice6.inet6.0 { static { route ::/0 next-hop ${t.addr}; } }\n`)
+    + '        }\n    }\n').join('');
+  return `/* The notice-http terms need these forwarding instances (filter-based forwarding; configure once, with a\n`
+    + `   rib-group that imports interface routes so the next hop resolves). The notice host must answer for any\n`
+    + `   destination address on port ${HTTP_PORT} (e.g. nft "tcp dport ${HTTP_PORT} redirect").\nrouting-instances {\n${inst}}\n*/\n`;
 }

@@ -108,7 +108,8 @@ export class NftApplier {
       const n = elems === undefined ? 0 : elems.split(',').length;
       if (n !== p.sets[name].length) return `set ${name} has ${n} elements, expected ${p.sets[name].length}`;
     }
-    for (const c of ['forward', 'smtp_out', 'smtp_in', 'quarantine_out', 'quarantine_in']) {
+    const notice = p.settings.notice4 || p.settings.notice6 ? ['notice'] : [];
+    for (const c of ['forward', 'smtp_out', 'smtp_in', 'quarantine_out', 'quarantine_in', ...notice]) {
       if (!text.includes(`\tchain ${c} {`)) return `chain ${c} missing`;
     }
     return null;

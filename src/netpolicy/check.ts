@@ -7,7 +7,7 @@
 // path trusts "equal shape = only elements differ".
 import { policyHashes, SET_NAMES, type CompiledGarden, type CompiledPolicy, type SetName } from './compile.ts';
 import { formatAll } from './format.ts';
-import { ACTIONS, GARDEN_PROTOS, checkIface, checkPorts, checkPrefix, fail, isObj, isOneOf, ok, type EdgeSettings, type Result } from './model.ts';
+import { ACTIONS, GARDEN_PROTOS, checkIface, checkNotice, checkPorts, checkPrefix, fail, isObj, isOneOf, ok, type EdgeSettings, type Result } from './model.ts';
 import { parseRange } from './prefix.ts';
 import { compare, newScratch, parseWords, stride } from './words.ts';
 
@@ -40,7 +40,17 @@ function checkSettings(v: unknown): Result<EdgeSettings> {
   const action = v.action;
   if (typeof action !== 'string' || !isOneOf(ACTIONS, action)) return fail(`settings.action: ${show(action)} is not one of ${ACTIONS.join(', ')}`);
   if (typeof v.relay25 !== 'boolean') return fail(`settings.relay25: ${show(v.relay25)} is not true or false`);
-  return ok({ subscriberIfaces: sub.value, upstreamIfaces: up.value, action, relay25: v.relay25 });
+  const out: EdgeSettings = { subscriberIfaces: sub.value, upstreamIfaces: up.value, action, relay25: v.relay25 };
+  // A notice address is written bare into a dnat rule: only its canonical text passes.
+  for (const f of [4, 6] as const) {
+    const key = `notice${f}` as const, n = v[key];
+    if (n === undefined) continue;
+    const r = typeof n === 'string' ? checkNotice(n, f) : fail(`${show(n)} is not an address`);
+    if (!r.ok) return fail(`settings.${key}: ${r.error}`);
+    if (r.value !== n) return fail(`settings.${key}: ${show(n)} is not in canonical form`);
+    out[key] = r.value;
+  }
+  return ok(out);
 }
 
 function checkGarden(v: unknown): Result<CompiledGarden[]> {

@@ -147,9 +147,11 @@ const commands: Record<string, Cmd> = {
     run: (_a, v, c) => list(c, v, c.policy.listGarden(), (g) => [g.prefix, g.proto, g.ports, g.note], ['PREFIX', 'PROTO', 'PORTS', 'NOTE']),
   },
   'edge set': {
-    usage: 'policy edge set [--subscriber-if ppp*,eth1] [--upstream-if eth0] [--action reject|icmp|drop] [--relay25 yes|no] --reason R\n'
-      + '  (an empty interface list means pure address matching)',
-    options: { 'subscriber-if': { type: 'string' }, 'upstream-if': { type: 'string' }, action: { type: 'string' }, relay25: { type: 'string' }, ...change },
+    usage: 'policy edge set [--subscriber-if ppp*,eth1] [--upstream-if eth0] [--action reject|icmp|drop] [--relay25 yes|no] [--notice4 ADDR[:PORT]] [--notice6 [ADDR]:PORT] --reason R\n'
+      + '  (an empty interface list means pure address matching; --notice4/--notice6: quarantined hosts\' HTTP goes to that\n'
+      + '  notice page inside the walled garden, port 80 when none is given; "" removes the redirect)',
+    options: { 'subscriber-if': { type: 'string' }, 'upstream-if': { type: 'string' }, action: { type: 'string' }, relay25: { type: 'string' },
+      notice4: { type: 'string' }, notice6: { type: 'string' }, ...change },
     run: (_a, v, c) => {
       const patch: Partial<EdgeSettings> = {};
       const ifs = (k: string): string[] => s(v, k).split(',').map((x) => x.trim()).filter(Boolean);
@@ -157,6 +159,8 @@ const commands: Record<string, Cmd> = {
       if (v['upstream-if'] !== undefined) patch.upstreamIfaces = ifs('upstream-if');
       if (v.action !== undefined) { const a = s(v, 'action'); if (!isOneOf(ACTIONS, a)) return -1; patch.action = a; }
       if (v.relay25 !== undefined) { if (!['yes', 'no'].includes(s(v, 'relay25'))) return -1; patch.relay25 = s(v, 'relay25') === 'yes'; }
+      if (v.notice4 !== undefined) patch.notice4 = s(v, 'notice4');
+      if (v.notice6 !== undefined) patch.notice6 = s(v, 'notice6');
       return done(c.policy.setSettings(patch, who(v, c)), c, 'edge settings updated');
     },
   },
@@ -169,7 +173,8 @@ const commands: Record<string, Cmd> = {
       const st = snap.settings;
       c.out(`version ${p.version}\n`
         + `edge: subscriber-if ${st.subscriberIfaces.join(',') || '(address matching)'}; upstream-if ${st.upstreamIfaces.join(',') || '(address matching)'}; `
-        + `action ${st.action}; subscribers reach provider relays on 25: ${st.relay25 ? 'yes' : 'no'}\n`
+        + `action ${st.action}; subscribers reach provider relays on 25: ${st.relay25 ? 'yes' : 'no'}; `
+        + `quarantined HTTP to the notice page: ${[st.notice4, st.notice6].filter(Boolean).join(' ') || 'no'}\n`
         + `pools ${snap.pools.length}, relays ${snap.relays.length}, exemptions in force ${snap.exemptions.length}, `
         + `quarantined ${snap.quarantines.length}, walled garden ${snap.garden.length}\n`);
       for (const [k, items] of Object.entries(p.sets)) if (items.length) c.out(`  ${k.padEnd(12)} ${items.length <= 8 ? items.join(' ') : `${items.slice(0, 8).join(' ')} … (${items.length})`}\n`);
@@ -227,14 +232,16 @@ const commands: Record<string, Cmd> = {
     },
   },
   agent: {
-    usage: 'policy agent --url https://HOST:PORT[/v1/netpolicy] --token-file FILE [--edge NAME] [--ca FILE] [--pin sha256/BASE64]... [--interval MS] [--netns NAME]\n'
+    usage: 'policy agent --url https://HOST:PORT[/v1/netpolicy] --token-file FILE [--edge NAME] [--ca FILE] [--pin sha256/BASE64]... [--wait S] [--interval MS] [--netns NAME]\n'
       + '  runs on an edge router: pulls compiled policy, checks every field, applies it, reports blocked-attempt counters.\n'
+      + '  Each pull asks the server to hold it up to --wait seconds (default 50, 0 = off) until the policy changes (push);\n'
+      + '  a server that does not hold pulls is pulled every --interval ms (default 250).\n'
       + '  --token-file holds "EDGE-NAME TOKEN" (the line from the server\'s netpolicy.tokenFile) or the bare token with --edge.\n'
       + '  The server is verified against the system CAs, or --ca FILE (e.g. the server\'s own self-signed cert.pem);\n'
       + '  --pin adds a check of the SHA-256 of its public key (SPKI; the server logs it as spkiPin at start)',
     options: {
       url: { type: 'string' }, 'token-file': { type: 'string' }, edge: { type: 'string' }, interval: { type: 'string' }, netns: { type: 'string' },
-      ca: { type: 'string' }, pin: { type: 'string', multiple: true },
+      wait: { type: 'string' }, ca: { type: 'string' }, pin: { type: 'string', multiple: true },
     },
 
     run: async (_a, v, c) => {
@@ -259,10 +266,12 @@ const commands: Record<string, Cmd> = {
         c.err('policy: the token file holds "EDGE-NAME TOKEN", or the token alone with --edge NAME; a name given both ways must agree\n');
         return 2;
       }
+      const wait = v.wait === undefined ? 50 : /^\d{1,3}$/.test(s(v, 'wait')) ? Number(s(v, 'wait')) : -1;
+      if (wait < 0) { c.err('policy: --wait is whole seconds (0 turns push off)\n'); return 2; }
       const applier = new NftApplier({ runner: nftRunner({ netns: s(v, 'netns') || undefined }), logger: c.logger });
       const agent = new PolicyAgent({
         url: url.href, token, edge, applier, logger: c.logger, trust: { ca, pins },
-        intervalMs: Number(s(v, 'interval')) || 250,
+        intervalMs: Number(s(v, 'interval')) || 250, waitSeconds: wait,
       });
       await agent.run(c.signal ?? new AbortController().signal);
       return 0;

@@ -30,8 +30,11 @@ export function parsePin(text: string): string | null {
 
 export function httpsCall(url: URL, opts: {
   method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; trust: TlsTrust; timeoutMs: number; maxBytes: number;
+  /** Ends the exchange early (the agent stopping while a long poll is held). */
+  signal?: AbortSignal;
 }): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
+    if (opts.signal?.aborted) { reject(new Error('aborted')); return; }
     const pins = opts.trust.pins ?? [];
     const req = httpsRequest(url, {
       method: opts.method,
@@ -59,6 +62,9 @@ export function httpsCall(url: URL, opts: {
     });
     // One deadline for the whole exchange: a server that drips bytes cannot hold the agent.
     const deadline = setTimeout(() => req.destroy(new Error(`no answer in ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    const abort = (): void => { req.destroy(new Error('aborted')); };
+    opts.signal?.addEventListener('abort', abort, { once: true });
+    req.on('close', () => opts.signal?.removeEventListener('abort', abort));
     req.on('error', (e) => { clearTimeout(deadline); reject(e); });
     req.end(opts.body);
   });

@@ -74,6 +74,9 @@ function compileSettings(s: EdgeSettings): EdgeSettings {
     upstreamIfaces: [...new Set(s.upstreamIfaces)].sort(),
     action: s.action,
     relay25: s.relay25,
+    // Only when set: a policy without notices keeps the version it had before they existed.
+    ...(s.notice4 ? { notice4: s.notice4 } : {}),
+    ...(s.notice6 ? { notice6: s.notice6 } : {}),
   };
 }
 
@@ -173,10 +176,19 @@ export class PolicyCompiler {
 
 export interface SetDelta { set: SetName; add: string[]; remove: string[] }
 
+function sameElements(x: readonly string[], y: readonly string[]): boolean {
+  if (x === y) return true;
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
 /** Element changes that turn a's sets into b's; empty when they are equal. */
 export function diffSets(a: Record<string, readonly string[]>, b: Record<string, readonly string[]>): SetDelta[] {
   const out: SetDelta[] = [];
   for (const set of SET_NAMES) {
+    // Most changes touch one set: an equal list costs one pass of comparisons, not two hash sets of its elements.
+    if (sameElements(a[set] ?? [], b[set] ?? [])) continue;
     const before = new Set(a[set] ?? []), after = new Set(b[set] ?? []);
     const add = [...after].filter((e) => !before.has(e));
     const remove = [...before].filter((e) => !after.has(e));

@@ -13,6 +13,7 @@ import { PolicyCompiler, type CompiledPolicy } from './compile.ts';
 import { fail, isObj, ok, type Result } from './model.ts';
 import { formatAddr, parseRange } from './prefix.ts';
 import { PolicyStore } from './store.ts';
+import { PolicyWaiters, type WaitOutcome } from './push.ts';
 
 export interface EdgeToken { edge: string; token: string }
 
@@ -28,8 +29,17 @@ export interface PolicyHttpOptions {
   maxReportEntries?: number;
   /** Counters older than this are deleted; default 7 days. */
   reportRetentionMs?: number;
-  /** Each blocked source of an accepted report is published as edge.blocked, after it is stored (abuse reads them). */
+  /**
+   * Each blocked source of an accepted report is published as edge.blocked, after it is stored (abuse reads them);
+   * policy.changed wakes the edges waiting for a new policy.
+   */
   bus?: EventBus;
+  /** Pulls held at once waiting for a change (long poll); default 48. The HTTP layer keeps it below its connection cap. */
+  maxWaiters?: number;
+  /** Longest wait an edge may ask for; default 55 s (under the 60 s idle limit of common proxies). */
+  maxWaitMs?: number;
+  /** While edges wait, how often the store is checked for changes no event announced; default 2 s. */
+  recheckMs?: number;
 }
 
 export interface AgentReport {
@@ -120,6 +130,17 @@ export interface EdgeEndpoint {
   report(edge: string, body: string | Buffer | undefined): Promise<Counts>;
   /** Settles when the startup prune of stale counters is done (never rejects: a failure is logged). */
   readonly ready: Promise<void>;
+  /** The longest wait granted; a longer ask is cut to it. */
+  readonly maxWaitMs: number;
+  /**
+   * Long poll: settles when the policy's version is no longer `have`, after `ms`, when this edge waits again
+   * ("replaced"), when too many wait ("full", at once) or at close ("closed"). `cancel` when the connection goes.
+   */
+  wait(edge: string, have: string, ms: number): { outcome: Promise<WaitOutcome>; cancel: () => void };
+  /** Requests waiting now. */
+  waiting(): number;
+  /** Answers every waiter and stops listening to the bus: the listener is closing. */
+  close(): void;
 }
 
 export function createEdgeEndpoint(opts: PolicyHttpOptions): EdgeEndpoint {
@@ -158,6 +179,11 @@ export function createEdgeEndpoint(opts: PolicyHttpOptions): EdgeEndpoint {
     if (cache?.policy !== p) { cache = { policy: p, body: JSON.stringify(p) }; remember(p); }
     return cache;
   };
+  const waiters = new PolicyWaiters(async () => { const c = await compiled(); return { version: c.policy.version, body: c.body }; }, {
+    maxWaiters: opts.maxWaiters ?? 48, recheckMs: opts.recheckMs ?? 2000,
+    onError: (err) => log.error({ event: 'netpolicy', err: String(err) }, 'netpolicy: checking the policy for waiting edges failed'),
+  });
+  const unsubscribe = opts.bus?.subscribe('policy.changed', () => waiters.poke());
 
   const report = async (edge: string, body: string | Buffer | undefined): Promise<Counts> => {
     const text = body === undefined ? '' : body.toString();
@@ -201,5 +227,9 @@ export function createEdgeEndpoint(opts: PolicyHttpOptions): EdgeEndpoint {
     },
     compiled: async () => { const c = await compiled(); return { version: c.policy.version, body: c.body }; },
     report,
+    maxWaitMs: opts.maxWaitMs ?? 55_000,
+    wait: (edge, have, ms) => waiters.wait(edge, have, ms),
+    waiting: () => waiters.size,
+    close() { unsubscribe?.(); waiters.close(); },
   };
 }

@@ -3,9 +3,12 @@
 // in the state store (pools by class, relays, exemptions with expiry,
 // quarantine with a walled garden, edge interfaces, reject-or-drop; every change
 // audited) is compiled to nftables (applied atomically), iptables + ipset,
-// Cisco IOS and Junos ACL text, and a PBL-style DNSBL zone for rbldnsd. An edge
-// agent pulls the compiled policy over HTTP with a token and reports the
-// blocked-attempt counters that abuse reads (G6).
+// Cisco IOS and Junos ACL text, and a PBL-style DNSBL zone for rbldnsd; with a
+// notice address set, quarantined hosts' HTTP is redirected to the notice page
+// (nft/iptables DNAT; policy-routing hints for IOS and Junos). An edge agent
+// pulls the compiled policy over HTTPS with a token — each pull held by the
+// server until the policy changes (long-poll push) — and reports the
+// blocked-attempt counters that abuse reads (G6) and the version it applied.
 // Trusts: the state store and its callers for what policy is (every input is
 // still validated). The edge endpoint trusts an edge's token for its name only,
 // and bounds every report. The agent trusts the server it verified over TLS

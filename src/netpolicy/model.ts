@@ -45,6 +45,13 @@ export interface EdgeSettings {
   action: Action;
   /** Subscribers in blocked space may reach provider relays on 25 (legacy submission, REQUIREMENTS A3). */
   relay25: boolean;
+  /**
+   * The notice page inside the walled garden, "192.0.2.80:80" (canonical: address and port): quarantined
+   * IPv4 sources' TCP port 80 is redirected to it (DNAT on Linux edges), and they may reach it. Absent: no redirect.
+   */
+  notice4?: string;
+  /** The same for IPv6 sources, "[2001:db8::80]:80". */
+  notice6?: string;
 }
 export const DEFAULT_SETTINGS: EdgeSettings = { subscriberIfaces: [], upstreamIfaces: [], action: 'reject', relay25: true };
 
@@ -101,6 +108,29 @@ export function checkPorts(text: string): Result<string> {
 export function checkIface(name: string): Result<string> {
   if (!/^[A-Za-z0-9_.:@-]{1,15}\*?$/.test(name) && name !== '*') return fail(`bad interface name: ${JSON.stringify(name)}`);
   return ok(name);
+}
+
+/**
+ * A notice address as "ADDR[:PORT]" ("[ADDR]:PORT" for IPv6) → its canonical text with the port (80 when
+ * none is given). An address, never a name: the edge rewrites packets to it, and a name would need DNS there.
+ */
+export function checkNotice(text: string, family: 4 | 6): Result<string> {
+  const bad = fail(`notice${family}: ${JSON.stringify(text)} is not an IPv${family} address with an optional port (${family === 4 ? '192.0.2.80:8080' : '[2001:db8::80]:8080'})`);
+  const m = family === 4 ? /^([0-9.]+)(?::(\d{1,5}))?$/.exec(text) : /^\[([0-9A-Fa-f:.]+)\](?::(\d{1,5}))?$|^([0-9A-Fa-f:.]+)$/.exec(text);
+  if (!m) return bad;
+  const addr = m[1] ?? m[3];
+  const r = parseRange(addr);
+  if (!r || r.family !== family || r.lo !== r.hi || addr.includes('/')) return bad;
+  const port = Number(m[2] ?? 80);
+  if (port < 1 || port > 65535) return fail(`notice${family}: port ${m[2]} is not 1-65535`);
+  const a = formatRange(r);
+  return ok(family === 4 ? `${a}:${port}` : `[${a}]:${port}`);
+}
+
+/** The address and port of a canonical notice text. */
+export function noticeParts(text: string): { addr: string; port: number } {
+  const i = text.lastIndexOf(':');
+  return { addr: text.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(text.slice(i + 1)) };
 }
 
 export function isOneOf<T extends string>(list: readonly T[], v: string): v is T {

@@ -8,11 +8,13 @@
 //     counted per source (G6) and refused;
 //  3. practice 6 (inbound from source port 25): only relays, servers and exempt hosts receive it. Stateless on
 //     purpose: a spoofed SYN-ACK or data segment is dropped whether or not conntrack knows the flow (G3).
+//  4. with a notice address set, a nat chain in the same table sends quarantined sources' HTTP to the notice page.
 // Telemetry rules come before the blocking rule and are separate from it: when a dynamic set is full the
 // update fails and ends its rule, and that must never skip the block.
 import type { CompiledPolicy, SetDelta, SetName } from './compile.ts';
 import { SET_NAMES, diffSets } from './compile.ts';
 import type { Action } from './model.ts';
+import { HTTP_PORT, noticeTargets, type NoticeTarget } from './notice.ts';
 
 export const NFT_TABLE = 'portwarden';
 
@@ -105,6 +107,9 @@ export function compileNft(p: CompiledPolicy, opts: NftOptions = {}): string {
     const l4 = g.proto === 'both' ? 'meta l4proto { tcp, udp } th' : g.proto;
     return `${ip} daddr ${g.prefix} ${l4} dport ${ports} accept`;
   });
+  const notices = noticeTargets(p);
+  // The notice page is in the garden whether or not an entry names it: the redirect below sends HTTP there.
+  for (const n of notices) garden.push(`${n.family === 4 ? 'ip' : 'ip6'} daddr ${n.addr} tcp dport ${n.port} accept`);
   if (s.action === 'reject') garden.push('meta l4proto tcp counter reject with tcp reset');
   garden.push(s.action === 'drop' ? 'counter drop' : 'counter reject with icmpx admin-prohibited');
 
@@ -113,8 +118,25 @@ export function compileNft(p: CompiledPolicy, opts: NftOptions = {}): string {
   out += chain('smtp_out', outRules);
   out += chain('smtp_in', inRules);
   out += chain('forward', fwd, 'type filter hook forward priority filter; policy accept;');
+  if (notices.length) out += chain('notice', noticeRules(notices), 'type nat hook prerouting priority dstnat; policy accept;');
   out += '}\n';
   return out;
+}
+
+/**
+ * Quarantined sources' new TCP connections to port 80 are rewritten to the notice page (RFC 6561 §5.4's
+ * walled garden; prerouting, so the forward chain then sees the notice address, which the garden allows).
+ * Garden destinations that allow port 80 themselves keep it. Replies are un-NATed by conntrack.
+ */
+function noticeRules(notices: readonly NoticeTarget[]): string[] {
+  const rules: string[] = [];
+  for (const n of notices) {
+    const ip = n.family === 4 ? 'ip' : 'ip6';
+    const from = `${ip} saddr @quarantine${n.family} tcp dport ${HTTP_PORT}`;
+    for (const g of n.keep80) rules.push(`${from} ${ip} daddr ${g} accept`);
+    rules.push(`${from} counter dnat ${ip} to ${n.target}`);
+  }
+  return rules;
 }
 
 /** One nft transaction changing set elements only: deletions first, so merged ranges never overlap in flight. */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock, silentLogger } from '../core/index.ts';
 import { openStore } from '../store/index.ts';
-import { serveEdge } from '../../test/lib/http.ts';
+import { serveEdge, tempStore } from '../../test/lib/http.ts';
 import { PolicyCompiler, PolicyStore, compilePolicy, runPolicyCommand } from './index.ts';
 
 async function fresh() {
@@ -83,6 +83,14 @@ test('CLI: add, list, compile, diff, help; usage errors exit 2', async () => {
     assert.equal(await run('exempt add 198.51.100.9 --bogus'), 2);
     assert.equal(await run('show'), 0);
     assert.match(out, /exemptions in force 1/);
+    assert.match(out, /quarantined HTTP to the notice page: no/);
+    assert.equal(await run('edge set --notice4 192.0.2.80:8080 --notice6 2001:db8::80 --reason notice'), 0);
+    assert.equal(await run('edge set --notice4 portal.isp.example --reason notice'), 1);
+    assert.match(err, /not an IPv4 address/);
+    assert.equal(await run('show'), 0);
+    assert.match(out, /quarantined HTTP to the notice page: 192\.0\.2\.80:8080 \[2001:db8::80\]:80/);
+    assert.equal(await run('compile --format nft'), 0);
+    assert.match(out, /dnat ip to 192\.0\.2\.80:8080/);
   } finally { await done(); }
 });
 
@@ -207,4 +215,31 @@ test('prefixes stored before the canonical form are rewritten once at open; a co
     assert.deepEqual([await col('netpolicy_quarantine'), await col('netpolicy_exempt'), await col('netpolicy_garden')], [['2001:db8::42'], ['203.0.113.7'], ['192.0.2.53']]);
     await store.close();
   } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('notice addresses: an address of its family with an optional port, stored canonically; a name, a prefix or a bad port is refused; "" clears', async () => {
+  const { store, close } = await tempStore();
+  try {
+    const p = await PolicyStore.open(store, new ManualClock(0));
+    const by = { actor: 't', reason: 'notice' };
+    const before = compilePolicy(await p.snapshot()).version;
+    for (const [patch, why] of [
+      [{ notice4: 'notice.isp.example' }, /notice4: "notice\.isp\.example" is not an IPv4 address/],
+      [{ notice4: '192.0.2.0/24' }, /is not an IPv4 address/],
+      [{ notice4: '192.0.2.80:0' }, /port 0 is not 1-65535/],
+      [{ notice4: '192.0.2.80:65536' }, /port 65536 is not 1-65535/],
+      [{ notice6: '192.0.2.80' }, /notice6: .* is not an IPv6 address/],
+      [{ notice6: '2001:db8::80:8080]' }, /is not an IPv6 address/],
+    ] as const) {
+      const r = await p.setSettings(patch, by);
+      assert.ok(!r.ok && why.test(r.error), `${JSON.stringify(patch)}: ${JSON.stringify(r)}`);
+    }
+    assert.ok((await p.setSettings({ notice4: '192.0.2.80', notice6: '[2001:DB8:0::80]:8080' }, by)).ok);
+    assert.deepEqual([(await p.settings()).notice4, (await p.settings()).notice6], ['192.0.2.80:80', '[2001:db8::80]:8080']);
+    assert.notEqual(compilePolicy(await p.snapshot()).version, before);
+    assert.ok((await p.setSettings({ notice4: '', notice6: '' }, by)).ok);
+    const s = await p.settings();
+    assert.ok(!('notice4' in s) && !('notice6' in s), JSON.stringify(s));
+    assert.equal(compilePolicy(await p.snapshot()).version, before, 'a policy without notices has the version it had before notices existed');
+  } finally { await close(); }
 });

@@ -7,7 +7,7 @@ import { MIGRATIONS } from './schema.ts';
 import type { PartName, PolicySource } from './compile.ts';
 import { parseRange } from './prefix.ts';
 import {
-  DEFAULT_SETTINGS, checkIface, checkPorts, checkPrefix, fail, ok,
+  DEFAULT_SETTINGS, checkIface, checkNotice, checkPorts, checkPrefix, fail, ok,
   type EdgeSettings, type Exemption, type GardenEntry, type GardenProto, type PolicySnapshot, type Pool,
   type PoolClass, type Quarantine, type Relay, type RelayKind, type Result,
 } from './model.ts';
@@ -277,7 +277,16 @@ export class PolicyStore implements PolicyRepository {
       const r = checkIface(name);
       if (!r.ok) return r;
     }
-    const next = { ...(await this.settings()), ...patch };
+    const next: EdgeSettings = { ...(await this.settings()), ...patch };
+    // A notice address is canonical in the store (the compiled version must not depend on its spelling); "" clears it.
+    for (const f of [4, 6] as const) {
+      const key = `notice${f}` as const;
+      if (patch[key] === undefined) continue;
+      if (patch[key] === '') { delete next[key]; continue; }
+      const r = checkNotice(patch[key], f);
+      if (!r.ok) return r;
+      next[key] = r.value;
+    }
     return this.change(c, 'settings.set', 'edge', patch, async (tx) => {
       await tx.run(UPSERT.edgeSetting, [JSON.stringify(next)]);
       return ok(undefined);

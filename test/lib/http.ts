@@ -5,11 +5,11 @@ import type { SecureContextOptions } from 'node:tls';
 import { silentLogger, type Logger } from '../../src/core/index.ts';
 import { createHttpListener, edgeRoutes, metricsRoutes, type HttpListener } from '../../src/http/index.ts';
 import type { Metrics } from '../../src/metrics/index.ts';
-import { createEdgeEndpoint, type PolicyHttpOptions } from '../../src/netpolicy/index.ts';
+import { createEdgeEndpoint, type EdgeEndpoint, type PolicyHttpOptions } from '../../src/netpolicy/index.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { tempDir } from './tools.ts';
 
-export interface Served { listener: HttpListener; port: number; url: string; close(): Promise<void> }
+export interface Served { listener: HttpListener; port: number; url: string; close(): Promise<void>; edge?: EdgeEndpoint }
 
 async function bind(listener: HttpListener): Promise<Served> {
   const port = await listener.listen('127.0.0.1', 0);
@@ -30,9 +30,10 @@ export async function serveMetrics(metrics: Pick<Metrics, 'registry'>, logger: L
 export async function serveEdge(opts: PolicyHttpOptions & { tls?: SecureContextOptions; maxConnections?: number },
   before?: (l: HttpListener) => void): Promise<Served> {
   const listener = createHttpListener({ name: 'netpolicy', logger: opts.logger, tls: opts.tls, maxConnections: opts.maxConnections });
-  edgeRoutes(listener.app, createEdgeEndpoint(opts), { logger: opts.logger });
+  const edge = createEdgeEndpoint(opts);
+  edgeRoutes(listener.app, edge, { logger: opts.logger });
   before?.(listener);
-  return bind(listener);
+  return { ...(await bind(listener)), edge };
 }
 
 /** A real SQLite store in a temp dir for tests of parts that may not open one themselves (src/http). */

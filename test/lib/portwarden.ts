@@ -87,7 +87,8 @@ export class Portwarden {
     child.stderr!.on('data', (d) => { stderr += d; });
     const want = new Set<string>();
     const ready = new Promise<void>((res, rej) => {
-      const t = setTimeout(() => rej(new Error(`portwarden did not start in 20 s: ${stderr}`)), 20000);
+      // A start that hangs must not outlive the test: the child would keep the test process alive for ever.
+      const t = setTimeout(() => { child.kill('SIGKILL'); rej(new Error(`portwarden did not start in 45 s: ${stderr}`)); }, 45_000);
       child.on('exit', (code) => { clearTimeout(t); rej(new Error(`portwarden exited with ${code}: ${stderr}`)); });
       createInterface({ input: child.stdout! }).on('line', (line) => {
         let rec: Record<string, unknown>;

@@ -14,6 +14,10 @@ export const HOSTS = {
   static: { side: 'sub', v4: '203.0.113.10', v6: '2001:db8:3::10' },
   relay: { side: 'up', v4: '192.0.2.25', v6: '2001:db8:ff::25' },
   outside: { side: 'up', v4: '192.0.2.100', v6: '2001:db8:ff::100' },
+  /** The walled garden's notice page (HTTP servers are started by the tests that need them: serveHttp). */
+  notice: { side: 'up', v4: '192.0.2.80', v6: '2001:db8:ff::80' },
+  /** An outside web server. */
+  web: { side: 'up', v4: '192.0.2.180', v6: '2001:db8:ff::180' },
 } as const;
 export type HostName = keyof typeof HOSTS;
 
@@ -43,6 +47,24 @@ for p in sys.argv[1:]:
     threading.Thread(target=serve, args=(int(p),), daemon=True).start()
 print('ready', flush=True)
 threading.Event().wait()
+`;
+
+// Answers every GET with the marker given (any path, any Host), IPv4 and IPv6.
+const HTTP = `
+import socket, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        b = (sys.argv[2] + '\\n').encode()
+        self.send_response(200); self.send_header('content-length', str(len(b))); self.end_headers(); self.wfile.write(b)
+    def log_message(self, *a): pass
+class S(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+    def server_bind(self):
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0); super().server_bind()
+s = S(('::', int(sys.argv[1])), H)
+print('ready', flush=True)
+s.serve_forever()
 `;
 
 // Connects to every "addr port" target in parallel; prints "addr port open|refused|timeout".
@@ -139,8 +161,26 @@ export class Lab {
     await this.listen('exempt', [25]);
   }
 
+  /** An HTTP server on one host and port answering `marker` to every GET; stopped by destroy(). */
+  serveHttp(host: HostName, port: number, marker: string): Promise<void> {
+    return this.spawnReady(host, ['python3', '-c', HTTP, String(port), marker]);
+  }
+
+  /** What an HTTP GET from a host gets: the body, or "curl exit N" when none came. */
+  httpGet(from: HostName, url: string): string {
+    try {
+      return this.exec(this.hosts[from].ns, ['curl', '-sS', '-g', '--max-time', '3', url]).trim();
+    } catch (err) {
+      return `curl exit ${(err as { status?: number }).status}`;
+    }
+  }
+
   private listen(host: HostName, ports: number[]): Promise<void> {
-    const child = spawn('ip', ['netns', 'exec', this.hosts[host].ns, 'python3', '-c', LISTENER, ...ports.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    return this.spawnReady(host, ['python3', '-c', LISTENER, ...ports.map(String)]);
+  }
+
+  private spawnReady(host: HostName, argv: string[]): Promise<void> {
+    const child = spawn('ip', ['netns', 'exec', this.hosts[host].ns, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.children.push(child);
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`listener in ${host} did not start`)), 5000);

@@ -101,7 +101,10 @@ const garden = entries({
 // The quarantine's remove is a release: give it that name too, as the CLI and the desk say it.
 quarantine[2] = { ...quarantine[2], name: 'policy.quarantine.release', summary: 'release a quarantined prefix' };
 
-const Settings = Type.Object({ subscriberIfaces: Type.Array(Type.String()), upstreamIfaces: Type.Array(Type.String()), action: lit(ACTIONS), relay25: Type.Boolean() });
+const Settings = Type.Object({ subscriberIfaces: Type.Array(Type.String()), upstreamIfaces: Type.Array(Type.String()), action: lit(ACTIONS), relay25: Type.Boolean(),
+  notice4: Type.Optional(Type.String({ description: 'the notice page quarantined IPv4 HTTP is redirected to, ADDR:PORT' })),
+  notice6: Type.Optional(Type.String({ description: 'the same for IPv6, [ADDR]:PORT' })) });
+const Notice = (f: 4 | 6) => Type.Optional(Type.String({ maxLength: 64, description: `the notice page's IPv${f} address inside the walled garden, ${f === 4 ? 'ADDR[:PORT]' : '[ADDR]:PORT or ADDR'} (port 80 when none); "" removes the redirect` }));
 
 export const policySettingsShow = operation({
   name: 'policy.settings.show', summary: 'the edge settings', scope: 'read', mutates: false, http: { method: 'GET', path: '/policy/settings' },
@@ -110,10 +113,10 @@ export const policySettingsShow = operation({
 });
 
 export const policySettingsSet = operation({
-  name: 'policy.settings.set', summary: 'change the edge settings (an empty interface list means pure address matching)', scope: 'admin', mutates: true,
+  name: 'policy.settings.set', summary: 'change the edge settings (an empty interface list means pure address matching; notice4/notice6 redirect quarantined HTTP)', scope: 'admin', mutates: true,
   http: { method: 'POST', path: '/policy/settings' },
   input: Input({ subscriberIfaces: Type.Optional(Type.Array(Str('interface'), { maxItems: 64 })), upstreamIfaces: Type.Optional(Type.Array(Str('interface'), { maxItems: 64 })),
-    action: Type.Optional(lit(ACTIONS)), relay25: Type.Optional(Type.Boolean()), ...change }),
+    action: Type.Optional(lit(ACTIONS)), relay25: Type.Optional(Type.Boolean()), notice4: Notice(4), notice6: Notice(6), ...change }),
   output: Done, object: () => 'policy settings',
   async run(i, c, deps: AppDeps) {
     const { reason: _r, by: _b, ...patch } = i;

@@ -3,7 +3,10 @@ import { DEFAULT_SETTINGS, type PolicySnapshot } from '../model.ts';
 
 const t0 = Date.UTC(2026, 0, 1);
 
-/** Interfaces named, reject with TCP reset, adjacent exemptions (merged into one range), both families. */
+/**
+ * Interfaces named, reject with TCP reset, adjacent exemptions (merged into one range), both families; the
+ * notice redirect for both (IPv4 to a garden entry that already allows port 80, IPv6 to a port no entry names).
+ */
 export const edgePolicy: PolicySnapshot = {
   at: t0,
   pools: [
@@ -33,7 +36,7 @@ export const edgePolicy: PolicySnapshot = {
     { prefix: '2001:db8::53', proto: 'both', ports: '53', note: 'resolver' },
     { prefix: '203.0.113.128/25', proto: 'tcp', ports: '443,8000-8100', note: 'remediation' },
   ],
-  settings: { subscriberIfaces: ['veth-sub', 'ppp*'], upstreamIfaces: ['eth0'], action: 'reject', relay25: true },
+  settings: { subscriberIfaces: ['veth-sub', 'ppp*'], upstreamIfaces: ['eth0'], action: 'reject', relay25: true, notice4: '192.0.2.80:80', notice6: '[2001:db8::80]:8080' },
 };
 
 /** Pure address matching, silent drop, no relay access on 25, nothing exempt or quarantined. */
