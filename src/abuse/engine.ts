@@ -6,7 +6,7 @@
 // acknowledgements are tracked again; windows come back from the evidence as
 // each subscriber's next signal loads its state.
 import { SIGNAL_CLASSES, type AbuseEngine, type AbuseEngineOptions, type Signal, type SignalClass } from './types.ts';
-import { EdgeTracker, newStats, type AbuseStats, type Ctx } from './engine/context.ts';
+import { EdgeTracker, inGarden, newStats, type AbuseStats, type Ctx } from './engine/context.ts';
 import { published } from './engine/decide.ts';
 import { applied, enforce, follow, leave, noticeFor } from './engine/enforce.ts';
 import { Pipeline } from './engine/pipeline.ts';
@@ -38,7 +38,7 @@ function valid(s: Signal): boolean {
 export async function openAbuseEngine(o: AbuseEngineOptions): Promise<RunningAbuseEngine> {
   const store = new CaseStore(o.db);
   await store.probe();
-  const ctx: Ctx = { o, store, book: new RuleBook(o.rules, o.weights), subs: new Map(), edges: new EdgeTracker(), stats: newStats() };
+  const ctx: Ctx = { o, store, book: new RuleBook(o.rules, o.weights), subs: new Map(), edges: new EdgeTracker(), stats: newStats(), garden: new Map() };
   const queue = new SignalQueue(o.queueSize);
   const pipeline = new Pipeline(ctx, await store.maxIds());
 
@@ -76,6 +76,7 @@ export async function openAbuseEngine(o: AbuseEngineOptions): Promise<RunningAbu
   const seen = new Map<number, string[]>();
   for (const e of await store.enforcedEdges()) seen.set(e.decision, [...(seen.get(e.decision) ?? []), e.edge]);
   for (const d of await store.activeWithRevision()) ctx.edges.track(d, seen.get(d.id));
+  for (const d of await store.activeQuarantines()) inGarden(ctx, d.subscriber, d.id, true);
   await lane(() => sweep(ctx, true));
 
   const unsubs = [
@@ -83,13 +84,18 @@ export async function openAbuseEngine(o: AbuseEngineOptions): Promise<RunningAbu
       if (ctx.edges.due(e.edge, e.revision).length) lane(() => applied(ctx, e.edge, e.revision)).catch(logged('recording an edge acknowledgement'));
     }),
     o.bus.subscribe('directory.assigned', (e) => {
-      lane(() => follow(ctx, e.subscriber, e.prefix, e.portLo)).catch(logged('following a lease change'));
+      if (ctx.garden.has(e.subscriber)) lane(() => follow(ctx, e.subscriber, e.prefix, e.portLo)).catch(logged('following a lease change'));
     }),
     o.bus.subscribe('directory.ended', (e) => {
-      lane(() => leave(ctx, e.subscriber, e.prefix)).catch(logged('following a lease end'));
+      if (ctx.garden.has(e.subscriber)) lane(() => leave(ctx, e.subscriber, e.prefix)).catch(logged('following a lease end'));
     }),
   ];
-  const timer = setInterval(() => { lane(() => sweep(ctx)).catch(logged('the sweep')); }, SWEEP_MS);
+  const housekeeping = async (): Promise<void> => {
+    await pipeline.saveScores();
+    await sweep(ctx);
+    pipeline.evictIdle(o.clock.now());
+  };
+  const timer = setInterval(() => { lane(housekeeping).catch(logged('the sweep')); }, SWEEP_MS);
   timer.unref();
   let stopped = false;
 
@@ -104,15 +110,15 @@ export async function openAbuseEngine(o: AbuseEngineOptions): Promise<RunningAbu
       return true;
     },
     dropped: () => queue.dropped,
-    stats: () => ({ ...ctx.stats, dropped: queue.dropped, unattributed: { ...ctx.stats.unattributed }, decisions: { ...ctx.stats.decisions } }),
+    stats: () => ({ ...ctx.stats, dropped: queue.dropped, held: ctx.subs.size, queued: queue.length, unattributed: { ...ctx.stats.unattributed }, decisions: { ...ctx.stats.decisions } }),
     unattributed: async (limit = 100) => store.listUnattributed(Math.min(Math.max(1, limit), 1000)),
-    flush: () => lane(async () => { await drainOnce(); await sweep(ctx); }),
+    flush: () => lane(async () => { await drainOnce(); await housekeeping(); }),
     async stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
       for (const u of unsubs) u();
-      await lane(drainOnce);
+      await lane(async () => { await drainOnce(); await pipeline.saveScores(); });
     },
   };
 }

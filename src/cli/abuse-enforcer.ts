@@ -4,7 +4,8 @@
 // queued mail). Each method returns exactly what it changed, so that a release
 // undoes that and nothing else: a prefix already quarantined (by the desk, by
 // another case) or an account already disabled (by an operator) is left to
-// whoever did it. Every policy change is the policy store's audited Change with
+// whoever did it; an account disabled by us carries "[abuse] " in its reason,
+// and a release enables it only while it still does. Every policy change is the policy store's audited Change with
 // actor "abuse"; account changes and holds are written to the app's audit log
 // with the system actor "abuse".
 //
@@ -51,6 +52,8 @@ export interface EnforcerParts {
 }
 
 export const ENFORCER_ACTOR = 'abuse';
+/** Marks an account's disabled reason as ours: a release enables only what still carries it. */
+export const SUSPEND_MARK = '[abuse] ';
 type Revoked = Array<{ prefix: string; customer: string; expiresAt: number | null }>;
 
 /** RFC 5952 text, a single host as a bare address (the policy store's and the directory's spelling); null when no prefix. */
@@ -130,8 +133,16 @@ export function createEnforcer(p: EnforcerParts): Enforcer {
     },
 
     async unquarantine(prefixes, reason) {
+      const now = new Map((await policy.listQuarantines()).map((q) => [q.prefix, q]));
       for (const raw of prefixes) {
         const key = canonicalPrefix(raw)?.key ?? raw;
+        const q = now.get(key);
+        if (!q) continue; // released by hand meanwhile: nothing left to undo
+        if (q.by !== ENFORCER_ACTOR) {
+          // Removed and quarantined again by an operator since (policy quarantine add): theirs now.
+          logger.warn({ event: 'abuse-enforce', action: 'unquarantine', prefix: key, by: visible(q.by) }, 'quarantined since by someone else; left in the garden');
+          continue;
+        }
         const r = await policy.release(key, change(reason));
         // Released by hand meanwhile (policy quarantine remove): nothing left to undo.
         if (!r.ok && !r.error.startsWith('no such entry')) logger.error({ event: 'abuse-enforce', action: 'unquarantine', prefix: visible(key), err: r.error }, 'release refused by the policy store');
@@ -144,20 +155,27 @@ export function createEnforcer(p: EnforcerParts): Enforcer {
       for (const a of list) {
         if (a.status === 'disabled') {
           // The same reason is this decision's own earlier attempt (it failed after the disable and is retried): ours to undo.
-          if (a.disabledReason === reason) suspended.push(a.login);
+          if (a.disabledReason === SUSPEND_MARK + reason) suspended.push(a.login);
           continue; // else disabled by someone else: theirs to undo
         }
-        await accounts.disable(a.login, reason);
+        await accounts.disable(a.login, SUSPEND_MARK + reason);
         suspended.push(a.login);
         await audit('abuse.suspend', `account ${a.login}`, reason, { subscriber });
       }
       const held: string[] = [];
-      if (spool) {
-        for (const a of list) {
-          const r = await holdMessages(spool, { account: a.login }, `held by abuse: ${reason}`.replace(/[\r\n]+/g, ' ').slice(0, 200));
+      if (spool && list.length) {
+        // One pass over the queue for all the accounts (each file's envelope is read once: O(queue)).
+        const logins = new Set(list.map((a) => a.login));
+        const byAccount = new Map<string, string[]>();
+        for (const m of await listQueue(spool, ['active', 'deferred'])) {
+          const acct = norm(m.account ?? '');
+          if (logins.has(acct)) byAccount.set(acct, [...(byAccount.get(acct) ?? []), m.id]);
+        }
+        for (const [login, ids] of byAccount) {
+          const r = await holdMessages(spool, { ids }, `held by abuse: ${reason}`.replace(/[\r\n]+/g, ' ').slice(0, 200));
           held.push(...r.done);
-          if (r.failed.length) logger.error({ event: 'abuse-enforce', action: 'hold', account: visible(a.login), failed: r.failed }, 'some queued messages could not be held');
-          if (r.done.length) await audit('abuse.hold', `queue account=${a.login}`, reason, { ids: r.done });
+          if (r.failed.length) logger.error({ event: 'abuse-enforce', action: 'hold', account: visible(login), failed: r.failed }, 'some queued messages could not be held');
+          if (r.done.length) await audit('abuse.hold', `queue account=${login}`, reason, { ids: r.done });
         }
       }
       logger.warn({ event: 'abuse-enforce', action: 'suspend', subscriber: visible(subscriber), accounts: suspended.map((l) => visible(l)), held: held.length });
@@ -168,6 +186,11 @@ export function createEnforcer(p: EnforcerParts): Enforcer {
       for (const login of logins) {
         const a = await accounts.get(login);
         if (!a) continue; // removed meanwhile
+        if (a.status === 'disabled' && !a.disabledReason?.startsWith(SUSPEND_MARK)) {
+          // Disabled again since, by an operator (a confirmed compromise, say): theirs now, left as it is.
+          logger.warn({ event: 'abuse-enforce', action: 'unsuspend', account: visible(a.login), reason: visible(a.disabledReason ?? '') }, 'disabled since by someone else; left disabled');
+          continue;
+        }
         if (a.status === 'disabled') await accounts.enable(login);
         await audit('abuse.unsuspend', `account ${a.login}`, reason, {});
         const stillHeld = spool ? (await listQueue(spool, ['hold'])).filter((m) => norm(m.account ?? '') === a.login).length : 0;

@@ -71,13 +71,16 @@ test('edge counters: the increase since the last report of that edge and source;
   assert.deepEqual(report('e1', 'not-an-address', 3, 1), []);
 });
 
-test('edge counters: the oldest updated source is forgotten past the cap (its next total counts whole)', () => {
-  const { bus, seen } = rig({ maxEdgeSources: 2 });
+test('edge counters: a source not reported while a generation of others was is forgotten (its next total counts whole)', () => {
+  const { bus, seen } = rig({ maxEdgeSources: 4 });
   for (const s of ['192.0.2.1', '192.0.2.2', '192.0.2.1', '192.0.2.3']) bus.publish('edge.blocked', { edge: 'e', source: s, packets: 5, destinations: 0 });
   seen.length = 0;
   bus.publish('edge.blocked', { edge: 'e', source: '192.0.2.1', packets: 6, destinations: 0 });
   bus.publish('edge.blocked', { edge: 'e', source: '192.0.2.2', packets: 6, destinations: 0 });
   assert.deepEqual(seen.map((s) => [s.address, s.amount]), [['192.0.2.1', 1], ['192.0.2.2', 6]]);
+  const seeded = rig({ maxEdgeSources: 4, baseline: ['192.0.2.1', '192.0.2.2', '192.0.2.3'].map((source) => ({ edge: 'e', source, packets: 5, destinations: 0 })) });
+  for (const s of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) seeded.bus.publish('edge.blocked', { edge: 'e', source: s, packets: 6, destinations: 0 });
+  assert.deepEqual(seeded.seen.map((s) => s.amount), [1, 1, 6], 'one generation of the baseline is kept: the strongest first');
 });
 
 test('counterDelta and unsubscribe', () => {

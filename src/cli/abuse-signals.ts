@@ -8,7 +8,9 @@
 // added, and start over when the element expires: the signal is the increase
 // since the last report of that edge and source, and a total below the last one
 // is a fresh element whose whole total is new. The last totals seen are kept in
-// memory (oldest dropped past `maxEdgeSources`) and seeded at start from the
+// memory in two generations of maxEdgeSources/2 each (a source not reported
+// while a whole generation of others was is forgotten: its next total counts
+// whole; cheaper than reordering an LRU at every report) and seeded at start from the
 // policy store's last stored report, so that a restart does not count every
 // source's whole history again (that alone could cross the bot threshold).
 //
@@ -23,9 +25,9 @@ export interface SignalsOptions {
   bus: EventBus;
   sink: SignalSink;
   clock?: Clock;
-  /** Last totals per edge and source kept; the oldest updated is forgotten past this (default 200 000). */
+  /** Last totals per edge and source kept, at most (default 200 000): two generations of half as many. */
   maxEdgeSources?: number;
-  /** The last stored totals (PolicyStore.blocked()), the baseline of the first report after a start. */
+  /** The last stored totals (PolicyStore.blocked(), strongest first), the baseline of the first report after a start; the first maxEdgeSources/2 are kept. */
   baseline?: ReadonlyArray<{ edge: string; source: string; packets: number; destinations: number }>;
 }
 
@@ -48,12 +50,19 @@ export function counterDelta(prev: number | undefined, now: number): number {
 export function subscribeSignals(o: SignalsOptions): () => void {
   const { bus, sink } = o;
   const clock = o.clock ?? systemClock;
-  const max = Math.max(1, o.maxEdgeSources ?? 200_000);
-  const last = new Map<string, { packets: number; destinations: number }>();
+  const gen = Math.max(1, Math.ceil((o.maxEdgeSources ?? 200_000) / 2));
+  type Totals = { packets: number; destinations: number };
+  let cur = new Map<string, Totals>();
+  let old = new Map<string, Totals>();
+  const remember = (key: string, t: Totals): void => {
+    cur.set(key, t);
+    if (cur.size >= gen) { old = cur; cur = new Map(); }
+  };
   const keyOf = (edge: string, source: string): string => `${edge}\u0000${source}`;
-  for (const b of o.baseline ?? []) {
+  // At most one generation: a second would push the first (the strongest, as blocked() sorts them) out.
+  for (const b of (o.baseline ?? []).slice(0, gen)) {
     const a = canonicalAddress(b.source);
-    if (a) last.set(keyOf(b.edge, a), { packets: total(b.packets), destinations: total(b.destinations) });
+    if (a) remember(keyOf(b.edge, a), { packets: total(b.packets), destinations: total(b.destinations) });
   }
 
   const emit = (cls: SignalClass, address: string | null, s: Partial<Signal> & { origin: string; detail: Signal['detail'] }): void => {
@@ -66,13 +75,11 @@ export function subscribeSignals(o: SignalsOptions): () => void {
     const address = canonicalAddress(e.source);
     if (!address) return;
     const key = keyOf(e.edge, address);
-    const prev = last.get(key);
+    const prev = cur.get(key) ?? old.get(key);
     const now = { packets: total(e.packets), destinations: total(e.destinations) };
     const dp = counterDelta(prev?.packets, now.packets);
     const dd = counterDelta(prev?.destinations, now.destinations);
-    last.delete(key); // re-inserted last: the Map's order is the update order
-    last.set(key, now);
-    if (last.size > max) last.delete(last.keys().next().value!);
+    remember(key, now);
     const detail = { edge: e.edge, packets: now.packets, destinations: now.destinations };
     if (dp > 0) emit('edge-blocked', address, { amount: dp, origin: `edge:${e.edge}`, detail });
     if (dd > 0) emit('edge-destinations', address, { amount: dd, origin: `edge:${e.edge}`, detail });

@@ -15,9 +15,10 @@ import { AUDIT_MIGRATIONS, AuditLog, type AppDeps } from '../app/index.ts';
 import { ABUSE_ACTIONS, ABUSE_SIGNAL_CLASSES, createMetrics, subscribeMetrics } from '../metrics/index.ts';
 import { ACTION_KINDS, SIGNAL_CLASSES, type AbuseEngine, type AbuseEngineOptions, type CaseService, type Signal } from '../abuse/index.ts';
 import { parseConfigWithSource } from '../config/index.ts';
+import { openDirectory } from '../directory/index.ts';
 import { FakeCases } from '../../test/lib/abuse-fakes.ts';
 import { tempDir } from '../../test/lib/tools.ts';
-import { NO_HOLDERS, abuseService, floodSubscriberRuns, startAbuse, type AbuseWiring } from './abuse-wiring.ts';
+import { abuseService, floodSubscriberRuns, startAbuse, type AbuseWiring } from './abuse-wiring.ts';
 
 const RULES = `
 abuse:
@@ -38,14 +39,15 @@ async function rig(t: { after(fn: () => Promise<void>): void }, yaml = RULES, ac
   const spool = await Spool.open(join(dir.path, 'spool'), { logger });
   const accounts = await AccountStore.open(store);
   const policy = await PolicyStore.open(store, { now: () => Date.now() });
-  const app: AppDeps = { clock: { now: () => Date.now() }, logger, audit: new AuditLog(store.db), accounts, policy, spool };
+  const directory = await openDirectory(store, { clock: { now: () => Date.now() }, logger });
+  const app: AppDeps = { clock: { now: () => Date.now() }, logger, audit: new AuditLog(store.db), accounts, policy, spool, directory };
   const fake = { opened: [] as AbuseEngineOptions[], signals: [] as Signal[], stopped: 0, cases: new FakeCases() };
   const open = async (o: AbuseEngineOptions): Promise<AbuseEngine> => {
     fake.opened.push(o);
     return { cases: fake.cases, ingest: (s) => { fake.signals.push(s); return accept; }, flush: async () => {}, dropped: () => 0, stop: async () => { fake.stopped++; } };
   };
   const w: AbuseWiring = { cfg, logger, bus, store, app, accounts, spool, metrics, open };
-  t.after(async () => { await spool.close(); await store.close(); dir.remove(); });
+  t.after(async () => { await directory.close(); await spool.close(); await store.close(); dir.remove(); });
   return { w, fake, bus, app, metrics, logger, policy, cfg };
 }
 
@@ -53,16 +55,14 @@ const scrape = async (m: ReturnType<typeof createMetrics>, name: string): Promis
   (await m.registry.metrics()).split('\n').filter((l) => l.startsWith(name));
 
 test('the engine is opened with the config\'s rules and weights, the enforcer and notices; app.cases is set; signals flow; stop undoes it', async (t) => {
-  const { w, fake, bus, app, metrics, logger } = await rig(t);
+  const { w, fake, bus, app, metrics } = await rig(t);
   const running = await startAbuse(w);
   const o = fake.opened[0];
   assert.deepEqual(o.rules.map((r) => [r.name, r.action, r.threshold]), [['two-floods', 'suspend', 100]]);
   assert.equal(o.weights.flood, 60);
   assert.equal(o.weights['auth-lockout'], 20, 'the other classes keep their defaults');
   assert.deepEqual([o.halfLifeMinutes, o.closeAfterDays, o.queueSize], [360, 14, 200_000]);
-  assert.equal(o.directory, NO_HOLDERS, 'no directory here: a lookup that knows no holder');
-  assert.deepEqual(await o.directory.holdersAt('192.0.2.1', Date.now()), []);
-  assert.ok(logger.records.some((r) => r.event === 'abuse' && /directory does not run here/.test(String(r.msg))));
+  assert.equal(o.directory, app.directory, 'the node\'s directory');
   assert.ok(o.notices && typeof o.notices.send === 'function');
   assert.equal(typeof o.enforcer.policyRevision, 'function');
   assert.equal(await o.enforcer.policyRevision(), await w.app.policy!.revision());
@@ -89,6 +89,14 @@ test('the engine is opened with the config\'s rules and weights, the enforcer an
   bus.publish('limit.flood', { rule: 'r', account: 'z@isp.example', subscriber: 'sub-1', clientIp: '192.0.2.7', suspend: true, source: 'submission' });
   assert.equal(fake.signals.length, 1, 'no signal after stop');
   assert.deepEqual(await scrape(metrics, 'portwarden_abuse_cases_open'), ['portwarden_abuse_cases_open 0'], 'no engine, none open');
+});
+
+test('no directory: the start is refused, nothing half wired', async (t) => {
+  const { w, fake, app } = await rig(t);
+  delete app.directory;
+  await assert.rejects(startAbuse(w), /needs the subscriber directory/);
+  assert.equal(fake.opened.length, 0);
+  assert.equal(app.cases, undefined);
 });
 
 test('a full queue: the signal is counted as dropped', async (t) => {

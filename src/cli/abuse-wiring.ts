@@ -1,8 +1,7 @@
 // The abuse engine as a service of the node (when abuse.enabled): opened on the
-// node's state store with the rules and weights of the config, the directory
-// (app.directory; a lookup that knows no holder when the directory does not run
-// here), the Enforcer over the real policy store, accounts and spool, and the
-// notice sender (notices go through our own spool and relay). It sets
+// node's state store with the rules and weights of the config, the subscriber
+// directory (app.directory), the Enforcer over the real policy store, accounts
+// and spool, and the notice sender (notices go through our own spool and relay). It sets
 // app.cases, so the operations (CLI through the control socket, the admin API)
 // and the notice page reach the cases, and starts the bus → signals adapter.
 // Stopped in reverse: the adapter first, then app.cases, then the engine (which
@@ -19,7 +18,6 @@ import type { AccountStore } from '../auth/index.ts';
 import type { Spool } from '../spool/index.ts';
 import type { AppDeps } from '../app/index.ts';
 import type { Metrics } from '../metrics/index.ts';
-import type { HolderLookup } from '../directory/index.ts';
 import { ABUSE_MIGRATIONS, openAbuseEngine, parseRules, parseWeights, type AbuseEngine, type AbuseEngineOptions, type CaseService, type SignalSink } from '../abuse/index.ts';
 import { createEnforcer } from './abuse-enforcer.ts';
 import { subscribeSignals } from './abuse-signals.ts';
@@ -45,9 +43,6 @@ export interface AbuseWiring {
 
 /** Whether the issue-11 flood subscriber runs: not when the engine handles floods. */
 export const floodSubscriberRuns = (cfg: Config): boolean => !cfg.abuse.enabled;
-
-/** No directory on this node: nobody held any address (signals that name their subscriber still count). */
-export const NO_HOLDERS: HolderLookup = { holdersAt: async () => [], currentOf: async () => [], subscriber: async () => null };
 
 /** The engine's sink as the producers use it: every signal counted, ingested or dropped. */
 export function countingSink(sink: SignalSink, metrics: Metrics): SignalSink {
@@ -75,8 +70,8 @@ export async function startAbuse(w: AbuseWiring): Promise<RunningAbuse> {
   const a = cfg.abuse;
   const policy = app.policy;
   if (!policy) throw new Error('the abuse engine needs the network policy store');
-  const directory = app.directory ?? NO_HOLDERS;
-  if (!app.directory) logger.warn({ event: 'abuse' }, 'the subscriber directory does not run here: signals are joined only to subscribers their accounts name; no address has a holder');
+  const directory = app.directory;
+  if (!directory) throw new Error('the abuse engine needs the subscriber directory (who held an address, contacts, tiers)');
   const enforcer = createEnforcer({ policy, accounts: w.accounts, spool: w.spool, audit: app.audit, clock, logger: logger.child({ part: 'abuse' }) });
   await w.store.migrate(ABUSE_MIGRATIONS);
   const engine = await (w.open ?? openAbuseEngine)({
@@ -89,14 +84,14 @@ export async function startAbuse(w: AbuseWiring): Promise<RunningAbuse> {
   const maxEdgeSources = 200_000;
   let off: () => void = () => {};
   try {
-    off = subscribeSignals({ bus, sink, clock, maxEdgeSources, baseline: await policy.blocked(maxEdgeSources) });
+    off = subscribeSignals({ bus, sink, clock, maxEdgeSources, baseline: await policy.blocked(maxEdgeSources / 2) });
   } catch (err) {
     await engine.stop();
     throw err;
   }
   app.cases = engine.cases;
   w.metrics.setCasesOpen(() => countOpen(engine.cases));
-  logger.info({ event: 'abuse', rules: parseRules(a.rules).map((r) => `${r.name}:${r.action}`), directory: app.directory ? 'yes' : 'no' }, 'abuse engine running');
+  logger.info({ event: 'abuse', rules: parseRules(a.rules).map((r) => `${r.name}:${r.action}`) }, 'abuse engine running');
   return {
     engine, sink,
     async stop() {

@@ -77,7 +77,8 @@ export type LimitsGate = LimitsPort & DecisionPort;
  * (and charged) without it, and the message, if they pass, is accepted into hold/ with the
  * reason "held: over limit <rule>" (the decision at the end of data).
  */
-export function limitsPort(limits: Limits, store: LimitStore, helpUrl: string, bus: EventBus): LimitsGate {
+/** `floodSuspends`: the issue-11 flood subscriber runs (abuse disabled), so a rule's `suspend` is done at once and the reply may say so. */
+export function limitsPort(limits: Limits, store: LimitStore, helpUrl: string, bus: EventBus, floodSuspends = true): LimitsGate {
   const plans = new WeakMap<LimitContext, LimitPlan>();
   const holds = new WeakMap<LimitContext, string>();
   const planOf = (ctx: LimitContext): LimitPlan => {
@@ -103,7 +104,7 @@ export function limitsPort(limits: Limits, store: LimitStore, helpUrl: string, b
     const rule = d.hit?.rule;
     if (d.outcome === 'flood') {
       if (rule) bus.publish('limit.flood', { rule: rule.id, account: ctx.account, subscriber: ctx.subscriber, clientIp: ctx.ip, suspend: rule.suspend, source: 'submission' });
-      return REPLIES.flood(helpUrl, rule?.suspend === true);
+      return REPLIES.flood(helpUrl, floodSuspends && rule?.suspend === true);
     }
     if (d.outcome === 'unavailable') return REPLIES.limitsUnavailable;
     return REPLIES.limited(rule, d.retryAfterMs, helpUrl);

@@ -147,7 +147,7 @@ export class PortwardenNode {
     if (floodSubscriberRuns(cfg)) suspendOnFlood(bus, this.accounts, logger); // else the abuse engine's rules suspend
     this.bf = bruteForce(cfg, this.limitStore, logger, normalizeLogin,
       cfg.limits.store === 'redis' ? undefined : await KnownPrefixTable.open(this.store), this.where, bus);
-    this.limitsGate = cfg.limits.enabled ? limitsPort(this.limits, this.limitStore, cfg.submission.helpUrl, bus) : undefined;
+    this.limitsGate = cfg.limits.enabled ? limitsPort(this.limits, this.limitStore, cfg.submission.helpUrl, bus, floodSubscriberRuns(cfg)) : undefined;
   }
 
   private async buildRelay(): Promise<void> {

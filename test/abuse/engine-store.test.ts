@@ -69,6 +69,28 @@ for (const b of backends) {
       assert.deepEqual((await r.engine.cases.list({ after: next.id })).map((x) => x.id), [c.id], 'paging by id');
     });
 
+    test('a batch of hundreds of subscribers is written in chunks and read back whole', async (t) => {
+      const r = await rig({ cfg: await b.config() });
+      t.after(() => r.close());
+      for (let i = 0; i < 300; i++) {
+        r.dir.addSubscriber(`s${i}`);
+        r.dir.assign(`s${i}`, `198.51.${i >> 8}.${i & 255}`, T0 - DAY);
+        r.engine.ingest(signal({ class: 'auth-failure', at: T0, address: `198.51.${i >> 8}.${i & 255}`, detail: { n: i } }));
+        r.engine.ingest(signal({ class: 'auth-failure', at: T0, address: `198.51.${i >> 8}.${i & 255}` }));
+        r.engine.ingest(signal({ class: 'auth-failure', at: T0 + 1, address: `198.0.2.${i & 255}`, origin: `edge:e${i}` }));
+      }
+      await r.engine.flush();
+      await r.restart();
+      const cases = await r.engine.cases.list({ limit: 1000 });
+      assert.equal(cases.length, 300);
+      assert.ok(cases.every((c) => c.score === 2 && c.lastSignalAt === T0));
+      const ev = await r.store.db.all<{ amount: number; count: number; detail: string }>('SELECT amount, count, detail FROM abuse_evidence ORDER BY id');
+      assert.equal(ev.length, 300);
+      assert.ok(ev.every((e) => e.amount === 2 && e.count === 2));
+      assert.deepEqual(JSON.parse(ev[299].detail), { n: 299 });
+      assert.equal((await r.engine.unattributed(1000)).length, 300);
+    });
+
     test('one open case per subscriber is enforced by the store itself', async (t) => {
       const r = await rig({ cfg: await b.config() });
       t.after(() => r.close());

@@ -39,11 +39,15 @@ export interface AbuseStats {
   immune: number;
   /** Enforcement calls that failed (retried by the sweep). */
   enforceFailures: number;
+  /** Now: subscribers whose state is in memory (active within the longest window). */
+  held: number;
+  /** Now: signals waiting in the queue. */
+  queued: number;
 }
 
 export function newStats(): AbuseStats {
   return {
-    ingested: 0, dropped: 0, invalid: 0, processed: 0, failed: 0, casesOpened: 0, immune: 0, enforceFailures: 0,
+    ingested: 0, dropped: 0, invalid: 0, processed: 0, failed: 0, casesOpened: 0, immune: 0, enforceFailures: 0, held: 0, queued: 0,
     unattributed: { 'no-holder': 0, ambiguous: 0, 'no-address': 0, 'lookup-error': 0 },
     decisions: { notify: 0, quarantine: 0, suspend: 0, 'revoke-exemption': 0 },
   };
@@ -73,6 +77,20 @@ export interface Ctx {
   readonly subs: Map<string, SubState>;
   readonly edges: EdgeTracker;
   readonly stats: AbuseStats;
+  /** Subscribers with a quarantine in force → its decisions (lease events for anyone else cost nothing). */
+  readonly garden: Map<string, Set<number>>;
 }
 
-export const normSubscriber = (s: string): string => s.trim().toLowerCase();
+export function inGarden(ctx: Ctx, subscriber: string, decision: number, on: boolean): void {
+  let set = ctx.garden.get(subscriber);
+  if (on) {
+    if (!set) ctx.garden.set(subscriber, (set = new Set()));
+    set.add(decision);
+  } else if (set) {
+    set.delete(decision);
+    if (!set.size) ctx.garden.delete(subscriber);
+  }
+}
+
+/** Directory ids are trimmed and lower-cased; most already are, and then no new string is made. */
+export const normSubscriber = (s: string): string => (/^[a-z0-9._:@+-]*$/.test(s) ? s : s.trim().toLowerCase());

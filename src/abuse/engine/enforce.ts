@@ -5,9 +5,9 @@
 // next start) tries again. Then the notice, and later the edges' acknowledgements.
 import { evidenceLines } from '../notice/evidence.ts';
 import type { Detail, NoticeRequest } from '../types.ts';
-import type { Ctx } from './context.ts';
+import { inGarden, type Ctx } from './context.ts';
 import { selfReleaseCheck } from './release.ts';
-import { caseKey, decisionKey, emptyUndo, type DecisionRow, type Undo } from './store.ts';
+import { caseKey, decisionKey, emptyUndo, type CaseStore, type DecisionRow, type Undo } from './store.ts';
 
 const RETRY_MS = 30_000;
 const uniq = (xs: string[]): string[] => [...new Set(xs)];
@@ -61,9 +61,10 @@ export async function enforce(ctx: Ctx, d: DecisionRow): Promise<boolean> {
     d.attempts++;
     return false;
   }
+  if (retry) text += ` (attempt ${d.attempts + 1}: an earlier one failed or was cut short)`;
   await store.transaction(async (tx) => {
     await tx.markEnforced(d.id, undo, revision);
-    await tx.timeline(d.caseId, o.clock.now(), 'enforced', 'engine', text, { decision: decisionKey(d.id), revision });
+    await tx.timeline(d.caseId, o.clock.now(), 'enforced', 'engine', text, { decision: decisionKey(d.id), revision, attempts: d.attempts + 1 });
   });
   d.state = 'active';
   d.undo = undo;
@@ -72,44 +73,44 @@ export async function enforce(ctx: Ctx, d: DecisionRow): Promise<boolean> {
   const mine = st?.blocking.find((b) => b.id === d.id);
   if (mine) Object.assign(mine, { state: 'active', undo, revision });
   ctx.edges.track(d);
+  if (d.action === 'quarantine') inGarden(ctx, d.subscriber, d.id, true);
   return true;
 }
 
-/** Sends the decision's notice once (the decision's notice state says whether it went). */
+/** Sends the decision's notice once (the decision's notice state says whether it went; written with its timeline entry). */
 export async function noticeFor(ctx: Ctx, d: DecisionRow): Promise<void> {
   if (d.notice !== 'pending') return;
-  const state = await sendNotice(ctx, d.caseId, d.subscriber, d.action, d.until, decisionKey(d.id));
-  d.notice = state;
-  await ctx.store.setNotice(d.id, state);
+  d.notice = await sendNotice(ctx, d.caseId, d.subscriber, d.action, d.until, decisionKey(d.id), (tx, state) => tx.setNotice(d.id, state));
 }
 
-/** A notice of `kind` for the case; the timeline says what happened to it. */
+type NoticeOutcome = 'sent' | 'none' | 'failed';
+
+/** A notice of `kind` for the case; the timeline says what happened to it (and `mark` records it in the same transaction). */
 export async function sendNotice(ctx: Ctx, caseId: number, subscriber: string, kind: NoticeRequest['kind'], until: number | null,
-  decision: string | null): Promise<'sent' | 'none' | 'failed'> {
+  decision: string | null, mark?: (tx: CaseStore, state: NoticeOutcome) => Promise<void>): Promise<NoticeOutcome> {
   const { o, store } = ctx;
-  const at = (): number => o.clock.now();
   const data: Detail = decision ? { decision, kind } : { kind };
-  if (!o.notices) {
-    await store.timeline(caseId, at(), 'notice', 'engine', `no ${kind} notice was sent: no notice sender is configured`, data);
-    return 'none';
-  }
+  const record = async (state: NoticeOutcome, text: string, extra: Detail = {}): Promise<NoticeOutcome> => {
+    await store.transaction(async (tx) => {
+      await tx.timeline(caseId, o.clock.now(), 'notice', 'engine', text, { ...data, ...extra });
+      await mark?.(tx, state);
+    });
+    return state;
+  };
+  if (!o.notices) return record('none', `no ${kind} notice was sent: no notice sender is configured`);
+  let queueIds: string[], contacts: string[];
   try {
-    const contacts = (await o.directory.subscriber(subscriber))?.contacts ?? [];
-    if (!contacts.length) {
-      await store.timeline(caseId, at(), 'notice', 'engine', `no ${kind} notice was sent: the subscriber has no contact address`, data);
-      return 'none';
-    }
+    contacts = (await o.directory.subscriber(subscriber))?.contacts ?? [];
+    if (!contacts.length) return record('none', `no ${kind} notice was sent: the subscriber has no contact address`);
     const evidence = evidenceLines(await store.evidenceOf(caseId));
     // a notice about nothing restricted, or about a release, has nothing to self-release
     const selfRelease = kind === 'notify' || kind === 'released' ? { allowed: false, why: 'nothing is restricted', quietSince: null, left: 0 } : await selfReleaseCheck(ctx, caseId);
-    const r = await o.notices.send({ kind, caseId: caseKey(caseId), subscriber, contacts, evidence, until, selfRelease });
-    await store.timeline(caseId, at(), 'notice', 'engine', `${kind} notice queued for ${contacts.length} contact(s)`, { ...data, queueIds: r.queueIds.join(' ') });
-    return 'sent';
+    queueIds = (await o.notices.send({ kind, caseId: caseKey(caseId), subscriber, contacts, evidence, until, selfRelease })).queueIds;
   } catch (err) {
     o.logger.error({ event: 'abuse', case: caseKey(caseId), err: String(err) }, 'abuse engine: a notice could not be queued');
-    await store.timeline(caseId, at(), 'notice', 'engine', `the ${kind} notice could not be queued`, { ...data, error: String(err).slice(0, 300) });
-    return 'failed';
+    return record('failed', `the ${kind} notice could not be queued`, { error: String(err).slice(0, 300) });
   }
+  return record('sent', `${kind} notice queued for ${contacts.length} contact(s)`, { queueIds: queueIds.join(' ') });
 }
 
 /** directory.assigned: an active quarantine of the subscriber takes the new prefix too (recorded for the release). */

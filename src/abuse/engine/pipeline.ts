@@ -9,10 +9,19 @@ import type { Signal } from '../types.ts';
 import { normSubscriber, type Ctx, type UnattributedReason } from './context.ts';
 import { decide, recordDecision, type NewDecision } from './decide.ts';
 import { addPoints } from './scoring.ts';
-import { coalesceInto, copyDetail, evidenceKey, loadSub, pruneRows, SubState, type PendingRow } from './state.ts';
+import { COALESCE_MS, coalesceInto, evidenceKey, loadSub, pruneRows, SubState, type PendingRow } from './state.ts';
 import { caseKey, type CaseStore } from './store.ts';
 
-type Joined = { sub: string } | { reason: UnattributedReason };
+/** A subscriber id, or why there is none (one shared object per reason: the join allocates nothing per signal). */
+type Joined = string | { reason: UnattributedReason };
+const WHY: Record<UnattributedReason, { reason: UnattributedReason }> = {
+  'no-holder': { reason: 'no-holder' }, ambiguous: { reason: 'ambiguous' }, 'no-address': { reason: 'no-address' }, 'lookup-error': { reason: 'lookup-error' },
+};
+
+const SCORE_EVERY_MS = 30_000;
+const scoreRow = (st: SubState): { id: number; subscriber: string; openedAt: number; score: number; scoreAt: number; lastSignalAt: number | null } => ({
+  id: st.caseId as number, subscriber: st.subscriber, openedAt: st.openedAt, score: st.score, scoreAt: st.scoreAt, lastSignalAt: st.lastSignalAt,
+});
 
 interface Batch {
   now: number;
@@ -26,6 +35,8 @@ export class Pipeline {
   private readonly ctx: Ctx;
   /** Unattributed rows of the current minute, by reason and key. */
   private readonly orphans = new Map<string, PendingRow>();
+  /** Cases whose score changed since it was last written. */
+  private readonly unsaved = new Set<SubState>();
   private lookupErrorLogged = 0;
   /** The last evidence and unattributed ids used (the engine is the only writer of those tables). */
   private readonly ids: { evidence: number; unattributed: number };
@@ -46,14 +57,14 @@ export class Pipeline {
       await this.ensureStates(joined, now);
       for (let i = 0; i < signals.length; i++) {
         const j = joined[i];
-        if ('sub' in j) this.apply(b, ctx.subs.get(j.sub) as SubState, signals[i]);
+        if (typeof j === 'string') this.apply(b, ctx.subs.get(j) as SubState, signals[i]);
         else this.orphan(b, j.reason, signals[i]);
       }
       for (const st of b.scored) if (st.fired.length) decisions.push(...await decide(ctx, st, now));
       await ctx.store.transaction((tx) => this.write(tx, b, decisions));
     } catch (err) {
       // What the batch changed in memory is dropped: those subscribers are read back from the store at their next signal.
-      for (const st of b.scored) { ctx.subs.delete(st.subscriber); st.fired = []; }
+      for (const st of b.scored) { ctx.subs.delete(st.subscriber); st.fired = []; this.unsaved.delete(st); }
       this.orphans.clear();
       ctx.stats.failed += signals.length;
       ctx.o.logger.error({ event: 'abuse', err: String(err), signals: signals.length }, 'abuse engine: a batch of signals could not be stored; its signals are lost');
@@ -69,9 +80,34 @@ export class Pipeline {
     return decisions;
   }
 
+  /** Writes the scores held back (flush, stop, the sweep). */
+  async saveScores(): Promise<void> {
+    if (!this.unsaved.size) return;
+    const list = [...this.unsaved].filter((st) => st.caseId !== null && this.ctx.subs.get(st.subscriber) === st);
+    await this.ctx.store.transaction((tx) => tx.updateScores(list.map(scoreRow)));
+    const now = this.ctx.o.clock.now();
+    for (const st of list) st.savedAt = now;
+    this.unsaved.clear();
+  }
+
+  /**
+   * Forgets subscribers with no signal within the longest window (and a minute): nothing of theirs is held only in
+   * memory any more, and their next signal reads them back. Keeps memory in step with the active subscribers.
+   */
+  evictIdle(now: number): number {
+    const before = now - this.ctx.book.maxWindow * 1000 - 2 * COALESCE_MS;
+    let n = 0;
+    for (const [id, st] of this.ctx.subs) {
+      if (this.unsaved.has(st) || (st.lastSignalAt ?? st.openedAt) >= before) continue;
+      this.ctx.subs.delete(id);
+      n++;
+    }
+    return n;
+  }
+
   private async join(s: Signal): Promise<Joined> {
-    if (s.subscriber) return { sub: normSubscriber(s.subscriber) };
-    if (!s.address) return { reason: 'no-address' };
+    if (s.subscriber) return normSubscriber(s.subscriber);
+    if (!s.address) return WHY['no-address'];
     let holders: Holder[];
     try {
       holders = await this.ctx.o.directory.holdersAt(s.address, s.at, s.port);
@@ -81,19 +117,18 @@ export class Pipeline {
         this.lookupErrorLogged = t;
         this.ctx.o.logger.error({ event: 'abuse', err: String(err) }, 'abuse engine: the directory lookup failed; signals are kept unattributed');
       }
-      return { reason: 'lookup-error' };
+      return WHY['lookup-error'];
     }
-    if (holders.length === 0) return { reason: 'no-holder' };
+    if (holders.length === 0) return WHY['no-holder'];
     // Several holders: an address shared behind CGNAT and a signal without its port. Blaming all would punish the innocent.
-    const subs = new Set(holders.map((h) => h.subscriber));
-    if (subs.size > 1) return { reason: 'ambiguous' };
-    return { sub: normSubscriber(holders[0].subscriber) };
+    for (let i = 1; i < holders.length; i++) if (holders[i].subscriber !== holders[0].subscriber) return WHY.ambiguous;
+    return normSubscriber(holders[0].subscriber);
   }
 
   private async ensureStates(joined: Joined[], now: number): Promise<void> {
     const { ctx } = this;
     const missing = new Set<string>();
-    for (const j of joined) if ('sub' in j && !ctx.subs.has(j.sub)) missing.add(j.sub);
+    for (const j of joined) if (typeof j === 'string' && !ctx.subs.has(j)) missing.add(j);
     for (const sub of missing) ctx.subs.set(sub, await loadSub(ctx.store, ctx.book, sub, now));
   }
 
@@ -102,11 +137,8 @@ export class Pipeline {
     const at = Math.min(s.at, b.now); // a source's clock ahead of ours must not push windows into the future
     if (st.caseId === null && st.openedAt !== b.now) { b.opened.push(st); st.openedAt = b.now; st.score = 0; st.scoreAt = at; }
     const key = evidenceKey(s.class, s.origin, s.address);
-    const { row, fresh } = coalesceInto(st.coalesce, key, () => ({
-      id: null, caseId: st.caseId ?? 0, sub: st, class: s.class, address: s.address, port: s.port, account: s.account, origin: s.origin,
-      amount: s.amount, count: 1, firstAt: at, lastAt: at, detail: copyDetail(s.detail),
-    }), at, s.amount, s.port, s.account);
-    if (fresh) b.fresh.push(row); else if (row.id !== null) b.dirty.add(row);
+    const row = coalesceInto(st.coalesce, key, s, at, st, undefined);
+    if (row.id === null) { if (row.count === 1) b.fresh.push(row); } else b.dirty.add(row);
     const points = ctx.book.weights[s.class] * s.amount;
     const sc = addPoints(st.score, st.scoreAt, points, at, ctx.o.halfLifeMinutes * 60_000);
     st.score = sc.score;
@@ -130,11 +162,8 @@ export class Pipeline {
   private orphan(b: Batch, reason: UnattributedReason, s: Signal): void {
     this.ctx.stats.unattributed[reason]++;
     const at = Math.min(s.at, b.now);
-    const { row, fresh } = coalesceInto(this.orphans, `${reason}\u0000${evidenceKey(s.class, s.origin, s.address)}`, () => ({
-      id: null, caseId: 0, sub: null, reason, class: s.class, address: s.address, port: s.port, account: null, origin: s.origin,
-      amount: s.amount, count: 1, firstAt: at, lastAt: at, detail: copyDetail(s.detail),
-    }), at, s.amount, s.port, null, false);
-    if (fresh) b.fresh.push(row); else if (row.id !== null) b.dirty.add(row);
+    const row = coalesceInto(this.orphans, `${reason}\u0000${evidenceKey(s.class, s.origin, s.address)}`, s, at, null, reason, false);
+    if (row.id === null) { if (row.count === 1) b.fresh.push(row); } else b.dirty.add(row);
   }
 
   private async write(tx: CaseStore, b: Batch, decisions: NewDecision[]): Promise<void> {
@@ -151,9 +180,17 @@ export class Pipeline {
     for (const r of b.dirty) (r.sub ? ev : orphans).push(r);
     await tx.upsertEvidence(ev);
     await tx.upsertUnattributed(orphans);
-    await tx.updateScores([...b.scored].map((st) => ({
-      id: st.caseId as number, subscriber: st.subscriber, openedAt: st.openedAt, score: st.score, scoreAt: st.scoreAt, lastSignalAt: st.lastSignalAt,
-    })));
+    // A case's score is written at most every SCORE_EVERY_MS (and when it opens or decides, and at every flush):
+    // it is for people; the rules read the windows, which come back from the evidence.
+    const deciding = new Set(decisions.map((d) => d.st));
+    const opened = new Set(b.opened);
+    const now = b.now;
+    const due: SubState[] = [];
+    for (const st of b.scored) {
+      if (opened.has(st) || deciding.has(st) || now - st.savedAt >= SCORE_EVERY_MS) due.push(st); else this.unsaved.add(st);
+    }
+    await tx.updateScores(due.map(scoreRow));
+    for (const st of due) { st.savedAt = now; this.unsaved.delete(st); }
     for (const d of decisions) await recordDecision(tx, d);
   }
 }

@@ -2,7 +2,7 @@
 // its window, and self-releases left), the release itself (undo exactly what
 // enforcement recorded), and expiry. A release starts the rule's grace.
 import type { SelfReleaseCheck } from '../types.ts';
-import { CaseError, type Ctx } from './context.ts';
+import { CaseError, inGarden, type Ctx } from './context.ts';
 import { sendNotice } from './enforce.ts';
 import { caseKey, decisionKey, type CaseRow, type DecisionRow } from './store.ts';
 
@@ -62,6 +62,7 @@ async function lift(ctx: Ctx, c: CaseRow, ds: DecisionRow[], actor: string, kind
         { decision: decisionKey(d.id), kind });
     });
     ctx.edges.untrack(d.id);
+    inGarden(ctx, d.subscriber, d.id, false);
     const st = ctx.subs.get(c.subscriber);
     if (st) {
       st.blocking = st.blocking.filter((b) => b.id !== d.id);

@@ -4,7 +4,7 @@
 // immune decisions, the last release per rule for grace; recurrences for
 // escalation). Loaded from the store on a subscriber's first signal after a
 // start, so a restart continues every case and window.
-import type { Detail, SignalClass } from '../types.ts';
+import type { Detail, Signal, SignalClass } from '../types.ts';
 import { RuleBook, Windows } from './scoring.ts';
 import type { CaseStore, DecisionRow, EvidenceRow } from './store.ts';
 
@@ -22,6 +22,8 @@ export class SubState {
   score = 0;
   scoreAt = 0;
   lastSignalAt: number | null = null;
+  /** When the score was last written to the store. */
+  savedAt = 0;
   windows = new Windows();
   lastAt = new Map<SignalClass, number>();
   coalesce = new Map<string, PendingRow>();
@@ -86,25 +88,32 @@ function rebuild(w: Windows, book: RuleBook, e: EvidenceRow, nowSec: number): vo
   }
 }
 
-/** One signal into the coalesced row of its minute, or a new row. Returns the row and whether it is new. A big map is pruned by its owner (`prune` false). */
-export function coalesceInto(map: Map<string, PendingRow>, key: string, make: () => PendingRow, at: number, amount: number,
-  port: number | null, account: string | null, prune = true): { row: PendingRow; fresh: boolean } {
+/**
+ * One signal into the coalesced row of its minute, or a new row; returns the row (a new one has no id and a count of
+ * 1). A big map is pruned by its owner (`prune` false).
+ */
+export function coalesceInto(map: Map<string, PendingRow>, key: string, s: Signal, at: number, sub: SubState | null,
+  reason: string | undefined, prune = true): PendingRow {
   const row = map.get(key);
+  const account = sub ? s.account : null;
   if (row && at >= row.firstAt && at < row.firstAt + COALESCE_MS) {
-    row.amount += amount;
+    row.amount += s.amount;
     row.count++;
     if (at > row.lastAt) row.lastAt = at;
-    if (row.port !== port) row.port = null;
+    if (row.port !== s.port) row.port = null;
     if (row.account !== account) row.account = null;
-    return { row, fresh: false };
+    return row;
   }
-  const fresh = make();
+  const fresh: PendingRow = {
+    id: null, caseId: sub?.caseId ?? 0, sub, reason, class: s.class, address: s.address, port: s.port, account, origin: s.origin,
+    amount: s.amount, count: 1, firstAt: at, lastAt: at, detail: copyDetail(s.detail),
+  };
   // A late signal (before the current row's minute) gets a row of its own; the current row stays the one to coalesce into.
   if (!row || at >= row.firstAt) {
     map.set(key, fresh);
     if (prune && map.size > 64) for (const [k, r] of map) if (r.firstAt + COALESCE_MS <= at) map.delete(k);
   }
-  return { row: fresh, fresh: true };
+  return fresh;
 }
 
 export function copyDetail(d: Detail | undefined): Detail {

@@ -195,8 +195,11 @@ export class CaseStore {
       return { ...rest, reason: String(r.reason) };
     });
   }
-  async pruneUnattributed(before: number): Promise<number> {
-    return (await this.db.run('DELETE FROM abuse_unattributed WHERE last_at < ?', [before])).changes;
+  /** Drops rows older than `before`, and all but the newest `keep` (a scan from outside must not fill the store). */
+  async pruneUnattributed(before: number, keep: number): Promise<number> {
+    const max = await this.db.get<{ n: unknown }>('SELECT MAX(id) AS n FROM abuse_unattributed');
+    const floor = num(max?.n ?? 0) - keep;
+    return (await this.db.run('DELETE FROM abuse_unattributed WHERE last_at < ? OR id <= ?', [before, floor])).changes;
   }
 
   // --- timeline
@@ -217,10 +220,7 @@ export class CaseStore {
       d.attempts, JSON.stringify(d.asked), d.nextTry, d.notice, d.endedAt, d.endedBy, d.endKind]);
     return num(r?.id);
   }
-  async decision(id: number): Promise<DecisionRow | null> {
-    const r = await this.db.get(`SELECT ${DEC_COLS} FROM abuse_decisions WHERE id = ?`, [id]);
-    return r ? decisionRow(r) : null;
-  }
+
   async decisionsOfCase(caseId: number): Promise<DecisionRow[]> {
     return (await this.db.all(`SELECT ${DEC_COLS} FROM abuse_decisions WHERE case_id = ? ORDER BY id`, [caseId])).map(decisionRow);
   }
@@ -244,6 +244,9 @@ export class CaseStore {
   }
   async dueDecisions(now: number, limit = 1000): Promise<DecisionRow[]> {
     return (await this.db.all(`SELECT ${DEC_COLS} FROM abuse_decisions WHERE state = 'active' AND action <> 'notify' AND until IS NOT NULL AND until <= ? ORDER BY id LIMIT ${Math.trunc(limit)}`, [now])).map(decisionRow);
+  }
+  async activeQuarantines(): Promise<DecisionRow[]> {
+    return (await this.db.all(`SELECT ${DEC_COLS} FROM abuse_decisions WHERE action = 'quarantine' AND state = 'active'`)).map(decisionRow);
   }
   async activeQuarantinesOf(subscriber: string): Promise<DecisionRow[]> {
     return (await this.db.all(`SELECT ${DEC_COLS} FROM abuse_decisions WHERE subscriber = ? AND action = 'quarantine' AND state = 'active'`, [subscriber])).map(decisionRow);
@@ -285,10 +288,7 @@ export class CaseStore {
   async markEdge(decision: number, edge: string, at: number): Promise<boolean> {
     return (await this.db.run('INSERT INTO abuse_enforced (decision_id, edge, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [decision, edge, at])).changes > 0;
   }
-  async edgeCount(decision: number): Promise<number> {
-    const r = await this.db.get<{ n: unknown }>('SELECT COUNT(*) AS n FROM abuse_enforced WHERE decision_id = ?', [decision]);
-    return num(r?.n);
-  }
+
 
   // --- the summary outsiders see
   async summary(c: CaseRow): Promise<CaseSummary> {

@@ -9,6 +9,8 @@ import { expire } from './release.ts';
 import { caseKey } from './store.ts';
 
 const DAY = 86_400_000;
+/** Unattributed rows kept at most (the newest); older ones go after closeAfterDays anyway. */
+export const UNATTRIBUTED_KEEP = 100_000;
 
 /** Pending decisions whose retry time came (all of them at start). */
 export async function reconcile(ctx: Ctx, now: number, all = false): Promise<void> {
@@ -44,5 +46,5 @@ export async function sweep(ctx: Ctx, all = false): Promise<void> {
       o.bus.publish('case.closed', { case: caseKey(c.id), subscriber: c.subscriber });
     }
   });
-  await step('prune unattributed signals', () => store.pruneUnattributed(now - o.closeAfterDays * DAY));
+  await step('prune unattributed signals', () => store.pruneUnattributed(now - o.closeAfterDays * DAY, UNATTRIBUTED_KEEP));
 }
