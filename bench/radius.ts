@@ -3,7 +3,8 @@
 // the real directory (SQLite in a temporary directory): Starts of new
 // subscribers (resolve, create, assign: the worst case), Interim-Updates of held
 // sessions (no write), Stops (end), Starts of the same subscribers' next
-// sessions (assign only), with W requests in flight from one client
+// sessions (assign only), with W requests in flight from one client; then the
+// applier alone (no UDP) for Interim-Updates
 // that checks every Response Authenticator. Bounded by N packets per phase and
 // 60 s. Prints figures; asserts nothing.
 // Run: node bench/radius.ts [N per phase, default 5000] [in flight, default 64]
@@ -11,7 +12,7 @@ import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { MemoryLogger, systemClock } from '../src/core/index.ts';
 import { openStore } from '../src/store/index.ts';
-import { openDirectory, parseClients, RadiusServer } from '../src/directory/index.ts';
+import { AccountingApplier, openDirectory, parseClients, RadiusServer } from '../src/directory/index.ts';
 import { ATTR, decodePacket, encodeAccountingRequest, verifyAccountingRequest, verifyAccountingResponse } from '../src/directory/radius-codec.ts';
 import { tempDir } from '../test/lib/tools.ts';
 
@@ -81,6 +82,12 @@ const starts = await phase(1);
 const interims = await phase(3);
 const stops = await phase(2);
 const again = await phase(1, 2);
+// The applier alone (no UDP, no codec): Interim-Updates of the sessions the last phase started.
+const applier = new AccountingApplier(dir);
+t0 = performance.now();
+await Promise.all(Array.from({ length: N }, (_, i) => applier.apply({ status: 'interim', nas: 'bng1', user: `user-${i}`, sessionId: `s2-${i}`,
+  held: [{ prefix: `100.${64 + ((i >> 16) & 63)}.${(i >> 8) & 255}.${i & 255}`, portLo: null, portHi: null, release: false }], at: (T + 300) * 1000 })));
+const applierMs = performance.now() - t0;
 sock.close();
 await server.close();
 await dir.close();
@@ -92,4 +99,5 @@ console.log(`  codec: decode + verify Request Authenticator   ${rate(verified, c
 for (const [name, r] of [['Start (new subscriber + assign)', starts], ['Interim-Update (held, no write)', interims], ['Stop (end)', stops], ['Start (known subscriber: assign)', again]] as const) {
   console.log(`  ${name.padEnd(34)} ${rate(r.answered, r.ms).padStart(10)}  answered ${r.answered}/${N}${r.bad ? `, ${r.bad} bad authenticators` : ''}`);
 }
+console.log(`  the applier alone, Interim-Updates of held sessions  ${rate(N, applierMs)}`);
 console.log(`  server counts: ${JSON.stringify(server.counts)}`);

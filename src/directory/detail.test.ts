@@ -108,5 +108,11 @@ test('a bad record is counted and skipped; a store failure keeps the position an
   assert.deepEqual(await holders('100.64.1.8', (T + 510) * 1000), ['heidi']);
   assert.ok((s.counts.refused.malformed ?? 0) >= 1);
   assert.ok((s.counts.refused['user-name'] ?? 0) >= 1);
+
+  // A record far past any FreeRADIUS writes (64 KiB without a blank line) is skipped whole, the next one read.
+  appendFileSync(file, `Wed Dec  2 13:20:00 2026\n\tUser-Name = "${'x'.repeat(200_000)}"\n\n` + record(T + 520, start('ivy', 'i1', '100.64.1.9')));
+  for (let i = 0; i < 10 && !(await holders('100.64.1.9', (T + 520) * 1000)).length; i++) await s.poll(); // bounded: one poll suffices
+  assert.equal(s.counts.refused.oversize, 1);
+  assert.deepEqual(await holders('100.64.1.9', (T + 520) * 1000), ['ivy']);
   await s.stop();
 });

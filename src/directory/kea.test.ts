@@ -93,3 +93,17 @@ test('DHCPv6: an address (IA_NA) and a delegated prefix (IA_PD) by DUID; garbage
   assert.deepEqual(await holders('2001:db8:1::100', Date.now() + 1), ['bob']);
   await src.stop();
 });
+
+test('state 2 (expired-reclaimed) ends a lease at its expiry, state 1 (declined) at the decline', async () => {
+  const file = join(tmp.path, 'kea-states4.csv');
+  const src = new KeaLeaseSource({ path: file, repo: dir.repo, positions, logger: new MemoryLogger(), clock });
+  writeFileSync(file, H4 + v4('198.51.100.120', '02:00:00:00:00:01', 3600, NOW + 100) + v4('198.51.100.121', '02:00:00:00:00:01', 3600, NOW + 200));
+  await src.poll();
+  assert.deepEqual(await holders('198.51.100.120', NOW * 1000), ['alice']);
+  appendFileSync(file, v4('198.51.100.120', '02:00:00:00:00:01', 3600, NOW + 100, 2) + v4('198.51.100.121', '', 86400, NOW + 86400 - 50, 1));
+  await src.poll();
+  const h = await dir.repo.history({ subscriber: 'alice' });
+  assert.equal(h.find((a) => a.prefix === '198.51.100.120')!.end, (NOW + 100) * 1000, 'reclaimed: at its expiry');
+  assert.equal(h.find((a) => a.prefix === '198.51.100.121')!.end, (NOW - 50) * 1000, 'declined: at the decline (expire − probation)');
+  await src.stop();
+});

@@ -111,7 +111,9 @@ export class KeaLeaseSource {
         this.open.delete(session);
         if (!apply) continue;
         const bound = prev === undefined ? Number.POSITIVE_INFINITY : prev * 1000;
-        const at = Math.min(bound, row.state === 1 ? cltt : Math.max(cltt, Math.trunc(mtimeMs)));
+        // Declined: at the decline (cltt). Expired-reclaimed: at the expiry the row keeps. Released or deleted: when written.
+        const at = row.state === 2 && row.validLifetime > 0 ? row.expire * 1000
+          : Math.min(bound, row.state === 1 ? cltt : Math.max(cltt, Math.trunc(mtimeMs)));
         await this.write(() => this.o.repo.end({ source: 'kea', session }, at));
         continue;
       }

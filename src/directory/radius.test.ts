@@ -182,6 +182,25 @@ test('sessions we missed the Start of: an Interim-Update begins at time − Acct
   assert.deepEqual(await holder('198.51.100.12', (T + 1000) * 1000, 11000), []);
 });
 
+test('over maxInFlight records being stored, a new request is dropped as busy (the NAS retransmits) and applied once there is room', { skip }, async (t) => {
+  const busy = new RadiusServer({ repo: dir.repo, clients: parseClients(`127.0.0.1 ${SECRET}\n`), clock, logger: new MemoryLogger(), maxInFlight: 1 });
+  const { port } = await busy.listen('127.0.0.1', 0);
+  t.after(() => busy.close());
+  const gate = dir.hold();
+  const first = radclient(`127.0.0.1:${port}`, SECRET, [packet({ 'User-Name': 'lou', 'Acct-Status-Type': 'Start', 'Acct-Session-Id': 'l1', 'NAS-Identifier': 'bng1', 'Framed-IP-Address': '100.64.13.1', 'Event-Timestamp': T })], { retries: 5, timeout: 0.5 });
+  let second: ReturnType<typeof radclient> | undefined;
+  try {
+    await until(() => dir.writes() > 0 && (busy.counts.dropped.busy ?? 0) === 0, 'the first record held');
+    second = radclient(`127.0.0.1:${port}`, SECRET, [packet({ 'User-Name': 'max', 'Acct-Status-Type': 'Start', 'Acct-Session-Id': 'm2', 'NAS-Identifier': 'bng1', 'Framed-IP-Address': '100.64.13.2', 'Event-Timestamp': T })], { retries: 5, timeout: 0.5 });
+    await until(() => (busy.counts.dropped.busy ?? 0) >= 1, 'a busy drop');
+  } finally {
+    gate.release();
+  }
+  assert.equal((await first).replies, 1);
+  assert.equal((await second!).replies, 1, 'the retransmission found room');
+  assert.deepEqual(await holder('100.64.13.2', T * 1000), ['max']);
+});
+
 /** Polls a condition every 20 ms for at most 5 s (a bounded wait, not a timing assertion). */
 async function until(cond: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 250 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
