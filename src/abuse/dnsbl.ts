@@ -26,7 +26,7 @@ export interface DnsblOptions {
   maxPerRound?: number;
   /** Queries in flight at once (default 8). */
   concurrency?: number;
-  /** The share of the interval a full round's query starts are spread over (default 0.5; 0: as fast as the concurrency allows). */
+  /** The share of the interval a full round's query starts are spread over, at most 1 s apart (default 0.5; 0: as fast as the concurrency allows). */
   spread?: number;
   /** Per query (default 5000 ms), one try per server. */
   timeoutMs?: number;
@@ -45,6 +45,8 @@ export type DnsblAnswer =
 export interface RoundResult { checked: number; listed: number; newlyListed: number; delisted: number; unknown: number; refused: number }
 
 const MAX_REASON = 512;
+/** Spread queries start at most this far apart (a small space is not dragged over half an hour). */
+const MAX_GAP_MS = 1000;
 
 /** The RFC 5782 query name of an address in a zone; null for what is no address. */
 export function dnsblName(address: string, zone: string): string | null {
@@ -76,6 +78,8 @@ export class DnsblChecker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<RoundResult> | null = null;
   private stopped = false;
+  /** Wakes the workers sleeping between spread queries (stop does not wait out a sleep). */
+  private readonly sleepers = new Set<() => void>();
 
   constructor(o: DnsblOptions) {
     this.o = o;
@@ -100,6 +104,7 @@ export class DnsblChecker {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    for (const wake of this.sleepers) wake();
     await this.running?.catch(() => {});
     this.resolver.cancel();
   }
@@ -118,7 +123,7 @@ export class DnsblChecker {
     this.cursor = all.length <= max ? 0 : (this.cursor + max) % all.length;
     const tasks = batch.flatMap((address) => this.o.zones.map((zone) => ({ address, zone })));
     const r: RoundResult = { checked: tasks.length, listed: 0, newlyListed: 0, delisted: 0, unknown: 0, refused: 0 };
-    const gap = tasks.length ? (this.o.intervalMs * (this.o.spread ?? 0.5)) / tasks.length : 0;
+    const gap = tasks.length ? Math.min(MAX_GAP_MS, (this.o.intervalMs * (this.o.spread ?? 0.5)) / tasks.length) : 0;
     let next = 0;
     const t0 = Date.now();
     const worker = async (): Promise<void> => {
@@ -127,13 +132,21 @@ export class DnsblChecker {
         if (i >= tasks.length) return;
         // Query i starts no earlier than i gaps into the round, whichever worker takes it.
         const wait = t0 + i * gap - Date.now();
-        if (wait >= 1) await new Promise((res) => setTimeout(res, wait).unref());
+        if (wait >= 1) await this.sleep(wait);
         await this.checkOne(tasks[i].address, tasks[i].zone, r);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.o.concurrency ?? 8, tasks.length) }, worker));
     this.o.logger.info({ event: 'dnsbl', ...r, addresses: all.length }, 'DNSBL round done');
     return r;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((res) => {
+      const done = (): void => { clearTimeout(t); this.sleepers.delete(done); res(); };
+      const t = setTimeout(done, ms);
+      this.sleepers.add(done);
+    });
   }
 
   private async checkOne(address: string, zone: string, r: RoundResult): Promise<void> {

@@ -62,3 +62,26 @@ test('the service: pools make the CGNAT hop the source, the seams get the signal
     dir.remove();
   }
 });
+
+test('the service with the directory\'s address source: the DNSBL checker runs (an unreachable resolver: a round of unknowns, no crash), and stops', async () => {
+  const dir = tempDir('pw-mbw-');
+  const store = await openStore(join(dir.path, 'state.db'));
+  const logger = new MemoryLogger();
+  const cfg = parseConfig(`dataDir: ${JSON.stringify(dir.path)}\nrelay: {smarthost: "127.0.0.1:9"}\nabuse:\n  dnsbl: {zones: [xbl.example], servers: ["127.0.0.1:9"]}\n`, 'pw.yaml');
+  let asked = 0;
+  const svc = mailboxService(() => ({ cfg, logger, bus: new InProcessBus({ logger }), store, addressesInUse: async () => { asked++; return ['198.51.100.9', '2001:db8::/64']; } }));
+  try {
+    await svc.start();
+    assert.ok(logger.records.some((l) => l.msg === 'DNSBL checker started'));
+    assert.ok(!logger.records.some((l) => l.listener === 'abuse-mailbox'), 'no mailbox.listen: no listener');
+    const deadline = Date.now() + 20_000;
+    while (!logger.records.some((l) => l.msg === 'DNSBL round done') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const done = logger.records.find((l) => l.msg === 'DNSBL round done');
+    assert.equal(asked, 1);
+    assert.deepEqual({ checked: done?.checked, unknown: done?.unknown, listed: done?.listed }, { checked: 2, unknown: 2, listed: 0 });
+  } finally {
+    await svc.stop();
+    await store.close();
+    dir.remove();
+  }
+});
