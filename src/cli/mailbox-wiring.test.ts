@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { MemoryLogger } from '../core/index.ts';
 import { parseConfig } from '../config/index.ts';
 import { InProcessBus, type EventMap } from '../events/index.ts';
@@ -79,6 +79,39 @@ test('the service with the directory\'s address source: the DNSBL checker runs (
     const done = logger.records.find((l) => l.msg === 'DNSBL round done');
     assert.equal(asked, 1);
     assert.deepEqual({ checked: done?.checked, unknown: done?.unknown, listed: done?.listed }, { checked: 2, unknown: 2, listed: 0 });
+  } finally {
+    await svc.stop();
+    await store.close();
+    dir.remove();
+  }
+});
+
+test('retention: at start, reports received before directory.retentionDays are deleted, rows and files; newer ones stay', async () => {
+  const dir = tempDir('pw-mbw-');
+  const store = await openStore(join(dir.path, 'state.db'));
+  const logger = new MemoryLogger();
+  const cfg = parseConfig(`dataDir: ${JSON.stringify(dir.path)}\nrelay: {smarthost: "127.0.0.1:9"}\ndirectory: {retentionDays: 30}\n`, 'pw.yaml');
+  const now = Date.parse('2026-12-02T12:00:00Z');
+  const { ReportStore } = await import('../abuse/index.ts');
+  const s = await ReportStore.open(store, join(dir.path, 'abuse', 'reports'));
+  const ids: string[] = [];
+  for (const age of [31, 29]) {
+    const at = now - age * 86_400_000;
+    const id = s.newId(at);
+    ids.push(id);
+    await s.writeFile(id, [Buffer.from('x\r\n')]);
+    await s.insert({ id, receivedAt: at, kind: 'plain', feedbackType: null, userAgent: null, reportedMessageId: null, source: null, sourcePort: null, sourceFrom: 'none',
+      at: null, atFrom: 'none', subscriber: null, reporter: '', recipient: 'abuse@x.example', clientIp: '::1', subject: null, size: 3 });
+  }
+  const app = { clock: { now: () => now }, logger } as AppDeps;
+  const svc = mailboxService(() => ({ cfg, logger, bus: new InProcessBus({ logger }), store, app, clock: { now: () => now } }));
+  try {
+    await svc.start();
+    const deadline = Date.now() + 10_000;
+    while (!logger.records.some((l) => l.pruned === 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual((await s.list()).reports.map((r) => r.id), [ids[1]]);
+    assert.equal(existsSync(s.fileOf(ids[0])), false);
+    assert.equal(existsSync(s.fileOf(ids[1])), true);
   } finally {
     await svc.stop();
     await store.close();
