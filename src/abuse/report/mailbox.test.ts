@@ -122,16 +122,20 @@ describe('abuse mailbox over SMTP', { skip }, () => {
     assert.equal(signals[signals.length - 1].subscriber, 'cust-then');
   });
 
-  test('Python smtplib over STARTTLS: SIZE advertised, 552 5.3.4 for an oversize report (MAIL SIZE= and at the end of DATA), 550 5.1.1 for a wrong recipient', async () => {
+  test('Python smtplib over STARTTLS: the four fixtures; SIZE advertised, 552 5.3.4 for an oversize report (MAIL SIZE= and at the end of DATA), 550 5.1.1 for a wrong recipient', async () => {
     const big = Buffer.concat([Buffer.from('Subject: big\r\n\r\n'), Buffer.alloc(MAX + 100, 'x\r\n')]);
     const script = `
 import smtplib, ssl, sys
 ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-arf = open(sys.argv[1], 'rb').read(); big = open(sys.argv[2], 'rb').read()
+big = open(sys.argv[2], 'rb').read()
+fixtures = [open(f, 'rb').read() for f in sys.argv[4:]]
+arf = fixtures[0]
 with smtplib.SMTP('127.0.0.1', int(sys.argv[3]), timeout=15) as s:
     s.ehlo('fbl.isp.example'); print('starttls' in s.esmtp_features, 'auth' in s.esmtp_features)
     s.starttls(context=ctx); s.ehlo('fbl.isp.example')
     print('size', s.esmtp_features.get('size'))
+    for f in fixtures[1:]:
+        print('fixture', s.sendmail('fbl@isp.example', ['abuse@provider.example'], f))
     print('sent', s.sendmail('<>', ['abuse@PROVIDER.example'], arf))
     try:
         s.sendmail('fbl@isp.example', ['someone@provider.example'], arf); print('UNEXPECTED')
@@ -146,7 +150,7 @@ with smtplib.SMTP('127.0.0.1', int(sys.argv[3]), timeout=15) as s:
     print('data', *s.data(big))
 `;
     const before = events.length;
-    const r = await run('python3', ['-c', script, file('arf2', ARF), file('big', big), String(mb.port)]);
+    const r = await run('python3', ['-c', script, '', file('big', big), String(mb.port), file('arf2', ARF), file('sparse2', SPARSE), file('plain3', PLAIN), file('garbage2', GARBAGE)]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^True False$/m, 'STARTTLS offered, AUTH not');
     assert.match(r.stdout, new RegExp(`^size ${MAX}$`, 'm'));
@@ -154,7 +158,9 @@ with smtplib.SMTP('127.0.0.1', int(sys.argv[3]), timeout=15) as s:
     assert.match(r.stdout, /^refused 550 5\.1\.1 Recipient address rejected: User unknown$/m);
     assert.match(r.stdout, /^size refused 552 5\.3\.4 /m);
     assert.match(r.stdout, /^data 552 b'5\.3\.4 /m);
-    assert.equal(events.length, before + 1, 'only the one report accepted');
+    assert.equal(r.stdout.match(/^fixture \{\}$/gm)?.length, 3);
+    assert.equal(events.length, before + 4, 'the four fixtures, and nothing refused');
+    assert.deepEqual(events.slice(before).map((e) => [e.kind, e.source]), [['arf', '198.51.100.20'], ['plain', '100.64.1.2'], ['plain', null], ['arf', '198.51.100.7']]);
     const row = (await reports.list({ limit: 1 })).reports[0];
     assert.equal(row.reporter, '');
     assert.equal(row.recipient, 'abuse@PROVIDER.example');
