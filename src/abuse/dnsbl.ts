@@ -13,7 +13,34 @@ import { Resolver } from 'node:dns/promises';
 import { visible, type Clock, type Logger } from '../core/index.ts';
 import { formatIp, maskIp, parseIp } from '../core/index.ts';
 import type { EventBus } from '../events/index.ts';
+import type { Db, DbMigration } from '../store/index.ts';
 import type { SignalSink } from './types.ts';
+
+export const DNSBL_MIGRATIONS: readonly DbMigration[] = [{
+  id: 'abuse-dnsbl/001-listings',
+  sqlite: 'CREATE TABLE abuse_dnsbl_listings (zone TEXT NOT NULL, address TEXT NOT NULL, answer TEXT NOT NULL, since BIGINT NOT NULL, PRIMARY KEY (zone, address))',
+  postgres: 'CREATE TABLE abuse_dnsbl_listings (zone TEXT NOT NULL, address TEXT NOT NULL, answer TEXT NOT NULL, since BIGINT NOT NULL, PRIMARY KEY (zone, address))',
+}];
+
+/** Where the listings found stand between restarts (only listings are kept: no row is "not listed"). */
+export interface DnsblState {
+  listed(): Promise<Array<{ zone: string; address: string }>>;
+  set(zone: string, address: string, listing: { answer: string; since: number } | null): Promise<void>;
+}
+
+/** The listings in the state store, so that a restart does not signal a listing it already signalled. */
+export async function dnsblStateStore(store: { readonly db: Db; migrate(m: readonly DbMigration[]): Promise<void> }): Promise<DnsblState> {
+  await store.migrate(DNSBL_MIGRATIONS);
+  const db = store.db;
+  return {
+    listed: async () => (await db.all<{ zone: string; address: string }>('SELECT zone, address FROM abuse_dnsbl_listings')).map((r) => ({ zone: r.zone, address: r.address })),
+    async set(zone, address, l) {
+      if (!l) { await db.run('DELETE FROM abuse_dnsbl_listings WHERE zone = ? AND address = ?', [zone, address]); return; }
+      await db.run('INSERT INTO abuse_dnsbl_listings (zone, address, answer, since) VALUES (?, ?, ?, ?) ON CONFLICT (zone, address) DO UPDATE SET answer = excluded.answer',
+        [zone, address, l.answer, l.since]);
+    },
+  };
+}
 
 export interface DnsblOptions {
   zones: readonly string[];
@@ -30,6 +57,8 @@ export interface DnsblOptions {
   spread?: number;
   /** Per query (default 5000 ms), one try per server. */
   timeoutMs?: number;
+  /** Listings kept across restarts; absent: in memory only (a restart signals a standing listing again). */
+  state?: DnsblState;
   bus?: EventBus;
   sink?: SignalSink;
   logger: Logger;
@@ -78,6 +107,7 @@ export class DnsblChecker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<RoundResult> | null = null;
   private stopped = false;
+  private loaded = false;
   /** Wakes the workers sleeping between spread queries (stop does not wait out a sleep). */
   private readonly sleepers = new Set<() => void>();
 
@@ -116,6 +146,10 @@ export class DnsblChecker {
   }
 
   private async runRound(): Promise<RoundResult> {
+    if (!this.loaded && this.o.state) {
+      for (const l of await this.o.state.listed()) this.listed.set(`${l.zone} ${l.address}`, true);
+      this.loaded = true;
+    }
     const all = [...new Set((await this.o.addresses()).map(queryAddress).filter((a): a is string => a !== null))].sort();
     const max = this.o.maxPerRound ?? 10_000;
     if (this.cursor >= all.length) this.cursor = 0;
@@ -141,6 +175,12 @@ export class DnsblChecker {
     return r;
   }
 
+  private async remember(zone: string, address: string, l: { answer: string; since: number } | null): Promise<void> {
+    try { await this.o.state?.set(zone, address, l); } catch (err) {
+      this.o.logger.error({ event: 'dnsbl', zone, address, err: String(err) }, 'cannot record the listing state');
+    }
+  }
+
   private sleep(ms: number): Promise<void> {
     return new Promise((res) => {
       const done = (): void => { clearTimeout(t); this.sleepers.delete(done); res(); };
@@ -161,13 +201,18 @@ export class DnsblChecker {
     }
     if (a.state === 'not-listed') {
       this.listed.set(key, false);
-      if (was) { r.delisted++; this.o.logger.info({ event: 'dnsbl-delisted', address, zone }, 'no longer listed'); }
+      if (!was) return;
+      r.delisted++;
+      this.o.logger.info({ event: 'dnsbl-delisted', address, zone }, 'no longer listed');
+      await this.remember(zone, address, null);
       return;
     }
     r.listed++;
     this.listed.set(key, true);
     if (was) return;
     r.newlyListed++;
+    // Recorded before it is signalled: a crash in between loses one signal, never repeats one.
+    await this.remember(zone, address, { answer: a.answer, since: this.o.clock.now() });
     const reason = await this.reason(address, zone);
     this.o.bus?.publish('dnsbl.listed', { address, zone, answer: a.answer, reason });
     this.o.sink?.ingest({

@@ -24,4 +24,4 @@ export { NoticeMailer, untilText, type NoticeSpool, type NoticeMailerOptions } f
 export { NoticeDesk, type NoticeCaseView, type NoticeLookup, type NoticeAsk, type ReleaseOutcome, type NoticeDeskOptions } from './notice/desk.ts';
 export { ReportStore, REPORT_MIGRATIONS, REPORT_PAGE_MAX, type ReportRow, type ReportQuery, type ReportDb } from './report/store.ts';
 export { AbuseMailbox, startMailbox, type MailboxOptions, type MailboxDeps, type MailboxListen } from './report/mailbox.ts';
-export { DnsblChecker, dnsblName, queryAddress, type DnsblOptions, type DnsblAnswer, type RoundResult as DnsblRound } from './dnsbl.ts';
+export { DnsblChecker, dnsblName, queryAddress, dnsblStateStore, DNSBL_MIGRATIONS, type DnsblState, type DnsblOptions, type DnsblAnswer, type RoundResult as DnsblRound } from './dnsbl.ts';

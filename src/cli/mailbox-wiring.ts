@@ -16,7 +16,7 @@ import type { EventBus } from '../events/index.ts';
 import type { Store } from '../store/index.ts';
 import type { HolderLookup } from '../directory/index.ts';
 import type { AppDeps } from '../app/index.ts';
-import { DnsblChecker, ReportStore, startMailbox, type SignalSink } from '../abuse/index.ts';
+import { DnsblChecker, ReportStore, dnsblStateStore, startMailbox, type SignalSink } from '../abuse/index.ts';
 import type { Service } from './services.ts';
 
 export interface MailboxWiring {
@@ -117,7 +117,7 @@ export function mailboxService(get: () => MailboxWiring): Service {
       const pruneTimer = setInterval(prune, PRUNE_MS).unref();
       stops.push(() => clearInterval(pruneTimer));
       if (cfg.abuse.mailbox.listen) await listen(w, reports, clock, stops);
-      if (cfg.abuse.dnsbl.zones.length) startDnsbl(w, clock, stops);
+      if (cfg.abuse.dnsbl.zones.length) await startDnsbl(w, clock, stops);
     },
     stop: async () => { for (const s of stops.splice(0).reverse()) await s(); },
   };
@@ -145,7 +145,7 @@ async function listen(w: MailboxWiring, reports: ReportStore, clock: Clock, stop
   logger.info({ event: 'listening', listener: 'abuse-mailbox', host, port: m.port, ownPrefixes: own.size, engine: !!w.sink, directory: !!w.holders });
 }
 
-function startDnsbl(w: MailboxWiring, clock: Clock, stops: Array<() => Promise<void> | void>): void {
+async function startDnsbl(w: MailboxWiring, clock: Clock, stops: Array<() => Promise<void> | void>): Promise<void> {
   const { cfg, logger } = w;
   if (!w.addressesInUse) {
     logger.warn({ event: 'dnsbl' }, 'abuse.dnsbl.zones is set but the directory is not running here: no addresses to check; the DNSBL checker is not started');
@@ -153,7 +153,7 @@ function startDnsbl(w: MailboxWiring, clock: Clock, stops: Array<() => Promise<v
   }
   const d = cfg.abuse.dnsbl;
   const checker = new DnsblChecker({
-    zones: d.zones, servers: d.servers, intervalMs: d.intervalMinutes * 60_000, addresses: w.addressesInUse,
+    zones: d.zones, servers: d.servers, intervalMs: d.intervalMinutes * 60_000, addresses: w.addressesInUse, state: await dnsblStateStore(w.store),
     bus: w.bus, sink: w.sink, logger, clock,
   });
   checker.start();
