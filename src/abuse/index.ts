@@ -22,6 +22,7 @@ export { loadTemplates, parseTemplate, renderTemplate, asksForPassword, Template
 export { evidenceLines, plainTime, type EvidenceLike } from './notice/evidence.ts';
 export { NoticeMailer, untilText, type NoticeSpool, type NoticeMailerOptions } from './notice/sender.ts';
 export { NoticeDesk, type NoticeCaseView, type NoticeLookup, type NoticeAsk, type ReleaseOutcome, type NoticeDeskOptions } from './notice/desk.ts';
+export { openAbuseEngine, ABUSE_MIGRATIONS, CaseError, durationOf, type RunningAbuseEngine, type CaseErrorCode, type AbuseStats, type UnattributedReason } from './engine.ts';
 export { ReportStore, REPORT_MIGRATIONS, REPORT_PAGE_MAX, type ReportRow, type ReportQuery, type ReportDb } from './report/store.ts';
 export { AbuseMailbox, startMailbox, type MailboxOptions, type MailboxDeps, type MailboxListen } from './report/mailbox.ts';
 export { DnsblChecker, dnsblName, queryAddress, dnsblStateStore, DNSBL_MIGRATIONS, type DnsblState, type DnsblOptions, type DnsblAnswer, type RoundResult as DnsblRound } from './dnsbl.ts';

@@ -18,6 +18,6 @@ export {
   type AttributionEntry, type AttributionRecord, type AttributionRepository, type AttributionLogOptions, type ByIpOptions,
 } from './log.ts';
 export { subscribeAttribution } from './subscribe.ts';
-export { runTraceCommand, classifyTraceQuery, formatRecord, lookupTrace, parseTraceArgs, printTrace, TRACE_USAGE, type TraceArgs, type TraceIo, type TraceQuery, type TraceResult } from './trace.ts';
+export { runTraceCommand, classifyTraceQuery, formatRecord, lookupTrace, parseTraceArgs, printTrace, formatHolder, TRACE_USAGE, type HolderFinder, type TraceHolder, type TraceArgs, type TraceIo, type TraceQuery, type TraceResult } from './trace.ts';
 export { canonicalIp, parseEndpoint } from './ip.ts';
 export { migrations as accountabilityMigrations } from './schema.ts';

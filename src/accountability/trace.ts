@@ -110,15 +110,28 @@ export function parseTraceArgs(argv: string[], io: Pick<TraceIo, 'out' | 'err'>,
   return { query: positionals[0], at, port, window, limit, json: values.json === true, ...(config !== undefined ? { config } : {}) };
 }
 
-export interface TraceResult { kind: TraceQuery['kind']; value: string; records: AttributionRecord[] }
+/** Who held the client address (and port) at the time, from the subscriber directory. */
+export interface TraceHolder { subscriber: string; prefix: string; portLo: number | null; portHi: number | null; start: number; end: number | null; source: string }
+/** The directory's answer, passed in by whoever has one (accountability does not depend on the directory). */
+export type HolderFinder = (ip: string, at: number, port: number | null) => Promise<TraceHolder[]>;
+
+export interface TraceResult {
+  kind: TraceQuery['kind'];
+  value: string;
+  records: AttributionRecord[];
+  /** IP form with a directory: who held the address (and port) at the time asked (now when none was given). */
+  holders?: TraceHolder[];
+}
 
 /** The lookup behind `trace` (the command and the app's trace operation). */
 export async function lookupTrace(log: Pick<AttributionLog, 'byIp' | 'byMessageId' | 'byQueueId'>,
-  i: { query: string; at?: number; port?: number; window?: number; limit?: number }, now: number): Promise<TraceResult> {
+  i: { query: string; at?: number; port?: number; window?: number; limit?: number }, now: number, holdersAt?: HolderFinder): Promise<TraceResult> {
   const q = classifyTraceQuery(i.query);
   let records: AttributionRecord[];
+  let holders: TraceHolder[] | undefined;
   if (q.kind === 'ip') {
     const port = i.port ?? q.port;
+    if (holdersAt) holders = await holdersAt(q.value, i.at ?? now, port ?? null);
     const limit = i.limit ?? 20;
     records = i.at === undefined
       // No time given: everything kept for that address, newest first.
@@ -131,14 +144,31 @@ export async function lookupTrace(log: Pick<AttributionLog, 'byIp' | 'byMessageI
     // Our queue ids are upper-case Crockford base32; people retype them in lower case.
     if (!records.length && q.value !== q.value.toUpperCase()) records = await log.byQueueId(q.value.toUpperCase());
   }
-  return { kind: q.kind, value: q.value, records };
+  return { kind: q.kind, value: q.value, records, ...(holders ? { holders } : {}) };
 }
 
-/** Prints a trace's records (or JSON); the exit status: 0 found, 1 nothing found. */
+export function formatHolder(h: TraceHolder): string {
+  const block = h.portLo !== null ? ` ports ${h.portLo}-${h.portHi}` : '';
+  const span = `since ${new Date(h.start).toISOString()}${h.end !== null ? ` until ${new Date(h.end).toISOString()}` : ''}`;
+  return visible(`held by     ${h.subscriber} (${h.prefix}${block}, ${span}, ${h.source})`);
+}
+
+/**
+ * Prints a trace's records (or JSON: the records); the holders of the address first, when the
+ * directory answered. The exit status: 0 found (a message or a holder), 1 nothing found.
+ */
 export function printTrace(io: Pick<TraceIo, 'out' | 'err'>, r: TraceResult, args: Pick<TraceArgs, 'at' | 'json'>): number {
+  const holders = r.holders ?? [];
   if (args.json) io.out(terminalJson(r.records));
-  else if (r.records.length) io.out(r.records.map(formatRecord).join('\n\n'));
-  if (r.records.length) return 0;
+  else {
+    if (holders.length) io.out(holders.map(formatHolder).join('\n') + (r.records.length ? '\n' : ''));
+    else if (r.holders) io.out(`held by     nobody in the subscriber directory${args.at !== undefined ? ` at ${new Date(args.at).toISOString()}` : ' now'}`);
+    if (r.records.length) io.out(r.records.map(formatRecord).join('\n\n'));
+  }
+  if (r.records.length || holders.length) {
+    if (!r.records.length && !args.json) io.err(`no message found for ${r.kind} ${r.value}${args.at !== undefined ? ` around ${new Date(args.at).toISOString()}` : ''}`);
+    return 0;
+  }
   io.err(`no message found for ${r.kind} ${r.value}${r.kind === 'ip' && args.at !== undefined ? ` around ${new Date(args.at).toISOString()}` : ''}`);
   return 1;
 }

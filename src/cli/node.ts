@@ -31,6 +31,8 @@ import { startHttp, type HttpLayer } from './http.ts';
 import { accountsPort, fixerPort, listenerOptions, relayRoute, spoolPort } from './ports.ts';
 import type { Service } from './services.ts';
 import { noticeService } from './notice-wiring.ts';
+import { directoryService } from './directory-wiring.ts';
+import type { OpenedDirectory } from '../directory/index.ts';
 import { mailboxService } from './mailbox-wiring.ts';
 
 type Problems = Awaited<ReturnType<typeof configProblems>>;
@@ -58,6 +60,7 @@ export class PortwardenNode {
   private server!: SmtpServer;
   private app!: AppDeps;
   private http: HttpLayer | undefined;
+  private directory: OpenedDirectory | undefined;
   private relayRunning = false;
 
   constructor(o: { cfg: Config; logger: Logger; tls: TlsStore; problems: Problems; where: (path: Array<string | number>) => string; bindError: BindError }) {
@@ -78,6 +81,7 @@ export class PortwardenNode {
       { name: 'store', start: () => this.openStore(), stop: () => this.closeStore() },
       { name: 'spool', start: () => this.openSpool(), stop: () => this.spool.close() },
       { name: 'limits', start: () => this.startLimits(), stop: () => this.limitStore.close() },
+      directoryService(() => ({ store: this.store, cfg: this.cfg, logger: this.logger, bus: this.bus }), (d) => { this.directory = d; }),
       { name: 'relay', start: () => this.buildRelay(), stop: () => { this.relayRunning = false; return this.relay.stop(); } },
       { name: 'smtp', start: () => this.listenSmtp(), stop: () => this.server.close({ drainMs: 10_000 }) },
       this.controlService(),
@@ -203,6 +207,7 @@ export class PortwardenNode {
           get policy() { return (policyStore ??= new PolicyStore(store, systemClock, { changed: (e) => bus.publish('policy.changed', e) })); },
           tiers: { names: limits.tierNames, defaultTier: limits.defaultTier },
           limits: limitsOn ? (account) => limitsInEffect(limits, limitStore, accounts, account) : undefined, limitsEnabled: limitsOn,
+          directory: this.directory,
         };
         const control = await createControlServer({ spool: this.spool, relay: this.relay, logger, path: controlSocketPath(cfg.dataDir), audit: this.app.audit, app: this.app });
         close = () => control.close();

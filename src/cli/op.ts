@@ -15,6 +15,7 @@ import type { Store } from '../store/index.ts';
 import { configPath, type Io } from './commands.ts';
 import { limitsFromConfig } from './limits.ts';
 import { accountStoreOptions, openState } from './state.ts';
+import { lazyDirectory } from './directory-wiring.ts';
 
 export function operatorActor(): Actor {
   let name = 'unknown';
@@ -67,16 +68,20 @@ export async function openApp(configFlag: string | undefined, io: Io, more?: (st
   await store.migrate(AUDIT_MIGRATIONS);
   const audit = new AuditLog(store.db);
   let accounts: AccountStore | undefined;
+  const logger = createLogger(cfg.log.level);
+  // The directory lives in the shared store too; it opens on first use (a running server picks up what is written here within its sync interval).
+  const directory = lazyDirectory(store, logger);
   const deps: AppDeps = {
     clock: systemClock,
-    logger: createLogger(cfg.log.level),
+    logger,
     audit,
     get accounts() { return (accounts ??= new AccountStore(store, accountStoreOptions(cfg))); },
     tiers: () => tiersOf(cfg, configFlag, io),
+    directory: directory.directory,
   };
   // The other parts a command needs it names itself (policy, attribution), so that none loads what it does not use.
   Object.assign(deps, more?.(store, cfg));
-  return { cfg, store, deps, audit, actor: operatorActor(), async close() { await deps.attribution?.close(); await store.close(); } };
+  return { cfg, store, deps, audit, actor: operatorActor(), async close() { await deps.attribution?.close(); await directory.close(); await store.close(); } };
 }
 
 /** The configured tiers; invalid limits in the config refuse the tier choice rather than guess. */

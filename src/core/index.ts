@@ -15,3 +15,4 @@ export { zeroRunStart, zeroRunLength } from './ipv6.ts';
 export { type IpAddr, parseIp, formatIp, maskIp, prefixKey } from './ip.ts';
 export { type ClientKeys, clientKeys } from './netkey.ts';
 export { visible, terminalJson } from './terminal.ts';
+export { loadSecretFile, SECRET_SIZE } from './secret-file.ts';

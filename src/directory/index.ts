@@ -13,3 +13,7 @@
 // in RADIUS), RFC 6302 (source port and exact time), RFC 5952 (address text),
 // RFC 6598 (CGNAT shared space).
 export * from './types.ts';
+export { openDirectory, type DirectoryOptions, type OpenedDirectory } from './repository.ts';
+export { DirectoryError, type DirectoryErrorCode } from './input.ts';
+export { canonicalPrefix, candidateKeys, type CanonicalPrefix } from './prefix.ts';
+export { migrations as directoryMigrations } from './schema.ts';

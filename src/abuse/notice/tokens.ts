@@ -9,32 +9,15 @@
 // the same way as the SCRAM fake-salt secret), so a CSRF value can never be
 // passed off as a link token or the reverse. Verification recomputes the MAC
 // and compares in constant time before it trusts any byte of the payload.
-import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { join } from 'node:path';
-import { systemClock, type Clock } from '../../core/index.ts';
+import { loadSecretFile, systemClock, type Clock } from '../../core/index.ts';
 
-const SIZE = 32;
 /** Longest token we look at: a bigger one is malformed whatever it holds. */
 const MAX_TOKEN = 1024;
 
 /** `<dataDir>/notice-secret`: read it, or create it (0600, exclusively) with 32 random bytes. */
 export function loadNoticeSecret(dataDir: string): Buffer {
-  const file = join(dataDir, 'notice-secret');
-  let fd: number | null = null;
-  try {
-    fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  if (fd !== null) {
-    const secret = randomBytes(SIZE);
-    try { writeSync(fd, secret); } finally { closeSync(fd); }
-    return secret;
-  }
-  const secret = readFileSync(file);
-  if (secret.length !== SIZE) throw new Error(`${file}: expected ${SIZE} bytes, found ${secret.length}; remove it to make a new one (links already sent stop working)`);
-  return secret;
+  return loadSecretFile(dataDir, 'notice-secret', 'links already sent stop working');
 }
 
 export type TokenRefusal = 'malformed' | 'bad-signature' | 'expired';

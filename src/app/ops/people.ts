@@ -1,5 +1,6 @@
-// Subscribers (derived from accounts), the limits in effect for an account,
-// who sent a message (attribution), and the audit log itself.
+// Subscribers (derived from accounts, with their directory record where the
+// directory is available), the limits in effect for an account, who sent a
+// message (attribution, and who held the address then), and the audit log itself.
 import { Type } from 'typebox';
 import type { Account } from '../../auth/index.ts';
 import { lookupTrace } from '../../accountability/index.ts';
@@ -8,10 +9,13 @@ import { operation } from '../operation.ts';
 import { need, type AppDeps } from '../deps.ts';
 import { AUDIT_PAGE_MAX } from '../audit.ts';
 import { Input, Limit, Str } from './common.ts';
+import { AssignmentSchema, DirectoryRecordSchema, directoryCall, subscribersPut } from './directory.ts';
 
 const SubscriberSchema = Type.Object({
   id: Type.String(), tiers: Type.Array(Type.String()), accounts: Type.Array(Type.String()),
   status: Type.Union([Type.Literal('active'), Type.Literal('disabled'), Type.Literal('partly-disabled')]),
+  /** subscribers.show with the directory available: its record (null: none put) and what is held now. */
+  directory: Type.Optional(Type.Object({ record: Type.Union([DirectoryRecordSchema, Type.Null()]), current: Type.Array(AssignmentSchema) })),
 });
 
 /** Every account, a page of 10 000 at a time (subscribers are derived, not stored). */
@@ -51,13 +55,23 @@ export const subscribersList = operation({
 });
 
 export const subscribersShow = operation({
-  name: 'subscribers.show', summary: 'one subscriber and its accounts', scope: 'read', mutates: false,
+  name: 'subscribers.show', summary: 'one subscriber: its accounts, and its directory record and current addresses where the directory is available', scope: 'read', mutates: false,
   http: { method: 'GET', path: '/subscribers/:id' },
   input: Input({ id: Str('subscriber id', { minLength: 1 }) }), output: SubscriberSchema,
   async run(i, _c, deps: AppDeps) {
-    const [s] = subscribersOf(await allAccounts(deps, i.id));
-    if (!s) throw new AppError('not-found', `no subscriber ${i.id}`);
-    return s;
+    const d = deps.directory;
+    const id = i.id.trim().toLowerCase();
+    let accounts = deps.accounts || !d ? await allAccounts(deps, i.id) : [];
+    if (!accounts.length && id !== i.id && deps.accounts) accounts = await allAccounts(deps, id);
+    const [s] = subscribersOf(accounts);
+    if (!d) {
+      if (!s) throw new AppError('not-found', `no subscriber ${i.id}`);
+      return s;
+    }
+    const [record, current] = await directoryCall(() => Promise.all([d.subscriber(id), d.currentOf(id)]));
+    if (!s && !record && !current.length) throw new AppError('not-found', `no subscriber ${i.id}`);
+    const base = s ?? { id, tiers: record ? [record.tier] : [], accounts: [], status: 'active' as const };
+    return { ...base, directory: { record, current } };
   },
 });
 
@@ -95,9 +109,18 @@ export const trace = operation({
     window: Type.Optional(Type.Integer({ minimum: 0, maximum: 525_600, description: 'minutes either side of at (default 10)' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'at most this many rows (default 20)' })),
   }),
-  output: Type.Object({ kind: Type.String(), value: Type.String(), records: Type.Array(RecordSchema) }),
+  output: Type.Object({
+    kind: Type.String(), value: Type.String(), records: Type.Array(RecordSchema),
+    holders: Type.Optional(Type.Array(Type.Object({
+      subscriber: Type.String(), prefix: Type.String(), portLo: Type.Union([Type.Integer(), Type.Null()]), portHi: Type.Union([Type.Integer(), Type.Null()]),
+      start: Type.Integer(), end: Type.Union([Type.Integer(), Type.Null()]), source: Type.String(),
+    }), { description: 'IP form, with the directory available: who held the address (and port) at the time (now when none was given)' })),
+  }),
   async run(i, _c, deps: AppDeps) {
-    return lookupTrace(need(deps, 'attribution'), i, deps.clock.now());
+    const d = deps.directory;
+    const holders = d ? (ip: string, at: number, port: number | null) => directoryCall(async () => (await d.holdersAt(ip, at, port)).map(({ assignment: a }) =>
+      ({ subscriber: a.subscriber, prefix: a.prefix, portLo: a.portLo, portHi: a.portHi, start: a.start, end: a.end, source: a.source }))) : undefined;
+    return lookupTrace(need(deps, 'attribution'), i, deps.clock.now(), holders);
   },
 });
 
@@ -121,4 +144,4 @@ export const auditList = operation({
   },
 });
 
-export const PEOPLE_OPS = [subscribersList, subscribersShow, limitsShow, trace, auditList] as const;
+export const PEOPLE_OPS = [subscribersList, subscribersShow, subscribersPut, limitsShow, trace, auditList] as const;
