@@ -2,11 +2,14 @@
 // abuse.mailbox.listen, reports under <dataDir>/abuse/reports and in the state
 // store) and the DNSBL checker (abuse.dnsbl.zones). Both hand their signals to
 // the abuse engine's SignalSink and ask the directory who held an address;
-// those land on other branches, so they come in through `MailboxWiring` and
-// may be absent: then reports are stored, published and listed, only not
-// signalled, and the DNSBL checker, which has no addresses to ask about
-// without the directory, does not run (logged). The report store is opened
-// whether or not the mailbox listens, so `reports.*` answers from the server.
+// each comes in through `MailboxWiring` and may be absent: without the engine
+// reports are stored, published and listed, only not signalled; without the
+// directory they carry no subscriber, and the DNSBL checker, which then has no
+// addresses to ask about, does not run (logged). When the directory runs here
+// (`holders`), the prefixes it holds now are the checker's addresses and, with
+// the netpolicy pools, the provider's own space (`currentPrefixes`, unless the
+// wiring gives its own). The report store is opened whether or not the mailbox
+// listens, so `reports.*` answers from the server.
 import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
 import type { SecureContext } from 'node:tls';
@@ -14,7 +17,7 @@ import { formatIp, parseIp, maskIp, systemClock, type Clock, type Logger } from 
 import { splitHostPort, type Config } from '../config/index.ts';
 import type { EventBus } from '../events/index.ts';
 import type { Store } from '../store/index.ts';
-import type { HolderLookup } from '../directory/index.ts';
+import { currentPrefixes, type HolderLookup } from '../directory/index.ts';
 import type { AppDeps } from '../app/index.ts';
 import { DnsblChecker, ReportStore, dnsblStateStore, startMailbox, type SignalSink } from '../abuse/index.ts';
 import type { Service } from './services.ts';
@@ -32,9 +35,9 @@ export interface MailboxWiring {
   sink?: SignalSink;
   /** Seam for the directory (branch `directory`): who held an address at a time. Absent: reports carry no subscriber. */
   holders?: Pick<HolderLookup, 'holdersAt'>;
-  /** Seam for the directory: its prefixes (the provider's space beyond the netpolicy pools), for finding the source in a Received chain. */
+  /** The directory's prefixes (the provider's space beyond the netpolicy pools), for finding the source in a Received chain. Default with `holders`: the prefixes held now. */
   ownPrefixes?: () => Promise<readonly string[]>;
-  /** Seam for the directory: the addresses in use now (IPv4 hosts, IPv6 addresses or prefixes) the DNSBL checker asks about. Absent: no DNSBL checks. */
+  /** The addresses in use now (IPv4 hosts, IPv6 addresses or prefixes) the DNSBL checker asks about. Default with `holders`: the prefixes held now; else no DNSBL checks. */
   addressesInUse?: () => Promise<readonly string[]>;
   /** The netpolicy pools (the provider's space). */
   pools?: () => Promise<ReadonlyArray<{ prefix: string }>>;
@@ -104,7 +107,9 @@ export function mailboxService(get: () => MailboxWiring): Service {
   return {
     name: 'abuse-mailbox',
     start: async () => {
-      const w = get();
+      const given = get();
+      const held = given.holders ? () => currentPrefixes(given.store.db) : undefined;
+      const w: MailboxWiring = { ...given, ownPrefixes: given.ownPrefixes ?? held, addressesInUse: given.addressesInUse ?? held };
       const { cfg, logger } = w;
       const clock = w.clock ?? systemClock;
       const reports = await ReportStore.open(w.store, join(cfg.dataDir, 'abuse', 'reports'));

@@ -17,3 +17,4 @@ export { openDirectory, type DirectoryOptions, type OpenedDirectory } from './re
 export { DirectoryError, type DirectoryErrorCode } from './input.ts';
 export { canonicalPrefix, candidateKeys, type CanonicalPrefix } from './prefix.ts';
 export { migrations as directoryMigrations } from './schema.ts';
+export { currentPrefixes } from './current.ts';
