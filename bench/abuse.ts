@@ -8,18 +8,20 @@
 // clients, limit hits, the odd complaint or DNSBL listing), an eighth of it
 // about addresses nobody holds. Time advances 500 signals per simulated second.
 // Prints figures; asserts nothing.
-// Run: node bench/abuse.ts [signals, default 1000000] [sqlite|memory]
+// Run: node bench/abuse.ts [signals, default 1000000] [map|directory]
+//   map: the directory is a map in memory (the engine alone); directory: the real
+//   subscriber directory (src/directory, its in-memory index) on the same SQLite file.
 import { join } from 'node:path';
 import { ManualClock, silentLogger } from '../src/core/index.ts';
 import { InProcessBus } from '../src/events/index.ts';
 import { openStore } from '../src/store/index.ts';
 import { ABUSE_MIGRATIONS, DEFAULT_RULES, DEFAULT_WEIGHTS, openAbuseEngine, type Signal, type SignalClass } from '../src/abuse/index.ts';
-import type { Assignment, Holder, HolderLookup, Subscriber } from '../src/directory/index.ts';
+import { openDirectory, type Assignment, type Holder, type HolderLookup, type Subscriber } from '../src/directory/index.ts';
 import { RecordingEnforcer, RecordingNotices } from '../test/lib/abuse-fakes.ts';
 import { tempDir } from '../test/lib/tools.ts';
 
 const N = Math.min(Math.max(Number(process.argv[2] ?? 1_000_000), 10_000), 20_000_000);
-const where = process.argv[3] === 'memory' ? ':memory:' : 'file';
+const useDirectory = process.argv[3] === 'directory';
 const SUBS = 10_000, BOTS = 60;
 
 const addr = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
@@ -31,16 +33,26 @@ for (let i = 0; i < SUBS; i++) {
   holders.set(a.prefix, [{ subscriber: id, assignment: a }]);
   subs.set(id, { id, tier: i % 10 === 0 ? 'business' : 'residential', contacts: [`${id}@home.example`], access: [], createdAt: 0, updatedAt: 0 });
 }
-const directory: HolderLookup = {
+let directory: HolderLookup = {
   async holdersAt(address) { return holders.get(address) ?? []; },
   async currentOf(s) { return (holders.get(addr(Number(s.slice(5)))) ?? []).map((h) => h.assignment); },
   async subscriber(id) { return subs.get(id) ?? null; },
 };
 
 const d = tempDir('pw-abuse-bench-');
-const store = await openStore(where === 'file' ? join(d.path, 'state.db') : ':memory:');
+const store = await openStore(join(d.path, 'state.db'));
 await store.migrate(ABUSE_MIGRATIONS);
 const clock = new ManualClock(Date.UTC(2026, 11, 2, 12));
+let closeDirectory = async (): Promise<void> => {};
+if (useDirectory) {
+  const real = await openDirectory(store, { clock, logger: silentLogger, syncMs: 0 });
+  for (const sub of subs.values()) {
+    await real.putSubscriber({ id: sub.id, tier: sub.tier, contacts: sub.contacts });
+    await real.assign({ subscriber: sub.id, prefix: (holders.get(addr(Number(sub.id.slice(5)))) as Holder[])[0].assignment.prefix, start: 0, source: 'static' });
+  }
+  directory = real;
+  closeDirectory = () => real.close();
+}
 const enforcer = new RecordingEnforcer();
 const notices = new RecordingNotices();
 const engine = await openAbuseEngine({
@@ -88,11 +100,12 @@ const s = engine.stats();
 const rows = await store.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM abuse_evidence');
 const cases = await store.db.get<{ n: number }>("SELECT COUNT(*) AS n FROM abuse_cases WHERE state = 'open'");
 await engine.stop();
+await closeDirectory();
 await store.close();
 d.remove();
 
 const rate = Math.round((s.processed / ms) * 1000);
-console.log(`abuse engine, ${SUBS.toLocaleString('en')} subscribers, ${BOTS} bots, store: SQLite ${where === 'file' ? 'file (WAL)' : 'in memory'}`);
+console.log(`abuse engine, ${SUBS.toLocaleString('en')} subscribers, ${BOTS} bots, store: SQLite file (WAL), directory: ${useDirectory ? 'src/directory on the same store' : 'a map'}`);
 console.log(`  signals processed      ${s.processed.toLocaleString('en')} in ${(ms / 1000).toFixed(2)} s (simulated ${((N / simulatedRate)).toFixed(0)} s of traffic)`);
 console.log(`  throughput             ${rate.toLocaleString('en')} signals/s end to end (goal ≥ 50,000/s)`);
 console.log(`  CPU per signal         ${((cpu.user + cpu.system) / s.processed).toFixed(2)} µs (user ${(cpu.user / 1e6).toFixed(2)} s, system ${(cpu.system / 1e6).toFixed(2)} s)`);

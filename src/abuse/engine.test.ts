@@ -404,3 +404,55 @@ test('client text in evidence detail never reaches an event; it is kept as given
   const n = r.notices.sent[0];
   assert.ok(n.evidence.every((l) => !/[\x00-\x1f\x7f\u202e]/.test(l)), n.evidence.join('\n'));
 });
+
+test('one bad input or a failing peer fails only itself: malformed signals, a directory that throws, a batch the store refuses', async (t) => {
+  const r = await rig();
+  t.after(() => r.close());
+  r.dir.addSubscriber('cust-1');
+  r.dir.assign('cust-1', '198.51.100.7', T0 - DAY);
+  const bad = [
+    { ...signal({ class: 'flood' }), amount: Number.NaN },
+    { ...signal({ class: 'flood' }), at: Number.POSITIVE_INFINITY },
+    { ...signal({ class: 'flood' }), amount: -5 },
+    null as unknown as ReturnType<typeof signal>,
+  ];
+  assert.deepEqual(bad.map((s) => r.engine.ingest(s)), [false, false, false, false]);
+  assert.equal(r.engine.stats().invalid, 4);
+  const holdersAt = r.dir.holdersAt.bind(r.dir);
+  r.dir.holdersAt = async (a, at, p) => { if (a === '203.0.113.66') throw new Error('directory down'); return holdersAt(a, at, p); };
+  r.engine.ingest(signal({ class: 'auth-failure', at: T0, address: '203.0.113.66' }));
+  r.engine.ingest(signal({ class: 'auth-failure', at: T0, address: '198.51.100.7', detail: { huge: 'x'.repeat(100_000) } }));
+  await r.engine.flush();
+  assert.equal(r.engine.stats().unattributed['lookup-error'], 1);
+  const [c] = await r.engine.cases.list();
+  assert.equal((await r.engine.cases.show(c.id))?.evidence[0].detail.huge?.toString().length, 1024);
+  // the store refuses a batch (its table is gone): those signals are lost and counted, the next batch is stored
+  await r.store.db.run('ALTER TABLE abuse_unattributed RENAME TO abuse_unattributed_away');
+  r.engine.ingest(signal({ class: 'auth-failure', at: T0 + 1000, address: '203.0.113.1' }));
+  r.engine.ingest(signal({ class: 'auth-failure', at: T0 + 1000, address: '198.51.100.7' }));
+  await r.engine.flush();
+  assert.equal(r.engine.stats().failed, 2);
+  assert.ok(r.logger.records.some((x) => /could not be stored/.test(String(x.msg))));
+  await r.store.db.run('ALTER TABLE abuse_unattributed_away RENAME TO abuse_unattributed');
+  r.engine.ingest(signal({ class: 'auth-failure', at: T0 + 2000, address: '198.51.100.7' }));
+  await r.engine.flush();
+  const d = await r.engine.cases.show(c.id);
+  assert.deepEqual(d?.evidence.map((e) => [e.class, e.count]), [['auth-failure', 2]], 'the refused batch left nothing behind; the state reloaded from the store');
+});
+
+test('under a stream of signals the case service still gets its turn: signals go one batch per turn of the lane', async (t) => {
+  const r = await rig();
+  t.after(() => r.close());
+  r.dir.addSubscriber('cust-1');
+  r.dir.assign('cust-1', '198.51.100.7', T0 - DAY);
+  await runBot(r, '198.51.100.7', 30);
+  const [c] = await r.engine.cases.list();
+  const before = r.engine.stats().processed;
+  for (let i = 0; i < 40_000; i++) r.engine.ingest(signal({ class: 'auth-failure', at: r.clock.now(), address: '203.0.113.9' }));
+  await new Promise((res) => setImmediate(res)); // the first batch is on its way
+  await r.engine.cases.release(c.id, 'desk:ann', 'now', 'desk');
+  const at = r.engine.stats().processed - before;
+  assert.ok(at > 0 && at < 40_000, `released after ${at} of 40000 signals`);
+  await r.engine.flush();
+  assert.equal(r.engine.stats().processed - before, 40_000);
+});

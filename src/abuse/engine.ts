@@ -50,19 +50,25 @@ export async function openAbuseEngine(o: AbuseEngineOptions): Promise<RunningAbu
   };
   const logged = (what: string) => (err: unknown): void => { o.logger.error({ event: 'abuse', err: String(err) }, `abuse engine: ${what} failed`); };
 
-  const drainOnce = async (): Promise<void> => {
-    while (queue.length) {
-      const decisions = await pipeline.run(queue.take(BATCH));
-      for (const nd of decisions) published(ctx, nd);
-      for (const nd of decisions) if (await enforce(ctx, nd.d)) await noticeFor(ctx, nd.d);
+  const batch = async (): Promise<void> => {
+    const decisions = await pipeline.run(queue.take(BATCH));
+    for (const nd of decisions) published(ctx, nd);
+    for (const nd of decisions) {
+      try {
+        if (await enforce(ctx, nd.d)) await noticeFor(ctx, nd.d);
+      } catch (err) { // the decision is recorded: the sweep takes it up again
+        o.logger.error({ event: 'abuse', decision: `d${nd.d.id}`, err: String(err) }, 'abuse engine: acting on a decision failed; the sweep retries it');
+      }
     }
   };
+  const drainOnce = async (): Promise<void> => { while (queue.length) await batch(); };
+  // One batch per lane turn: under a steady stream of signals the case service's changes still get their turn.
   let scheduled = false;
   const drain = (): void => {
     if (scheduled) return;
     scheduled = true;
     setImmediate(() => {
-      lane(async () => { try { await drainOnce(); } finally { scheduled = false; if (queue.length) drain(); } }).catch(logged('processing signals'));
+      lane(async () => { try { if (queue.length) await batch(); } finally { scheduled = false; if (queue.length) drain(); } }).catch(logged('processing signals'));
     });
   };
 

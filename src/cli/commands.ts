@@ -81,6 +81,7 @@ export const commands: Record<string, Command> = {
   queue: lazy('inspect and act on the queue (list, show, hold, release, delete, flush, requeue…)', async () => (await import('./queue.ts')).queueCommand),
   token: lazy('API tokens for the admin API (add NAME --scope read|operate|admin, list, revoke)', async () => (await import('./token.ts')).tokenCommand),
   audit: lazy('the audit log of every change: who, when, from where, what, why (audit list)', async () => (await import('./audit.ts')).auditCommand),
+  case: lazy('abuse cases: list, show, note, release, quarantine (the running server\'s)', async () => (await import('./case.ts')).caseCommand),
   subscriber: lazy('the subscriber directory: put ID [--tier --contact --access], show ID', async () => (await import('./subscriber.ts')).subscriberCommand),
   address: lazy('who held ADDRESS[:PORT] when (who), history, assign, end: the subscriber directory', async () => (await import('./address.ts')).addressCommand),
   report: lazy('abuse complaints the mailbox stored (report list, report show ID)', async () => (await import('./report.ts')).reportCommand),

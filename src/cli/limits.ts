@@ -124,8 +124,10 @@ export function limitsPort(limits: Limits, store: LimitStore, helpUrl: string, b
 }
 
 /**
- * The flood suspension, as a subscriber (the abuse engine will own it): a flood rule with
- * suspend disables the account (525 5.7.13 at its next AUTH), from submission or the policy service.
+ * The flood suspension, as a subscriber, only with abuse.enabled false (abuse-wiring.ts
+ * floodSubscriberRuns; with the engine its credential-abuse rule suspends, with a case, a
+ * notice and an undo): a flood rule with suspend disables the account (525 5.7.13 at its next
+ * AUTH), from submission or the policy service.
  */
 export function suspendOnFlood(bus: EventBus, accounts: { disable(login: string, reason: string): unknown }, logger: Logger): () => void {
   return bus.subscribe('limit.flood', (e) => {

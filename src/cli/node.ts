@@ -31,6 +31,7 @@ import { startHttp, type HttpLayer } from './http.ts';
 import { accountsPort, fixerPort, listenerOptions, relayRoute, spoolPort } from './ports.ts';
 import type { Service } from './services.ts';
 import { noticeService } from './notice-wiring.ts';
+import { abuseService, floodSubscriberRuns } from './abuse-wiring.ts';
 import { directoryService } from './directory-wiring.ts';
 import type { OpenedDirectory } from '../directory/index.ts';
 import { mailboxService } from './mailbox-wiring.ts';
@@ -77,6 +78,7 @@ export class PortwardenNode {
 
   /** In start order; stopped in reverse. */
   services(): Service[] {
+    const abuse = abuseService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, store: this.store, app: this.app, accounts: this.accounts, spool: this.spool, metrics: this.metrics }));
     return [
       { name: 'store', start: () => this.openStore(), stop: () => this.closeStore() },
       { name: 'spool', start: () => this.openSpool(), stop: () => this.spool.close() },
@@ -85,10 +87,11 @@ export class PortwardenNode {
       { name: 'relay', start: () => this.buildRelay(), stop: () => { this.relayRunning = false; return this.relay.stop(); } },
       { name: 'smtp', start: () => this.listenSmtp(), stop: () => this.server.close({ drainMs: 10_000 }) },
       this.controlService(),
+      abuse,
       { name: 'http', start: () => this.startHttp(), stop: () => this.http?.close() },
       noticeService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, cases: this.app.cases, directory: this.app.directory, bindError: this.bindError })),
       // Seams (mailbox-wiring.ts): sink = the abuse engine; holders, ownPrefixes, addressesInUse = the directory.
-      mailboxService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, store: this.store, secureContext: this.tls.context, app: this.app, pools: () => this.app.policy!.listPools(), holders: this.app.directory, bindError: this.bindError })),
+      mailboxService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, store: this.store, secureContext: this.tls.context, app: this.app, pools: () => this.app.policy!.listPools(), holders: this.app.directory, sink: abuse.sink(), bindError: this.bindError })),
       this.policyService(),
       { name: 'delivery', start: () => this.startDelivery(), stop: () => {} },
     ];
@@ -139,7 +142,7 @@ export class PortwardenNode {
     subscribeLogs(bus, logger);
     subscribeMetrics(bus, this.metrics);
     subscribeAttribution(bus, this.attribution);
-    suspendOnFlood(bus, this.accounts, logger);
+    if (floodSubscriberRuns(cfg)) suspendOnFlood(bus, this.accounts, logger); // else the abuse engine's rules suspend
     this.bf = bruteForce(cfg, this.limitStore, logger, normalizeLogin,
       cfg.limits.store === 'redis' ? undefined : await KnownPrefixTable.open(this.store), this.where, bus);
     this.limitsGate = cfg.limits.enabled ? limitsPort(this.limits, this.limitStore, cfg.submission.helpUrl, bus) : undefined;

@@ -145,7 +145,7 @@ describe('control socket', () => {
     const rs = lines.map((l) => JSON.parse(l) as ControlResponse);
     assert.deepEqual(rs.slice(0, 5).map((r) => (r.ok ? 'ok' : `${r.error.code}: ${r.error.message}`)), [
       'bad-request: not JSON',
-      'bad-request: op must be one of list, show, hold, release, delete, flush, requeue, stats, limits',
+      'bad-request: op must be one of list, show, hold, release, delete, flush, requeue, stats, limits, case',
       'bad-request: give queue ids, ALL, --account or --sender',
       'bad-request: not a queue id: "../x"',
       'bad-request: unknown field "extra"',

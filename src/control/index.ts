@@ -6,7 +6,9 @@
 // delete|requeue|flush` talk to it here; list and show also read the spool
 // directly when no server runs. Each request runs the application layer's
 // operation (queue.*, limits.show) as the operator "control", audited like the
-// CLI's and the API's (runQueueOp maps a request onto it).
+// CLI's and the API's (runQueueOp maps a request onto it). The abuse cases
+// (`portwarden case`) come here too: {op:"case", case:{name, input}, user},
+// run as cases.NAME by the operator the CLI names.
 // Trusts: whoever can open the socket (the file mode limits that to the
 // server's user and root); every request is still checked before it acts.
 // Standards: none on the wire (JSON lines, RFC 8259); the actions mirror
@@ -15,6 +17,6 @@ export { createControlServer, controlServerRunning, controlSocketPath, type Cont
 export { controlRequest } from './client.ts';
 export { runQueueOp, type QueueDeps, type RelayPort } from './ops.ts';
 export {
-  CONTROL_OPS, MAX_REQUEST_BYTES, parseRequest, checkRequest,
-  type ControlOp, type ControlRequest, type ControlResponse, type ControlErrorCode,
+  CONTROL_OPS, CASE_OPS, MAX_REQUEST_BYTES, parseRequest, checkRequest,
+  type ControlOp, type CaseOp, type ControlRequest, type ControlResponse, type ControlErrorCode,
 } from './protocol.ts';

@@ -42,6 +42,7 @@ function opFor(req: ControlRequest): [string, Record<string, unknown>] {
     case 'flush': return ['queue.flush', { reason: req.reason }];
     case 'limits': return ['limits.show', { login: req.account ?? '' }];
     case 'requeue': return ['queue.requeue', { ids: req.ids, all: req.all, reason: req.reason }];
+    case 'case': return [`cases.${req.case!.name}`, req.case!.input];
     default: return [`queue.${req.op}`, sel];
   }
 }
@@ -54,6 +55,7 @@ function answer(req: ControlRequest, v: unknown): ControlResponse {
     case 'stats': return { ok: true, op: 'stats', stats: v as never };
     case 'flush': return { ok: true, op: 'flush' };
     case 'limits': return { ok: true, op: 'limits', limits: v };
+    case 'case': return { ok: true, op: 'case', value: v };
     default: return { ok: true, op: req.op, result: v as never };
   }
 }
@@ -66,7 +68,9 @@ export async function runQueueOp(deps: QueueDeps, req: ControlRequest): Promise<
   const input = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
   try {
     checkInput(op, input);
-    return answer(req, await invoke(op, input as never, { actor: CONTROL_ACTOR }, app, deps.audit ?? NO_AUDIT));
+    // The user the CLI names (only the server's own user or root can connect) is who the case timeline and the audit name.
+    const actor: Actor = req.op === 'case' && req.user ? { kind: 'operator', name: req.user, from: 'control' } : CONTROL_ACTOR;
+    return answer(req, await invoke(op, input as never, { actor }, app, deps.audit ?? NO_AUDIT));
   } catch (err) {
     if (!(err instanceof AppError) || err.code === 'internal') throw err;
     return controlError(err.code, err.message);

@@ -4,13 +4,21 @@ import type { QueueActionResult, QueueEntry, QueueSelector, SpoolStats } from '.
 import { selectorProblem } from '../spool/index.ts';
 import type { ErrorCode } from '../app/index.ts';
 
-export const CONTROL_OPS = ['list', 'show', 'hold', 'release', 'delete', 'flush', 'requeue', 'stats', 'limits'] as const;
+export const CONTROL_OPS = ['list', 'show', 'hold', 'release', 'delete', 'flush', 'requeue', 'stats', 'limits', 'case'] as const;
 export type ControlOp = (typeof CONTROL_OPS)[number];
+
+/** The abuse cases live in the running server (the engine runs there): `portwarden case` asks it. */
+export const CASE_OPS = ['list', 'show', 'note', 'release', 'quarantine'] as const;
+export type CaseOp = (typeof CASE_OPS)[number];
 
 export interface ControlRequest extends QueueSelector {
   op: ControlOp;
   /** hold only: recorded in the queue file and shown by list. */
   reason?: string;
+  /** case only: the operation (cases.NAME) and its input, checked against the operation's own schema. */
+  case?: { name: CaseOp; input: Record<string, unknown> };
+  /** case only: the Unix user at the other end (the socket is 0600: the server's own user or root), named in the audit and the case timeline. */
+  user?: string;
 }
 
 /** Stable codes for scripts (the application layer's catalogue); the message is for people. */
@@ -24,6 +32,8 @@ export type ControlResponse =
   | { ok: true; op: 'stats'; stats: SpoolStats }
   /** The sending limits in effect for an account and their current state (what the server wires in). */
   | { ok: true; op: 'limits'; limits: unknown }
+  /** The case operation's output (its schema is the operation's). */
+  | { ok: true; op: 'case'; value: unknown }
   | { ok: false; error: { code: ControlErrorCode; message: string } };
 
 export const MAX_REQUEST_BYTES = 256 * 1024;
@@ -48,7 +58,7 @@ export function checkRequest(v: unknown): ControlRequest | { error: ControlRespo
   if (!CONTROL_OPS.includes(o.op as ControlOp)) return { error: controlError('bad-request', `op must be one of ${CONTROL_OPS.join(', ')}`) };
   const op = o.op as ControlOp;
   for (const k of Object.keys(o)) {
-    if (!['op', 'ids', 'all', 'account', 'sender', 'reason'].includes(k)) return { error: controlError('bad-request', `unknown field ${JSON.stringify(k)}`) };
+    if (!['op', 'ids', 'all', 'account', 'sender', 'reason', 'case', 'user'].includes(k)) return { error: controlError('bad-request', `unknown field ${JSON.stringify(k)}`) };
   }
   if (o.ids !== undefined && !(Array.isArray(o.ids) && o.ids.every(str))) return { error: controlError('bad-request', 'ids must be a list of strings') };
   if (o.all !== undefined && typeof o.all !== 'boolean') return { error: controlError('bad-request', 'all must be true or false') };
@@ -56,6 +66,8 @@ export function checkRequest(v: unknown): ControlRequest | { error: ControlRespo
     if (o[k] !== undefined && !str(o[k])) return { error: controlError('bad-request', `${k} must be a string`) };
   }
   if (op === 'limits' && !str(o.account)) return { error: controlError('bad-request', 'limits needs an account') };
+  if (op === 'case') return checkCase(o);
+  if (o.case !== undefined || o.user !== undefined) return { error: controlError('bad-request', 'case and user are for op case only') };
   const req: ControlRequest = { op };
   if (o.ids !== undefined) req.ids = o.ids as string[];
   if (o.all !== undefined) req.all = o.all as boolean;
@@ -69,4 +81,15 @@ export function checkRequest(v: unknown): ControlRequest | { error: ControlRespo
     if (op === 'requeue' && (req.account !== undefined || req.sender !== undefined)) return { error: controlError('bad-request', 'requeue takes queue ids or ALL') };
   }
   return req;
+}
+
+function checkCase(o: Record<string, unknown>): ControlRequest | { error: ControlResponse } {
+  const c = o.case as { name?: unknown; input?: unknown } | undefined;
+  if (!c || typeof c !== 'object' || Array.isArray(c) || !CASE_OPS.includes(c.name as CaseOp)) {
+    return { error: controlError('bad-request', `case needs {name, input} with name one of ${CASE_OPS.join(', ')}`) };
+  }
+  if (!c.input || typeof c.input !== 'object' || Array.isArray(c.input)) return { error: controlError('bad-request', 'case.input must be an object') };
+  if (o.user !== undefined && !(str(o.user) && /^[A-Za-z0-9._-]{1,64}$/.test(o.user))) return { error: controlError('bad-request', 'user must be a user name') };
+  for (const k of ['ids', 'all', 'account', 'sender', 'reason']) if (o[k] !== undefined) return { error: controlError('bad-request', `${k} is not a field of op case`) };
+  return { op: 'case', case: { name: c.name as CaseOp, input: c.input as Record<string, unknown> }, ...(o.user !== undefined ? { user: o.user as string } : {}) };
 }

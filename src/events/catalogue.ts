@@ -85,7 +85,7 @@ export const EVENTS: { [K in EventName]: EventDoc<K> } = {
     example: { account: 'alice@isp.example', clientIp: '192.0.2.7' },
   },
   'limit.flood': {
-    summary: 'a flood rule fired (submission, or the Postfix policy service); with suspend the account is disabled by the flood subscriber',
+    summary: 'a flood rule fired (submission, or the Postfix policy service); a flood signal for the abuse engine, whose rules suspend (with abuse.enabled false: with suspend the account is disabled by the flood subscriber)',
     fields: {
       rule: 'the flood rule id', account: 'the account', subscriber: 'its subscriber, or null (the policy service does not know it)', clientIp: 'the client address',
       suspend: 'the rule suspends the account', source: 'submission or policy-service',

@@ -14,6 +14,7 @@
 // content type); RFC 3463 / RFC 5248 enhanced status codes as label values.
 export {
   Metrics, createMetrics, replyLabels, LATENCY_BUCKETS,
+  ABUSE_SIGNAL_CLASSES, ABUSE_ACTIONS,
   type MetricsOptions, type AuthOutcome, type LimitScope, type LockoutScope, type RelayOutcome, type LimitDecisionLike, type ReplyLike,
 } from './metrics.ts';
 export { subscribeMetrics } from './subscribe.ts';

@@ -43,6 +43,9 @@ const RELAY_OUTCOMES = new Set<string>(['sent', 'deferred', 'bounced']);
 const NOTICE_KINDS = new Set<string>(['notify', 'quarantine', 'suspend', 'revoke-exemption', 'released']);
 const NOTICE_VIA = new Set<string>(['token', 'address', 'none']);
 const SELF_RELEASE_OUTCOMES = new Set<string>(['released', 'refused', 'csrf']);
+// The abuse part's lists, repeated here: metrics imports only core (a test keeps them equal).
+export const ABUSE_SIGNAL_CLASSES = new Set<string>(['edge-blocked', 'edge-destinations', 'auth-failure', 'auth-lockout', 'limit-hit', 'flood', 'report', 'dnsbl']);
+export const ABUSE_ACTIONS = new Set<string>(['notify', 'quarantine', 'suspend', 'revoke-exemption']);
 const QUEUE_STATE_RE = /^[a-z][a-z0-9_-]{0,23}$/;
 /** 1 ms … 5 s, in seconds (Prometheus base unit). */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -74,6 +77,10 @@ export class Metrics {
   readonly notices: Counter<'kind'>;
   readonly noticeViews: Counter<'via'>;
   readonly selfReleases: Counter<'outcome'>;
+  readonly abuseSignals: Counter<'class' | 'result'>;
+  readonly abuseDecisions: Counter<'action' | 'immune'>;
+  readonly casesOpen: Gauge;
+  private casesOpenSource: (() => Promise<number>) | undefined;
   private readonly listeners = new Set<string>();
   private readonly maxListeners: number;
   private queueSizes: MetricsOptions['queueSizes'];
@@ -119,6 +126,20 @@ export class Metrics {
     this.notices = new Counter({ name: 'portwarden_notices_sent_total', help: 'Abuse notices committed to the spool, by kind (one per contact)', labelNames: ['kind'], registers });
     this.noticeViews = new Counter({ name: 'portwarden_notice_page_views_total', help: 'Notice page views, by how the case was found (token, address, none)', labelNames: ['via'], registers });
     this.selfReleases = new Counter({ name: 'portwarden_self_releases_total', help: 'Self-releases asked for on the notice page, by outcome (released, refused, csrf)', labelNames: ['outcome'], registers });
+    this.abuseSignals = new Counter({ name: 'portwarden_abuse_signals_total', help: 'Signals handed to the abuse engine, by class and result (ingested, dropped: its queue was full)', labelNames: ['class', 'result'], registers });
+    this.abuseDecisions = new Counter({ name: 'portwarden_abuse_decisions_total', help: 'Abuse decisions by action, and whether the tier was immune (then not enforced)', labelNames: ['action', 'immune'], registers });
+    this.casesOpen = new Gauge({
+      name: 'portwarden_abuse_cases_open', help: 'Abuse cases open now (0 where the engine does not run)', registers,
+      async collect() {
+        if (!self.casesOpenSource) { this.reset(); return; } // no engine here (or stopped): none open
+        try {
+          this.set(await self.casesOpenSource());
+        } catch (err) {
+          logger.warn({ event: 'metrics', err: String(err) }, 'open cases count failed');
+          this.reset();
+        }
+      },
+    });
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'portwarden_' });
   }
 
@@ -164,6 +185,10 @@ export class Metrics {
   noticeSent(kind: string, n: number): void { this.notices.inc({ kind: pick(kind, NOTICE_KINDS) }, n); }
   noticeViewed(via: string): void { this.noticeViews.inc({ via: pick(via, NOTICE_VIA) }); }
   selfRelease(outcome: string): void { this.selfReleases.inc({ outcome: pick(outcome, SELF_RELEASE_OUTCOMES) }); }
+  abuseSignal(cls: string, ingested: boolean): void { this.abuseSignals.inc({ class: pick(cls, ABUSE_SIGNAL_CLASSES), result: ingested ? 'ingested' : 'dropped' }); }
+  abuseDecision(action: string, immune: boolean): void { this.abuseDecisions.inc({ action: pick(action, ABUSE_ACTIONS), immune: immune ? 'yes' : 'no' }); }
+  /** Where the open-cases gauge reads at each scrape (the engine's case service, once it runs). */
+  setCasesOpen(fn: (() => Promise<number>) | undefined): void { this.casesOpenSource = fn; }
 
   /** Milliseconds in, seconds out: the exposition keeps Prometheus' base unit. */
   transaction(listener: string, ms: number): void {

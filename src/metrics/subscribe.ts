@@ -27,6 +27,7 @@ export function subscribeMetrics(bus: EventBus, metrics: Metrics): () => void {
     bus.subscribe('notice.sent', (e) => metrics.noticeSent(e.kind, e.queueIds.length)),
     bus.subscribe('notice.viewed', (e) => metrics.noticeViewed(e.via)),
     bus.subscribe('notice.self-release', (e) => metrics.selfRelease(e.outcome)),
+    bus.subscribe('case.decision', (e) => metrics.abuseDecision(e.action, e.immune)),
   ];
   return () => { for (const off of offs) off(); };
 }

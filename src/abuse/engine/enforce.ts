@@ -100,7 +100,8 @@ export async function sendNotice(ctx: Ctx, caseId: number, subscriber: string, k
       return 'none';
     }
     const evidence = evidenceLines(await store.evidenceOf(caseId));
-    const selfRelease = await selfReleaseCheck(ctx, caseId);
+    // a notice about nothing restricted, or about a release, has nothing to self-release
+    const selfRelease = kind === 'notify' || kind === 'released' ? { allowed: false, why: 'nothing is restricted', quietSince: null, left: 0 } : await selfReleaseCheck(ctx, caseId);
     const r = await o.notices.send({ kind, caseId: caseKey(caseId), subscriber, contacts, evidence, until, selfRelease });
     await store.timeline(caseId, at(), 'notice', 'engine', `${kind} notice queued for ${contacts.length} contact(s)`, { ...data, queueIds: r.queueIds.join(' ') });
     return 'sent';

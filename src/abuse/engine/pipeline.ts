@@ -35,23 +35,24 @@ export class Pipeline {
     this.ids = { ...ids };
   }
 
-  /** Processes the batch; returns the decisions recorded (the caller enforces them). */
+  /** Processes the batch; returns the decisions recorded (the caller enforces them). A batch that fails is lost as a whole, counted and logged. */
   async run(signals: Signal[]): Promise<NewDecision[]> {
     const { ctx } = this;
     const now = ctx.o.clock.now();
-    const joined = await Promise.all(signals.map((s) => this.join(s)));
-    await this.ensureStates(joined, now);
     const b: Batch = { now, opened: [], fresh: [], dirty: new Set(), scored: new Set() };
-    for (let i = 0; i < signals.length; i++) {
-      const j = joined[i];
-      if ('sub' in j) this.apply(b, ctx.subs.get(j.sub) as SubState, signals[i]);
-      else this.orphan(b, j.reason, signals[i]);
-    }
     const decisions: NewDecision[] = [];
-    for (const st of b.scored) if (st.fired.length) decisions.push(...await decide(ctx, st, now));
     try {
+      const joined = await Promise.all(signals.map((s) => this.join(s)));
+      await this.ensureStates(joined, now);
+      for (let i = 0; i < signals.length; i++) {
+        const j = joined[i];
+        if ('sub' in j) this.apply(b, ctx.subs.get(j.sub) as SubState, signals[i]);
+        else this.orphan(b, j.reason, signals[i]);
+      }
+      for (const st of b.scored) if (st.fired.length) decisions.push(...await decide(ctx, st, now));
       await ctx.store.transaction((tx) => this.write(tx, b, decisions));
     } catch (err) {
+      // What the batch changed in memory is dropped: those subscribers are read back from the store at their next signal.
       for (const st of b.scored) { ctx.subs.delete(st.subscriber); st.fired = []; }
       this.orphans.clear();
       ctx.stats.failed += signals.length;

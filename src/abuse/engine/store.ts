@@ -174,8 +174,9 @@ export class CaseStore {
 
 
   async evidenceOf(caseId: number, since = 0, limit = 5000): Promise<EvidenceRow[]> {
-    const rows = await this.db.all(`SELECT ${EV_COLS} FROM abuse_evidence WHERE case_id = ? AND last_at >= ? ORDER BY id LIMIT ${Math.trunc(limit)}`, [caseId, since]);
-    return rows.map(evidenceRow);
+    // the newest `limit` rows, oldest first
+    const rows = await this.db.all(`SELECT ${EV_COLS} FROM abuse_evidence WHERE case_id = ? AND last_at >= ? ORDER BY id DESC LIMIT ${Math.trunc(limit)}`, [caseId, since]);
+    return rows.reverse().map(evidenceRow);
   }
   /** The newest signal time per class of a case (self-release: quiet since). */
   async lastAtByClass(caseId: number): Promise<Map<SignalClass, number>> {
@@ -204,7 +205,7 @@ export class CaseStore {
       [caseId, at, kind, actor, text, JSON.stringify(data)]);
   }
   async timelineOf(caseId: number, limit = 5000): Promise<TimelineEntry[]> {
-    const rows = await this.db.all(`SELECT at, kind, actor, text, data FROM abuse_timeline WHERE case_id = ? ORDER BY id LIMIT ${Math.trunc(limit)}`, [caseId]);
+    const rows = (await this.db.all(`SELECT at, kind, actor, text, data FROM abuse_timeline WHERE case_id = ? ORDER BY id DESC LIMIT ${Math.trunc(limit)}`, [caseId])).reverse();
     return rows.map((r) => ({ at: num(r.at), kind: r.kind as TimelineKind, actor: String(r.actor), text: String(r.text), data: json<Detail>(r.data, {}) }));
   }
 

@@ -22,19 +22,27 @@ export async function reconcile(ctx: Ctx, now: number, all = false): Promise<voi
 export async function sweep(ctx: Ctx, all = false): Promise<void> {
   const { o, store } = ctx;
   const now = o.clock.now();
-  await reconcile(ctx, now, all);
-  await expire(ctx, now);
-  if (await store.lapseNotifies(now)) {
-    for (const st of ctx.subs.values()) st.blocking = st.blocking.filter((d) => !(d.action === 'notify' && d.until !== null && d.until <= now));
-  }
-  for (const st of ctx.subs.values()) st.blocking = st.blocking.filter((d) => !(d.state === 'immune' && d.until !== null && d.until <= now));
-  for (const c of await store.quietCases(now - o.closeAfterDays * DAY, 1000)) {
-    await store.transaction(async (tx) => {
-      await tx.closeCase(c.id, now);
-      await tx.timeline(c.id, now, 'closed', 'engine', `no signal and nothing in force for ${o.closeAfterDays} days`);
-    });
-    ctx.subs.delete(c.subscriber);
-    o.bus.publish('case.closed', { case: caseKey(c.id), subscriber: c.subscriber });
-  }
-  await store.pruneUnattributed(now - o.closeAfterDays * DAY);
+  // Each step on its own: one that fails (logged) does not hold back the others.
+  const step = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
+    try { await fn(); } catch (err) { o.logger.error({ event: 'abuse', step: what, err: String(err) }, `abuse engine: the sweep could not ${what}; tried again at the next sweep`); }
+  };
+  await step('enforce pending decisions', () => reconcile(ctx, now, all));
+  await step('lift expired actions', () => expire(ctx, now));
+  await step('let notices lapse', async () => {
+    if (await store.lapseNotifies(now)) {
+      for (const st of ctx.subs.values()) st.blocking = st.blocking.filter((d) => !(d.action === 'notify' && d.until !== null && d.until <= now));
+    }
+    for (const st of ctx.subs.values()) st.blocking = st.blocking.filter((d) => !(d.state === 'immune' && d.until !== null && d.until <= now));
+  });
+  await step('close quiet cases', async () => {
+    for (const c of await store.quietCases(now - o.closeAfterDays * DAY, 1000)) {
+      await store.transaction(async (tx) => {
+        await tx.closeCase(c.id, now);
+        await tx.timeline(c.id, now, 'closed', 'engine', `no signal and nothing in force for ${o.closeAfterDays} days`);
+      });
+      ctx.subs.delete(c.subscriber);
+      o.bus.publish('case.closed', { case: caseKey(c.id), subscriber: c.subscriber });
+    }
+  });
+  await step('prune unattributed signals', () => store.pruneUnattributed(now - o.closeAfterDays * DAY));
 }
