@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { MemoryLogger, systemClock } from '../core/index.ts';
 import { InProcessBus, type EventMap } from '../events/index.ts';
 import type { Signal } from './types.ts';
-import { DnsblChecker, dnsblName, queryAddress } from './dnsbl.ts';
+import { DnsblChecker, dnsblName, dnsblStateStore, queryAddress } from './dnsbl.ts';
+import { openStore } from '../store/index.ts';
 import { freePort, needTools, tempDir, until } from '../../test/lib/tools.ts';
 
 const skip = needTools('rbldnsd', 'dig');
@@ -133,6 +134,33 @@ describe('DNSBL checker against rbldnsd', { skip }, () => {
     await serve(V4, V6);
     assert.equal((await checker.round()).newlyListed, 0, 'an unanswered check changes nothing');
     assert.equal(signals.length, n);
+  });
+
+  test('with the listings in the state store a restart does not signal a standing listing again; a delisting clears it', async () => {
+    await serve(V4, V6);
+    const store = await openStore(join(dir.path, 'state.db'));
+    try {
+      const got: Signal[] = [];
+      const make = async () => new DnsblChecker({ zones: [ZONE], servers: [`127.0.0.1:${port}`], intervalMs: 60_000, spread: 0, timeoutMs: 500,
+        addresses: async () => addresses, state: await dnsblStateStore(store), sink: { ingest: (s) => { got.push(s); return true; } }, logger, clock: systemClock });
+      const first = await make();
+      assert.equal((await first.round()).newlyListed, 3);
+      await first.stop();
+      const second = await make();
+      assert.equal((await second.round()).newlyListed, 0, 'the restarted checker knows the listings');
+      assert.equal(got.length, 3);
+      await serve(V4.replace('198.51.100.9\n', ''), V6);
+      assert.equal((await second.round()).delisted, 1);
+      await second.stop();
+      const rows = await store.db.all<{ address: string }>('SELECT address FROM abuse_dnsbl_listings ORDER BY address');
+      assert.deepEqual(rows.map((r) => r.address), ['198.51.100.10', '2001:db8:1::']);
+      await serve(V4, V6);
+      const third = await make();
+      assert.equal((await third.round()).newlyListed, 1, 'listed again after the delisting: new');
+      await third.stop();
+    } finally {
+      await store.close();
+    }
   });
 
   test('the round cap: at most maxPerRound addresses, the next round goes on from there', async () => {

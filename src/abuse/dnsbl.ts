@@ -13,7 +13,34 @@ import { Resolver } from 'node:dns/promises';
 import { visible, type Clock, type Logger } from '../core/index.ts';
 import { formatIp, maskIp, parseIp } from '../core/index.ts';
 import type { EventBus } from '../events/index.ts';
+import type { Db, DbMigration } from '../store/index.ts';
 import type { SignalSink } from './types.ts';
+
+export const DNSBL_MIGRATIONS: readonly DbMigration[] = [{
+  id: 'abuse-dnsbl/001-listings',
+  sqlite: 'CREATE TABLE abuse_dnsbl_listings (zone TEXT NOT NULL, address TEXT NOT NULL, answer TEXT NOT NULL, since BIGINT NOT NULL, PRIMARY KEY (zone, address))',
+  postgres: 'CREATE TABLE abuse_dnsbl_listings (zone TEXT NOT NULL, address TEXT NOT NULL, answer TEXT NOT NULL, since BIGINT NOT NULL, PRIMARY KEY (zone, address))',
+}];
+
+/** Where the listings found stand between restarts (only listings are kept: no row is "not listed"). */
+export interface DnsblState {
+  listed(): Promise<Array<{ zone: string; address: string }>>;
+  set(zone: string, address: string, listing: { answer: string; since: number } | null): Promise<void>;
+}
+
+/** The listings in the state store, so that a restart does not signal a listing it already signalled. */
+export async function dnsblStateStore(store: { readonly db: Db; migrate(m: readonly DbMigration[]): Promise<void> }): Promise<DnsblState> {
+  await store.migrate(DNSBL_MIGRATIONS);
+  const db = store.db;
+  return {
+    listed: async () => (await db.all<{ zone: string; address: string }>('SELECT zone, address FROM abuse_dnsbl_listings')).map((r) => ({ zone: r.zone, address: r.address })),
+    async set(zone, address, l) {
+      if (!l) { await db.run('DELETE FROM abuse_dnsbl_listings WHERE zone = ? AND address = ?', [zone, address]); return; }
+      await db.run('INSERT INTO abuse_dnsbl_listings (zone, address, answer, since) VALUES (?, ?, ?, ?) ON CONFLICT (zone, address) DO UPDATE SET answer = excluded.answer',
+        [zone, address, l.answer, l.since]);
+    },
+  };
+}
 
 export interface DnsblOptions {
   zones: readonly string[];
@@ -26,10 +53,12 @@ export interface DnsblOptions {
   maxPerRound?: number;
   /** Queries in flight at once (default 8). */
   concurrency?: number;
-  /** The share of the interval a full round's query starts are spread over (default 0.5; 0: as fast as the concurrency allows). */
+  /** The share of the interval a full round's query starts are spread over, at most 1 s apart (default 0.5; 0: as fast as the concurrency allows). */
   spread?: number;
   /** Per query (default 5000 ms), one try per server. */
   timeoutMs?: number;
+  /** Listings kept across restarts; absent: in memory only (a restart signals a standing listing again). */
+  state?: DnsblState;
   bus?: EventBus;
   sink?: SignalSink;
   logger: Logger;
@@ -45,6 +74,8 @@ export type DnsblAnswer =
 export interface RoundResult { checked: number; listed: number; newlyListed: number; delisted: number; unknown: number; refused: number }
 
 const MAX_REASON = 512;
+/** Spread queries start at most this far apart (a small space is not dragged over half an hour). */
+const MAX_GAP_MS = 1000;
 
 /** The RFC 5782 query name of an address in a zone; null for what is no address. */
 export function dnsblName(address: string, zone: string): string | null {
@@ -76,6 +107,9 @@ export class DnsblChecker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<RoundResult> | null = null;
   private stopped = false;
+  private loaded = false;
+  /** Wakes the workers sleeping between spread queries (stop does not wait out a sleep). */
+  private readonly sleepers = new Set<() => void>();
 
   constructor(o: DnsblOptions) {
     this.o = o;
@@ -100,6 +134,7 @@ export class DnsblChecker {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    for (const wake of this.sleepers) wake();
     await this.running?.catch(() => {});
     this.resolver.cancel();
   }
@@ -111,6 +146,10 @@ export class DnsblChecker {
   }
 
   private async runRound(): Promise<RoundResult> {
+    if (!this.loaded && this.o.state) {
+      for (const l of await this.o.state.listed()) this.listed.set(`${l.zone} ${l.address}`, true);
+      this.loaded = true;
+    }
     const all = [...new Set((await this.o.addresses()).map(queryAddress).filter((a): a is string => a !== null))].sort();
     const max = this.o.maxPerRound ?? 10_000;
     if (this.cursor >= all.length) this.cursor = 0;
@@ -118,7 +157,7 @@ export class DnsblChecker {
     this.cursor = all.length <= max ? 0 : (this.cursor + max) % all.length;
     const tasks = batch.flatMap((address) => this.o.zones.map((zone) => ({ address, zone })));
     const r: RoundResult = { checked: tasks.length, listed: 0, newlyListed: 0, delisted: 0, unknown: 0, refused: 0 };
-    const gap = tasks.length ? (this.o.intervalMs * (this.o.spread ?? 0.5)) / tasks.length : 0;
+    const gap = tasks.length ? Math.min(MAX_GAP_MS, (this.o.intervalMs * (this.o.spread ?? 0.5)) / tasks.length) : 0;
     let next = 0;
     const t0 = Date.now();
     const worker = async (): Promise<void> => {
@@ -127,13 +166,27 @@ export class DnsblChecker {
         if (i >= tasks.length) return;
         // Query i starts no earlier than i gaps into the round, whichever worker takes it.
         const wait = t0 + i * gap - Date.now();
-        if (wait >= 1) await new Promise((res) => setTimeout(res, wait).unref());
+        if (wait >= 1) await this.sleep(wait);
         await this.checkOne(tasks[i].address, tasks[i].zone, r);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.o.concurrency ?? 8, tasks.length) }, worker));
     this.o.logger.info({ event: 'dnsbl', ...r, addresses: all.length }, 'DNSBL round done');
     return r;
+  }
+
+  private async remember(zone: string, address: string, l: { answer: string; since: number } | null): Promise<void> {
+    try { await this.o.state?.set(zone, address, l); } catch (err) {
+      this.o.logger.error({ event: 'dnsbl', zone, address, err: String(err) }, 'cannot record the listing state');
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((res) => {
+      const done = (): void => { clearTimeout(t); this.sleepers.delete(done); res(); };
+      const t = setTimeout(done, ms);
+      this.sleepers.add(done);
+    });
   }
 
   private async checkOne(address: string, zone: string, r: RoundResult): Promise<void> {
@@ -148,13 +201,18 @@ export class DnsblChecker {
     }
     if (a.state === 'not-listed') {
       this.listed.set(key, false);
-      if (was) { r.delisted++; this.o.logger.info({ event: 'dnsbl-delisted', address, zone }, 'no longer listed'); }
+      if (!was) return;
+      r.delisted++;
+      this.o.logger.info({ event: 'dnsbl-delisted', address, zone }, 'no longer listed');
+      await this.remember(zone, address, null);
       return;
     }
     r.listed++;
     this.listed.set(key, true);
     if (was) return;
     r.newlyListed++;
+    // Recorded before it is signalled: a crash in between loses one signal, never repeats one.
+    await this.remember(zone, address, { answer: a.answer, since: this.o.clock.now() });
     const reason = await this.reason(address, zone);
     this.o.bus?.publish('dnsbl.listed', { address, zone, answer: a.answer, reason });
     this.o.sink?.ingest({

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { MemoryLogger } from '../core/index.ts';
 import { parseConfig } from '../config/index.ts';
 import { InProcessBus, type EventMap } from '../events/index.ts';
@@ -34,7 +34,7 @@ test('the service: pools make the CGNAT hop the source, the seams get the signal
   bus.subscribe('abuse.report', (e) => events.push(e));
   const signals: Signal[] = [];
   const app = { clock: { now: Date.now }, logger } as AppDeps;
-  const cfg = parseConfig(`dataDir: ${JSON.stringify(dir.path)}\nrelay: {smarthost: "127.0.0.1:9"}\nabuse:\n  mailbox: {listen: "127.0.0.1:0", domains: [provider.example]}\n  dnsbl: {zones: [xbl.example]}\n`, 'pw.yaml');
+  const cfg = parseConfig(`dataDir: ${JSON.stringify(dir.path)}\nrelay: {smarthost: "127.0.0.1:9"}\nabuse:\n  mailbox: {listen: "127.0.0.1:0", domains: [provider.example]}\n`, 'pw.yaml');
   const svc = mailboxService(() => ({
     cfg, logger, bus, store, app,
     pools: async () => [{ prefix: '100.64.0.0/10' }],
@@ -45,7 +45,6 @@ test('the service: pools make the CGNAT hop the source, the seams get the signal
     await svc.start();
     const port = Number(logger.records.find((l) => l.event === 'listening' && l.listener === 'abuse-mailbox')?.port);
     assert.ok(port > 0);
-    assert.ok(logger.records.some((l) => l.event === 'dnsbl' && /the directory is not running here/.test(String(l.msg))), 'no address source: no DNSBL checker');
     const file = join(dir.path, 'plain.eml');
     writeFileSync(file, PLAIN);
     const r = await run('swaks', ['--server', '127.0.0.1', '--port', String(port), '--from', 'x@else.example', '--to', 'abuse@provider.example', '--data', file]);
@@ -58,6 +57,99 @@ test('the service: pools make the CGNAT hop the source, the seams get the signal
     assert.equal((await app.reports.list()).reports[0].id, events[0].report);
   } finally {
     await svc.stop();
+    await store.close();
+    dir.remove();
+  }
+});
+
+test('the service with the directory\'s address source: the DNSBL checker runs (an unreachable resolver: a round of unknowns, no crash), and stops', async () => {
+  const dir = tempDir('pw-mbw-');
+  const store = await openStore(join(dir.path, 'state.db'));
+  const logger = new MemoryLogger();
+  const cfg = parseConfig(`dataDir: ${JSON.stringify(dir.path)}\nrelay: {smarthost: "127.0.0.1:9"}\nabuse:\n  dnsbl: {zones: [xbl.example], servers: ["127.0.0.1:9"]}\n`, 'pw.yaml');
+  let asked = 0;
+  const svc = mailboxService(() => ({ cfg, logger, bus: new InProcessBus({ logger }), store, addressesInUse: async () => { asked++; return ['198.51.100.9', '2001:db8::/64']; } }));
+  try {
+    await svc.start();
+    assert.ok(logger.records.some((l) => l.msg === 'DNSBL checker started'));
+    assert.ok(!logger.records.some((l) => l.listener === 'abuse-mailbox'), 'no mailbox.listen: no listener');
+    const deadline = Date.now() + 20_000;
+    while (!logger.records.some((l) => l.msg === 'DNSBL round done') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const done = logger.records.find((l) => l.msg === 'DNSBL round done');
+    assert.equal(asked, 1);
+    assert.deepEqual({ checked: done?.checked, unknown: done?.unknown, listed: done?.listed }, { checked: 2, unknown: 2, listed: 0 });
+  } finally {
+    await svc.stop();
+    await store.close();
+    dir.remove();
+  }
+});
+
+test('retention: at start, reports received before directory.retentionDays are deleted, rows and files; newer ones stay; no directory: no DNSBL checker', async () => {
+  const dir = tempDir('pw-mbw-');
+  const store = await openStore(join(dir.path, 'state.db'));
+  const logger = new MemoryLogger();
+  const cfg = parseConfig(`dataDir: ${JSON.stringify(dir.path)}\nrelay: {smarthost: "127.0.0.1:9"}\ndirectory: {retentionDays: 30}\nabuse: {dnsbl: {zones: [xbl.example]}}\n`, 'pw.yaml');
+  const now = Date.parse('2026-12-02T12:00:00Z');
+  const { ReportStore } = await import('../abuse/index.ts');
+  const s = await ReportStore.open(store, join(dir.path, 'abuse', 'reports'));
+  const ids: string[] = [];
+  for (const age of [31, 29]) {
+    const at = now - age * 86_400_000;
+    const id = s.newId(at);
+    ids.push(id);
+    await s.writeFile(id, [Buffer.from('x\r\n')]);
+    await s.insert({ id, receivedAt: at, kind: 'plain', feedbackType: null, userAgent: null, reportedMessageId: null, source: null, sourcePort: null, sourceFrom: 'none',
+      at: null, atFrom: 'none', subscriber: null, reporter: '', recipient: 'abuse@x.example', clientIp: '::1', subject: null, size: 3 });
+  }
+  const app = { clock: { now: () => now }, logger } as AppDeps;
+  const svc = mailboxService(() => ({ cfg, logger, bus: new InProcessBus({ logger }), store, app, clock: { now: () => now } }));
+  try {
+    await svc.start();
+    const deadline = Date.now() + 10_000;
+    while (!logger.records.some((l) => l.pruned === 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual((await s.list()).reports.map((r) => r.id), [ids[1]]);
+    assert.equal(existsSync(s.fileOf(ids[0])), false);
+    assert.equal(existsSync(s.fileOf(ids[1])), true);
+    assert.ok(logger.records.some((l) => l.event === 'dnsbl' && /the directory is not running here/.test(String(l.msg))), 'no directory, no address source: no DNSBL checker');
+  } finally {
+    await svc.stop();
+    await store.close();
+    dir.remove();
+  }
+});
+
+test('with the directory on the node: its held prefixes are the provider\'s space (the static host is the source) and the DNSBL checker\'s addresses', { skip: needTools('swaks') }, async () => {
+  const dir = tempDir('pw-mbw-');
+  const store = await openStore(join(dir.path, 'state.db'));
+  const logger = new MemoryLogger();
+  const bus = new InProcessBus({ logger });
+  const events: Array<EventMap['abuse.report']> = [];
+  bus.subscribe('abuse.report', (e) => events.push(e));
+  const { openDirectory } = await import('../directory/index.ts');
+  const directory = await openDirectory(store, { clock: { now: Date.now }, logger, syncMs: 0 });
+  await directory.putSubscriber({ id: 'biz-1', tier: 'business' });
+  await directory.assign({ subscriber: 'biz-1', prefix: '192.0.2.77', start: Date.parse('2026-01-01T00:00:00Z'), source: 'static' });
+  await directory.putSubscriber({ id: 'home-1' });
+  await directory.assign({ subscriber: 'home-1', prefix: '2001:db8:aa00::/56', start: Date.parse('2026-01-01T00:00:00Z'), source: 'radius', session: 's1' });
+  const cfg = parseConfig(`dataDir: ${JSON.stringify(dir.path)}\nrelay: {smarthost: "127.0.0.1:9"}\nabuse:\n  mailbox: {listen: "127.0.0.1:0"}\n  dnsbl: {zones: [xbl.example], servers: ["127.0.0.1:9"]}\n`, 'pw.yaml');
+  const svc = mailboxService(() => ({ cfg, logger, bus, store, holders: directory, pools: async () => [] }));
+  try {
+    await svc.start();
+    const port = Number(logger.records.find((l) => l.event === 'listening' && l.listener === 'abuse-mailbox')?.port);
+    const report = 'From: x@else.example\r\nSubject: spam\r\nDate: Wed, 02 Dec 2026 12:00:00 +0000\r\n\r\nSee below.\r\n\r\n'
+      + 'Received: from relay.else.example ([203.0.113.50]) by mx.else.example; Wed, 02 Dec 2026 07:01:00 +0000\r\n'
+      + 'Received: from srv ([192.0.2.77]) by relay.else.example; Wed, 02 Dec 2026 07:00:00 +0000\r\nSubject: buy\r\n';
+    const r = await run('swaks', ['--server', '127.0.0.1', '--port', String(port), '--from', 'x@else.example', '--to', 'abuse@anything.example', '--data', report]);
+    assert.match(r.stdout, /<- +250 2\.0\.0 Ok: report /, r.stdout);
+    assert.equal(events[0].source, '192.0.2.77', 'the hop the directory holds, not the first public one');
+    assert.equal(events[0].subscriber, 'biz-1');
+    const deadline = Date.now() + 20_000;
+    while (!logger.records.some((l) => l.msg === 'DNSBL round done') && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    assert.equal(logger.records.find((l) => l.msg === 'DNSBL round done')?.addresses, 2, '192.0.2.77 and the /56 by its first address');
+  } finally {
+    await svc.stop();
+    await directory.close();
     await store.close();
     dir.remove();
   }

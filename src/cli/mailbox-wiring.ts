@@ -2,11 +2,14 @@
 // abuse.mailbox.listen, reports under <dataDir>/abuse/reports and in the state
 // store) and the DNSBL checker (abuse.dnsbl.zones). Both hand their signals to
 // the abuse engine's SignalSink and ask the directory who held an address;
-// those land on other branches, so they come in through `MailboxWiring` and
-// may be absent: then reports are stored, published and listed, only not
-// signalled, and the DNSBL checker, which has no addresses to ask about
-// without the directory, does not run (logged). The report store is opened
-// whether or not the mailbox listens, so `reports.*` answers from the server.
+// each comes in through `MailboxWiring` and may be absent: without the engine
+// reports are stored, published and listed, only not signalled; without the
+// directory they carry no subscriber, and the DNSBL checker, which then has no
+// addresses to ask about, does not run (logged). When the directory runs here
+// (`holders`), the prefixes it holds now are the checker's addresses and, with
+// the netpolicy pools, the provider's own space (`currentPrefixes`, unless the
+// wiring gives its own). The report store is opened whether or not the mailbox
+// listens, so `reports.*` answers from the server.
 import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
 import type { SecureContext } from 'node:tls';
@@ -14,9 +17,9 @@ import { formatIp, parseIp, maskIp, systemClock, type Clock, type Logger } from 
 import { splitHostPort, type Config } from '../config/index.ts';
 import type { EventBus } from '../events/index.ts';
 import type { Store } from '../store/index.ts';
-import type { HolderLookup } from '../directory/index.ts';
+import { currentPrefixes, type HolderLookup } from '../directory/index.ts';
 import type { AppDeps } from '../app/index.ts';
-import { DnsblChecker, ReportStore, startMailbox, type SignalSink } from '../abuse/index.ts';
+import { DnsblChecker, ReportStore, dnsblStateStore, startMailbox, type SignalSink } from '../abuse/index.ts';
 import type { Service } from './services.ts';
 
 export interface MailboxWiring {
@@ -32,9 +35,9 @@ export interface MailboxWiring {
   sink?: SignalSink;
   /** Seam for the directory (branch `directory`): who held an address at a time. Absent: reports carry no subscriber. */
   holders?: Pick<HolderLookup, 'holdersAt'>;
-  /** Seam for the directory: its prefixes (the provider's space beyond the netpolicy pools), for finding the source in a Received chain. */
+  /** The directory's prefixes (the provider's space beyond the netpolicy pools), for finding the source in a Received chain. Default with `holders`: the prefixes held now. */
   ownPrefixes?: () => Promise<readonly string[]>;
-  /** Seam for the directory: the addresses in use now (IPv4 hosts, IPv6 addresses or prefixes) the DNSBL checker asks about. Absent: no DNSBL checks. */
+  /** The addresses in use now (IPv4 hosts, IPv6 addresses or prefixes) the DNSBL checker asks about. Default with `holders`: the prefixes held now; else no DNSBL checks. */
   addressesInUse?: () => Promise<readonly string[]>;
   /** The netpolicy pools (the provider's space). */
   pools?: () => Promise<ReadonlyArray<{ prefix: string }>>;
@@ -104,7 +107,9 @@ export function mailboxService(get: () => MailboxWiring): Service {
   return {
     name: 'abuse-mailbox',
     start: async () => {
-      const w = get();
+      const given = get();
+      const held = given.holders ? () => currentPrefixes(given.store.db) : undefined;
+      const w: MailboxWiring = { ...given, ownPrefixes: given.ownPrefixes ?? held, addressesInUse: given.addressesInUse ?? held };
       const { cfg, logger } = w;
       const clock = w.clock ?? systemClock;
       const reports = await ReportStore.open(w.store, join(cfg.dataDir, 'abuse', 'reports'));
@@ -117,7 +122,7 @@ export function mailboxService(get: () => MailboxWiring): Service {
       const pruneTimer = setInterval(prune, PRUNE_MS).unref();
       stops.push(() => clearInterval(pruneTimer));
       if (cfg.abuse.mailbox.listen) await listen(w, reports, clock, stops);
-      if (cfg.abuse.dnsbl.zones.length) startDnsbl(w, clock, stops);
+      if (cfg.abuse.dnsbl.zones.length) await startDnsbl(w, clock, stops);
     },
     stop: async () => { for (const s of stops.splice(0).reverse()) await s(); },
   };
@@ -145,7 +150,7 @@ async function listen(w: MailboxWiring, reports: ReportStore, clock: Clock, stop
   logger.info({ event: 'listening', listener: 'abuse-mailbox', host, port: m.port, ownPrefixes: own.size, engine: !!w.sink, directory: !!w.holders });
 }
 
-function startDnsbl(w: MailboxWiring, clock: Clock, stops: Array<() => Promise<void> | void>): void {
+async function startDnsbl(w: MailboxWiring, clock: Clock, stops: Array<() => Promise<void> | void>): Promise<void> {
   const { cfg, logger } = w;
   if (!w.addressesInUse) {
     logger.warn({ event: 'dnsbl' }, 'abuse.dnsbl.zones is set but the directory is not running here: no addresses to check; the DNSBL checker is not started');
@@ -153,7 +158,7 @@ function startDnsbl(w: MailboxWiring, clock: Clock, stops: Array<() => Promise<v
   }
   const d = cfg.abuse.dnsbl;
   const checker = new DnsblChecker({
-    zones: d.zones, servers: d.servers, intervalMs: d.intervalMinutes * 60_000, addresses: w.addressesInUse,
+    zones: d.zones, servers: d.servers, intervalMs: d.intervalMinutes * 60_000, addresses: w.addressesInUse, state: await dnsblStateStore(w.store),
     bus: w.bus, sink: w.sink, logger, clock,
   });
   checker.start();

@@ -23,3 +23,4 @@ export { DetailSource, type DetailSourceOptions, type FileSourceCounts } from '.
 export { PositionFiles, type Position } from './follow.ts';
 export { KeaLeaseSource, type KeaSourceOptions } from './kea.ts';
 export { AccountingApplier, SubscriberResolver } from './accounting-apply.ts';
+export { currentPrefixes } from './current.ts';

@@ -54,6 +54,9 @@ export class BodySink {
     // The handler owns error handling; this only keeps an unobserved BodyError
     // from becoming an uncaught 'error' event.
     this.stream.on('error', () => {});
+    // A consumer that gives up (destroys the stream, or breaks out of for-await) while the reader is held
+    // back would never call read() again: let the session read on (it discards the rest) instead of stalling.
+    this.stream.on('close', () => this.release());
   }
 
   /** True while pushed data still reaches a consumer. */

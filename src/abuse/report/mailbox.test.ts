@@ -17,7 +17,7 @@ import type { Signal } from '../types.ts';
 import { startMailbox } from './mailbox.ts';
 import { ReportStore } from './store.ts';
 import { ARF, GARBAGE, PLAIN, SPARSE, own } from '../../../test/lib/abuse-reports.ts';
-import { needTools, tempDir } from '../../../test/lib/tools.ts';
+import { needTools, smallTmpfs, tempDir } from '../../../test/lib/tools.ts';
 import { run } from '../../../test/lib/portwarden.ts';
 import { loopbackCert } from '../../../test/lib/cert.ts';
 
@@ -122,16 +122,20 @@ describe('abuse mailbox over SMTP', { skip }, () => {
     assert.equal(signals[signals.length - 1].subscriber, 'cust-then');
   });
 
-  test('Python smtplib over STARTTLS: SIZE advertised, 552 5.3.4 for an oversize report (MAIL SIZE= and at the end of DATA), 550 5.1.1 for a wrong recipient', async () => {
+  test('Python smtplib over STARTTLS: the four fixtures; SIZE advertised, 552 5.3.4 for an oversize report (MAIL SIZE= and at the end of DATA), 550 5.1.1 for a wrong recipient', async () => {
     const big = Buffer.concat([Buffer.from('Subject: big\r\n\r\n'), Buffer.alloc(MAX + 100, 'x\r\n')]);
     const script = `
 import smtplib, ssl, sys
 ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-arf = open(sys.argv[1], 'rb').read(); big = open(sys.argv[2], 'rb').read()
+big = open(sys.argv[2], 'rb').read()
+fixtures = [open(f, 'rb').read() for f in sys.argv[4:]]
+arf = fixtures[0]
 with smtplib.SMTP('127.0.0.1', int(sys.argv[3]), timeout=15) as s:
     s.ehlo('fbl.isp.example'); print('starttls' in s.esmtp_features, 'auth' in s.esmtp_features)
     s.starttls(context=ctx); s.ehlo('fbl.isp.example')
     print('size', s.esmtp_features.get('size'))
+    for f in fixtures[1:]:
+        print('fixture', s.sendmail('fbl@isp.example', ['abuse@provider.example'], f))
     print('sent', s.sendmail('<>', ['abuse@PROVIDER.example'], arf))
     try:
         s.sendmail('fbl@isp.example', ['someone@provider.example'], arf); print('UNEXPECTED')
@@ -146,7 +150,7 @@ with smtplib.SMTP('127.0.0.1', int(sys.argv[3]), timeout=15) as s:
     print('data', *s.data(big))
 `;
     const before = events.length;
-    const r = await run('python3', ['-c', script, file('arf2', ARF), file('big', big), String(mb.port)]);
+    const r = await run('python3', ['-c', script, '', file('big', big), String(mb.port), file('arf2', ARF), file('sparse2', SPARSE), file('plain3', PLAIN), file('garbage2', GARBAGE)]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^True False$/m, 'STARTTLS offered, AUTH not');
     assert.match(r.stdout, new RegExp(`^size ${MAX}$`, 'm'));
@@ -154,7 +158,10 @@ with smtplib.SMTP('127.0.0.1', int(sys.argv[3]), timeout=15) as s:
     assert.match(r.stdout, /^refused 550 5\.1\.1 Recipient address rejected: User unknown$/m);
     assert.match(r.stdout, /^size refused 552 5\.3\.4 /m);
     assert.match(r.stdout, /^data 552 b'5\.3\.4 /m);
-    assert.equal(events.length, before + 1, 'only the one report accepted');
+    assert.deepEqual(readdirSync(join(reports.dir, 'tmp')), [], 'the refused reports left no temp file');
+    assert.equal(r.stdout.match(/^fixture \{\}$/gm)?.length, 3);
+    assert.equal(events.length, before + 4, 'the four fixtures, and nothing refused');
+    assert.deepEqual(events.slice(before).map((e) => [e.kind, e.source]), [['arf', '198.51.100.20'], ['plain', '100.64.1.2'], ['plain', null], ['arf', '198.51.100.7']]);
     const row = (await reports.list({ limit: 1 })).reports[0];
     assert.equal(row.reporter, '');
     assert.equal(row.recipient, 'abuse@PROVIDER.example');
@@ -183,10 +190,53 @@ with smtplib.SMTP('127.0.0.1', int(sys.argv[3]), timeout=15) as s:
     await mb.close();
     writeFileSync(join(reports.dir, 'tmp', reports.newId(Date.now())), 'half written, never answered');
     assert.equal(await reports.get(id), null);
+    // A store that fails at the next start leaves the file alone (it was answered 250): the start after indexes it.
+    const insert = ReportStore.prototype.insert;
+    ReportStore.prototype.insert = async () => { throw new Error('database is locked'); };
+    try {
+      await start();
+    } finally {
+      ReportStore.prototype.insert = insert;
+    }
+    await mb.close();
+    assert.ok(existsSync(reports.fileOf(id)), 'kept for the next start');
+    assert.equal(await reports.get(id), null);
     await start();
     assert.deepEqual(await reports.get(id), was, 'the same row, envelope read back from the trace fields');
-    assert.equal(events.length, ev + 1);
+    assert.equal(events.length, ev + 1, 'published once, when indexed');
     assert.ok(existsSync(reports.fileOf(id)));
     assert.deepEqual(readdirSync(join(reports.dir, 'tmp')), [], 'temp files dropped at start');
   });
+});
+
+test('a disk that fills while a report arrives: 451 4.3.0, nothing left behind, the next report is taken', { skip: skip || undefined }, async (t) => {
+  const fs = smallTmpfs('size=256k,mode=0700');
+  if ('skip' in fs) { t.skip(fs.skip); return; }
+  const dir = tempDir('pw-mailbox-full-');
+  const store = await openStore(join(dir.path, 'state.db'));
+  const logger = new MemoryLogger();
+  try {
+    const reports = await ReportStore.open(store, join(fs.path, 'reports'));
+    const mb = await startMailbox({ hostname: 'mx.provider.example', domains: [], maxReportBytes: 4 << 20, host: '127.0.0.1', port: 0 },
+      { store: reports, isOwn: own, logger, clock: systemClock });
+    try {
+      const big = join(dir.path, 'big.eml');
+      writeFileSync(big, Buffer.concat([Buffer.from('Subject: big\r\n\r\n'), Buffer.alloc(1 << 20, 'spam spam spam\r\n')]));
+      const send = (data: string) => run('swaks', ['--server', '127.0.0.1', '--port', String(mb.port), '--timeout', '15', '--from', 'a@b.example', '--to', 'abuse@x.example', '--suppress-data', '--data', data]);
+      const r = await send(big);
+      assert.match(r.stdout, /<\*\* +451 4\.3\.0 /, r.stdout);
+      assert.deepEqual(readdirSync(join(reports.dir, 'tmp')), []);
+      assert.deepEqual(readdirSync(reports.dir).filter((f) => f !== 'tmp'), []);
+      assert.ok(logger.records.some((l) => l.msg === 'cannot write the report file' && /ENOSPC/.test(String(l.err))));
+      const small = join(dir.path, 'small.eml');
+      writeFileSync(small, ARF);
+      assert.match((await send(small)).stdout, /<- +250 2\.0\.0 Ok: report /);
+    } finally {
+      await mb.close();
+    }
+  } finally {
+    await store.close();
+    dir.remove();
+    fs.remove();
+  }
 });

@@ -19,7 +19,7 @@ import type { EventBus } from '../../events/index.ts';
 import type { HolderLookup } from '../../directory/index.ts';
 import type { Signal, SignalSink } from '../types.ts';
 import { parseReport, type ParsedReport } from './parse.ts';
-import type { ReportRow, ReportStore } from './store.ts';
+import type { ReportRow, ReportStore, ReportWriter } from './store.ts';
 
 export interface MailboxOptions {
   /** The greeting and EHLO name, and the "by" of the Received field we add. */
@@ -49,6 +49,7 @@ export class AbuseMailbox implements SmtpHandler {
   private readonly opts: MailboxOptions;
   private readonly deps: MailboxDeps;
   private readonly domains: Set<string>;
+  private readonly slots = new Slots(2);
 
   constructor(opts: MailboxOptions, deps: MailboxDeps) {
     this.opts = opts;
@@ -69,53 +70,83 @@ export class AbuseMailbox implements SmtpHandler {
   }
 
   async data(session: SessionInfo, tx: Transaction, body: Readable): Promise<Verdict> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      for await (const c of body as AsyncIterable<Buffer>) {
-        size += c.length;
-        if (size <= this.opts.maxReportBytes) chunks.push(c);
-      }
-    } catch (err) {
-      if (err instanceof BodyError) return refuse(err.reply);
-      throw err;
-    }
-    if (size > this.opts.maxReportBytes) return refuse(R.sizeExceeded);
-    const receivedAt = this.deps.clock.now();
     const { store, logger } = this.deps;
+    const receivedAt = this.deps.clock.now();
     const id = store.newId(receivedAt);
+    let w: ReportWriter;
     try {
-      await store.writeFile(id, [this.trace(session, tx, id, receivedAt), ...chunks]);
+      w = await store.create(id);
     } catch (err) {
+      body.resume();
       logger.error({ event: 'abuse-mailbox', report: id, err: String(err) }, 'cannot write the report file');
       return refuse(R.internal);
     }
+    let size = 0;
+    let failed: unknown = null;
+    const write = async (b: Buffer): Promise<void> => { if (failed === null) await w.write(b).catch((err: unknown) => { failed = err; }); };
+    try {
+      await write(this.trace(session, tx, id, receivedAt));
+      // Streamed to the file as it arrives (the engine stops reading the socket while a write is pending);
+      // after a failed write the rest is read and dropped, so the session stays in step.
+      for await (const c of body as AsyncIterable<Buffer>) {
+        size += c.length;
+        if (size <= this.opts.maxReportBytes) await write(c);
+      }
+      if (size > this.opts.maxReportBytes) { await w.abort(); return refuse(R.sizeExceeded); }
+      if (failed === null) await w.commit().catch((err: unknown) => { failed = err; });
+    } catch (err) {
+      await w.abort().catch(() => {});
+      if (err instanceof BodyError) return refuse(err.reply);
+      failed = err;
+    }
+    if (failed !== null) {
+      await w.abort().catch(() => {});
+      await store.discard(id).catch(() => {});
+      logger.error({ event: 'abuse-mailbox', report: id, err: String(failed) }, 'cannot write the report file');
+      return refuse(R.internal);
+    }
     const env = { reporter: tx.mailFrom.address, recipient: tx.rcptTo[0]?.address ?? '', clientIp: session.remoteAddress };
-    const row = await this.index(id, receivedAt, Buffer.concat(chunks, Math.min(size, this.opts.maxReportBytes)), env);
+    const row = await this.index(id, receivedAt, env);
     if (!row) return refuse(R.internal);
     return accept(R.reportStored(id));
   }
 
   /**
    * Parses, joins to the holder, writes the row, then publishes and signals.
-   * Null when the row could not be written (the file is removed again: the
-   * client is answered 451 and sends it again).
+   * Null when the row could not be written; a report not answered yet
+   * (`answered` false) then loses its file too: the client is told 451 and
+   * sends it again. A recovered one (answered 250 before) keeps it for the next start.
    */
-  private async index(id: string, receivedAt: number, raw: Buffer, env: { reporter: string; recipient: string; clientIp: string }): Promise<ReportRow | null> {
+  private async index(id: string, receivedAt: number, env: { reporter: string; recipient: string; clientIp: string }, answered = false): Promise<ReportRow | null> {
     const { store, logger } = this.deps;
-    const p = await parseReport(raw, { isOwn: this.deps.isOwn, maxBytes: this.opts.maxReportBytes });
+    let p: ParsedReport;
+    let size: number;
+    // A few parses at a time: a report is read back whole for mailparser, so this bounds the memory reports take.
+    await this.slots.take();
+    try {
+      const file = await store.readFile(id);
+      const raw = file.subarray(traceEnd(file));
+      size = raw.length;
+      p = await parseReport(raw, { isOwn: this.deps.isOwn, maxBytes: this.opts.maxReportBytes });
+    } catch (err) {
+      logger.error({ event: 'abuse-mailbox', report: id, err: String(err) }, 'cannot read the report file back');
+      if (!answered) await store.discard(id).catch(() => {});
+      return null;
+    } finally {
+      this.slots.give();
+    }
     const at = p.at ?? receivedAt;
     const subscriber = p.source ? await this.holderOf(id, p, at) : null;
     const row: ReportRow = {
       id, receivedAt, kind: p.kind, feedbackType: p.feedbackType, userAgent: p.userAgent, reportedMessageId: p.reportedMessageId,
       source: p.source, sourcePort: p.sourcePort, sourceFrom: p.sourceFrom, at: p.at, atFrom: p.atFrom, subscriber,
-      ...env, subject: p.subject, size: raw.length,
+      ...env, subject: p.subject, size,
     };
     try {
       await store.insert(row);
     } catch (err) {
       logger.error({ event: 'abuse-mailbox', report: id, err: String(err) }, 'cannot store the report');
-      await store.discard(id).catch(() => {});
+      if (!answered) await store.discard(id).catch(() => {});
       return null;
     }
     this.deps.bus?.publish('abuse.report', { report: id, kind: p.kind, feedbackType: p.feedbackType, source: p.source, sourceFrom: p.sourceFrom, at, subscriber, subject: p.subject });
@@ -160,18 +191,32 @@ export class AbuseMailbox implements SmtpHandler {
     let n = 0;
     for (const id of await this.deps.store.unindexed()) {
       const file = await this.deps.store.readFile(id);
-      const split = traceEnd(file);
-      const head = file.subarray(0, split).toString('utf8');
+      const head = file.subarray(0, traceEnd(file)).toString('utf8');
       const env = {
         reporter: /^Return-Path: <([^>]*)>/u.exec(head)?.[1] ?? '',
         recipient: / for <([^>]*)>/u.exec(head)?.[1] ?? '',
         clientIp: /\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]/u.exec(head)?.[1] ?? '',
       };
       const receivedAt = parseInt(id.slice(1, 10), 36); // the id is the receipt time to the ms (the Received date has seconds)
-      if (await this.index(id, receivedAt, file.subarray(split), env)) n++;
+      if (await this.index(id, receivedAt, env, true)) n++;
     }
     if (n) this.deps.logger.warn({ event: 'abuse-mailbox', recovered: n }, 'report files without a row were indexed again');
     return n;
+  }
+}
+
+/** A counting semaphore (parses in flight). */
+class Slots {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+  constructor(n: number) { this.free = n; }
+  async take(): Promise<void> {
+    if (this.free > 0) { this.free--; return; }
+    await new Promise<void>((r) => this.waiting.push(r));
+  }
+  give(): void {
+    const next = this.waiting.shift();
+    if (next) next(); else this.free++;
   }
 }
 

@@ -1,13 +1,15 @@
 // The report store on both state stores (SQLite, and a private PostgreSQL from
 // test/lib/postgres.ts): rows page newest first and filter, prune removes rows
-// and files by age, ids cannot name a path.
+// and files by age, ids cannot name a path; the DNSBL checker's listings state.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ManualClock } from '../../core/index.ts';
+import { ManualClock, MemoryLogger } from '../../core/index.ts';
 import { openStore, type StoreConfig } from '../../store/index.ts';
 import { ReportStore, type ReportRow } from './store.ts';
+import { dnsblStateStore } from '../dnsbl.ts';
+import { currentPrefixes, openDirectory } from '../../directory/index.ts';
 import { postgresBin, startPostgres, type TestPostgres } from '../../../test/lib/postgres.ts';
 import { tempDir } from '../../../test/lib/tools.ts';
 
@@ -56,6 +58,36 @@ for (const b of [{ name: 'sqlite', skip: false as string | false }, { name: 'pos
         assert.equal(existsSync(s.fileOf(ids[2])), true);
         assert.deepEqual(await s.unindexed(), []);
         assert.throws(() => s.fileOf('../../etc/passwd'), RangeError);
+      } finally {
+        await store.close();
+        dir.remove();
+      }
+    });
+
+    test('the DNSBL listings state: set, update, list, clear; the directory\'s prefixes held now', async () => {
+      const dir = tempDir('pw-dnsbl-state-');
+      const cfg: StoreConfig = b.name === 'sqlite' ? { kind: 'sqlite', path: join(dir.path, 'state.db') } : { kind: 'postgres', url: await server!.createDatabase('pw_dnsbl_state') };
+      const store = await openStore(cfg);
+      try {
+        const st = await dnsblStateStore(store);
+        await st.set('z', '192.0.2.1', { answer: '127.0.0.2', since: 1 });
+        await st.set('z', '192.0.2.1', { answer: '127.0.0.4', since: 2 });
+        await st.set('y', '2001:db8::', { answer: '127.0.0.3', since: 3 });
+        assert.deepEqual((await st.listed()).sort((a, c) => a.zone.localeCompare(c.zone)), [{ zone: 'y', address: '2001:db8::' }, { zone: 'z', address: '192.0.2.1' }]);
+        assert.deepEqual((await store.db.all<{ answer: string; since: number | string }>('SELECT answer, since FROM abuse_dnsbl_listings WHERE zone = ?', ['z'])).map((r) => [r.answer, Number(r.since)]), [['127.0.0.4', 1]]);
+        await st.set('z', '192.0.2.1', null);
+        assert.deepEqual(await st.listed(), [{ zone: 'y', address: '2001:db8::' }]);
+        // The directory's prefixes held now (what the checker asks about): ended ones left out, each once.
+        const d = await openDirectory(store, { clock: { now: () => 10_000 }, logger: new MemoryLogger(), syncMs: 0 });
+        await d.putSubscriber({ id: 's1' });
+        await d.assign({ subscriber: 's1', prefix: '198.51.100.9', start: 1000, source: 'static' });
+        await d.assign({ subscriber: 's1', prefix: '2001:db8:1::/56', start: 1000, source: 'radius', session: 'a' });
+        await d.assign({ subscriber: 's1', prefix: '100.64.0.7', portLo: 1024, portHi: 2047, start: 1000, source: 'radius', session: 'b' });
+        await d.assign({ subscriber: 's1', prefix: '100.64.0.7', portLo: 2048, portHi: 3071, start: 1000, source: 'radius', session: 'c' });
+        await d.assign({ subscriber: 's1', prefix: '192.0.2.1', start: 1000, source: 'radius', session: 'd' });
+        await d.end({ source: 'radius', session: 'd' }, 5000);
+        assert.deepEqual(await currentPrefixes(store.db), ['100.64.0.7', '198.51.100.9', '2001:db8:1::/56']);
+        await d.close();
       } finally {
         await store.close();
         dir.remove();

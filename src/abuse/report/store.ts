@@ -89,6 +89,14 @@ function fromDb(r: DbRow): ReportRow {
   };
 }
 
+/** One report's file on its way in; durable once commit() resolves (fdatasync, rename, directory fsync). */
+export interface ReportWriter {
+  write(b: Buffer): Promise<void>;
+  commit(): Promise<void>;
+  /** Removes the temp file (a refused or failed report). */
+  abort(): Promise<void>;
+}
+
 /** The part of the store the report store needs (a `Store` fits). */
 export interface ReportDb { readonly db: Db; migrate(m: readonly DbMigration[]): Promise<void> }
 
@@ -126,22 +134,39 @@ export class ReportStore {
     return join(this.dir, `${id}.eml`);
   }
 
+  /** A report's file being written (streamed: a report is never held in memory whole while it arrives). */
+  async create(id: string): Promise<ReportWriter> {
+    const tmp = join(this.tmp, id);
+    const final = this.fileOf(id);
+    const fh = await open(tmp, 'wx', 0o600);
+    let done = false;
+    const dir = this.dir;
+    return {
+      async write(b) { await fh.write(b); },
+      async commit() {
+        done = true;
+        try { await fh.datasync(); } finally { await fh.close(); }
+        await rename(tmp, final);
+        const d = await open(dir, 'r');
+        try { await d.sync(); } finally { await d.close(); }
+      },
+      async abort() {
+        if (!done) { done = true; await fh.close().catch(() => {}); }
+        await rm(tmp, { force: true });
+      },
+    };
+  }
+
   /** The report's file, durable when this resolves: written, fdatasync'd, renamed into place, the directory fsync'd. */
   async writeFile(id: string, parts: readonly Buffer[]): Promise<void> {
-    const tmp = join(this.tmp, id);
-    const fh = await open(tmp, 'wx', 0o600);
+    const w = await this.create(id);
     try {
-      for (const p of parts) await fh.write(p);
-      await fh.datasync();
+      for (const p of parts) await w.write(p);
+      await w.commit();
     } catch (err) {
-      await fh.close().catch(() => {});
-      await rm(tmp, { force: true });
+      await w.abort().catch(() => {});
       throw err;
     }
-    await fh.close();
-    await rename(tmp, this.fileOf(id));
-    const d = await open(this.dir, 'r');
-    try { await d.sync(); } finally { await d.close(); }
   }
 
   async insert(r: ReportRow): Promise<void> {
