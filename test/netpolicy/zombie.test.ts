@@ -71,6 +71,8 @@ before(async () => {
   if (skip) return;
   lab = new Lab();
   await lab.create();
+  await lab.serveHttp('notice', 80, 'NOTICE-PAGE');
+  await lab.serveHttp('web', 80, 'OUTSIDE-WEB');
   dir = tempDir('pw-zombie-');
   writeFileSync(join(dir.path, 'tokens'), `bng1 ${TOKEN}\n`);
   writeFileSync(join(dir.path, 'edge-token'), `bng1 ${TOKEN}\n`);
@@ -94,6 +96,8 @@ before(async () => {
     await pw.cli(['policy', 'relay', 'add', lab.addr('relay', f), '--kind', 'provider', ...by]);
     await pw.cli(['policy', 'garden', 'add', lab.addr('relay', f), '--proto', 'tcp', '--ports', '80,587', ...by]);
   }
+  // The garden's notice page: a quarantined host's HTTP goes there (a stand-in server in the lab answers a marker).
+  await pw.cli(['policy', 'edge', 'set', '--notice4', lab.addr('notice', 4), '--notice6', `[${lab.addr('notice', 6)}]:80`, '--reason', 'lab', '--by', 'test']);
   for (const s of Object.keys(SUBS)) await pw.cli(['subscriber', 'put', s, '--tier', 'residential', '--contact', `${s}@home.example`, '--access', `radius:${s}`]);
   startAgent();
   await until(async () => (await cliJson<Array<{ edge: string; version: string }>>(['policy', 'edges'])).some((e) => e.edge === 'bng1' && e.version.length === 32),
@@ -148,8 +152,14 @@ test('bots are quarantined at the edge within a minute, the legitimate subscribe
   process.stdout.write(`# time to quarantine at the edge: ${Math.round((enforcedAt - started) / 1000)} s; case.enforced lines: ${JSON.stringify(enforced.map((e) => e.ms))}\n`);
 
   // The bots reach only the garden; the legitimate subscriber is as before and has no case.
-  lab.matrix(BOT1, [['relay', 80, 'open'], ['relay', 587, 'open'], ['outside', 80, 'blocked'], ['outside', 443, 'blocked'], ['outside', 25, 'blocked']]);
-  lab.matrix(LEGIT, [['outside', 80, 'open'], ['outside', 443, 'blocked'], ['relay', 587, 'open']]);
+  lab.matrix(BOT1, [['relay', 80, 'open'], ['relay', 587, 'open'], ['outside', 465, 'blocked'], ['outside', 25, 'blocked'], ['outside', 587, 'blocked']]);
+  lab.matrix(LEGIT, [['outside', 80, 'open'], ['outside', 465, 'open'], ['relay', 587, 'open']]);
+  for (const f of [4, 6] as const) {
+    const web = f === 4 ? `http://${lab.addr('web', f)}/` : `http://[${lab.addr('web', f)}]/`;
+    assert.equal(lab.httpGet(BOT1, web), 'NOTICE-PAGE', `IPv${f}: the bot's web traffic lands on the notice page`);
+    assert.equal(lab.httpGet(BOT2, web), 'NOTICE-PAGE', `IPv${f}: the other bot's too`);
+    assert.equal(lab.httpGet(LEGIT, web), 'OUTSIDE-WEB', `IPv${f}: the legitimate subscriber browses as before`);
+  }
   assert.ok(!(await cliJson<Case[]>(['case', 'list'])).some((c) => c.subscriber === 'carol'), 'no case for the legitimate subscriber');
   const sub = await run('swaks', ['--server', '127.0.0.1', '--port', String(pw.port('submission')), '--timeout', '15', '--tls', '--auth', 'PLAIN',
     '--auth-user', 'carol@isp.example', '--auth-password', 'carol-pass-1', '--from', 'carol@isp.example', '--to', 'friend@dest.example']);
@@ -186,6 +196,7 @@ test('bots are quarantined at the edge within a minute, the legitimate subscribe
   // The desk releases alice: her address leaves the quarantine at the edge and the outside is hers again.
   await pw.cli(['case', 'release', aliceCase.id, '--reason', 'cleaned, customer called']);
   await until(() => !nftQuarantine().includes(lab.addr(BOT1, 4)), 'the release at the edge', 20_000, 250);
-  lab.matrix(BOT1, [['outside', 80, 'open'], ['outside', 25, 'blocked']]);
-  lab.matrix(BOT2, [['outside', 80, 'blocked']]);
+  lab.matrix(BOT1, [['outside', 465, 'open'], ['outside', 25, 'blocked']]);
+  assert.equal(lab.httpGet(BOT1, `http://${lab.addr('web', 4)}/`), 'OUTSIDE-WEB');
+  assert.equal(lab.httpGet(BOT2, `http://${lab.addr('web', 4)}/`), 'NOTICE-PAGE', 'the other bot is still in the garden');
 });
