@@ -6,7 +6,8 @@
 // to who held the source then (the directory, when the wiring has one), and
 // then published (`abuse.report`) and handed to the abuse engine as a `report`
 // signal. A report that cannot be parsed is still stored and answered 250: the
-// desk reads it. A store that fails answers 451 4.3.0 and keeps nothing.
+// desk reads it. A store that fails answers 451 4.3.0 and keeps nothing; a
+// nearly full disk defers at MAIL (452 4.3.1).
 import type { Readable } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { accept, refuse, REPLIES as R, type Clock, type Logger, type Verdict } from '../../core/index.ts';
@@ -86,7 +87,6 @@ export class AbuseMailbox implements SmtpHandler {
     const { store, logger } = this.deps;
     const receivedAt = this.deps.clock.now();
     const id = store.newId(receivedAt);
-
     let w: ReportWriter;
     try {
       w = await store.create(id);
