@@ -217,7 +217,7 @@ test('a disk that fills while a report arrives: 451 4.3.0, nothing left behind, 
   const logger = new MemoryLogger();
   try {
     const reports = await ReportStore.open(store, join(fs.path, 'reports'));
-    const mb = await startMailbox({ hostname: 'mx.provider.example', domains: [], maxReportBytes: 4 << 20, host: '127.0.0.1', port: 0 },
+    const mb = await startMailbox({ hostname: 'mx.provider.example', domains: [], maxReportBytes: 4 << 20, minFreeBytes: 0, host: '127.0.0.1', port: 0 },
       { store: reports, isOwn: own, logger, clock: systemClock });
     try {
       const big = join(dir.path, 'big.eml');
@@ -231,6 +231,35 @@ test('a disk that fills while a report arrives: 451 4.3.0, nothing left behind, 
       const small = join(dir.path, 'small.eml');
       writeFileSync(small, ARF);
       assert.match((await send(small)).stdout, /<- +250 2\.0\.0 Ok: report /);
+    } finally {
+      await mb.close();
+    }
+  } finally {
+    await store.close();
+    dir.remove();
+    fs.remove();
+  }
+});
+
+test('a nearly full disk defers reports at MAIL (452 4.3.1) before any data is sent', { skip: skip || undefined }, async (t) => {
+  const fs = smallTmpfs('size=1m,mode=0700');
+  if ('skip' in fs) { t.skip(fs.skip); return; }
+  const dir = tempDir('pw-mailbox-low-');
+  const store = await openStore(join(dir.path, 'state.db'));
+  const logger = new MemoryLogger();
+  try {
+    const reports = await ReportStore.open(store, join(fs.path, 'reports'));
+    const mb = await startMailbox({ hostname: 'mx.provider.example', domains: [], maxReportBytes: 1 << 20, minFreeBytes: 600 * 1024, host: '127.0.0.1', port: 0 },
+      { store: reports, isOwn: own, logger, clock: systemClock });
+    try {
+      const report = join(dir.path, 'r.eml');
+      writeFileSync(report, Buffer.concat([Buffer.from('Subject: 500k\r\n\r\n'), Buffer.alloc(500 * 1024, 'spam spam spam\r\n')]));
+      const send = () => run('swaks', ['--server', '127.0.0.1', '--port', String(mb.port), '--timeout', '15', '--from', 'a@b.example', '--to', 'abuse@x.example', '--suppress-data', '--data', report]);
+      assert.match((await send()).stdout, /<- +250 2\.0\.0 Ok: report /, 'room enough for the first');
+      const r = await send();
+      assert.match(r.stdout, /-> MAIL FROM:<a@b\.example>\n<\*\* +452 4\.3\.1 Insufficient system storage/, r.stdout);
+      assert.doesNotMatch(r.stdout, /-> DATA/);
+      assert.ok(logger.records.some((l) => l.msg === 'the reports\' filesystem is nearly full: reports deferred'));
     } finally {
       await mb.close();
     }

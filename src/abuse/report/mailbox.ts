@@ -6,7 +6,8 @@
 // to who held the source then (the directory, when the wiring has one), and
 // then published (`abuse.report`) and handed to the abuse engine as a `report`
 // signal. A report that cannot be parsed is still stored and answered 250: the
-// desk reads it. A store that fails answers 451 4.3.0 and keeps nothing.
+// desk reads it. A store that fails answers 451 4.3.0 and keeps nothing; a
+// nearly full disk defers at MAIL (452 4.3.1).
 import type { Readable } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { accept, refuse, REPLIES as R, type Clock, type Logger, type Verdict } from '../../core/index.ts';
@@ -28,6 +29,12 @@ export interface MailboxOptions {
   domains: readonly string[];
   /** SIZE advertised and enforced (RFC 1870). */
   maxReportBytes: number;
+  /**
+   * Free space the reports' filesystem must keep (it is the data directory's: the spool lives there
+   * too); below it a report is deferred with 452 4.3.1 before its data. Default: 1 GiB or four
+   * largest reports, whichever is more.
+   */
+  minFreeBytes?: number;
 }
 
 export interface MailboxDeps {
@@ -59,7 +66,14 @@ export class AbuseMailbox implements SmtpHandler {
 
   authMechanisms(): readonly string[] { return []; }
   authStart(): SaslExchange | null { return null; }
-  mailFrom(_s: SessionInfo, _from: MailFrom): Verdict { return accept(); }
+  /** Any sender (feedback loops send from <>), unless the disk is nearly full: 452 4.3.1 before the data is sent. */
+  async mailFrom(_s: SessionInfo, _from: MailFrom): Promise<Verdict> {
+    const free = await this.deps.store.freeBytes().catch(() => Infinity);
+    const minFree = this.opts.minFreeBytes ?? Math.max(1 << 30, 4 * this.opts.maxReportBytes);
+    if (free >= minFree) return accept();
+    this.deps.logger.warn({ event: 'abuse-mailbox', free, minFree }, 'the reports\' filesystem is nearly full: reports deferred');
+    return refuse(R.storage);
+  }
 
   rcptTo(_s: SessionInfo, _tx: Transaction, rcpt: RcptTo): Verdict {
     const local = rcpt.localPart.toLowerCase();

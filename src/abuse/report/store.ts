@@ -10,7 +10,7 @@
 // the next start (`unindexed()`, the mailbox's recover()). Each file opens with
 // the trace fields we add at delivery (Return-Path, Received: RFC 5321 §4.4),
 // which is also where that recovery reads the envelope back from.
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Db, DbMigration, Param } from '../../store/index.ts';
@@ -167,6 +167,12 @@ export class ReportStore {
       await w.abort().catch(() => {});
       throw err;
     }
+  }
+
+  /** Octets an unprivileged writer may still use on the reports' filesystem. */
+  async freeBytes(): Promise<number> {
+    const st = await statfs(this.dir);
+    return st.bavail * st.bsize;
   }
 
   async insert(r: ReportRow): Promise<void> {
