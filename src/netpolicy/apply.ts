@@ -59,7 +59,7 @@ export class NftApplier {
     if (cur && cur.version === p.version) return { ok: true, mode: 'none', ms: 0, changes: 0 };
     if (cur && cur.shape === p.shape) {
       const deltas = diffSets(cur.sets, p.sets);
-      const r = await this.run(['-f', '/dev/stdin'], nftDeltaScript(deltas, this.table));
+      const r = await this.run(['-f', '/dev/stdin'], nftDeltaScript(deltas, p.sets, this.table));
       if (r.code === 0) {
         this.current = p;
         const changes = deltas.reduce((n, d) => n + d.add.length + d.remove.length, 0);

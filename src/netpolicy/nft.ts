@@ -139,18 +139,29 @@ function noticeRules(notices: readonly NoticeTarget[]): string[] {
   return rules;
 }
 
-/** One nft transaction changing set elements only: deletions first, so merged ranges never overlap in flight. */
-export function nftDeltaScript(deltas: readonly SetDelta[], table = NFT_TABLE): string {
-  let out = '';
-  const chunked = (verb: string, set: string, items: string[]): void => {
-    for (let i = 0; i < items.length; i += 2000) out += `${verb} element inet ${table} ${set} { ${items.slice(i, i + 2000).join(', ')} }\n`;
-  };
-  for (const d of deltas) chunked('delete', d.set, d.remove);
-  for (const d of deltas) chunked('add', d.set, d.add);
-  return out;
+/**
+ * One nft transaction changing set elements only, written so that nft need not read the ruleset first.
+ * nft 1.0.6 answers `add element` and `delete element` commands by fetching every element of every set
+ * from the kernel before the transaction (2.3 s with 100 k elements loaded here, whichever set is
+ * changed), while a set block in table syntax (`table … { set … { elements = { … } } }`) adds its
+ * elements without that fetch (0.02 s). So: a set that only gains elements gets a block of the new ones;
+ * a set that loses any is flushed and refilled with its whole new content in the same transaction (the
+ * cost is that set's size, and packets see the old set or the new one, never a half). The compiled
+ * sets never overlap, so additions never collide with what stays.
+ */
+export function nftDeltaScript(deltas: readonly SetDelta[], next: Readonly<Record<string, readonly string[]>>, table = NFT_TABLE): string {
+  let flush = '', blocks = '';
+  for (const d of deltas) {
+    const name = d.set as SetName;
+    if (d.remove.length) {
+      flush += `flush set inet ${table} ${name}\n`;
+      if (next[name]?.length) blocks += setDef(name, next[name]);
+    } else if (d.add.length) blocks += setDef(name, d.add);
+  }
+  return blocks ? `${flush}table inet ${table} {\n${blocks}}\n` : flush;
 }
 
 export function nftDelta(prev: CompiledPolicy, next: CompiledPolicy, table = NFT_TABLE): string | null {
   if (prev.shape !== next.shape) return null;
-  return nftDeltaScript(diffSets(prev.sets, next.sets), table);
+  return nftDeltaScript(diffSets(prev.sets, next.sets), next.sets, table);
 }
