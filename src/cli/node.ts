@@ -237,7 +237,7 @@ export class PortwardenNode {
         if (!cfg.policyService.listen) return;
         const policy = (await import('../postfix/index.ts')).createPolicyServer({
           limits: this.limits, store: this.limitStore, helpUrl: cfg.submission.helpUrl, logger,
-          allow: cfg.policyService.allow, maxConnections: cfg.policyService.maxConnections,
+          allow: cfg.policyService.allow, maxConnections: cfg.policyService.maxConnections, floodSuspends: floodSubscriberRuns(cfg),
           accountStatus: async (login) => { const a = await this.accounts.get(login); return a ? { status: a.status, subscriber: a.subscriber, tier: a.tier } : 'unknown'; },
           lockedOut: async (ip, login) => (await this.bf.before(ip, login)).action === 'locked',
           onFlood: (e) => { if (e.login) bus.publish('limit.flood', { rule: e.ruleId, account: e.login, subscriber: null, clientIp: e.ip, suspend: e.suspend, source: 'policy-service' }); },

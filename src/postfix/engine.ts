@@ -56,6 +56,8 @@ export interface PolicyEngineOptions {
   /** Also limit unauthenticated clients (a legacy port-25 submission relay), keyed on client_address, in this tier. */
   anonymous?: { tier: string } | false;
   onFlood?: (ev: FloodEvent) => void;
+  /** false: nothing suspends at the first flood (the abuse engine decides, with a case), so the flood reply does not say "suspended". Default true. */
+  floodSuspends?: boolean;
   /** Every answer, for metrics and logs. */
   onDecision?: (ev: PolicyEvent) => void;
   clock?: Clock;
@@ -170,7 +172,7 @@ export class PolicyEngine {
       const rule = d.hit?.rule;
       this.logger.warn({ event: 'policy', outcome: 'flood', account: ctx.account, ip: ctx.ip, rule: rule?.id }, 'mail flood');
       if (rule) this.o.onFlood?.({ login: ctx.account, ip: ctx.ip, ruleId: rule.id, suspend: rule.suspend });
-      return done('flood', floodAction(this.helpUrl, rule?.suspend === true), scope);
+      return done('flood', floodAction(this.helpUrl, this.o.floodSuspends !== false && rule?.suspend === true), scope);
     }
     if (d.outcome === 'unavailable') return done('unavailable', UNAVAILABLE_ACTION);
     return done('limited', limitedAction(d, this.helpUrl, detail), scope);

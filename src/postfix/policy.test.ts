@@ -87,6 +87,14 @@ test('disabled account → 550 5.7.1 with the URL; flood → 550 5.7.28 and the 
   assert.equal(events[4].scope, 'account');
 });
 
+test('with the abuse engine deciding suspensions (floodSuspends false) the flood reply does not say "suspended"; the hook still fires', async (t) => {
+  const { client, floods } = await setup(t, { floodSuspends: false });
+  const c = await client();
+  for (const n of [1, 2]) assert.equal(await c.ask(rcpt('fred', 'f1', n)), 'DUNNO');
+  assert.equal(await c.ask(rcpt('fred', 'f1', 3)), `550 5.7.28 Mail flood detected; see ${URL}`);
+  assert.deepEqual(floods, [{ login: 'fred', ip: '192.0.2.10', ruleId: 'flooder/flood', suspend: true }]);
+});
+
 test('unknown logins are limited in the default tier; unauthenticated clients get DUNNO unless anonymous limits are on', async (t) => {
   const { client } = await setup(t);
   const c = await client();
