@@ -14,6 +14,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   spool: ['core'],
   relay: ['core', 'spool', 'message', 'events'],
   dkim: ['core'],
+  autoconfig: ['core'],
   limits: ['core', 'events'],
   netpolicy: ['core', 'store', 'events'],
   submission: ['core', 'smtp', 'auth', 'message', 'spool', 'limits', 'store', 'events'],
@@ -25,7 +26,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   postfix: ['core', 'limits', 'events'],
   app: ['core', 'store', 'events', 'auth', 'limits', 'spool', 'relay', 'netpolicy', 'accountability', 'directory', 'abuse'],
   control: ['core', 'spool', 'relay', 'app'],
-  http: ['core', 'events', 'app', 'metrics', 'netpolicy', 'abuse'],
+  http: ['core', 'events', 'app', 'metrics', 'netpolicy', 'abuse', 'autoconfig'],
   cli: ['*'],
 };
 

@@ -76,6 +76,7 @@ export const commands: Record<string, Command> = {
   },
   account: lazy('manage submission accounts (add, passwd, alias, disable, list, import…)', async () => (await import('./account.ts')).accountCommand),
   dkim: lazy('DKIM keys: keygen DOMAIN prints the DNS TXT record; record DOMAIN --selector S', async () => (await import('./dkim.ts')).dkimCommand),
+  dns: lazy('DNS records to publish: dns records DOMAIN (SRV, autoconfig CNAMEs, DKIM TXT)', async () => (await import('./dns.ts')).dnsCommand),
   trace: lazy('who sent it: look up a message by queue id, Message-ID, or client IP and time', async () => (await import('./trace.ts')).traceCommand),
   limits: lazy('show the sending limits in effect for an account (limits show ACCOUNT)', async () => (await import('./limits-cmd.ts')).limitsCommand),
   queue: lazy('inspect and act on the queue (list, show, hold, release, delete, flush, requeue…)', async () => (await import('./queue.ts')).queueCommand),

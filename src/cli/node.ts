@@ -31,6 +31,7 @@ import { startHttp, type HttpLayer } from './http.ts';
 import { accountsPort, fixerPort, listenerOptions, relayRoute, spoolPort } from './ports.ts';
 import type { Service } from './services.ts';
 import { noticeService } from './notice-wiring.ts';
+import { autoconfigService } from './autoconfig-wiring.ts';
 import { sourcesService } from './sources-wiring.ts';
 import { abuseService, floodSubscriberRuns } from './abuse-wiring.ts';
 import { directoryService } from './directory-wiring.ts';
@@ -91,6 +92,7 @@ export class PortwardenNode {
       abuse,
       { name: 'http', start: () => this.startHttp(), stop: () => this.http?.close() },
       noticeService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, cases: this.app.cases, directory: this.app.directory, bindError: this.bindError })),
+      autoconfigService(() => ({ cfg: this.cfg, logger: this.logger, bindError: this.bindError })),
       sourcesService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, directory: this.directory, bindError: this.bindError })),
       // Seams (mailbox-wiring.ts): sink = the abuse engine; holders, ownPrefixes, addressesInUse = the directory.
       mailboxService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, store: this.store, secureContext: this.tls.context, app: this.app, pools: () => this.app.policy!.listPools(), holders: this.app.directory, sink: abuse.sink(), bindError: this.bindError })),

@@ -191,6 +191,20 @@ export const schema = obj({
     /** Largest request body (413 beyond). */
     bodyLimit: int({ min: 1024, max: 16 * 1024 * 1024 }).default(64 * 1024),
   }).default({ listen: undefined, tls: true, maxConnections: 64, bodyLimit: 64 * 1024 }),
+  /** Mail client autoconfig (docs/autoconfig.md): Thunderbird/K-9 config-v1.1.xml, Outlook autodiscover, for these domains only; plain HTTP on listen (off when absent). */
+  autoconfig: obj({
+    listen: hostPort.optional(),
+    /** The mail domains the provider hosts; any other is answered 404. */
+    domains: list(hostname).default([]),
+    /** The submission server's public name, what clients are told to connect to; hostname when absent. */
+    server: hostname.optional(),
+    /** Public ports clients connect to (the listeners may sit behind a NAT or port redirect on other ports). */
+    starttlsPort: int({ min: 1, max: 65535 }).default(587),
+    tlsPort: int({ min: 1, max: 65535 }).default(465),
+    /** The provider's name as clients show it; the server name when absent. */
+    displayName: str({ pattern: /^[^\x00-\x1f\x7f]{1,64}$/, hint: 'up to 64 printable characters' }).optional(),
+    maxConnections: int({ min: 1 }).default(256),
+  }).default({ listen: undefined, domains: [], server: undefined, starttlsPort: 587, tlsPort: 465, displayName: undefined, maxConnections: 256 }),
   /** The subscriber directory: who held which address when (README "Abuse"). */
   directory: obj({
     /** Assignments that ended longer ago than this are deleted (RFC 6302 retention: what an abuse report can still ask about). */

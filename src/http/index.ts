@@ -28,3 +28,4 @@ export { metricsRoutes } from './metrics.ts';
 export { edgeRoutes, type EdgeRouteOptions } from './edge.ts';
 export { apiRoutes, routeSchemas, API_BASE, type ApiOptions, type TokenAuthenticator } from './api.ts';
 export { noticeRoutes, type NoticeRouteOptions } from './notice.ts';
+export { autoconfigRoutes, POX_LIMIT, type AutoconfigRouteOptions } from './autoconfig.ts';
