@@ -39,6 +39,13 @@ test('the abuse mailbox and the notice page are in the listener clash check', as
   assert.ok(p.errors.some((e) => /^pw\.yaml:\d+:\d+: abuse\.noticeListen: 127\.0\.0\.1:9100 is also used by metrics\.listen$/.test(e)), p.errors.join('\n'));
 });
 
+test('the autoconfig listener is in the listener clash check', async () => {
+  const text = 'relay:\n  smarthost: 127.0.0.1:2525\nhostname: msa.isp.example\nmetrics:\n  listen: 127.0.0.1:9100\nautoconfig:\n  listen: 0.0.0.0:9100\n  domains: [isp.example]\n';
+  const { config, where } = parseConfigWithSource(text, 'pw.yaml');
+  const p = await configProblems(config, where);
+  assert.ok(p.errors.some((e) => /^pw\.yaml:\d+:\d+: autoconfig\.listen: 0\.0\.0\.0:9100 is also used by metrics\.listen$/.test(e)), p.errors.join('\n'));
+});
+
 test('config check: DNSBL servers must be addresses node:dns can ask; an empty mailbox domain list is a warning', async () => {
   const text = 'relay:\n  smarthost: 127.0.0.1:2525\nhostname: msa.isp.example\nabuse:\n  mailbox:\n    listen: 127.0.0.1:2526\n  dnsbl:\n    zones: [xbl.example]\n    servers: ["127.0.0.1:5353", "resolver.example"]\n';
   const { config, where } = parseConfigWithSource(text, 'pw.yaml');
