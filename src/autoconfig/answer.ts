@@ -16,9 +16,13 @@ export interface AutoconfigOptions {
   tlsPort: number;
   /** Shown by clients as the provider's name. */
   displayName: string;
+  /** Mailbox servers to list too (Thunderbird needs one); none by default. */
+  incoming?: readonly IncomingServer[];
   /** Where Autodiscover v2 sends Outlook for the POX answer; default https://autodiscover.<domain>/autodiscover/autodiscover.xml. */
   autodiscoverUrl?: (domain: string) => string;
 }
+
+export interface IncomingServer { type: 'imap' | 'pop3'; hostname: string; port: number; socketType: 'SSL' | 'STARTTLS' }
 
 export interface Answer { status: number; type: string; body: string }
 
@@ -87,6 +91,15 @@ export class Autoconfig {
       `    <domain>${e(d.domain)}</domain>`,
       `    <displayName>${e(o.displayName)}</displayName>`,
       `    <displayShortName>${e(o.displayName)}</displayShortName>`,
+      ...(o.incoming ?? []).flatMap((i) => [
+        `    <incomingServer type="${i.type}">`,
+        `      <hostname>${e(i.hostname)}</hostname>`,
+        `      <port>${i.port}</port>`,
+        `      <socketType>${i.socketType}</socketType>`,
+        '      <authentication>password-cleartext</authentication>',
+        `      <username>${user}</username>`,
+        '    </incomingServer>',
+      ]),
       // RFC 8314 §3: implicit TLS first.
       ...server(o.tlsPort, 'SSL'),
       ...server(o.starttlsPort, 'STARTTLS'),
@@ -105,10 +118,10 @@ export class Autoconfig {
     const d = this.domainOf(p.email, undefined);
     if (!d.ok) return d.answer;
     const e = xmlEscape, o = this.o;
-    const protocol = (port: number, encryption: string) => [
+    const protocol = (port: number, encryption: string, type = 'SMTP', host = o.server) => [
       '      <Protocol>',
-      '        <Type>SMTP</Type>',
-      `        <Server>${e(o.server)}</Server>`,
+      `        <Type>${type}</Type>`,
+      `        <Server>${e(host)}</Server>`,
       `        <Port>${port}</Port>`,
       `        <LoginName>${e(d.address!)}</LoginName>`,
       '        <DomainRequired>off</DomainRequired>',
@@ -125,6 +138,7 @@ export class Autoconfig {
       '    <Account>',
       '      <AccountType>email</AccountType>',
       '      <Action>settings</Action>',
+      ...(o.incoming ?? []).flatMap((i) => protocol(i.port, i.socketType === 'SSL' ? 'SSL' : 'TLS', i.type === 'imap' ? 'IMAP' : 'POP3', i.hostname)),
       ...protocol(o.tlsPort, 'SSL'),
       ...protocol(o.starttlsPort, 'TLS'),
       '    </Account>',

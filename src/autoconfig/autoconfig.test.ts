@@ -75,3 +75,17 @@ test('zone lines: SRV with implicit TLS preferred, "." for IMAP/POP only when as
   assert.ok(!kept.some((l) => l.includes('_imap._tcp') && !l.startsWith(';')));
   assert.ok(!kept.some((l) => l.includes('CNAME')));
 });
+
+test('autoconfig.incoming: the mailbox servers are listed first (Thunderbird needs one), in POX too, and get SRV records', () => {
+  const incoming = [{ type: 'imap' as const, hostname: 'imap.isp.example', port: 993, socketType: 'SSL' as const }, { type: 'pop3' as const, hostname: 'pop.isp.example', port: 110, socketType: 'STARTTLS' as const }];
+  const withIn = new Autoconfig({ ...ac.o, incoming });
+  const t = withIn.thunderbird(undefined, 'autoconfig.isp.example').body;
+  assert.match(t, /<incomingServer type="imap">\n\s*<hostname>imap\.isp\.example<\/hostname>\n\s*<port>993<\/port>\n\s*<socketType>SSL<\/socketType>\n\s*<authentication>password-cleartext<\/authentication>\n\s*<username>%EMAILADDRESS%<\/username>/);
+  assert.ok(t.indexOf('<incomingServer type="pop3">') < t.indexOf('<outgoingServer'));
+  const p = withIn.pox(POX('bob@isp.example')).body;
+  assert.match(p, /<Type>IMAP<\/Type>\n\s*<Server>imap\.isp\.example<\/Server>\n\s*<Port>993<\/Port>[\s\S]*?<Encryption>SSL<\/Encryption>/);
+  assert.match(p, /<Type>POP3<\/Type>\n\s*<Server>pop\.isp\.example<\/Server>\n\s*<Port>110<\/Port>[\s\S]*?<Encryption>TLS<\/Encryption>/);
+  const lines = zoneLines({ domain: 'isp.example', server: 'msa.isp.example', starttlsPort: 587, tlsPort: 465, noMailboxes: false, incoming });
+  assert.ok(lines.includes('_imaps._tcp.isp.example. 3600 IN SRV 0 1 993 imap.isp.example.'), lines.join('\n'));
+  assert.ok(lines.includes('_pop3._tcp.isp.example. 3600 IN SRV 1 1 110 pop.isp.example.'), lines.join('\n'));
+});

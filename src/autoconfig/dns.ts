@@ -1,6 +1,7 @@
 // The zone lines an operator publishes for a hosted domain so that clients
 // find the submission server without autoconfig (RFC 6186 SRV, with RFC 8314
 // §5.1's preference for implicit TLS) and find the autoconfig server.
+import type { IncomingServer } from './answer.ts';
 
 export interface ZoneOptions {
   domain: string;
@@ -12,6 +13,8 @@ export interface ZoneOptions {
   autoconfigHost?: string;
   /** The provider hosts no mailboxes for this domain: publish IMAP/POP3 as "not offered" (RFC 6186 §4: target "."). */
   noMailboxes: boolean;
+  /** The mailbox servers (autoconfig.incoming): their SRV records (RFC 6186 §3.2: _imaps/_pop3s implicit TLS, _imap/_pop3 STARTTLS). */
+  incoming?: readonly IncomingServer[];
   ttl?: number;
 }
 
@@ -28,6 +31,9 @@ export function zoneLines(o: ZoneOptions): string[] {
   if (o.noMailboxes) {
     out.push('; no mailboxes here (RFC 6186 §4: "." means the service is not offered)');
     for (const s of ['_imap', '_imaps', '_pop3', '_pop3s']) out.push(rr(`${s}._tcp.`, 'SRV', '0 0 0 .'));
+  } else if (o.incoming?.length) {
+    out.push('; mailboxes (autoconfig.incoming; RFC 6186 §3.2)');
+    o.incoming.forEach((i, n) => out.push(rr(`_${i.type}${i.socketType === 'SSL' ? 's' : ''}._tcp.`, 'SRV', `${n} 1 ${i.port} ${abs(i.hostname)}`)));
   } else {
     out.push('; _imap/_imaps/_pop3/_pop3s SRV: published by whoever hosts the mailboxes (--no-mailboxes if nobody does)');
   }

@@ -10,6 +10,6 @@
 // (404 otherwise), the POX body is read by a bounded scanner that refuses any
 // DOCTYPE or entity declaration (no XXE), and every value written is escaped.
 // Free of any HTTP framework: src/http mounts it and bounds the body.
-export { Autoconfig, checkAddress, type Answer, type AutoconfigOptions, type AddressCheck } from './answer.ts';
+export { Autoconfig, checkAddress, type Answer, type AutoconfigOptions, type IncomingServer, type AddressCheck } from './answer.ts';
 export { parsePoxRequest, xmlEscape } from './xml.ts';
 export { zoneLines, type ZoneOptions } from './dns.ts';

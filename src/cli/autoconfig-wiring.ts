@@ -16,7 +16,7 @@ export interface AutoconfigWiring {
 /** The answers for this configuration (also what `dns records` uses for names and ports). */
 export function autoconfigFor(cfg: Config): Autoconfig {
   const a = cfg.autoconfig, server = a.server ?? cfg.hostname;
-  return new Autoconfig({ domains: a.domains, server, starttlsPort: a.starttlsPort, tlsPort: a.tlsPort, displayName: a.displayName ?? server });
+  return new Autoconfig({ domains: a.domains, server, starttlsPort: a.starttlsPort, tlsPort: a.tlsPort, displayName: a.displayName ?? server, incoming: a.incoming });
 }
 
 /** The autoconfig listener as a service of the node; nothing when autoconfig.listen is unset. */
@@ -29,6 +29,7 @@ export function autoconfigService(get: () => AutoconfigWiring): Service {
       const listen = w.cfg.autoconfig.listen;
       if (!listen) return;
       if (!w.cfg.autoconfig.domains.length) w.logger.warn({ event: 'autoconfig' }, 'autoconfig.listen is set but autoconfig.domains is empty: every request is answered 404');
+      if (!w.cfg.autoconfig.incoming.length) w.logger.warn({ event: 'autoconfig' }, 'autoconfig.incoming is empty: Thunderbird refuses an autoconfig answer without an incoming (IMAP/POP3) server');
       const { createHttpListener, autoconfigRoutes } = await import('../http/index.ts');
       const l = createHttpListener({ name: 'autoconfig', logger: w.logger, maxConnections: w.cfg.autoconfig.maxConnections });
       autoconfigRoutes(l.app, { autoconfig: autoconfigFor(w.cfg) });

@@ -46,9 +46,10 @@ export const dnsCommand: Command = {
     }
     const a = cfg.autoconfig;
     if (!a.domains.includes(domain)) io.err(`warning: ${domain} is not in autoconfig.domains; autoconfig answers 404 for it`);
+    if (values['no-mailboxes'] && a.incoming.length) { io.err('dns records: --no-mailboxes, but autoconfig.incoming names mailbox servers'); return 2; }
     const lines = [`; portwarden: records for ${domain}`, ...zoneLines({
       domain, server: a.server ?? cfg.hostname, starttlsPort: a.starttlsPort, tlsPort: a.tlsPort,
-      autoconfigHost: a.listen ? cfg.hostname : undefined, noMailboxes: values['no-mailboxes'],
+      autoconfigHost: a.listen ? cfg.hostname : undefined, noMailboxes: values['no-mailboxes'], incoming: a.incoming,
     })];
     const keys = cfg.dkim.filter((k) => k.domain.toLowerCase() === domain);
     if (keys.length) lines.push('; DKIM (RFC 6376): the public half of each signing key');

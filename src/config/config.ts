@@ -203,8 +203,15 @@ export const schema = obj({
     tlsPort: int({ min: 1, max: 65535 }).default(465),
     /** The provider's name as clients show it; the server name when absent. */
     displayName: str({ pattern: /^[^\x00-\x1f\x7f]{1,64}$/, hint: 'up to 64 printable characters' }).optional(),
+    /** The mailbox servers (someone else's: portwarden hosts none) clients are told about too; Thunderbird refuses an answer without one. */
+    incoming: list(obj({
+      type: oneOf(['imap', 'pop3'] as const),
+      hostname,
+      port: int({ min: 1, max: 65535 }),
+      socketType: oneOf(['SSL', 'STARTTLS'] as const),
+    })).default([]),
     maxConnections: int({ min: 1 }).default(256),
-  }).default({ listen: undefined, domains: [], server: undefined, starttlsPort: 587, tlsPort: 465, displayName: undefined, maxConnections: 256 }),
+  }).default({ listen: undefined, domains: [], server: undefined, starttlsPort: 587, tlsPort: 465, displayName: undefined, incoming: [], maxConnections: 256 }),
   /** The subscriber directory: who held which address when (README "Abuse"). */
   directory: obj({
     /** Assignments that ended longer ago than this are deleted (RFC 6302 retention: what an abuse report can still ask about). */

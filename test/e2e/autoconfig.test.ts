@@ -70,6 +70,8 @@ describe('autoconfig: Thunderbird, Outlook and the DNS records, on the real serv
     assert.match(r.body, /<outgoingServer type="smtp">\n\s*<hostname>msa\.isp\.example<\/hostname>\n\s*<port>465<\/port>\n\s*<socketType>SSL<\/socketType>\n\s*<authentication>password-cleartext<\/authentication>\n\s*<username>%EMAILADDRESS%<\/username>/);
     assert.match(r.body, /<port>587<\/port>\n\s*<socketType>STARTTLS<\/socketType>/);
     assert.doesNotMatch(r.body, /incomingServer/);
+    // Thunderbird refuses an answer without an incoming server: start said so.
+    assert.ok(pw.logs.some((l) => l.event === 'autoconfig' && /autoconfig\.incoming is empty/.test(String(l.msg))), JSON.stringify(pw.logs.filter((l) => l.event === 'autoconfig')));
   });
 
   test('/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=: that address as the username', async () => {
