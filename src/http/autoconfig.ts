@@ -1,8 +1,8 @@
 // Mail client autoconfig (autoconfig.listen, plain HTTP): the autoconfig
 // part's answers mounted. Thunderbird asks http://autoconfig.<domain>/mail/
 // config-v1.1.xml and <domain>/.well-known/autoconfig/mail/config-v1.1.xml;
-// Outlook POSTs its POX request to /autodiscover/autodiscover.xml (both
-// spellings) and asks Autodiscover v2 at /autodiscover/autodiscover.json.
+// Outlook POSTs its POX request to /autodiscover/autodiscover.xml (the three
+// spellings seen in the wild; routes are case-sensitive) and asks Autodiscover v2 at /autodiscover/autodiscover.json.
 // Bodies are read as text up to POX_LIMIT (413 beyond), whatever the type.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Answer, Autoconfig } from '../autoconfig/index.ts';
@@ -29,7 +29,7 @@ export function autoconfigRoutes(app: FastifyInstance, o: AutoconfigRouteOptions
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: POX_LIMIT }, (_req, body, done) => done(null, body));
     const pox = async (req: FastifyRequest, reply: FastifyReply) => send(reply, ac.pox(typeof req.body === 'string' ? req.body : ''));
-    for (const path of ['/autodiscover/autodiscover.xml', '/Autodiscover/Autodiscover.xml']) scope.post(path, { bodyLimit: POX_LIMIT }, pox);
+    for (const path of ['/autodiscover/autodiscover.xml', '/Autodiscover/Autodiscover.xml', '/AutoDiscover/AutoDiscover.xml']) scope.post(path, { bodyLimit: POX_LIMIT }, pox);
   });
 
   app.get('/autodiscover/autodiscover.json', async (req, reply) => send(reply, ac.v2(query(req, 'Email'), query(req, 'Protocol'))));

@@ -98,7 +98,7 @@ describe('autoconfig: Thunderbird, Outlook and the DNS records, on the real serv
   });
 
   test('Outlook POX: a real request to both spellings answers SMTP settings with the LoginName', async () => {
-    for (const path of ['/autodiscover/autodiscover.xml', '/Autodiscover/Autodiscover.xml']) {
+    for (const path of ['/autodiscover/autodiscover.xml', '/Autodiscover/Autodiscover.xml', '/AutoDiscover/AutoDiscover.xml']) {
       const r = await post(path, POX('Carol@ISP.example'));
       assert.equal(r.status, 200, r.body);
       await wellFormed(r.body);
@@ -148,5 +148,6 @@ describe('autoconfig: Thunderbird, Outlook and the DNS records, on the real serv
     assert.equal(c.code, 0, c.stdout + c.stderr);
     const plain = (await pw.cli(['dns', 'records', 'isp.example'])).stdout;
     assert.doesNotMatch(plain, /^_imap/m);
+    await assert.rejects(pw.cli(['dns', 'records', 'bad;name']), (e: { code: number; stderr: string }) => e.code === 2 && /bad;name is not a domain name/.test(e.stderr));
   });
 });
