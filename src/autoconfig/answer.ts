@@ -4,6 +4,7 @@
 // no XML or JSON metacharacters it could use to break out) and then escaped on
 // the way out anyway.
 import { xmlEscape, parsePoxRequest } from './xml.ts';
+import { mailProfile, profileFileName } from './profile.ts';
 
 export interface AutoconfigOptions {
   /** The domains the provider hosts (lower case). */
@@ -147,6 +148,20 @@ export class Autoconfig {
       '',
     ].join('\n');
     return { status: 200, type: 'application/xml; charset=utf-8', body: xml };
+  }
+
+  /**
+   * The Apple mail profile for one address (unsigned: src/http signs it). The address is required
+   * (400 without); a domain not hosted is 404; with no autoconfig.incoming there is no profile to
+   * give (Apple's mail payload requires an incoming server): 409, saying so.
+   */
+  profile(address: string | undefined): { ok: true; plist: string; fileName: string } | { ok: false; answer: Answer } {
+    if (!address) return { ok: false, answer: text(400, 'the emailaddress parameter is required') };
+    const d = this.domainOf(address, undefined);
+    if (!d.ok) return d;
+    const plist = mailProfile(this.o, d.address!, d.domain);
+    if (plist === null) return { ok: false, answer: text(409, 'no incoming (IMAP/POP3) server is configured (autoconfig.incoming): an Apple mail profile needs one') };
+    return { ok: true, plist, fileName: profileFileName(d.address!) };
   }
 
   /**

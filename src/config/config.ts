@@ -210,8 +210,14 @@ export const schema = obj({
       port: int({ min: 1, max: 65535 }),
       socketType: oneOf(['SSL', 'STARTTLS'] as const),
     })).default([]),
+    /** PEM certificate (then its chain) that signs the Apple mail profile (/mobileconfig); the node's TLS certificate (tls.cert, or the generated one) when absent. */
+    profileCert: str().optional(),
+    /** PEM private key of profileCert (required with it); the node's TLS key when profileCert is absent. */
+    profileKey: str().optional(),
+    /** PEM intermediate certificates sent with the profile's signature, after any in profileCert. */
+    profileChain: str().optional(),
     maxConnections: int({ min: 1 }).default(256),
-  }).default({ listen: undefined, domains: [], server: undefined, starttlsPort: 587, tlsPort: 465, displayName: undefined, incoming: [], maxConnections: 256 }),
+  }).default({ listen: undefined, domains: [], server: undefined, starttlsPort: 587, tlsPort: 465, displayName: undefined, incoming: [], profileCert: undefined, profileKey: undefined, profileChain: undefined, maxConnections: 256 }),
   /** The subscriber directory: who held which address when (README "Abuse"). */
   directory: obj({
     /** Assignments that ended longer ago than this are deleted (RFC 6302 retention: what an abuse report can still ask about). */
