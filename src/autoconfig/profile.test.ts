@@ -70,3 +70,21 @@ test('profile: hostile address 400 (not echoed), unknown domain 404, none 400, n
   assert.ok(!none.ok && none.answer.status === 409 && /autoconfig\.incoming/.test(none.answer.body));
   assert.equal(profileFileName('a/../b"c@isp.example'), 'a_.._b_c_isp.example.mobileconfig');
 });
+
+test('signer: a key that is not the certificate\'s, or no certificate, is refused (start stops with the reason)', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { pemSigner } = await import('./index.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'pw-signer-'));
+  try {
+    const gen = (n: string) => execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=t', '-keyout', join(dir, `${n}.key`), '-out', join(dir, `${n}.pem`)], { stdio: 'ignore' });
+    gen('a'); gen('b');
+    const pem = (f: string) => readFileSync(join(dir, f), 'utf8');
+    await assert.rejects(pemSigner(pem('a.pem'), pem('b.key')), /does not belong to the certificate/);
+    await assert.rejects(pemSigner('', pem('a.key')), /no certificate/);
+    const s = await pemSigner(pem('a.pem'), pem('a.key'));
+    assert.equal((await s.sign(Buffer.from('x')))[0], 0x30);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
