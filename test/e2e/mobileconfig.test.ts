@@ -89,4 +89,18 @@ describe('mobileconfig: the signed Apple mail profile, on the real server', { sk
     assert.notEqual(other.code, 0, 'signed by the configured certificate, not the node one');
     assert.ok(pw2.logs.some((l) => /signed by .*CN=profiles\.isp\.example/.test(String(l.msg))), JSON.stringify(pw2.logs.filter((l) => l.event === 'autoconfig')));
   });
+
+  test('start refuses autoconfig.profileCert without profileKey, and a key that is not the certificate\'s', async () => {
+    const cert = join(dir.path, 'profile.pem');
+    await assert.rejects(Portwarden.start({
+      smarthost: `127.0.0.1:${sinkPort}`,
+      extraYaml: `autoconfig: {listen: "127.0.0.1:0", domains: [isp.example], profileCert: ${JSON.stringify(cert)}}\n`,
+    }), /exited with 1: .*autoconfig\.profileCert is set without autoconfig\.profileKey/s);
+    const other = join(dir.path, 'other.key');
+    assert.equal((await run('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', other])).code, 0);
+    await assert.rejects(Portwarden.start({
+      smarthost: `127.0.0.1:${sinkPort}`,
+      extraYaml: `autoconfig: {listen: "127.0.0.1:0", domains: [isp.example], profileCert: ${JSON.stringify(cert)}, profileKey: ${JSON.stringify(other)}}\n`,
+    }), /exited with 1: .*the private key does not belong to the certificate/s);
+  });
 });
