@@ -14,7 +14,7 @@ import { mkdir, open, readdir, readFile, rename, rm, statfs } from 'node:fs/prom
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Db, DbMigration, Param } from '../../store/index.ts';
-import type { AtFrom, SourceFrom } from './parse.ts';
+import type { AtFrom, ParsedReport, SourceFrom } from './parse.ts';
 
 export const REPORT_MIGRATIONS: readonly DbMigration[] = [{
   id: 'abuse-reports/001-reports',
@@ -36,26 +36,16 @@ export const REPORT_MIGRATIONS: readonly DbMigration[] = [{
   `,
 }];
 
-export interface ReportRow {
+/** A stored report: what the parse found, and the row's own fields. */
+export interface ReportRow extends ParsedReport {
   id: string;
   receivedAt: number;
-  kind: 'arf' | 'plain';
-  feedbackType: string | null;
-  userAgent: string | null;
-  reportedMessageId: string | null;
-  source: string | null;
-  sourcePort: number | null;
-  sourceFrom: SourceFrom;
-  /** When the reported message arrived, as the report says (null: it does not say). */
-  at: number | null;
-  atFrom: AtFrom;
   /** Who held the source at `at` (null: nobody, several behind CGNAT, or no directory). */
   subscriber: string | null;
   /** The envelope: MAIL FROM ('' for <>), the first recipient, the delivering client. */
   reporter: string;
   recipient: string;
   clientIp: string;
-  subject: string | null;
   /** Octets of the report as received (without the trace fields we add). */
   size: number;
 }
