@@ -41,8 +41,12 @@ describe('listener connection limits and pre-AUTH timers from the config', { ski
 
   test('a client that never reads its replies is blocked and dropped', async () => {
     const r = await pipelineWithoutReading(pw.port('submission'), 4 * 1024 * 1024, false);
-    assert.ok(r.blocked && r.sent < 2 * 1024 * 1024, JSON.stringify(r));
-    assert.notEqual(r.droppedAfter, null);
+    // The server stopped taking input long before the 4 MiB were sent, and then dropped the
+    // client. Whether the client saw itself stalled for 0.5 s first depends on how much the
+    // kernel buffers took after the server's last read (the 1 s idle timer starts there), so a
+    // drop without a seen stall counts too (CI once saw it 0.49 s after the last progress).
+    assert.ok(r.sent < 2 * 1024 * 1024, JSON.stringify(r));
+    assert.notEqual(r.droppedAfter, null, JSON.stringify(r));
     // The log line may still be on its way through the pipe.
     for (let i = 0; i < 50 && !pw.logs.some((l) => l.msg === 'replies not read'); i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(pw.logs.some((l) => l.msg === 'replies not read'), JSON.stringify(pw.logs.filter((l) => l.level !== 20 && l.level !== 30)));
