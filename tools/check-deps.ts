@@ -27,6 +27,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   app: ['core', 'store', 'events', 'auth', 'limits', 'spool', 'relay', 'netpolicy', 'accountability', 'directory', 'abuse'],
   control: ['core', 'spool', 'relay', 'app'],
   http: ['core', 'events', 'app', 'metrics', 'netpolicy', 'abuse', 'autoconfig'],
+  web: ['core', 'store', 'events', 'auth', 'app'],
   cli: ['*'],
 };
 

@@ -9,7 +9,7 @@
 // checked by the front end (HTTP: Fastify's validator; CLI: the same
 // schemas through `check()`), and each operation checks meaning.
 export { AppError, ERRORS, ERROR_CODES, asAppError, isAppError, type ErrorCode } from './errors.ts';
-export { SCOPES, scopeAllows, systemActor, type Actor, type ActorKind, type Context, type Scope } from './actor.ts';
+export { SCOPES, STAFF_ROLES, scopeAllows, systemActor, type Actor, type ActorKind, type Context, type Scope, type StaffRole } from './actor.ts';
 export { invoke, operation, redact, type AuditEntry, type AuditSink, type HttpMethod, type OperationDef } from './operation.ts';
 export {
   TOKEN_MIGRATIONS, TOKEN_OPERATIONS, TOKEN_PREFIX, TokenRepository, tokenHash, tokensAdd, tokensList, tokensRevoke,
@@ -18,4 +18,5 @@ export {
 export { AuditLog, AUDIT_MIGRATIONS, AUDIT_PAGE_MAX, type AuditQuery, type AuditRow } from './audit.ts';
 export { need, type AppDeps, type LimitsLookup, type RelayKick, type TierPolicy } from './deps.ts';
 export { loadOperation, loadOperations } from './registry.ts';
+export { actorRefusal, roleAllows } from './roles.ts';
 export { checkInput } from './check.ts';

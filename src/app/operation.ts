@@ -8,6 +8,7 @@ import type { Static, TSchema } from 'typebox';
 import type { Context, Scope } from './actor.ts';
 import { scopeAllows } from './actor.ts';
 import { AppError, asAppError } from './errors.ts';
+import { actorRefusal } from './roles.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -24,6 +25,8 @@ export interface OperationDef<I extends TSchema = TSchema, O extends TSchema = T
   output: O;
   /** The object the audit record names ("account alice@example.net"); defaults to the op name. */
   object?: (input: Static<I>) => string;
+  /** A signed-in subscriber (the portal) may run it; it then acts on ctx.actor.subscriber's own data only. */
+  subscriber?: boolean;
   /** Further input fields never copied into the audit record (a passwd-file's text holds hashes). */
   secret?: readonly string[];
   run(input: Static<I>, ctx: Context, deps: D): Promise<Static<O>>;
@@ -69,8 +72,10 @@ function reasonOf(ctx: Context, input: unknown): string {
 export async function invoke<I extends TSchema, O extends TSchema, D>(
   op: OperationDef<I, O, D>, input: Static<I>, ctx: Context, deps: D, audit: AuditSink, now: () => number = Date.now,
 ): Promise<Static<O>> {
-  const allowed = ctx.actor.kind !== 'token' || scopeAllows(ctx.actor.scope ?? 'read', op.scope);
-  const refusal = (): AppError => new AppError('forbidden', `${op.name} needs scope ${op.scope}`);
+  // Tokens by scope; staff by role and subscribers by the operation's own flag (roles.ts).
+  const denied = ctx.actor.kind === 'token' ? (scopeAllows(ctx.actor.scope ?? 'read', op.scope) ? null : `${op.name} needs scope ${op.scope}`) : actorRefusal(ctx.actor, op);
+  const allowed = denied === null;
+  const refusal = (): AppError => new AppError('forbidden', denied ?? op.name);
   if (!op.mutates) {
     if (!allowed) throw refusal();
     return op.run(input, ctx, deps);

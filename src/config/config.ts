@@ -191,6 +191,18 @@ export const schema = obj({
     /** Largest request body (413 beyond). */
     bodyLimit: int({ min: 1024, max: 16 * 1024 * 1024 }).default(64 * 1024),
   }).default({ listen: undefined, tls: true, maxConnections: 64, bodyLimit: 64 * 1024 }),
+  /** The subscriber portal (docs/portal.md): setup guides, "Am I blocked?", exemption requests; HTTPS with the server's certificate on listen (off when absent). */
+  portal: obj({
+    listen: hostPort.optional(),
+    /** The portal's public address as subscribers reach it (links in notices and guides); https://<hostname>/ when absent. */
+    publicUrl: str().optional(),
+    maxConnections: int({ min: 1 }).default(256),
+  }).default({ listen: undefined, publicUrl: undefined, maxConnections: 256 }),
+  /** The staff console (docs/console.md): HTTPS with the server's certificate on listen (off when absent); staff users are `portwarden staff`'s. */
+  console: obj({
+    listen: hostPort.optional(),
+    maxConnections: int({ min: 1 }).default(64),
+  }).default({ listen: undefined, maxConnections: 64 }),
   /** Mail client autoconfig (docs/autoconfig.md): Thunderbird/K-9 config-v1.1.xml, Outlook autodiscover, for these domains only; plain HTTP on listen (off when absent). */
   autoconfig: obj({
     listen: hostPort.optional(),

@@ -1,0 +1,19 @@
+// web: the people's pages (issue 13), server-rendered HTML on the one HTTP layer:
+// the subscriber portal (portal/: setup guides, "Am I blocked?", exemption
+// requests, sign-in with the submission account) and the staff console
+// (console/: accounts, subscribers, queue, cases, exemption review, network
+// policy, audit, charts; staff users with roles, argon2id and TOTP).
+//
+// Trusts: the operations it runs (every change goes through app's invoke() as
+// the signed-in person, so the role check and the audit are app's) and the
+// session rows it wrote. Trusts nothing a browser sends: every form field is
+// checked against the operation's schema, every value shown is escaped by the
+// `html` tag (html.ts), no page runs script (CSP), every change needs the
+// session's CSRF token and comes by POST with a 303 after it.
+export { esc, html, join, trusted, Html } from './html.ts';
+export { page, type NavItem, type PageShell } from './layout.ts';
+export { PAGE_HEADERS, seeOther, sendPage } from './respond.ts';
+export { actorOf, runAs } from './run.ts';
+export type {
+  ConsoleDeps, PageAnswer, PageHandler, PageModule, PortalDeps, Principal, SessionGate, StaffPrincipal, SubscriberPrincipal, WebDeps,
+} from './types.ts';

@@ -1,0 +1,73 @@
+// The contract of the people's pages (issue 13): who is signed in, what a page
+// module is handed, and how a page runs an operation as that person.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock, Logger } from '../core/index.ts';
+import type { AppDeps, AuditLog, OperationDef, StaffRole } from '../app/index.ts';
+import type { Html } from './html.ts';
+
+
+/** A signed-in member of staff (console). */
+export interface StaffPrincipal {
+  kind: 'staff';
+  /** The staff user's name, normalised once (lower case). */
+  name: string;
+  role: StaffRole;
+  sessionId: string;
+  /** The session's CSRF token: the same in every tab of the session (forms carry it as `_csrf`). */
+  csrf: string;
+}
+
+/** A subscriber signed in with a submission account (portal). */
+export interface SubscriberPrincipal {
+  kind: 'subscriber';
+  /** The account's login as the account store normalises it. */
+  login: string;
+  /** The subscriber the account belongs to (accounts carry it), or null. */
+  subscriber: string | null;
+  sessionId: string;
+  csrf: string;
+}
+
+export type Principal = StaffPrincipal | SubscriberPrincipal;
+
+/**
+ * Sessions of one listener (the console's are staff, the portal's subscribers):
+ * HttpOnly, Secure, SameSite=Strict cookies naming a server-side session row.
+ */
+export interface SessionGate<P extends Principal> {
+  /** The request's principal, or null (no cookie, expired, idle too long, revoked). */
+  current(req: FastifyRequest): Promise<P | null>;
+  /** True when the form's `_csrf` belongs to the request's session (compared in constant time). */
+  csrfOk(req: FastifyRequest, principal: P, token: unknown): boolean;
+}
+
+/** What every page module gets. */
+export interface WebDeps {
+  app: AppDeps;
+  audit: AuditLog;
+  /** Every operation by name (app's loadOperations()). */
+  operations: ReadonlyMap<string, OperationDef>;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** A group of routes on the portal or the console listener. */
+export type PageModule<D extends WebDeps = WebDeps> = (app: FastifyInstance, deps: D) => void | Promise<void>;
+
+/** A page's answer: HTML with its status (200 unless given). */
+export interface PageAnswer {
+  status?: number;
+  body: Html;
+}
+
+export type PageHandler = (req: FastifyRequest, reply: FastifyReply) => Promise<PageAnswer>;
+
+/** The console's page modules get the staff sessions too (console/). */
+export interface ConsoleDeps extends WebDeps {
+  gate: SessionGate<StaffPrincipal>;
+}
+
+/** The portal's page modules get the subscribers' sessions (portal/; sign-in with the submission account). */
+export interface PortalDeps extends WebDeps {
+  gate: SessionGate<SubscriberPrincipal>;
+}
