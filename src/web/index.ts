@@ -17,3 +17,5 @@ export { actorOf, runAs } from './run.ts';
 export type {
   ConsoleDeps, PageAnswer, PageHandler, PageModule, PortalDeps, Principal, SessionGate, StaffPrincipal, SubscriberPrincipal, WebDeps,
 } from './types.ts';
+export { PUBLIC_PAGES, SUBSCRIBER_PAGES } from './portal/index.ts';
+export { CONSOLE_PAGES } from './console/index.ts';
