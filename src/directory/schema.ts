@@ -56,6 +56,14 @@ const revisions = `
 
 const prefixEnd = `CREATE INDEX directory_assignments_prefix_end ON directory_assignments (prefix, (${OPEN_END_SQL}));`;
 
+// The same index made covering: the lookup's every column is in it, so a past-time question reads
+// index pages only, not a table row per span (bench/directory.ts, 1 M rows: 79 k → 104 k lookups/s).
+const LOOKUP_COLUMNS = 'start_at, port_lo, port_hi, subscriber, end_at, source, session';
+const coveringSqlite = `DROP INDEX directory_assignments_prefix_end;
+  CREATE INDEX directory_assignments_prefix_cover ON directory_assignments (prefix, (${OPEN_END_SQL}), ${LOOKUP_COLUMNS});`;
+const coveringPostgres = `DROP INDEX directory_assignments_prefix_end;
+  CREATE INDEX directory_assignments_prefix_cover ON directory_assignments (prefix, (${OPEN_END_SQL})) INCLUDE (id, ${LOOKUP_COLUMNS});`;
+
 export const migrations: readonly DbMigration[] = [
   {
     id: 'directory/001-subscribers-assignments',
@@ -77,5 +85,10 @@ export const migrations: readonly DbMigration[] = [
     id: 'directory/003-prefix-end',
     sqlite: prefixEnd,
     postgres: prefixEnd,
+  },
+  {
+    id: 'directory/004-prefix-cover',
+    sqlite: coveringSqlite,
+    postgres: coveringPostgres,
   },
 ];
