@@ -4,16 +4,15 @@
 // runs the cases.* operation as the Unix user named here, audited like any other
 // change. Case text (evidence detail, notes, logins) is outside text: every line
 // goes through visible(), JSON through terminalJson().
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/index.ts';
 import { terminalJson, visible } from '../core/index.ts';
 import { controlRequest, controlSocketPath, type CaseOp } from '../control/index.ts';
 import type { ActiveAction, CaseDetail, CaseSummary } from '../abuse/index.ts';
-import { configPath, type Command, type Io } from './commands.ts';
+import type { Command } from './commands.ts';
+import { runSubcommand, type SubCtx, type Subcommand } from './subcommands.ts';
 import { operatorActor } from './op.ts';
 
-interface Ctx { io: Io; dataDir: string; json: boolean; positionals: string[]; values: Record<string, string | boolean | undefined> }
-interface Sub { usage: string; options: string[]; run(ctx: Ctx): Promise<number> }
+type Ctx = SubCtx;
+type Sub = Subcommand;
 
 const subs: Record<CaseOp, Sub> = {
   list: {
@@ -70,41 +69,9 @@ const subs: Record<CaseOp, Sub> = {
   },
 };
 
-const USAGE = ['usage: portwarden case <subcommand> [--config FILE]   (each takes --help)', ...Object.values(subs).map((s) => `  ${s.usage}`)].join('\n');
-
 export const caseCommand: Command = {
   summary: 'abuse cases: list, show, note, release, quarantine',
-  async run(argv, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: argv, allowPositionals: true, options: {
-        config: { type: 'string' }, help: { type: 'boolean' }, json: { type: 'boolean' }, state: { type: 'string' }, subscriber: { type: 'string' },
-        limit: { type: 'string' }, reason: { type: 'string' }, duration: { type: 'string' } } });
-    } catch (err) {
-      io.err(`${(err as Error).message}\n${USAGE}`);
-      return 2;
-    }
-    const { values, positionals } = parsed;
-    const name = positionals[0] as CaseOp | undefined;
-    const sub = name && Object.hasOwn(subs, name) ? subs[name] : undefined;
-    if (!sub) {
-      if (values.help) { io.out(USAGE); return 0; }
-      if (!name) { io.err(USAGE); return 2; }
-      io.err(visible(`unknown case subcommand "${name}"`) + `\n${USAGE}`);
-      return 2;
-    }
-    if (values.help) { io.out(`usage: portwarden case ${sub.usage}`); return 0; }
-    const extra = Object.keys(values).filter((k) => k !== 'config' && !sub.options.includes(k));
-    if (extra.length) { io.err(`case ${name}: unexpected --${extra[0]}\nusage: portwarden case ${sub.usage}`); return 2; }
-    let dataDir: string;
-    try {
-      dataDir = loadConfig(configPath(values.config, io)).dataDir;
-    } catch (err) {
-      if (err instanceof ConfigError) { io.err(err.issues.join('\n')); return 1; }
-      throw err;
-    }
-    return sub.run({ io, dataDir, json: values.json ?? false, positionals: positionals.slice(1), values });
-  },
+  run: (argv, io) => runSubcommand('case', subs, { state: { type: 'string' }, subscriber: { type: 'string' }, limit: { type: 'string' }, reason: { type: 'string' }, duration: { type: 'string' } }, argv, io),
 };
 
 function usage(ctx: Ctx, name: CaseOp): number {

@@ -1,22 +1,17 @@
 // `portwarden queue …`: Postfix's postqueue/postsuper for portwarden. Changes
 // go through the running server's control socket (it owns the spool); list,
 // show, stats and wait-empty read the spool directly when no server runs.
-import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { Spool, selectorProblem, type QueueActionResult, type QueueEntry, type SpoolStats } from '../spool/index.ts';
 import { controlRequest, controlSocketPath, type ControlOp, type ControlRequest, type ControlResponse } from '../control/index.ts';
-import { ConfigError, loadConfig } from '../config/index.ts';
 import { silentLogger, systemClock, terminalJson, visible } from '../core/index.ts';
-import { configPath, type Command, type Io } from './commands.ts';
+import type { Command } from './commands.ts';
+import { runSubcommand, type SubCtx, type Subcommand } from './subcommands.ts';
 import { operatorActor, runOp, type CliApp } from './op.ts';
 
-interface Ctx { io: Io; dataDir: string; json: boolean; positionals: string[]; values: Record<string, string | boolean | undefined> }
+type Ctx = SubCtx;
 
-interface Sub {
-  usage: string;
-  options: string[];
-  run(ctx: Ctx): Promise<number>;
-}
+type Sub = Subcommand;
 
 const SELECT = 'ID…|ALL|--account A|--sender S';
 
@@ -118,42 +113,9 @@ const subs: Record<string, Sub> = {
   },
 };
 
-const USAGE = ['usage: portwarden queue <subcommand> [--config FILE]   (each takes --help)',
-  ...Object.values(subs).map((s) => `  ${s.usage}`)].join('\n');
-
 export const queueCommand: Command = {
   summary: 'the mail queue: list, show, hold, release, delete, requeue, flush, stats, wait-empty',
-  async run(argv, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: argv, allowPositionals: true, options: {
-        config: { type: 'string' }, help: { type: 'boolean' }, json: { type: 'boolean' }, timeout: { type: 'string' },
-        account: { type: 'string' }, sender: { type: 'string' }, reason: { type: 'string' } } });
-    } catch (err) {
-      io.err(`${(err as Error).message}\n${USAGE}`);
-      return 2;
-    }
-    const { values, positionals } = parsed;
-    const name = positionals[0];
-    const sub = name ? subs[name] : undefined;
-    if (!sub) {
-      if (values.help) { io.out(USAGE); return 0; }
-      if (!name) { io.err(USAGE); return 2; }
-      io.err(`unknown queue subcommand "${name}"\n${USAGE}`);
-      return 2;
-    }
-    if (values.help) { io.out(`usage: portwarden queue ${sub.usage}`); return 0; }
-    const extra = Object.keys(values).filter((k) => k !== 'config' && !sub.options.includes(k));
-    if (extra.length) { io.err(`queue ${name}: unexpected --${extra[0]}\nusage: portwarden queue ${sub.usage}`); return 2; }
-    let dataDir: string;
-    try {
-      dataDir = loadConfig(configPath(values.config, io)).dataDir;
-    } catch (err) {
-      if (err instanceof ConfigError) { io.err(err.issues.join('\n')); return 1; }
-      throw err;
-    }
-    return sub.run({ io, dataDir, json: values.json ?? false, positionals: positionals.slice(1), values });
-  },
+  run: (argv, io) => runSubcommand('queue', subs, { timeout: { type: 'string' }, account: { type: 'string' }, sender: { type: 'string' }, reason: { type: 'string' } }, argv, io),
 };
 
 const spoolDir = (ctx: Ctx): string => join(ctx.dataDir, 'spool');
