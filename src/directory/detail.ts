@@ -5,26 +5,18 @@
 // (follow.ts). A record that does not parse or is refused is counted and
 // skipped; a store failure leaves the position where it was, so the records
 // are read again at the next poll (applying is idempotent).
-import { systemClock, type Clock, type Logger } from '../core/index.ts';
-import type { DirectoryRepository } from './types.ts';
+import { systemClock, type Clock } from '../core/index.ts';
 import { toRecord } from './accounting.ts';
 import { AccountingApplier } from './accounting-apply.ts';
 import { detailFields, parseDetailRecord } from './detail-parse.ts';
-import { Follower, type PositionFiles } from './follow.ts';
+import { countRefusal, Follower, type FileSourceCounts, type FileSourceOptions } from './follow.ts';
 import { Poller } from './poller.ts';
 import { DirectoryError } from './input.ts';
 
-export interface FileSourceCounts { accepted: number; refused: Record<string, number> }
+export type { FileSourceCounts };
 
-export interface DetailSourceOptions {
-  path: string;
-  repo: DirectoryRepository;
-  positions: PositionFiles;
-  logger: Logger;
-  clock?: Clock;
-  pollMs?: number;
+export interface DetailSourceOptions extends FileSourceOptions {
   applier?: AccountingApplier;
-  onOutcome?: (outcome: 'accepted' | 'refused', reason?: string) => void;
 }
 
 export class DetailSource {
@@ -50,8 +42,7 @@ export class DetailSource {
   async stop(): Promise<void> { await this.poller.stop(); await this.follower.close(); }
 
   private refuse(reason: string): void {
-    this.counts.refused[reason] = (this.counts.refused[reason] ?? 0) + 1;
-    this.o.onOutcome?.('refused', reason);
+    countRefusal(this.counts, this.o, reason);
   }
 
   private async handle(records: string[]): Promise<void> {

@@ -11,6 +11,8 @@
 import { open, readdir, rename, stat, writeFile, mkdir, readFile, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
+import type { Clock, Logger } from '../core/index.ts';
+import type { DirectoryRepository } from './types.ts';
 
 export interface Position { ino: number; offset: number; /** Hex of the last bytes before offset: a file rewritten to the same length is told apart by them. */ tail?: string }
 
@@ -176,4 +178,24 @@ export class Follower {
     }
     return { records, used: at };
   }
+}
+
+/** What a followed file source (FreeRADIUS detail, Kea leases) is given. */
+export interface FileSourceOptions {
+  path: string;
+  repo: DirectoryRepository;
+  positions: PositionFiles;
+  logger: Logger;
+  clock?: Clock;
+  pollMs?: number;
+  onOutcome?: (outcome: 'accepted' | 'refused', reason?: string) => void;
+}
+
+/** Records a file source took, and those it refused by reason. */
+export interface FileSourceCounts { accepted: number; refused: Record<string, number> }
+
+/** Counts a refusal and tells the source's listener. */
+export function countRefusal(counts: FileSourceCounts, o: Pick<FileSourceOptions, 'onOutcome'>, reason: string): void {
+  counts.refused[reason] = (counts.refused[reason] ?? 0) + 1;
+  o.onOutcome?.('refused', reason);
 }

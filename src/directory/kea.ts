@@ -20,23 +20,13 @@
 // then .1, then the file) are read to learn which leases are open and when
 // they expire, and only what lies past the saved position is applied.
 import { readFile, stat } from 'node:fs/promises';
-import { systemClock, type Clock, type Logger } from '../core/index.ts';
-import type { DirectoryRepository } from './types.ts';
-import { Follower, type PositionFiles } from './follow.ts';
+import { systemClock, type Clock } from '../core/index.ts';
+import { countRefusal, Follower, type FileSourceCounts, type FileSourceOptions } from './follow.ts';
 import { Poller } from './poller.ts';
 import { DirectoryError } from './input.ts';
 import { headerColumns, parseLeaseRow, type Columns } from './kea-parse.ts';
-import type { FileSourceCounts } from './detail.ts';
 
-export interface KeaSourceOptions {
-  path: string;
-  repo: DirectoryRepository;
-  positions: PositionFiles;
-  logger: Logger;
-  clock?: Clock;
-  pollMs?: number;
-  onOutcome?: (outcome: 'accepted' | 'refused', reason?: string) => void;
-}
+export type KeaSourceOptions = FileSourceOptions;
 
 export class KeaLeaseSource {
   readonly counts: FileSourceCounts = { accepted: 0, refused: {} };
@@ -69,8 +59,7 @@ export class KeaLeaseSource {
   async stop(): Promise<void> { await this.poller.stop(); await this.follower.close(); }
 
   private refuse(reason: string): void {
-    this.counts.refused[reason] = (this.counts.refused[reason] ?? 0) + 1;
-    this.o.onOutcome?.('refused', reason);
+    countRefusal(this.counts, this.o, reason);
   }
 
   /** The files before the saved position are read into memory only; the first time ever, the older LFC files are applied. */
