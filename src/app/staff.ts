@@ -179,12 +179,23 @@ export class StaffRepository {
     return (await this.get(u.name))!;
   }
 
-  /** A new role ends the user's sessions: the next sign-in gets the new role's pages. */
-  setRole(name: string, role: string): Promise<StaffInfo> {
-    return this.update(name, 'role = ?', [checkedRole(role)], true);
+  /** Refuses to leave the console without an enabled admin (who would add the next one?). */
+  private async keepAnAdmin(name: string, what: string): Promise<void> {
+    const u = await this.must(name);
+    if (u.role !== 'admin' || u.disabledAt !== null) return;
+    const r = await this.db.get<{ n: number | string }>("SELECT count(*) AS n FROM app_staff WHERE role = 'admin' AND disabled_at IS NULL AND name <> ?", [u.name]);
+    if (Number(r?.n ?? 0) === 0) throw new AppError('conflict', `${u.name} is the last enabled admin: add another admin before you ${what} ${u.name}`, { name: u.name });
   }
 
-  disable(name: string): Promise<StaffInfo> {
+  /** A new role ends the user's sessions: the next sign-in gets the new role's pages. */
+  async setRole(name: string, role: string): Promise<StaffInfo> {
+    const r = checkedRole(role);
+    if (r !== 'admin') await this.keepAnAdmin(name, 'change the role of');
+    return this.update(name, 'role = ?', [r], true);
+  }
+
+  async disable(name: string): Promise<StaffInfo> {
+    await this.keepAnAdmin(name, 'disable');
     return this.update(name, 'disabled_at = COALESCE(disabled_at, ?)', [this.now()], true);
   }
 
@@ -212,6 +223,7 @@ export class StaffRepository {
   }
 
   async remove(name: string): Promise<StaffInfo> {
+    await this.keepAnAdmin(name, 'remove');
     const u = await this.must(name);
     await this.db.run('DELETE FROM app_staff WHERE name = ?', [u.name]);
     await this.endSessions(u.name);

@@ -59,6 +59,13 @@ for (const b of backends) {
       assert.equal(bob.info.mustChangePassword, false);
       assert.deepEqual((await staff.list()).map((x) => [x.name, x.role]), [['alice.desk', 'desk'], ['bob', 'admin']]);
       assert.equal((await staff.get('ALICE.DESK'))?.name, 'alice.desk');
+      // The last enabled admin stays one.
+      for (const [what, fn] of [['disable', () => staff.disable('bob')], ['remove', () => staff.remove('bob')], ['role', () => staff.setRole('bob', 'desk')]] as const) {
+        await assert.rejects(fn(), (e: { code?: string; message?: string }) => e.code === 'conflict' && /bob is the last enabled admin/.test(e.message!), what);
+      }
+      await staff.add({ name: 'carl', role: 'admin', password: 'correct horse battery', createdBy: 'x' });
+      assert.equal((await staff.disable('bob')).disabledAt !== null, true, 'with another admin, one may go');
+      await assert.rejects(staff.remove('carl'), (e: { code?: string }) => e.code === 'conflict');
     });
 
     test('password check: unknown, disabled and wrong passwords are told apart only to the caller', async (t) => {

@@ -12,7 +12,7 @@ import { ManualClock, MemoryLogger } from '../../core/index.ts';
 import { openStore } from '../../store/index.ts';
 import { AUDIT_MIGRATIONS, AuditLog, STAFF_MIGRATIONS, StaffRepository, loadOperations, totpFor } from '../../app/index.ts';
 import { tempDir } from '../../../test/lib/tools.ts';
-import { ConsoleSessions, PAGE_HEADERS, consoleFrame } from '../index.ts';
+import { CONSOLE_PAGES, ConsoleSessions, PAGE_HEADERS, consoleFrame, csrfField, html, sendPage, type ConsoleDeps } from '../index.ts';
 
 async function fixture(t: { after(fn: () => unknown): void }) {
   const tmp = tempDir('pw-console-');
@@ -240,4 +240,37 @@ test('lockout: the third failure locks the name (known or not, same words), the 
   }
   assert.equal(last.statusCode, 429);
   assert.equal(await staff.sessionCount('hana'), 0, 'the waiting session ends with the lock');
+});
+
+test('a CONSOLE_PAGES module gets the ConsoleDeps behind the guard, its form body intact (its own csrfOk agrees); unknown paths are an HTML 404', async (t) => {
+  const seen: Array<Record<string, unknown>> = [];
+  const mod = (app: FastifyInstance, deps: ConsoleDeps) => {
+    app.get('/probe', async (req, reply) => {
+      const p = (await deps.gate.current(req))!;
+      return sendPage(reply, { body: html`<form method="post" action="/probe">${csrfField(p)}<button>go</button></form>` });
+    });
+    app.post('/probe', async (req, reply) => {
+      const p = (await deps.gate.current(req))!;
+      const body = req.body as Record<string, unknown>;
+      seen.push({ ...body, ok: deps.gate.csrfOk(req, p, body._csrf), who: p.name, ops: deps.operations.has('staff.add') });
+      return reply.code(204).send();
+    });
+  };
+  CONSOLE_PAGES.push(mod);
+  t.after(() => { CONSOLE_PAGES.splice(CONSOLE_PAGES.indexOf(mod), 1); });
+  const { app, staff, clock } = await fixture(t);
+  const b = new Browser(app);
+  assert.equal((await b.req('GET', '/probe')).headers.location, '/signin', 'behind the guard');
+  assert.equal((await b.req('GET', '/nowhere')).headers.location, '/signin', 'an unknown path tells nothing before the sign-in');
+  const { totp } = await staff.add({ name: 'ivy', role: 'netops', password: 'ivy passphrase!', createdBy: 'x' });
+  await signIn(b, 'ivy', 'ivy passphrase!', totp.secret, clock.now());
+  const form = await b.req('GET', '/probe');
+  assert.equal((await b.req('POST', '/probe', { _csrf: csrfIn(form.body), note: 'hello' })).statusCode, 204);
+  assert.deepEqual(seen, [{ _csrf: csrfIn(form.body), note: 'hello', ok: true, who: 'ivy', ops: true }]);
+  assert.equal((await b.req('POST', '/probe', { note: 'no token' })).statusCode, 403, 'refused before the module sees it');
+  assert.equal(seen.length, 1);
+  const missing = await b.req('GET', '/nowhere');
+  assert.equal(missing.statusCode, 404);
+  assert.match(missing.body, /<p class="error" role="alert">There is no such page in the console\.<\/p>/);
+  assert.match(String(missing.headers['content-type']), /^text\/html/);
 });

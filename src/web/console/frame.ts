@@ -3,8 +3,8 @@
 // sends anyone not signed in to /signin (303 for GET and HEAD, 401 for any
 // other method), its preHandler refuses every other method whose form lacks the
 // session's `_csrf` (403) — so no page module can forget either — and its error
-// handler answers in HTML. In that scope: the home page, /staff, and every
-// module of CONSOLE_PAGES with the ConsoleDeps.
+// handler answers in HTML, as does a path nothing serves (404). In that scope:
+// the home page, /staff, and every module of CONSOLE_PAGES with the ConsoleDeps.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
@@ -42,11 +42,8 @@ export async function consoleFrame(app: FastifyInstance, deps: ConsoleDeps & { g
     scope.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
       if (SAFE.has(req.method)) return;
       const p = (await deps.gate.current(req))!;
-      if (deps.gate.csrfOk(req, p, (req.body as Record<string, unknown> | undefined)?._csrf)) {
-        // The pages' forms give their fields to operations, whose schemas know no _csrf.
-        if (req.body && typeof req.body === 'object') delete (req.body as Record<string, unknown>)._csrf;
-        return;
-      }
+      // The body is left as it came: a page module may check the token again (SessionGate.csrfOk) and drops _csrf from an operation's input itself.
+      if (deps.gate.csrfOk(req, p, (req.body as Record<string, unknown> | undefined)?._csrf)) return;
       return sendPage(reply, consolePage(p, { title: T.home.title, status: 403, main: alert(T.errors.csrf) }));
     });
     scope.setErrorHandler(async (err, req, reply) => {
@@ -58,6 +55,8 @@ export async function consoleFrame(app: FastifyInstance, deps: ConsoleDeps & { g
       const p = await deps.gate.current(req).catch(() => null);
       return sendPage(reply, consolePage(p, { title: T.home.title, status, main: alert(text) }));
     });
+    // Behind the sign-in, a path no module serves is an HTML page too (the listener's own 404 is JSON, and says nothing to someone not signed in).
+    scope.get('/*', async (req, reply) => sendPage(reply, consolePage(await deps.gate.current(req), { title: T.home.title, status: 404, main: alert(T.errors.notFound) })));
     homePage(scope, deps);
     await staffPage(scope, deps);
     for (const m of CONSOLE_PAGES) await m(scope, deps);
