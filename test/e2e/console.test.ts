@@ -3,9 +3,13 @@
 // signing in with the generated password and a TOTP code computed here from the
 // printed secret (a wrong code first), choosing its own password, the home page,
 // /staff in two tabs posting forms, sign-out; the lockout in words; curl for the
-// cookie attributes and a POST without _csrf; the audit records through the CLI.
+// cookie attributes and a POST without _csrf; the audit records through the CLI;
+// SIGHUP's certificate reload reaching the console.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { TOTP } from 'otpauth';
 import { startWithSink, run, type Portwarden } from '../lib/portwarden.ts';
 import type { CaptureSink } from '../lib/sink.ts';
@@ -154,4 +158,24 @@ test('a wrong password three times locks the name, told in words; the right one 
   const rows = (JSON.parse((await pw.cli(['audit', 'list', '--json'])).stdout) as { entries: Array<{ actor: string; action: string; outcome: string }> }).entries
     .filter((r) => r.actor === 'lock.me' || r.action === 'staff.unlock').reverse().map((r) => `${r.action} ${r.outcome}`);
   assert.deepEqual(rows, ['console.signin bad-password', 'console.signin bad-password', 'console.signin bad-password', 'console.lockout locked', 'console.signin locked', 'staff.unlock ok']);
+});
+
+test('SIGHUP: the console serves the renewed certificate to new connections', async () => {
+  const fingerprint = (port: number): Promise<string> => new Promise((res, rej) => {
+    const c = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () => { res(c.getPeerCertificate().fingerprint256); c.destroy(); });
+    c.on('error', rej);
+  });
+  const port = pw.port('console');
+  const before = await fingerprint(port);
+  const tls = join(pw.dir, 'data', 'tls');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+    '-subj', '/CN=renewed.isp.example', '-keyout', join(tls, 'key.pem'), '-out', join(tls, 'cert.pem')], { stdio: 'ignore' });
+  process.kill(pw.pid, 'SIGHUP');
+  let now = before;
+  for (const end = Date.now() + 5000; now === before && Date.now() < end;) {
+    await new Promise((r) => setTimeout(r, 100));
+    now = await fingerprint(port);
+  }
+  assert.notEqual(now, before);
+  assert.equal(now, await fingerprint(pw.port('submissions')), 'the same certificate as the SMTP listeners');
 });
