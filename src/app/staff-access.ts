@@ -9,6 +9,7 @@
 // but must change a generated password first; "ok"), when it began and when
 // it was last used.
 import { createHash, randomBytes } from 'node:crypto';
+import { formatIp, parseIp, prefixKey } from '../core/index.ts';
 import type { Db } from '../store/index.ts';
 import type { StaffRole } from './actor.ts';
 
@@ -22,7 +23,12 @@ export interface LockPolicy {
 }
 
 export const nameKey = (name: string): string => `name:${name.toLowerCase().slice(0, 64)}`;
-export const addressKey = (address: string): string => `addr:${address}`;
+/** An IPv4 address (a mapped one too) as itself; an IPv6 address by its /64, which one subscriber line holds whole. */
+export function addressKey(address: string): string {
+  const a = parseIp(address);
+  if (!a) return `addr:${address.slice(0, 64)}`;
+  return `addr:${a.v === 4 ? formatIp(a) : prefixKey(a, 32, 64)}`;
+}
 
 export type SessionStage = 'code' | 'password' | 'ok';
 

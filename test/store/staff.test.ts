@@ -133,6 +133,9 @@ for (const b of backends) {
       // Failures spread wider than the window never lock.
       for (let i = 0; i < 4; i++) { clock.advance(W); assert.deepEqual((await a.fail(keys('slow', '192.0.2.9'), W)).locked, []); }
       assert.equal(await a.clear(nameKey('ghost')), true);
+      assert.equal(addressKey('::ffff:192.0.2.1'), addressKey('192.0.2.1'), 'a mapped IPv4 address is the address');
+      assert.equal(addressKey('2001:db8:0:1::1'), 'addr:2001:db8:0:1::/64');
+      assert.equal(addressKey('2001:db8:0:1:ffff::2'), addressKey('2001:db8:0:1::1'), 'one /64 is one address');
       assert.deepEqual(await a.state(nameKey('ghost')), { failures: 0, lockedUntil: null });
     });
 
