@@ -68,6 +68,10 @@ test('sign-in: password, code, forced password change, home; the guard; cookies 
   const guarded = await b.req('GET', '/');
   assert.deepEqual([guarded.statusCode, guarded.headers.location], [303, '/signin']);
   assert.equal((await b.req('POST', '/staff', { name: 'x' })).statusCode, 401, 'a POST without a session is 401, not a redirect');
+  const odd = await app.inject({ method: 'POST', url: '/signin', headers: { 'content-type': 'text/x-<b>odd</b>' }, payload: 'x' });
+  assert.equal(odd.statusCode, 415);
+  assert.match(String(odd.headers['content-type']), /^text\/html/, 'a refusal of the sign-in is a page too');
+  assert.doesNotMatch(odd.body, /<b>odd/);
   const form = await b.req('GET', '/signin');
   assert.match(String(form.headers['set-cookie']), /^__Host-pw_console_pre=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
   assert.match(form.body, /<label for="name">Staff name<\/label>/);

@@ -31,7 +31,10 @@ const SAFE = new Set(['GET', 'HEAD']);
 export async function consoleFrame(app: FastifyInstance, deps: ConsoleDeps & { gate: ConsoleSessions }, o: ConsoleFrameOptions): Promise<void> {
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 64 * 1024 });
-  signinRoutes(app, { gate: deps.gate, staff: o.staff, audit: deps.audit, clock: deps.clock, logger: deps.logger, lock: o.lock });
+  await app.register(async (open) => {
+    htmlErrors(open, deps);
+    signinRoutes(open, { gate: deps.gate, staff: o.staff, audit: deps.audit, clock: deps.clock, logger: deps.logger, lock: o.lock });
+  });
 
   await app.register(async (scope) => {
     scope.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
@@ -46,19 +49,24 @@ export async function consoleFrame(app: FastifyInstance, deps: ConsoleDeps & { g
       if (deps.gate.csrfOk(req, p, (req.body as Record<string, unknown> | undefined)?._csrf)) return;
       return sendPage(reply, consolePage(p, { title: T.home.title, status: 403, main: alert(T.errors.csrf) }));
     });
-    scope.setErrorHandler(async (err, req, reply) => {
-      const e = asAppError(err);
-      const known = isAppError(err) || (typeof (err as { statusCode?: unknown }).statusCode === 'number' && (err as { statusCode: number }).statusCode < 500);
-      if (!known) deps.logger.error({ event: 'http', listener: 'console', method: req.method, path: visible(req.url).slice(0, 200), err: String(err) }, 'console: page failed');
-      const status = isAppError(err) ? e.status : known ? (err as { statusCode: number }).statusCode : 500;
-      const text = isAppError(err) ? (e.code === 'forbidden' ? T.errors.forbidden : e.message) : known ? (err as Error).message : T.errors.failed;
-      const p = await deps.gate.current(req).catch(() => null);
-      return sendPage(reply, consolePage(p, { title: T.home.title, status, main: alert(text) }));
-    });
+    htmlErrors(scope, deps);
     // Behind the sign-in, a path no module serves is an HTML page too (the listener's own 404 is JSON, and says nothing to someone not signed in).
     scope.get('/*', async (req, reply) => sendPage(reply, consolePage(await deps.gate.current(req), { title: T.home.title, status: 404, main: alert(T.errors.notFound) })));
     homePage(scope, deps);
     await staffPage(scope, deps);
     for (const m of CONSOLE_PAGES) await m(scope, deps);
+  });
+}
+
+/** Errors of the console's routes as pages: an AppError's words, anything else a plain 500 (its detail goes to the log). */
+function htmlErrors(scope: FastifyInstance, deps: ConsoleDeps): void {
+  scope.setErrorHandler(async (err, req, reply) => {
+    const e = asAppError(err);
+    const known = isAppError(err) || (typeof (err as { statusCode?: unknown }).statusCode === 'number' && (err as { statusCode: number }).statusCode < 500);
+    if (!known) deps.logger.error({ event: 'http', listener: 'console', method: req.method, path: visible(req.url).slice(0, 200), err: String(err) }, 'console: page failed');
+    const status = isAppError(err) ? e.status : known ? (err as { statusCode: number }).statusCode : 500;
+    const text = isAppError(err) ? (e.code === 'forbidden' ? T.errors.forbidden : e.message) : known ? (err as Error).message : T.errors.failed;
+    const p = await deps.gate.current(req).catch(() => null);
+    return sendPage(reply, consolePage(p, { title: T.home.title, status, main: alert(text) }));
   });
 }
