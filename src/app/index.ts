@@ -20,3 +20,8 @@ export { need, type AppDeps, type LimitsLookup, type RelayKick, type TierPolicy 
 export { loadOperation, loadOperations } from './registry.ts';
 export { actorRefusal, roleAllows } from './roles.ts';
 export { checkInput } from './check.ts';
+export {
+  STAFF_MIGRATIONS, STAFF_NAME, STAFF_PASSWORD_MAX, STAFF_PASSWORD_MIN, StaffRepository, TOTP_PERIOD_S, checkedStaffName, generatePassword, staffName, totpFor,
+  type CodeCheck, type NewTotp, type PasswordCheck, type StaffInfo,
+} from './staff.ts';
+export { StaffAccess, addressKey, nameKey, sessionHash, type LockPolicy, type SessionRow, type SessionStage } from './staff-access.ts';

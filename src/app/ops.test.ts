@@ -245,8 +245,8 @@ test('the registry: unique names; each route under /api/v1 is REST-ish, its path
     const props = (o.input as { properties?: Record<string, unknown> }).properties ?? {};
     for (const p of o.http.path.match(/:\w+/g) ?? []) assert.ok(p.slice(1) in props, `${o.name}: ${p} is an input field`);
     assert.equal(o.mutates, o.http.method !== 'GET', `${o.name}: GET exactly for reads`);
-    // Listing API tokens (names, scopes, who made them) is for admins only: the one read above read scope.
-    if (o.name === 'tokens.list') assert.equal(o.scope, 'admin');
+    // Listing API tokens (names, scopes, who made them) and staff users (who may sign in, from where) is for admins only: the reads above read scope.
+    if (o.name === 'tokens.list' || o.name.startsWith('staff.')) assert.equal(o.scope, 'admin', `${o.name}: admin only`);
     else assert.equal(o.mutates, o.scope !== 'read', `${o.name}: reads need read, changes need more`);
     assert.equal((o.input as { additionalProperties?: boolean }).additionalProperties, false, `${o.name}: a flat, closed input`);
   }

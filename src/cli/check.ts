@@ -136,7 +136,7 @@ function addressClashes(cfg: Config, at: (p: Array<string | number>, m: string) 
     const { host, port } = splitHostPort(hp);
     binds.push({ path: [section, key], name: `${section}.${key}`, host: host.toLowerCase(), port });
   }
-  const abuse: Array<[Array<string | number>, string | undefined]> = [[['abuse', 'noticeListen'], cfg.abuse.noticeListen], [['abuse', 'mailbox', 'listen'], cfg.abuse.mailbox.listen], [['autoconfig', 'listen'], cfg.autoconfig.listen]];
+  const abuse: Array<[Array<string | number>, string | undefined]> = [[['abuse', 'noticeListen'], cfg.abuse.noticeListen], [['abuse', 'mailbox', 'listen'], cfg.abuse.mailbox.listen], [['autoconfig', 'listen'], cfg.autoconfig.listen], [['console', 'listen'], cfg.console.listen]];
   for (const [path, hp] of abuse) {
     if (!hp) continue;
     const { host, port } = splitHostPort(hp);

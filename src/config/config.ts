@@ -202,7 +202,17 @@ export const schema = obj({
   console: obj({
     listen: hostPort.optional(),
     maxConnections: int({ min: 1 }).default(64),
-  }).default({ listen: undefined, maxConnections: 64 }),
+    /** A session ends this long after its sign-in, used or not. */
+    sessionHours: int({ min: 1, max: 24 * 7 }).default(12),
+    /** A session ends after this long without a request. */
+    idleMinutes: int({ min: 1, max: 24 * 60 }).default(30),
+    /** Failed sign-ins (password or code) of one name before the name is locked. */
+    lockoutAttempts: int({ min: 1, max: 100 }).default(5),
+    /** Failed sign-ins from one client address, whatever the names, before the address is locked. */
+    addressAttempts: int({ min: 1, max: 10_000 }).default(20),
+    /** How long a lock lasts; also the window in which failures are counted. */
+    lockoutMinutes: int({ min: 1, max: 24 * 60 }).default(15),
+  }).default({ listen: undefined, maxConnections: 64, sessionHours: 12, idleMinutes: 30, lockoutAttempts: 5, addressAttempts: 20, lockoutMinutes: 15 }),
   /** Mail client autoconfig (docs/autoconfig.md): Thunderbird/K-9 config-v1.1.xml, Outlook autodiscover, for these domains only; plain HTTP on listen (off when absent). */
   autoconfig: obj({
     listen: hostPort.optional(),

@@ -19,3 +19,7 @@ export type {
 } from './types.ts';
 export { PUBLIC_PAGES, SUBSCRIBER_PAGES } from './portal/index.ts';
 export { CONSOLE_PAGES } from './console/index.ts';
+export { consoleFrame, type ConsoleFrameOptions } from './console/frame.ts';
+export { CONSOLE_AREAS, areasFor, navFor, type ConsoleArea } from './console/nav.ts';
+export { alert, consolePage, csrfField, notice, type ConsolePage } from './console/shell.ts';
+export { ConsoleSessions, CODE_STAGE_MS, PRE_COOKIE, SESSION_COOKIE, type ConsoleSessionOptions } from './staff/gate.ts';
