@@ -36,7 +36,7 @@ ${nextLink('/cases', q, r.next)}
 <section aria-labelledby="q"><h2 id="q">${T.quarantineTitle}</h2>
 ${postForm('quarantine', '/cases/quarantine', v, [
     field('quarantine', 'subscriber', v, { required: true }), field('quarantine', 'duration', v, { label: T.durationHours }),
-    field('quarantine', 'reason', v, { label: COMMON.reasonRequired, required: true }),
+    field('quarantine', 'reason', v, { label: COMMON.reasonCase, required: true }),
   ], T.quarantine)}</section>`, flash(v, T.done));
 }
 
@@ -62,7 +62,7 @@ async function casePage(v: View): Promise<Html> {
 <section aria-labelledby="facts"><h2 id="facts">${T.facts}</h2><dl>${facts.map(([k, x]) => html`<dt>${k}</dt><dd>${x}</dd>`)}</dl></section>
 <section aria-labelledby="force"><h2 id="force">${T.inForce}</h2>${table(T.inForce, T.activeHeads, active, T.nothingInForce)}
 ${c.active.length || v.failure?.form === 'release' ? html`<h3>${T.releaseTitle}</h3><p class="muted">${T.releaseHint}</p>
-${postForm('release', `${base}/release`, v, field('release', 'reason', v, { label: COMMON.reasonRequired, required: true }), T.release)}` : ''}</section>
+${postForm('release', `${base}/release`, v, field('release', 'reason', v, { label: COMMON.reasonCase, required: true }), T.release)}` : ''}</section>
 <section aria-labelledby="ev"><h2 id="ev">${T.evidence}</h2>${table(T.evidence, T.evidenceHeads, c.evidence.map(evidenceRow))}</section>
 <section aria-labelledby="tl"><h2 id="tl">${T.timeline}</h2>${table(T.timeline, T.timelineHeads, timeline)}</section>
 <section aria-labelledby="note"><h2 id="note">${T.noteTitle}</h2>
