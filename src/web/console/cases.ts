@@ -42,9 +42,8 @@ ${postForm('quarantine', '/cases/quarantine', v, [
 
 /** One line per evidence row, in words: what, from where (address, port, account). */
 function evidenceRow(e: Evidence): Array<string> {
-  const where = [e.address ? (e.port !== null ? `${e.address} port ${e.port}` : e.address) : '', e.account ? `account ${e.account}` : '']
-    .filter(Boolean).join(', ') || 'the subscriber';
-  const words = EVIDENCE[e.class]?.(e.amount, e.count, where) ?? `${e.class}: ${e.amount} from ${where}`;
+  const where = T.where(e.address, e.port, e.account);
+  const words = EVIDENCE[e.class]?.(e.amount, e.count, where) ?? T.otherEvidence(e.class, e.amount, where);
   return [words, e.origin, when(e.firstAt), when(e.lastAt)];
 }
 
@@ -57,7 +56,7 @@ async function casePage(v: View): Promise<Html> {
     [T.score, `${score(c.score)} (${when(c.scoreAt)})`], [T.lastSignal, when(c.lastSignalAt)], [T.releases, `${c.selfReleases} / ${c.deskReleases}`],
   ];
   const active = c.active.map((a) => [a.decision, a.action, a.rule, when(a.at), a.until === null ? T.untilReleased : when(a.until)]);
-  const timeline = [...c.timeline].sort((a, b) => b.at - a.at).map((t) => [when(t.at), t.kind, t.actor, t.text]);
+  const timeline = c.timeline.map((t, i) => ({ t, i })).sort((a, b) => b.t.at - a.t.at || b.i - a.i).map(({ t }) => [when(t.at), t.kind, t.actor, t.text]);
   return shell(v, T.oneTitle(c.id), html`
 <section aria-labelledby="facts"><h2 id="facts">${T.facts}</h2><dl>${facts.map(([k, x]) => html`<dt>${k}</dt><dd>${x}</dd>`)}</dl></section>
 <section aria-labelledby="force"><h2 id="force">${T.inForce}</h2>${table(T.inForce, T.activeHeads, active, T.nothingInForce)}

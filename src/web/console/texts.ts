@@ -150,6 +150,9 @@ export const CASES = {
   oneTitle: (id: string) => `Case ${id}`, facts: 'About this case', subscriber: 'Subscriber', state: 'State', opened: 'Opened', closedAt: 'Closed',
   score: 'Score', lastSignal: 'Last signal', releases: 'Releases (self / desk)', inForce: 'Decisions in force',
   activeHeads: ['Decision', 'Action', 'Rule', 'Since', 'Until'], untilReleased: 'until released',
+  where: (address: string | null, port: number | null, account: string | null): string =>
+    [address ? (port !== null ? `${address} port ${port}` : address) : '', account ? `account ${account}` : ''].filter(Boolean).join(', ') || 'the subscriber',
+  otherEvidence: (cls: string, amount: number, where: string): string => `${cls}: ${amount} from ${where}`,
   evidence: 'Evidence', evidenceHeads: ['What was seen', 'From', 'First', 'Last'],
   timeline: 'Timeline', timelineHeads: ['When', 'What', 'Who', 'Text'],
   noteTitle: 'Add a note', note: 'Add note', releaseTitle: 'Release', release: 'Release the subscriber',
