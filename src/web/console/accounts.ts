@@ -22,16 +22,19 @@ const statusOf = (a: Account): Html => html`<span class="${a.status === 'active'
 
 async function listPage(v: View): Promise<Html> {
   const q = v.query;
-  const filter = { ...given(q, 'subscriber', 'status', 'after') };
-  const r = await run<{ accounts: Account[]; next?: string }>(v, 'accounts.list', { ...filter, limit: 50 });
+  // One login asked for: that account alone (or its refusal in words), else a page of the filtered list.
+  const one = q.login?.trim() ? await attempt(run<Account>(v, 'accounts.show', { login: q.login.trim() })) : undefined;
+  const r = one ? { accounts: one.ok ? [one.value] : [] } as { accounts: Account[]; next?: string }
+    : await run<{ accounts: Account[]; next?: string }>(v, 'accounts.list', { ...given(q, 'subscriber', 'status', 'after'), limit: 50 });
   const rows = r.accounts.map((a) => [accountLink(a.login), html`<a href="${path('/subscribers', a.subscriber)}">${a.subscriber}</a>`, a.tier, statusOf(a), when(a.createdAt)]);
   const find = { failure: undefined, me: v.me };
   return shell(v, T.title, html`
 <section aria-labelledby="find"><h2 id="find">${T.filterTitle}</h2>
 <form method="get" action="/accounts" aria-label="${T.filterTitle}">
-${field('find', 'subscriber', find, { value: q.subscriber })}${field('find', 'status', find, { value: q.status, options: STATUS })}
+${field('find', 'login', find, { value: q.login, hint: T.loginHint })}${field('find', 'subscriber', find, { value: q.subscriber })}${field('find', 'status', find, { value: q.status, options: STATUS })}
 ${field('find', 'after', find, { value: q.after, label: T.afterLogin })}
 <button type="submit">${COMMON.filter}</button></form></section>
+${one && !one.ok ? html`<p class="error" role="alert">${say(one.error, v.me.role)}</p>` : ''}
 ${table(T.listCaption, T.heads, rows)}
 ${nextLink('/accounts', q, r.next)}
 <section aria-labelledby="create"><h2 id="create">${T.createTitle}</h2>

@@ -32,6 +32,11 @@ test('accounts: created, shown with its limits, disabled, aliases; refusals besi
   assert.equal(await lastAudit(r), 'staff:alice@127.0.0.1 accounts.add account Bob@ISP.example ok ');
   const list = await get(`${r.url}/accounts`);
   assert.match(main(list.body), /<a href="\/accounts\/bob%40isp\.example">bob@isp\.example<\/a><\/td><td><a href="\/subscribers\/sub-1">sub-1<\/a>/);
+  await r.app.accounts!.add({ login: 'carol@isp.example', password: 'a long password here', subscriber: 'sub-2' });
+  const found = main((await get(`${r.url}/accounts?login=BOB@isp.example`)).body);
+  assert.ok(found.includes('>bob@isp.example</a>') && !found.includes('>carol@isp.example</a>'), 'one login: that account alone');
+  assert.match((await get(`${r.url}/accounts?login=nobody@isp.example`)).body, /<p class="error" role="alert">There is no such thing: no account nobody@isp\.example<\/p>/);
+  assert.ok(main((await get(`${r.url}/accounts?subscriber=sub-2`)).body).includes('>carol@isp.example</a>'));
   const one = await get(`${r.url}/accounts/bob%40isp.example?done=added`);
   assert.match(one.body, /<p class="notice" role="status">Account created\.<\/p>/);
   assert.match(one.body, /<td>messages-hour<\/td><td>messages<\/td><td>100<\/td><td>hour<\/td><td>100<\/td><td>defer<\/td><td>100<\/td>/, 'the limits in effect with what is left');

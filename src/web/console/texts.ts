@@ -98,7 +98,7 @@ export const ACCOUNTS = {
   heads: ['Login', 'Subscriber', 'Tier', 'Status', 'Created'], create: 'Create account',
   anyStatus: 'any', active: 'active', disabled: 'disabled',
   addressesHint: 'Separated by commas or spaces; @domain allows a whole domain.',
-  afterLogin: 'After login', subscriberHint: 'Empty: the login.',
+  afterLogin: 'After login', loginHint: 'One account by its login (the other filters are then not used).', subscriberHint: 'Empty: the login.',
   passwordHint: 'At least the configured length; stored as an argon2id hash.',
   oneTitle: (login: string) => `Account ${login}`,
   facts: 'About this account', statusOf: 'Status', disabledBecause: 'Disabled because', scheme: 'Password hash',
