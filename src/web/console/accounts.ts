@@ -48,7 +48,7 @@ ${postForm('create', '/accounts', v, [
 function limitsSection(r: Awaited<ReturnType<typeof attempt<{ rules: Rule[] }>>>, v: View): Html {
   if (!r.ok) return html`<p class="muted">${T.limitsUnavailable}${say(r.error, v.me.role)}</p>`;
   const rows = r.value.rules.map((x) => [x.name ?? x.id, x.counts, x.limit, String(x.per), x.burst, x.action,
-    x.remaining ?? '—', x.resetMs === undefined ? '—' : `${Math.ceil(x.resetMs / 1000)} s`]);
+    x.remaining ?? '—', x.resetMs === undefined ? '—' : x.resetMs === 0 ? T.fullNow : `${Math.ceil(x.resetMs / 1000)} s`]);
   return table(T.limits, T.limitsHeads, rows);
 }
 

@@ -85,6 +85,11 @@ test('the console in Chromium: accounts, queue, cases, policy and audit by hand'
 
   // Policy: an exemption granted by a netops person; the audit log filtered to the desk.
   r.gate.who = { name: 'nina', role: 'netops' };
+  const why = { actor: 'staff:nina', reason: 'roll-out' };
+  await r.app.policy!.addPool('198.51.100.0/24', 'dynamic', 'DSL pool', why);
+  await r.app.policy!.addPool('203.0.113.0/24', 'business', 'fibre business', why);
+  await r.app.policy!.addRelay('192.0.2.25', 'provider', '', 'outbound MX', why);
+  await r.app.policy!.addGarden('192.0.2.80', 'tcp', '80,443', 'help pages', why);
   await page.goto(`${r.url}/policy`);
   await page.getByText('Grant exemption').first().click();
   await page.locator('#add-exemptions-prefix').fill('198.51.100.25');

@@ -105,7 +105,7 @@ export const ACCOUNTS = {
   scram: 'SCRAM-SHA-256 keys', created: 'Created', updated: 'Changed',
   aliases: 'Sender addresses it may use', aliasesNone: 'Only the login itself.', aliasAdd: 'Add address', aliasRemove: 'Remove',
   limits: 'Sending limits in effect', limitsHeads: ['Rule', 'Counts', 'Limit', 'Per', 'Burst', 'Action', 'Left now', 'Full again in'],
-  limitsUnavailable: 'Limits are not shown: ',
+  limitsUnavailable: 'Limits are not shown: ', fullNow: 'full now',
   disableTitle: 'Disable', disable: 'Disable account', enableTitle: 'Enable', enable: 'Enable account',
   passwdTitle: 'Set a new password', passwd: 'Set password', newPassword: 'New password',
   done: { added: 'Account created.', disabled: 'Account disabled.', enabled: 'Account enabled.', passwd: 'Password changed.', aliasAdded: 'Address added.', aliasRemoved: 'Address removed.', aliasMissing: 'That address was not listed.' },
