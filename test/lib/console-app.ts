@@ -50,6 +50,8 @@ export interface ConsoleRig {
   listener: HttpListener;
   /** Queues a message (committed to the spool like the MSA does). */
   queue(o: { from: string; to: string; account?: string; subject?: string }): Promise<string>;
+  /** Charges the account's limits as the MSA does for `messages` messages of `recipients` recipients each (the live state the page shows). */
+  send(login: string, messages: number, recipients?: number): Promise<void>;
   /** Feeds the engine blocked port-25 attempts from `address` until it decides (a bot), then flushes. */
   bot(address: string, seconds?: number): Promise<void>;
   audit(): Promise<AuditRow[]>;
@@ -75,7 +77,7 @@ export async function consoleRig(): Promise<ConsoleRig> {
   });
   const compiled = compileLimits(DEFAULT_LIMITS);
   if (!compiled.ok) throw new Error('default limits do not compile');
-  const limitStore = new MemoryLimitStore();
+  const limitStore = new MemoryLimitStore({ clock });
   const kicks = { n: 0 };
   const app: AppDeps = {
     clock, logger, audit, accounts, policy, spool, directory, cases: engine.cases,
@@ -97,6 +99,14 @@ export async function consoleRig(): Promise<ConsoleRig> {
       w.stream.end(`From: <${o.from}>\r\nTo: <${o.to}>\r\nSubject: ${o.subject ?? 'hello'}\r\n\r\nbody\r\n`);
       await w.commit();
       return w.id;
+    },
+    async send(login, messages, recipients = 1) {
+      const a = await accounts.get(login);
+      const plan = compiled.limits.plan({ account: login, subscriber: a?.subscriber, tier: a?.tier, ip: '192.0.2.1' });
+      for (let i = 0; i < messages; i++) {
+        limitStore.check(plan.messages, 1);
+        limitStore.check(plan.recipients, recipients);
+      }
     },
     async bot(address, seconds = 120) {
       for (let i = 0; i < seconds; i++) {

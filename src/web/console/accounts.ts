@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { html, type Html } from '../html.ts';
 import type { ConsoleDeps } from '../types.ts';
 import {
-  attempt, field, flash, getPage, given, listOf, nextLink, path, postAction, postForm, run, say, shell, table, when, type View,
+  attempt, facts as factsTable, field, flash, getPage, given, listOf, nextLink, path, postAction, postForm, run, say, shell, table, when, type View,
 } from './kit.ts';
 import { ACCOUNTS as T, COMMON, FIELDS } from './texts.ts';
 
@@ -68,8 +68,7 @@ async function accountPage(v: View): Promise<Html> {
     ? postForm('disable', `${base}/disable`, v, field('disable', 'reason', v, { label: COMMON.reason }), T.disable)
     : postForm('enable', `${base}/enable`, v, field('enable', 'reason', v, { label: COMMON.reason }), T.enable);
   return shell(v, T.oneTitle(a.login), html`
-<section aria-labelledby="facts"><h2 id="facts">${T.facts}</h2>
-<dl>${facts.map(([k, x]) => html`<dt>${k}</dt><dd>${x}</dd>`)}</dl></section>
+<section aria-labelledby="facts"><h2 id="facts">${T.facts}</h2>${factsTable(T.facts, facts)}</section>
 <section aria-labelledby="toggle"><h2 id="toggle">${a.status === 'active' ? T.disableTitle : T.enableTitle}</h2>${toggle}</section>
 <section aria-labelledby="aliases"><h2 id="aliases">${T.aliases}</h2>
 ${aliases.length ? table(T.aliases, [FIELDS.address, T.aliasRemove], aliases) : html`<p>${T.aliasesNone}</p>`}

@@ -30,6 +30,7 @@ test('the console in Chromium: accounts, queue, cases, policy and audit by hand'
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.waitForURL(/\/accounts\/bob%40isp\.example\?done=added$/);
   assert.equal(await page.getByRole('status').textContent(), 'Account created.');
+  await r.send('bob@isp.example', 12, 3); // the MSA's charges for 12 messages: the page shows what is left
   await page.getByLabel('Address', { exact: true }).fill('@bob.example');
   await page.getByRole('button', { name: 'Add address' }).click();
   await page.getByRole('cell', { name: '@bob.example' }).waitFor();
@@ -37,6 +38,7 @@ test('the console in Chromium: accounts, queue, cases, policy and audit by hand'
   await page.getByRole('button', { name: 'Add address' }).click();
   assert.match(await page.locator('#alias-add-address-error').textContent() ?? '', /^That is not a valid mail address/);
   assert.equal(await page.getByLabel('Address', { exact: true }).inputValue(), 'not an address');
+  assert.equal(await page.locator('tr', { hasText: 'messages-hour' }).locator('td').nth(6).textContent(), '88', 'the limits with their live state');
   await screenshot(page, 'console-account');
   await r.app.accounts!.add({ login: 'carol@isp.example', password: 'a long password here', subscriber: 'sub-2', tier: 'business' });
   await page.goto(`${r.url}/accounts`);

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { html, type Html } from '../html.ts';
 import type { ConsoleDeps } from '../types.ts';
-import { field, flash, getPage, given, intField, nextLink, path, postAction, postForm, run, shell, table, when, type Form, type View } from './kit.ts';
+import { facts as factsTable, field, flash, getPage, given, intField, nextLink, path, postAction, postForm, run, shell, table, when, type Form, type View } from './kit.ts';
 import { CASES as T, COMMON, EVIDENCE } from './texts.ts';
 
 interface Active { decision: string; action: string; rule: string; at: number; until: number | null }
@@ -58,7 +58,7 @@ async function casePage(v: View): Promise<Html> {
   const active = c.active.map((a) => [a.decision, a.action, a.rule, when(a.at), a.until === null ? T.untilReleased : when(a.until)]);
   const timeline = c.timeline.map((t, i) => ({ t, i })).sort((a, b) => b.t.at - a.t.at || b.i - a.i).map(({ t }) => [when(t.at), t.kind, t.actor, t.text]);
   return shell(v, T.oneTitle(c.id), html`
-<section aria-labelledby="facts"><h2 id="facts">${T.facts}</h2><dl>${facts.map(([k, x]) => html`<dt>${k}</dt><dd>${x}</dd>`)}</dl></section>
+<section aria-labelledby="facts"><h2 id="facts">${T.facts}</h2>${factsTable(T.facts, facts)}</section>
 <section aria-labelledby="force"><h2 id="force">${T.inForce}</h2>${table(T.inForce, T.activeHeads, active, T.nothingInForce)}
 ${c.active.length || v.failure?.form === 'release' ? html`<h3>${T.releaseTitle}</h3><p class="muted">${T.releaseHint}</p>
 ${postForm('release', `${base}/release`, v, field('release', 'reason', v, { label: COMMON.reasonCase, required: true }), T.release)}` : ''}</section>

@@ -172,6 +172,11 @@ export function table(caption: string, heads: readonly string[], rows: ReadonlyA
 <tbody>${rows.map((r) => html`<tr>${r.map((c) => html`<td>${c}</td>`)}</tr>`)}</tbody></table>`;
 }
 
+/** Facts about one thing as a two-column table: a row heading per fact (blank facts left out). */
+export function facts(caption: string, rows: ReadonlyArray<readonly [string, Html | string | number]>): Html {
+  return html`<table><caption>${caption}</caption><tbody>${rows.filter(([, x]) => x !== '').map(([k, x]) => html`<tr><th scope="row">${k}</th><td>${x}</td></tr>`)}</tbody></table>`;
+}
+
 /** A link to the next page: the same query with `after` set. */
 export function nextLink(path: string, query: Form, next: string | number | undefined): Html {
   const first = query.after ? html`<a href="${path}?${qs({ ...query, after: '' })}">${COMMON.first}</a> ` : '';

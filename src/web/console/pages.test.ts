@@ -39,12 +39,16 @@ test('accounts: created, shown with its limits, disabled, aliases; refusals besi
   assert.ok(main((await get(`${r.url}/accounts?subscriber=sub-2`)).body).includes('>carol@isp.example</a>'));
   const one = await get(`${r.url}/accounts/bob%40isp.example?done=added`);
   assert.match(one.body, /<p class="notice" role="status">Account created\.<\/p>/);
-  assert.match(one.body, /<td>messages-hour<\/td><td>messages<\/td><td>100<\/td><td>hour<\/td><td>100<\/td><td>defer<\/td><td>100<\/td>/, 'the limits in effect with what is left');
+  assert.match(one.body, /<td>messages-hour<\/td><td>messages<\/td><td>100<\/td><td>hour<\/td><td>100<\/td><td>defer<\/td><td>100<\/td><td>full now<\/td>/, 'the limits in effect');
+  await r.send('bob@isp.example', 3, 2);
+  const spent = await get(`${r.url}/accounts/bob%40isp.example`);
+  assert.match(spent.body, /<td>messages-hour<\/td><td>messages<\/td><td>100<\/td><td>hour<\/td><td>100<\/td><td>defer<\/td><td>97<\/td><td>108 s<\/td>/, 'and what is left of each now');
+  assert.match(spent.body, /<td>recipients-hour<\/td><td>recipients<\/td><td>300<\/td><td>hour<\/td><td>300<\/td><td>defer<\/td><td>294<\/td>/);
   assert.match(one.body, /<td>@bob\.example<\/td>/);
 
   const off = await post(`${r.url}/accounts/bob%40isp.example/disable`, { reason: 'spam run' });
   assert.equal(off.status, 303);
-  assert.match((await get(`${r.url}${off.location}`)).body, /<dt>Disabled because<\/dt><dd>spam run<\/dd>/);
+  assert.match((await get(`${r.url}${off.location}`)).body, /<th scope="row">Disabled because<\/th><td>spam run<\/td>/);
   assert.equal(await lastAudit(r), 'staff:alice@127.0.0.1 accounts.disable account bob@isp.example ok spam run');
   assert.equal((await r.app.accounts!.get('bob@isp.example'))!.status, 'disabled');
 
@@ -93,7 +97,7 @@ test('every POST needs the session\'s CSRF token; nobody signed in gets 401; a d
   assert.deepEqual([held.status, held.location], [303, `/queue/${id}?done=hold&n=1&skipped=0&missing=0`]);
   const shown = await get(`${r.url}${held.location}`);
   assert.match(shown.body, /Hold: 1 message done\./);
-  assert.match(shown.body, /<dt>Why held<\/dt><dd>held by operator: case 7<\/dd>/);
+  assert.match(shown.body, /<th scope="row">Why held<\/th><td>held by operator: case 7<\/td>/);
   const add = await post(`${r.url}/accounts`, { login: 'x@isp.example', password: 'a long password here' });
   assert.match(add.body, /Your role \(desk\) may not create accounts\./);
 
@@ -149,7 +153,7 @@ test('cases: listed by state, one case with evidence in words and its timeline; 
   const one = await get(`${r.url}/cases/${id}`);
   assert.match(one.body, /<td>\d+ blocked port-25 connection attempts from 198\.51\.100\.7<\/td><td>edge:bng1<\/td>/);
   assert.match(one.body, /<td>decision<\/td><td>engine<\/td><td>rule bot: /);
-  assert.match(one.body, /<dt>Score<\/dt><dd>\d+\.\d /);
+  assert.match(one.body, /<th scope="row">Score<\/th><td>\d+\.\d /);
 
   const note = await post(`${r.url}/cases/${id}/note`, { text: 'called the customer <script>x</script>\r\nX-Evil: 1' });
   assert.deepEqual([note.status, note.location], [303, `/cases/${id}?done=note`]);
@@ -212,7 +216,7 @@ test('subscribers: list, put, assign and end an address (bad prefix beside its f
   assert.match(errorOf(badTime.body, 'assign-start') ?? '', /not a time/);
   assert.equal((await post(`${r.url}/subscribers/sub-1/assign`, { prefix: '198.51.100.7', start: '2026-12-01T08:00' })).status, 303);
   const one = await get(`${r.url}/subscribers/sub-1`);
-  assert.match(one.body, /<dt>Contacts<\/dt><dd>bob@home\.example, noc@bob\.example<\/dd>/);
+  assert.match(one.body, /<th scope="row">Contacts<\/th><td>bob@home\.example, noc@bob\.example<\/td>/);
   assert.match(one.body, /<td>198\.51\.100\.7<\/td><td><\/td><td>2026-12-01 08:00:00 UTC<\/td><td>still held<\/td><td>api<\/td>/);
   const who = await get(`${r.url}/subscribers?address=198.51.100.7`);
   assert.match(who.body, /<caption>Who held an address<\/caption>.*\n<tbody><tr><td><a href="\/subscribers\/sub-1">sub-1<\/a><\/td><td>198\.51\.100\.7<\/td>/);

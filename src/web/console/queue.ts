@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../app/index.ts';
 import { html, type Html } from '../html.ts';
 import type { ConsoleDeps } from '../types.ts';
-import { allOf, field, say, getPage, given, path, postAction, postForm, qs, run, shell, table, when, type Form, type View } from './kit.ts';
+import { allOf, facts, field, say, getPage, given, path, postAction, postForm, qs, run, shell, table, when, type Form, type View } from './kit.ts';
 import { COMMON, QUEUE as T } from './texts.ts';
 
 interface Entry {
@@ -87,10 +87,10 @@ async function messagePage(v: View): Promise<Html> {
   ];
   return shell(v, T.oneTitle(m.id), html`
 <section aria-labelledby="env"><h2 id="env">${T.envelope}</h2>
-<dl><dt>${T.sender}</dt><dd>${sender(m.sender)}</dd></dl>
-${table(T.envelope, T.recipientsHeads, m.recipients.map((r) => [r.address, r.state, r.reply ?? '']))}</section>
+${facts(T.envelope, [[T.sender, sender(m.sender)]])}
+${table(T.recipients, T.recipientsHeads, m.recipients.map((r) => [r.address, r.state, r.reply ?? '']))}</section>
 <section aria-labelledby="attrs"><h2 id="attrs">${T.attributes}</h2>
-<dl>${attrs.filter(([, x]) => x !== '').map(([k, x]) => html`<dt>${k}</dt><dd>${x}</dd>`)}</dl></section>
+${facts(T.attributes, attrs)}</section>
 <section aria-labelledby="hdr"><h2 id="hdr">${T.headers}</h2><pre>${headers}</pre></section>
 <section aria-labelledby="one"><h2 id="one">${T.oneActions}</h2>
 <form method="post" action="${path('/queue', m.id)}/act" aria-label="${T.oneActions}"><input type="hidden" name="_csrf" value="${v.me.csrf}">

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { html, type Html } from '../html.ts';
 import type { ConsoleDeps } from '../types.ts';
 import {
-  attempt, field, flash, getPage, given, intField, listOf, nextLink, path, postAction, postForm, run, say, shell, table, timeField, when, type View,
+  attempt, facts, field, flash, getPage, given, intField, listOf, nextLink, path, postAction, postForm, run, say, shell, table, timeField, when, type View,
 } from './kit.ts';
 import { COMMON, FIELDS, SUBSCRIBERS as T } from './texts.ts';
 
@@ -67,9 +67,9 @@ async function subscriberPage(v: View): Promise<Html> {
   const endErr = v.failure?.form.startsWith('end-') ? html`<p class="error" role="alert">${say(v.failure.error, v.me.role)}</p>` : '';
   return shell(v, T.oneTitle(s.id), html`
 <section aria-labelledby="rec"><h2 id="rec">${T.record}</h2>
-${!d ? html`<p>${T.noDirectory}</p>` : rec ? html`<dl><dt>${FIELDS.tier}</dt><dd>${rec.tier}</dd><dt>${T.contactsLabel}</dt><dd>${rec.contacts.join(', ') || COMMON.none}</dd>
-<dt>${T.accessLabel}</dt><dd>${rec.access.join(', ') || COMMON.none}</dd></dl>` : html`<p>${T.noRecord}</p>`}
-<dl><dt>${T.statusLabel}</dt><dd>${s.status}</dd><dt>${T.tiersLabel}</dt><dd>${s.tiers.join(', ') || COMMON.none}</dd></dl>
+${!d ? html`<p>${T.noDirectory}</p>` : rec ? facts(T.record, [[FIELDS.tier, rec.tier], [T.contactsLabel, rec.contacts.join(', ') || COMMON.none],
+    [T.accessLabel, rec.access.join(', ') || COMMON.none]]) : html`<p>${T.noRecord}</p>`}
+${facts(T.accounts, [[T.statusLabel, s.status], [T.tiersLabel, s.tiers.join(', ') || COMMON.none]])}
 ${d ? putForm(v, base, s) : ''}</section>
 <section aria-labelledby="acc"><h2 id="acc">${T.accounts}</h2>
 ${s.accounts.length ? html`<ul>${s.accounts.map((a) => html`<li><a href="${path('/accounts', a)}">${a}</a></li>`)}</ul>` : html`<p>${COMMON.none}</p>`}</section>

@@ -134,7 +134,7 @@ export const QUEUE = {
   actionsTitle: 'Do with the selected messages', actions: { hold: 'Hold', release: 'Release', delete: 'Delete', requeue: 'Requeue' },
   flushTitle: 'Deliver every deferred message now', flush: 'Flush the queue',
   oneTitle: (id: string) => `Message ${id}`, envelope: 'Envelope', attributes: 'Attributes', headers: 'Header section (as stored, shown as text)',
-  recipientsHeads: ['Recipient', 'State', 'Last reply'], sender: 'Sender', nullSender: '<> (the null sender)',
+  recipients: 'Recipients', recipientsHeads: ['Recipient', 'State', 'Last reply'], sender: 'Sender', nullSender: '<> (the null sender)',
   state: 'State', size: 'Size (bytes)', arrival: 'Arrived', attempts: 'Delivery attempts', nextAttempt: 'Next attempt', lastReply: 'Last reply',
   holdReason: 'Why held', damaged: 'Damaged', account: 'Account', oneActions: 'Do with this message',
   done: (action: string, n: number, skipped: number, missing: number) =>
