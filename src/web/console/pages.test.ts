@@ -52,6 +52,20 @@ test('accounts: created, shown with its limits, disabled, aliases; refusals besi
   assert.equal(await lastAudit(r), 'staff:alice@127.0.0.1 accounts.disable account bob@isp.example ok spam run');
   assert.equal((await r.app.accounts!.get('bob@isp.example'))!.status, 'disabled');
 
+  assert.equal((await post(`${r.url}/accounts/bob%40isp.example/enable`, { reason: 'cleaned' })).location, '/accounts/bob%40isp.example?done=enabled');
+  assert.equal((await r.app.accounts!.get('bob@isp.example'))!.status, 'active');
+  const hash = (await r.app.accounts!.authRecord('bob@isp.example'))!.hash;
+  const weak = await post(`${r.url}/accounts/bob%40isp.example/password`, { password: 'short' });
+  assert.match(errorOf(weak.body, 'passwd-password') ?? '', /password has 5 characters/);
+  assert.equal((await post(`${r.url}/accounts/bob%40isp.example/password`, { password: 'another long password' })).location, '/accounts/bob%40isp.example?done=passwd');
+  assert.notEqual((await r.app.accounts!.authRecord('bob@isp.example'))!.hash, hash);
+  const [pw] = await r.audit();
+  assert.deepEqual([pw.actor, pw.action, pw.outcome, pw.detail], ['alice', 'accounts.passwd', 'ok', '{"login":"bob@isp.example","password":"[redacted]"}']);
+  assert.equal((await post(`${r.url}/accounts/bob%40isp.example/aliases/remove`, { address: '@bob.example' })).location, '/accounts/bob%40isp.example?done=aliasRemoved');
+  assert.equal(await r.app.accounts!.mayUseAddress('bob@isp.example', 'x@bob.example'), false);
+  const again = await post(`${r.url}/accounts/bob%40isp.example/aliases/remove`, { address: '@bob.example' });
+  assert.match((await get(`${r.url}${again.location}`)).body, /That address was not listed\./);
+  await post(`${r.url}/accounts/bob%40isp.example/aliases/add`, { address: '@bob.example' });
   const bad = await post(`${r.url}/accounts/bob%40isp.example/aliases/add`, { address: 'not an address' });
   assert.equal(bad.status, 400);
   assert.match(errorOf(bad.body, 'alias-add-address') ?? '', /^That is not a valid mail address: /);
@@ -98,6 +112,9 @@ test('every POST needs the session\'s CSRF token; nobody signed in gets 401; a d
   const shown = await get(`${r.url}${held.location}`);
   assert.match(shown.body, /Hold: 1 message done\./);
   assert.match(shown.body, /<th scope="row">Why held<\/th><td>held by operator: case 7<\/td>/);
+  const back = await post(`${r.url}/queue/act`, { ids: [id], action: 'release', reason: 'fine after all' });
+  assert.equal(back.location, '/queue?done=release&n=1&skipped=0&missing=0');
+  assert.equal((await r.spool.stats()).hold, 0);
   const add = await post(`${r.url}/accounts`, { login: 'x@isp.example', password: 'a long password here' });
   assert.match(add.body, /Your role \(desk\) may not create accounts\./);
 
