@@ -142,3 +142,24 @@ export async function get(url: string): Promise<{ status: number; body: string; 
   const r = await fetch(url, { redirect: 'manual' });
   return { status: r.status, body: await r.text(), headers: r.headers };
 }
+
+/** The page's main element (past the nav). */
+export const main = (body: string): string => body.slice(body.indexOf('<main'), body.indexOf('</main>'));
+/** The error text beside the field with this id. */
+export const errorOf = (body: string, id: string): string | undefined =>
+  new RegExp(`<div class="error" id="${id}-error" role="alert">([^<]*)</div>`).exec(body)?.[1];
+/** The value an input with this id shows (as escaped in the page). */
+export const valueOf = (body: string, id: string): string | undefined => new RegExp(`id="${id}"[^>]* value="([^"]*)"`).exec(body)?.[1];
+
+/** The newest audit row, in brief. */
+export async function lastAudit(r: ConsoleRig) {
+  const [row] = await r.audit();
+  return `${row.actorKind}:${row.actor}@${row.from} ${row.action} ${row.object} ${row.outcome} ${row.reason}`;
+}
+
+/** A rig closed after the test. */
+export async function withRig(t: { after(fn: () => unknown): void }): Promise<ConsoleRig> {
+  const r = await consoleRig();
+  t.after(() => r.close());
+  return r;
+}
