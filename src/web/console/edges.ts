@@ -14,7 +14,6 @@ interface EdgeReport { edge: string; reportedAt: number; version: string; omitte
 interface Settings { subscriberIfaces: string[]; upstreamIfaces: string[]; action: string; relay25: boolean; notice4?: string; notice6?: string }
 interface Diff { edge: string; from: string | null; to: string; changes: Array<{ set: string; add: string[]; remove: string[] }> }
 
-const FORMATS: ReadonlyArray<readonly [string, string]> = [['nft', 'nftables'], ['iptables', 'iptables + ipset'], ['ios', 'Cisco IOS'], ['junos', 'Junos'], ['rbldnsd', 'rbldnsd zone']];
 const short = (version: string): string => version.slice(0, 12);
 
 async function edgesSection(v: View, current: string): Promise<Html> {
@@ -39,11 +38,11 @@ ${table(T.diff, T.diffHeads, d.value.changes.map((c) => [c.set, c.add.join(' '),
 }
 
 async function compileSection(v: View): Promise<Html> {
-  const format = FORMATS.some(([f]) => f === v.query.format) ? v.query.format : 'nft';
+  const format = T.formats.some(([f]) => f === v.query.format) ? v.query.format : 'nft';
   const c = await attempt(run<{ version: string; text: string }>(v, 'policy.compile', { format }));
   return html`<section aria-labelledby="compiled"><h2 id="compiled">${T.compile}</h2>
 <form method="get" action="/policy/edges" aria-label="${T.compile}"><input type="hidden" name="edge" value="${v.query.edge ?? ''}">
-${field('compile', 'format', { me: v.me }, { value: format, options: FORMATS })}<button type="submit">${T.compileShow}</button></form>
+${field('compile', 'format', { me: v.me }, { value: format, options: T.formats })}<button type="submit">${T.compileShow}</button></form>
 ${c.ok ? html`<pre>${c.value.text}</pre>` : html`<p class="error" role="alert">${say(c.error, v.me.role)}</p>`}</section>`;
 }
 

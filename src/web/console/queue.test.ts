@@ -32,3 +32,16 @@ test('queue: stats and filtered list, one message with its headers shown as esca
   assert.equal(r.kicks.n, 1);
   assert.equal((await get(`${r.url}/queue/01KDZZZZZZ00000000`)).status, 404);
 });
+
+test('queue: a large queue lists its newest 200 matching messages and says how many match', async (t) => {
+  const r = await withRig(t);
+  const ids: string[] = [];
+  for (let i = 0; i < 205; i++) {
+    ids.push(await r.queue({ from: 'bulk@isp.example', to: `r${i}@example.net`, account: 'bulk@isp.example' }));
+    r.clock.advance(1000);
+  }
+  const page = await get(`${r.url}/queue`);
+  assert.equal((page.body.match(/name="ids"/g) ?? []).length, 200);
+  assert.match(page.body, /The newest 200 of 205 matching messages are listed; filter by state, account or sender to see others\./);
+  assert.ok(page.body.includes(`value="${ids[204]}"`) && !page.body.includes(`value="${ids[0]}"`), 'the newest first');
+});

@@ -19,6 +19,8 @@ interface Result { done: string[]; skipped: unknown[]; missing: string[]; failed
 const ACTIONS = ['hold', 'release', 'delete', 'requeue'] as const;
 type Action = (typeof ACTIONS)[number];
 const STATES = ['active', 'deferred', 'hold', 'corrupt'];
+/** The newest this many matching messages are listed (a page of a large queue stays small; the filters narrow it). */
+const SHOWN = 200;
 
 const sender = (s: string): string => (s === '' ? T.nullSender : s);
 
@@ -44,7 +46,8 @@ async function listPage(v: View): Promise<Html> {
   const q = v.query;
   const [list, stats] = await Promise.all([run<{ messages: Entry[] }>(v, 'queue.list', {}), run<Record<string, number>>(v, 'queue.stats', {})]);
   const chosen = new Set(v.failure?.form === 'act' ? allOf(v.failure.body, 'ids') : []);
-  const rows = list.messages.filter((m) => matches(m, q)).sort((a, b) => b.arrival - a.arrival).map((m) => [
+  const found = list.messages.filter((m) => matches(m, q)).sort((a, b) => b.arrival - a.arrival);
+  const rows = found.slice(0, SHOWN).map((m) => [
     html`<input type="checkbox" name="ids" value="${m.id}" id="sel-${m.id}" aria-label="${T.select(m.id)}"${chosen.has(m.id) ? html` checked` : ''}>`,
     html`<a href="${path('/queue', m.id)}">${m.id}</a>`, m.state, when(m.arrival), sender(m.sender), m.account ?? '',
     m.recipients.map((r) => r.address).join(', '), m.size, m.attempts, m.damaged ?? m.holdReason ?? m.lastReply ?? '']);
@@ -60,6 +63,7 @@ ${field('f', 'account', filter, { value: q.account, label: T.account })}${field(
 <form method="post" action="/queue/act${q.state || q.account || q.sender ? `?${qs(given(q, 'state', 'account', 'sender'))}` : ''}" aria-label="${T.actionsTitle}">
 <input type="hidden" name="_csrf" value="${v.me.csrf}">
 ${table(T.listCaption, T.heads, rows)}
+${found.length > SHOWN ? html`<p class="muted">${T.shown(SHOWN, found.length)}</p>` : ''}
 <h2>${T.actionsTitle}</h2>
 ${formErrorAct(v)}${field('act', 'reason', v, { label: COMMON.reason })}
 ${actionButtons()}</form>
@@ -99,7 +103,7 @@ ${formErrorAct(v)}${field('one', 'reason', v, { label: COMMON.reason })}${action
 
 async function act(v: View, ids: string[], f: Form): Promise<Result> {
   const action = f.action as Action;
-  if (!ACTIONS.includes(action)) throw new AppError('bad-request', 'choose an action');
+  if (!ACTIONS.includes(action)) throw new AppError('bad-request', T.noAction);
   if (!ids.length) throw new AppError('bad-request', T.noneSelected);
   return run<Result>(v, `queue.${action}`, { ids, ...given(f, 'reason') });
 }

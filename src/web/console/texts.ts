@@ -128,7 +128,8 @@ export const SUBSCRIBERS = {
 
 export const QUEUE = {
   title: 'Queue', statsCaption: 'Messages per state', statsHeads: ['Active', 'Deferred', 'Held', 'Damaged', 'Commits', 'File syncs', 'Directory syncs'],
-  filterTitle: 'Filter', anyState: 'any', listCaption: 'Messages in the queue',
+  filterTitle: 'Filter', anyState: 'any', listCaption: 'Messages in the queue, newest first',
+  shown: (n: number, total: number) => `The newest ${n} of ${total} matching messages are listed; filter by state, account or sender to see others.`,
   heads: ['Select', 'Queue id', 'State', 'Arrived', 'Sender', 'Account', 'Recipients', 'Size', 'Attempts', 'Why held or last reply'],
   select: (id: string) => `Select message ${id}`,
   actionsTitle: 'Do with the selected messages', actions: { hold: 'Hold', release: 'Release', delete: 'Delete', requeue: 'Requeue' },
@@ -140,7 +141,7 @@ export const QUEUE = {
   done: (action: string, n: number, skipped: number, missing: number) =>
     `${action}: ${n} message${n === 1 ? '' : 's'} done${skipped ? `, ${skipped} skipped (not in a state for it)` : ''}${missing ? `, ${missing} no longer in the queue` : ''}.`,
   flushed: 'Every deferred message is being delivered now.',
-  noneSelected: 'Select at least one message.',
+  noneSelected: 'Select at least one message.', noAction: 'Choose what to do with the selected messages.',
 };
 
 export const CASES = {
@@ -190,7 +191,8 @@ export const POLICY = {
   current: (v: string) => `Policy version in force now: ${v}`, upToDate: 'up to date', behind: 'behind',
   diff: 'What the next apply changes', diffFor: 'Edge', diffShow: 'Show changes', diffNone: 'Nothing: the edge has this version.',
   diffHeads: ['Set', 'Added', 'Removed'], diffFrom: (from: string | null, to: string) => `From ${from ?? 'nothing applied'} to ${to}.`,
-  compile: 'Compiled policy', compileShow: 'Show', blocked: 'Blocked port-25 attempts per source',
+  compile: 'Compiled policy', compileShow: 'Show',
+  formats: [['nft', 'nftables'], ['iptables', 'iptables + ipset'], ['ios', 'Cisco IOS'], ['junos', 'Junos'], ['rbldnsd', 'rbldnsd zone']] as ReadonlyArray<readonly [string, string]>, blocked: 'Blocked port-25 attempts per source',
   blockedHeads: ['Edge', 'Source', 'Packets', 'Destinations', 'Reported'],
   done: { add: 'Entry added.', remove: 'Entry removed.', settings: 'Settings saved.' },
 };
