@@ -60,6 +60,8 @@ test('cases: listed by state, one case with evidence in words and its timeline; 
   assert.equal(bad.status, 400);
   assert.match(errorOf(bad.body, 'quarantine-duration') ?? '', /not a whole number/);
   assert.equal(valueOf(bad.body, 'quarantine-subscriber'), 'sub-1');
+  const long = await post(`${r.url}/cases/quarantine`, { subscriber: 'sub-1', duration: '9000', reason: 'again' });
+  assert.equal(errorOf(long.body, 'quarantine-duration'), 'A value is outside what is allowed: from 1 hour to 365 days (8760 hours)');
   const q = await post(`${r.url}/cases/quarantine`, { subscriber: 'sub-1', duration: '2', reason: 'again' });
   assert.equal(q.status, 303);
   assert.equal((await r.app.policy!.listQuarantines())[0].prefix, '198.51.100.7');

@@ -3,6 +3,7 @@
 // timeline of decisions, notices, notes and releases), and the desk's
 // changes: a note, a release, a quarantine, each explained by a reason.
 import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../app/index.ts';
 import { html, type Html } from '../html.ts';
 import type { ConsoleDeps } from '../types.ts';
 import { facts as factsTable, field, flash, getPage, given, intField, nextLink, path, postAction, postForm, run, shell, table, when, type Form, type View } from './kit.ts';
@@ -74,6 +75,7 @@ export function casePages(app: FastifyInstance, deps: ConsoleDeps): void {
   getPage(app, deps, '/cases/:id', casePage);
   postAction(app, deps, '/cases/quarantine', 'quarantine', async (v, f) => {
     const hours = intField(f, 'duration');
+    if (hours !== undefined && (hours < 1 || hours > 365 * 24)) throw new AppError('invalid-value', T.durationRange, { field: 'duration' });
     const c = await run<Summary>(v, 'cases.quarantine', {
       subscriber: f.subscriber?.trim() ?? '', reason: f.reason?.trim() ?? '', ...(hours !== undefined ? { duration: hours * 3600 } : {}),
     });

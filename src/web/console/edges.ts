@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { html, type Html } from '../html.ts';
 import type { ConsoleDeps } from '../types.ts';
-import { attempt, field, getPage, given, listOf, postAction, postForm, run, say, shell, table, when, type View } from './kit.ts';
+import { attempt, field, getPage, given, listOf, postAction, postForm, reasonOf, run, say, shell, table, when, type View } from './kit.ts';
 import { choices } from './policy.ts';
 import { COMMON, POLICY as T } from './texts.ts';
 
@@ -75,7 +75,7 @@ export function edgePages(app: FastifyInstance, deps: ConsoleDeps): void {
   getPage(app, deps, '/policy/edges', edgesPage);
   postAction(app, deps, '/policy/settings', 'settings', async (v, f) => {
     await run(v, 'policy.settings.set', {
-      ...given(f, 'action', 'reason'), notice4: (f.notice4 ?? '').trim(), notice6: (f.notice6 ?? '').trim(),
+      ...given(f, 'action'), reason: reasonOf(f), notice4: (f.notice4 ?? '').trim(), notice6: (f.notice6 ?? '').trim(),
       subscriberIfaces: listOf(f.subscriberIfaces), upstreamIfaces: listOf(f.upstreamIfaces), relay25: f.relay25 !== 'false',
     });
     return '/policy/edges?done=settings';

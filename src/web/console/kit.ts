@@ -79,6 +79,13 @@ export function timeField(f: Form, name: string): number | undefined {
   return t;
 }
 
+/** The form's reason, required (the policy store and the desk's changes are always explained). */
+export function reasonOf(f: Form): string {
+  const r = (f.reason ?? '').trim();
+  if (!r) throw new AppError('bad-request', 'reason is required', { field: 'reason' });
+  return r;
+}
+
 export function intField(f: Form, name: string): number | undefined {
   const s = (f[name] ?? '').trim();
   if (!s) return undefined;

@@ -43,6 +43,9 @@ test('policy: entries of each kind added and removed with a reason, schema choic
   assert.match(edges.body, /<td>bng1<\/td><td>198\.51\.100\.66<\/td><td>40<\/td><td>12<\/td>/, 'blocked counters');
   assert.match(edges.body, /Nothing: the edge has this version\./);
   assert.match(edges.body, /<pre>[^<]*198\.51\.100\.9[^<]*<\/pre>/, 'the compiled nft text');
+  const unexplained = await post(`${r.url}/policy/settings`, { action: 'drop', relay25: 'true', subscriberIfaces: 'ppp0', reason: '' });
+  assert.equal(errorOf(unexplained.body, 'settings-reason'), 'Reason: this field is required.');
+  assert.equal(valueOf(unexplained.body, 'settings-subscriberIfaces'), 'ppp0', 'the input is kept');
   const set = await post(`${r.url}/policy/settings`, { action: 'drop', relay25: 'true', subscriberIfaces: 'ppp0, ppp1', upstreamIfaces: '', notice4: '', notice6: '', reason: 'quiet' });
   assert.equal(set.status, 303, set.body);
   assert.deepEqual((await r.app.policy!.settings()).subscriberIfaces, ['ppp0', 'ppp1']);

@@ -5,10 +5,9 @@
 // with its reason (the policy store requires one). The choices of a select
 // (pool classes, relay kinds, protocols) are read from the operation's schema.
 import type { FastifyInstance } from 'fastify';
-import { AppError } from '../../app/index.ts';
 import { html, type Html } from '../html.ts';
 import type { ConsoleDeps } from '../types.ts';
-import { field, getPage, given, postAction, postForm, run, say, shell, table, timeField, when, type FieldOpts, type Form, type View } from './kit.ts';
+import { field, getPage, given, postAction, postForm, reasonOf, run, say, shell, table, timeField, when, type FieldOpts, type Form, type View } from './kit.ts';
 import { COMMON, POLICY as T } from './texts.ts';
 
 type Kind = keyof typeof T.kinds;
@@ -69,14 +68,13 @@ async function policyPage(v: View): Promise<Html> {
 }
 
 function addInput(kind: Kind, f: Form): Record<string, unknown> {
-  const input: Record<string, unknown> = { prefix: (f.prefix ?? '').trim(), reason: (f.reason ?? '').trim() };
+  const input: Record<string, unknown> = { prefix: (f.prefix ?? '').trim(), reason: reasonOf(f) };
   for (const [name] of SPECS[kind].fields) {
     if (name === 'expiresAt') {
       const t = timeField(f, name);
       if (t !== undefined) input.expiresAt = t;
     } else Object.assign(input, given(f, name));
   }
-  if (!input.reason) throw new AppError('bad-request', 'reason is required', { field: 'reason' });
   return input;
 }
 
@@ -88,7 +86,7 @@ export function policyPages(app: FastifyInstance, deps: ConsoleDeps): void {
       return '/policy?done=add';
     }, policyPage);
     postAction(app, deps, `/policy/${kind}/remove`, `remove-${kind}`, async (v, f) => {
-      await run(v, SPECS[kind].removeOp, { prefix: (f.prefix ?? '').trim(), reason: (f.reason ?? '').trim() });
+      await run(v, SPECS[kind].removeOp, { prefix: (f.prefix ?? '').trim(), reason: reasonOf(f) });
       return '/policy?done=remove';
     }, policyPage);
   }

@@ -147,6 +147,7 @@ export const QUEUE = {
 export const CASES = {
   title: 'Abuse cases', filterTitle: 'Show cases', open: 'open', closed: 'closed', any: 'any', listCaption: 'Cases, newest first',
   heads: ['Case', 'Subscriber', 'State', 'Opened', 'Score', 'In force'],
+  durationRange: 'from 1 hour to 365 days (8760 hours)',
   quarantineTitle: 'Quarantine a subscriber', quarantine: 'Quarantine', durationHours: 'Duration in hours (empty: until released)',
   oneTitle: (id: string) => `Case ${id}`, facts: 'About this case', subscriber: 'Subscriber', state: 'State', opened: 'Opened', closedAt: 'Closed',
   score: 'Score', lastSignal: 'Last signal', releases: 'Releases (self / desk)', inForce: 'Decisions in force',
