@@ -38,3 +38,15 @@ test('audit: written rows come back newest first, filtered by time, actor, actio
   assert.deepEqual((await log.list({ action: 'accounts.add', object: 'obj 2' })).entries.map((e) => e.id), [3]);
   assert.equal((await log.list({ limit: 0 })).entries.length, 1, 'a page holds at least one row');
 });
+
+test('audit: filtered by outcome (the refused changes alone)', async (t) => {
+  const tmp = tempDir('pw-audit-');
+  const store = await openStore(join(tmp.path, 'state.db'));
+  t.after(async () => { await store.close(); tmp.remove(); });
+  await store.migrate(AUDIT_MIGRATIONS);
+  const log = new AuditLog(store.db);
+  const base: AuditEntry = { at: 0, actorKind: 'staff', actor: 'dora', from: '127.0.0.1', action: 'queue.delete', object: 'queue x', reason: '', outcome: 'ok', detail: '{}' };
+  for (const outcome of ['ok', 'forbidden', 'ok', 'not-found', 'forbidden']) await log.write({ ...base, outcome });
+  assert.deepEqual((await log.list({ outcome: 'forbidden' })).entries.map((e) => e.id), [5, 2]);
+  assert.deepEqual((await log.list({ outcome: 'ok', limit: 1 })).entries.map((e) => e.id), [3]);
+});

@@ -36,6 +36,8 @@ export interface AuditQuery {
   /** An exact action ("accounts.add") or a prefix ending in "." ("accounts."). */
   action?: string;
   object?: string;
+  /** "ok" or an error code: the refused changes alone, say. */
+  outcome?: string;
   /** Page size, 1..1000 (default 100). */
   limit?: number;
   /** Paging cursor: the `id` of the last row of the previous page; rows come newest first. */
@@ -74,6 +76,7 @@ export class AuditLog implements AuditSink {
       else add('action = ?', q.action);
     }
     if (q.object !== undefined) add('object = ?', q.object);
+    if (q.outcome !== undefined) add('outcome = ?', q.outcome);
     if (q.after !== undefined) add('id < ?', q.after);
     const limit = Math.min(Math.max(1, q.limit ?? 100), AUDIT_PAGE_MAX);
     const rows = await this.db.all<DbRow>(

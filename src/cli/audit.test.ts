@@ -52,6 +52,8 @@ test('audit list reads back the CLI\'s and the control socket\'s changes: who, f
 
   const queueOnly = await cli('audit', 'list', '--action', 'queue.', '--json');
   assert.deepEqual((JSON.parse(queueOnly.stdout) as { entries: Row[] }).entries.map((x) => x.action), ['queue.hold']);
+  const refused = await cli('audit', 'list', '--outcome', 'not-found', '--json');
+  assert.deepEqual((JSON.parse(refused.stdout) as { entries: Row[] }).entries.map((x) => x.action), ['accounts.remove']);
   const page = await cli('audit', 'list', '--limit', '2');
   assert.match(page.stdout, /^ID\tWHEN\tWHO\tFROM\tWHAT\tOBJECT\tOUTCOME\tWHY\tDETAIL\n/);
   assert.match(page.stdout, /\nnext: --after \d+\n?$/);

@@ -7,7 +7,7 @@ import { UsageError, type Command } from './commands.ts';
 import { openApp, refuse, runOp } from './op.ts';
 
 const USAGE = `usage: portwarden audit list [--since TIME] [--until TIME] [--actor NAME] [--action NAME|PREFIX.] [--object OBJ]
-                             [--limit N] [--after ID] [--json] [--config FILE]
+                             [--outcome ok|CODE] [--limit N] [--after ID] [--json] [--config FILE]
   TIME is ISO 8601 or an age: 30m, 12h, 7d. Newest first; a full page ends with "next: --after ID".`;
 
 /** ISO 8601, or "30m" / "12h" / "7d" before now. */
@@ -24,7 +24,7 @@ export const auditCommand: Command = {
   async run(argv, io) {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
       config: { type: 'string' }, help: { type: 'boolean' }, json: { type: 'boolean' }, since: { type: 'string' }, until: { type: 'string' },
-      actor: { type: 'string' }, action: { type: 'string' }, object: { type: 'string' }, limit: { type: 'string' }, after: { type: 'string' } } });
+      actor: { type: 'string' }, action: { type: 'string' }, object: { type: 'string' }, outcome: { type: 'string' }, limit: { type: 'string' }, after: { type: 'string' } } });
     if (values.help) { io.out(USAGE); return 0; }
     if (positionals[0] !== 'list' || positionals.length > 1) { io.err(USAGE); return 2; }
     const now = Date.now();
@@ -41,7 +41,7 @@ export const auditCommand: Command = {
       if (!/^\d{1,15}$/.test(v)) throw new UsageError(`--${k}: expected a positive integer, not ${JSON.stringify(v)}`);
       return Number(v);
     };
-    const input = { since: when('since'), until: when('until'), actor: values.actor, action: values.action, object: values.object, limit: int('limit'), after: int('after') };
+    const input = { since: when('since'), until: when('until'), actor: values.actor, action: values.action, object: values.object, outcome: values.outcome, limit: int('limit'), after: int('after') };
     const app = await openApp(values.config, io);
     if (!app) return 1;
     try {

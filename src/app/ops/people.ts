@@ -136,6 +136,7 @@ export const auditList = operation({
   input: Input({
     since: Type.Optional(Type.Integer({ description: 'from this time (ms, inclusive)' })), until: Type.Optional(Type.Integer({ description: 'before this time (ms)' })),
     actor: Type.Optional(Str('actor name')), action: Type.Optional(Str('an action, or a prefix ending in "."')), object: Type.Optional(Str('the object')),
+    outcome: Type.Optional(Str('"ok" or an error code', { maxLength: 64 })),
     limit: Limit(AUDIT_PAGE_MAX), after: Type.Optional(Type.Integer({ minimum: 1, description: 'the id of the last row of the previous page' })),
   }),
   output: Type.Object({ entries: Type.Array(AuditRowSchema), next: Type.Optional(Type.Integer()) }),
