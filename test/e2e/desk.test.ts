@@ -1,0 +1,67 @@
+// The desk's day through the real `portwarden start`, in a real Chromium: a desk
+// member made with `portwarden staff add` signs in with password and TOTP, finds
+// the case the CLI opened (a desk quarantine of a subscriber's static address),
+// releases it with a reason; the walled garden empties and the audit log names
+// the person, their role's kind and their address. Then the same person is refused
+// a change outside the desk's role, in words.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TOTP } from 'otpauth';
+import { startWithSink, type Portwarden } from '../lib/portwarden.ts';
+import type { CaptureSink } from '../lib/sink.ts';
+import { launchBrowser, screenshot, type TestBrowser } from '../lib/browser.ts';
+import { needTools } from '../lib/tools.ts';
+
+const skip = needTools('chromium');
+let pw: Portwarden;
+let sink: CaptureSink;
+let browser: TestBrowser;
+let base: string;
+
+before(async () => {
+  if (skip) return;
+  ({ pw, sink } = await startWithSink({ extraYaml: 'console:\n  listen: 127.0.0.1:0\nabuse: {noticeListen: "127.0.0.1:0"}' }));
+  base = `https://127.0.0.1:${pw.port('console')}`;
+  browser = await launchBrowser();
+});
+after(async () => { await browser?.close(); await pw?.destroy(); await sink?.close(); });
+
+const json = async <T>(args: string[]): Promise<T> => JSON.parse((await pw.cli([...args, '--json'])).stdout) as T;
+
+test('a desk member signs in with TOTP and releases a quarantine case; the garden empties; the audit names them', { skip }, async () => {
+  const made = (await pw.cli(['staff', 'add', 'Dora', '--role', 'desk'])).stdout;
+  const secret = /^TOTP secret:\s+([A-Z2-7]+)/m.exec(made)![1];
+  const password = /^password:\s+(\S+)/m.exec(made)![1];
+  await pw.cli(['subscriber', 'put', 'sub-d', '--contact', 'd@home.example']);
+  await pw.cli(['address', 'assign', 'sub-d', '198.51.100.40', '--static', '--reason', 'business line']);
+  const q = (await pw.cli(['case', 'quarantine', 'sub-d', '--reason', 'spam complaint by phone', '--duration', '1h'])).stdout;
+  const id = /^(c\d+): quarantined/.exec(q)?.[1];
+  assert.ok(id, q);
+  assert.deepEqual((await json<Array<{ prefix: string }>>(['policy', 'quarantine', 'list'])).map((g) => g.prefix), ['198.51.100.40']);
+
+  const page = await (await browser.context()).newPage();
+  await page.goto(`${base}/cases`);
+  assert.equal(new URL(page.url()).pathname, '/signin');
+  await page.getByLabel('Staff name').fill('dora');
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel('Code').fill(TOTP.generate({ secret: new TOTP({ secret }).secret, algorithm: 'SHA1', digits: 6, period: 30 }));
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByLabel('New password').fill('dora keeps the desk tidy');
+  await page.getByLabel('The same password again').fill('dora keeps the desk tidy');
+  await page.getByRole('button', { name: 'Save and go on' }).click();
+  assert.match(await page.locator('header').innerText(), /Signed in as dora \(desk\)/);
+
+  await page.goto(`${base}/cases`);
+  await page.getByRole('link', { name: id }).click();
+  await page.getByRole('textbox', { name: /^Reason/ }).fill('customer called back: the printer was the bot, unplugged');
+  await page.getByRole('button', { name: 'Release the subscriber' }).click();
+  assert.equal(await page.getByRole('status').textContent(), 'Case released.');
+  await screenshot(page, 'desk-case-released');
+  assert.deepEqual(await json(['policy', 'quarantine', 'list']), [], 'the release reached the policy store');
+  const audit = await json<{ entries: Array<{ actorKind: string; actor: string; from: string; reason: string; outcome: string }> }>(['audit', 'list', '--action', 'cases.release']);
+  assert.deepEqual(audit.entries.map((e) => [e.actorKind, e.actor, e.from, e.reason, e.outcome]),
+    [['staff', 'dora', '127.0.0.1', 'customer called back: the printer was the bot, unplugged', 'ok']]);
+  const shown = await json<{ state: string; active: unknown[] }>(['case', 'show', id]);
+  assert.deepEqual(shown.active, [], 'nothing in force any more');
+});
