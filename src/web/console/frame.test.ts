@@ -12,6 +12,7 @@ import { ManualClock, MemoryLogger } from '../../core/index.ts';
 import { openStore } from '../../store/index.ts';
 import { AUDIT_MIGRATIONS, AuditLog, STAFF_MIGRATIONS, StaffRepository, loadOperations, totpFor } from '../../app/index.ts';
 import { tempDir } from '../../../test/lib/tools.ts';
+import { safeNext } from '../staff/signin.ts';
 import { CONSOLE_PAGES, ConsoleSessions, PAGE_HEADERS, consoleFrame, csrfField, html, sendPage, type ConsoleDeps } from '../index.ts';
 
 async function fixture(t: { after(fn: () => unknown): void }) {
@@ -264,10 +265,18 @@ test('a CONSOLE_PAGES module gets the ConsoleDeps behind the guard, its form bod
   t.after(() => { CONSOLE_PAGES.splice(CONSOLE_PAGES.indexOf(mod), 1); });
   const { app, staff, clock } = await fixture(t);
   const b = new Browser(app);
-  assert.equal((await b.req('GET', '/probe')).headers.location, '/signin', 'behind the guard');
-  assert.equal((await b.req('GET', '/nowhere')).headers.location, '/signin', 'an unknown path tells nothing before the sign-in');
+  assert.equal((await b.req('GET', '/probe?x=1')).headers.location, '/signin?next=%2Fprobe%3Fx%3D1', 'behind the guard; back there after the sign-in');
+  assert.equal((await b.req('GET', '/nowhere')).headers.location, '/signin?next=%2Fnowhere', 'an unknown path tells nothing before the sign-in');
   const { totp } = await staff.add({ name: 'ivy', role: 'netops', password: 'ivy passphrase!', createdBy: 'x' });
-  await signIn(b, 'ivy', 'ivy passphrase!', totp.secret, clock.now());
+  const start = await b.req('GET', '/signin?next=%2Fprobe%3Fx%3D1');
+  assert.match(start.body, /<form method="post" action="\/signin\?next=%2Fprobe%3Fx%3D1">/);
+  const step1 = await b.req('POST', '/signin?next=%2Fprobe%3Fx%3D1', { _csrf: csrfIn(start.body), name: 'ivy', password: 'ivy passphrase!' });
+  assert.equal(step1.headers.location, '/signin/code?next=%2Fprobe%3Fx%3D1');
+  const codePage = await b.req('GET', step1.headers.location as string);
+  const step2 = await b.req('POST', '/signin/code?next=%2Fprobe%3Fx%3D1', { _csrf: csrfIn(codePage.body), code: codeAt(totp.secret, clock.now()) });
+  assert.equal(step2.headers.location, '/probe?x=1');
+  for (const bad of ['//evil.example/', '/\\evil.example', 'https://evil.example/', '/signin', '/signout', '/a b', '/x\u0000']) assert.equal(safeNext(bad), null, bad);
+  assert.equal(safeNext('/cases/42?tab=evidence'), '/cases/42?tab=evidence');
   const form = await b.req('GET', '/probe');
   assert.equal((await b.req('POST', '/probe', { _csrf: csrfIn(form.body), note: 'hello' })).statusCode, 204);
   assert.deepEqual(seen, [{ _csrf: csrfIn(form.body), note: 'hello', ok: true, who: 'ivy', ops: true }]);

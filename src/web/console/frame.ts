@@ -14,7 +14,7 @@ import { html } from '../html.ts';
 import { seeOther, sendPage } from '../respond.ts';
 import type { ConsoleDeps } from '../types.ts';
 import type { ConsoleSessions } from '../staff/gate.ts';
-import { signinRoutes } from '../staff/signin.ts';
+import { safeNext, signinRoutes, withNext } from '../staff/signin.ts';
 import { staffPage } from '../staff/page.ts';
 import { T } from '../staff/texts.ts';
 import { homePage } from './home.ts';
@@ -39,7 +39,8 @@ export async function consoleFrame(app: FastifyInstance, deps: ConsoleDeps & { g
   await app.register(async (scope) => {
     scope.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
       if (await deps.gate.current(req)) return;
-      if (SAFE.has(req.method)) return seeOther(reply, '/signin');
+      // Back where they were after the sign-in (a link to a case in a mail, a session that ran out).
+      if (SAFE.has(req.method)) return seeOther(reply, withNext('/signin', req.url === '/' ? null : safeNext(req.url)));
       return sendPage(reply, consolePage(null, { title: T.signin.title, status: 401, main: html`${alert(T.errors.signInFirst)}<p><a href="/signin">${T.signin.title}</a></p>` }));
     });
     scope.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
