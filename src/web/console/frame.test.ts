@@ -10,7 +10,8 @@ import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fast
 import { TOTP } from 'otpauth';
 import { ManualClock, MemoryLogger } from '../../core/index.ts';
 import { openStore } from '../../store/index.ts';
-import { AUDIT_MIGRATIONS, AuditLog, STAFF_MIGRATIONS, StaffRepository, loadOperations, totpFor } from '../../app/index.ts';
+import { AUDIT_MIGRATIONS, AuditLog, STAFF_MIGRATIONS, StaffRepository, loadOperations, nameKey, totpFor } from '../../app/index.ts';
+import { configureHashing } from '../../auth/index.ts';
 import { tempDir } from '../../../test/lib/tools.ts';
 import { safeNext } from '../staff/signin.ts';
 import { CONSOLE_PAGES, ConsoleSessions, PAGE_HEADERS, consoleFrame, csrfField, html, sendPage, type ConsoleDeps } from '../index.ts';
@@ -286,4 +287,19 @@ test('a CONSOLE_PAGES module gets the ConsoleDeps behind the guard, its form bod
   assert.equal(missing.statusCode, 404);
   assert.match(missing.body, /<p class="error" role="alert">There is no such page in the console\.<\/p>/);
   assert.match(String(missing.headers['content-type']), /^text\/html/);
+});
+
+test('every password slot busy: the sign-in answers 503 in words, counting no failure', async (t) => {
+  const { app, staff } = await fixture(t);
+  await staff.add({ name: 'jo', role: 'desk', password: 'jo passphrase!!', createdBy: 'x' });
+  configureHashing({ concurrency: 1, queue: 0 });
+  t.after(() => configureHashing({}));
+  const browsers = Array.from({ length: 4 }, (_, i) => new Browser(app, `192.0.2.${100 + i}`));
+  const forms = await Promise.all(browsers.map((b) => b.req('GET', '/signin')));
+  const answers = await Promise.all(browsers.map((b, i) => b.req('POST', '/signin', { _csrf: csrfIn(forms[i].body), name: 'jo', password: 'not it at all' })));
+  const busy = answers.filter((r) => r.statusCode === 503);
+  assert.ok(busy.length >= 1 && answers.some((r) => r.statusCode === 401), answers.map((r) => r.statusCode).join());
+  assert.match(busy[0].body, /checking many passwords at this moment/);
+  assert.equal(busy[0].headers['retry-after'], '5');
+  assert.equal((await staff.access.state(nameKey('jo'))).failures, answers.filter((r) => r.statusCode === 401).length, 'a busy answer is no failure');
 });

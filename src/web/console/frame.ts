@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import { asAppError, isAppError, type LockPolicy, type StaffRepository } from '../../app/index.ts';
+import { HashBusyError } from '../../auth/index.ts';
 import { visible } from '../../core/index.ts';
 import { html } from '../html.ts';
 import { seeOther, sendPage } from '../respond.ts';
@@ -62,6 +63,10 @@ export async function consoleFrame(app: FastifyInstance, deps: ConsoleDeps & { g
 /** Errors of the console's routes as pages: an AppError's words, anything else a plain 500 (its detail goes to the log). */
 function htmlErrors(scope: FastifyInstance, deps: ConsoleDeps): void {
   scope.setErrorHandler(async (err, req, reply) => {
+    if (err instanceof HashBusyError) {
+      // Every password check slot is taken (a burst of sign-ins or SMTP logins): a moment's wait, not a failure.
+      return sendPage(reply.header('retry-after', '5'), consolePage(null, { title: T.signin.title, status: 503, main: alert(T.errors.busy) }));
+    }
     const e = asAppError(err);
     const known = isAppError(err) || (typeof (err as { statusCode?: unknown }).statusCode === 'number' && (err as { statusCode: number }).statusCode < 500);
     if (!known) deps.logger.error({ event: 'http', listener: 'console', method: req.method, path: visible(req.url).slice(0, 200), err: String(err) }, 'console: page failed');
