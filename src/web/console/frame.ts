@@ -34,7 +34,7 @@ export async function consoleFrame(app: FastifyInstance, deps: ConsoleDeps & { g
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   await app.register(async (open) => {
     htmlErrors(open, deps);
-    signinRoutes(open, { gate: deps.gate, staff: o.staff, audit: deps.audit, clock: deps.clock, logger: deps.logger, lock: o.lock });
+    signinRoutes(open, { gate: deps.gate, staff: o.staff, audit: deps.audit, clock: deps.clock, lock: o.lock });
   });
 
   await app.register(async (scope) => {

@@ -7,7 +7,7 @@
 // Every sign-in, failure, lock and sign-out is an audit record (actor kind
 // "staff"; the name as typed when it is no staff name, cut to 64 characters).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Clock, Logger } from '../../core/index.ts';
+import type { Clock } from '../../core/index.ts';
 import {
   STAFF_PASSWORD_MAX, STAFF_PASSWORD_MIN, addressKey, nameKey, staffName, type AuditSink, type LockPolicy, type StaffRepository,
 } from '../../app/index.ts';
@@ -22,7 +22,6 @@ export interface SigninDeps {
   staff: StaffRepository;
   audit: AuditSink;
   clock: Clock;
-  logger: Logger;
   lock: LockPolicy;
 }
 
