@@ -38,6 +38,8 @@ async function addStaff(name: string, role: string): Promise<Made> {
 const codeNow = (secret: string, offset = 0): string => TOTP.generate({ secret: new TOTP({ secret }).secret, algorithm: 'SHA1', digits: 6, period: 30, timestamp: Date.now() + offset });
 
 test('sign in with password and TOTP in Chromium, change the generated password, home, two tabs posting, sign out', async () => {
+  assert.ok(pw.logs.some((l) => l.event === 'console' && /the console has no admin yet: create one with `portwarden staff add NAME --role admin`/.test(String(l.msg))));
+  assert.equal(pw.logs.find((l) => l.event === 'listening' && l.listener === 'console')?.tls, true);
   const root = await addStaff('Root', 'admin');
   assert.match(root.uri, /^otpauth:\/\/totp\/portwarden:root\?issuer=portwarden&secret=[A-Z2-7]{32}&algorithm=SHA1&digits=6&period=30$/);
   const ctx = await browser.context();

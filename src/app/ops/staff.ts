@@ -8,7 +8,7 @@ import { need, type AppDeps } from '../deps.ts';
 import { AppError } from '../errors.ts';
 import { operation } from '../operation.ts';
 import { addressKey, nameKey } from '../staff-access.ts';
-import { STAFF_PASSWORD_MAX, STAFF_PASSWORD_MIN, checkedStaffName, type StaffInfo } from '../staff.ts';
+import { STAFF_PASSWORD_MAX, STAFF_PASSWORD_MIN, checkedStaffName } from '../staff.ts';
 import { Input, Reason, Str } from './common.ts';
 
 const RoleSchema = Type.Union([Type.Literal('desk'), Type.Literal('postmaster'), Type.Literal('netops'), Type.Literal('admin')], { description: `one of ${STAFF_ROLES.join(', ')}` });
@@ -27,7 +27,6 @@ const Password = Type.Optional(Type.String({ minLength: STAFF_PASSWORD_MIN, maxL
 const Totp = { secret: Type.String({ description: 'the TOTP secret in base32 (shown once)' }), otpauthUri: Type.String({ description: 'otpauth://totp/… for an authenticator app (shown once)' }) };
 const object = (i: { name: string }): string => `staff ${i.name.trim().toLowerCase()}`;
 const who = (a: { kind: string; name: string }): string => `${a.kind}:${a.name}`;
-const plain = (u: StaffInfo) => ({ ...u });
 
 export const staffAdd = operation({
   name: 'staff.add', summary: 'create a console user; the TOTP secret and a generated password are in this answer only', scope: 'admin', mutates: true,
@@ -37,7 +36,7 @@ export const staffAdd = operation({
   object,
   async run(i, ctx, deps: AppDeps) {
     const r = await need(deps, 'staff').add({ name: i.name, role: i.role, password: i.password, createdBy: who(ctx.actor) });
-    return { ...plain(r.info), secret: r.totp.secret, otpauthUri: r.totp.uri, ...(r.password ? { password: r.password } : {}) };
+    return { ...r.info, secret: r.totp.secret, otpauthUri: r.totp.uri, ...(r.password ? { password: r.password } : {}) };
   },
 });
 
@@ -48,7 +47,7 @@ export const staffList = operation({
   async run(_i, _c, deps: AppDeps) {
     const repo = need(deps, 'staff');
     const staff = [];
-    for (const u of await repo.list()) staff.push({ ...plain(u), ...await repo.access.state(nameKey(u.name)), sessions: await repo.sessionCount(u.name) });
+    for (const u of await repo.list()) staff.push({ ...u, ...await repo.access.state(nameKey(u.name)), sessions: await repo.sessionCount(u.name) });
     return { staff };
   },
 });
@@ -61,7 +60,7 @@ export const staffShow = operation({
     const repo = need(deps, 'staff');
     const u = await repo.get(checkedStaffName(i.name));
     if (!u) throw new AppError('not-found', `no staff user named ${checkedStaffName(i.name)}`);
-    return { ...plain(u), ...await repo.access.state(nameKey(u.name)), sessions: await repo.sessionCount(u.name) };
+    return { ...u, ...await repo.access.state(nameKey(u.name)), sessions: await repo.sessionCount(u.name) };
   },
 });
 
@@ -69,21 +68,21 @@ export const staffRole = operation({
   name: 'staff.role', summary: 'give a console user another role; their sessions end', scope: 'admin', mutates: true,
   http: { method: 'POST', path: '/staff/:name/role' },
   input: Input({ name: Name, role: RoleSchema, reason: Reason }), output: StaffSchema, object,
-  async run(i, _c, deps: AppDeps) { return plain(await need(deps, 'staff').setRole(i.name, i.role)); },
+  async run(i, _c, deps: AppDeps) { return await need(deps, 'staff').setRole(i.name, i.role); },
 });
 
 export const staffDisable = operation({
   name: 'staff.disable', summary: 'stop a console user signing in; their sessions end at once', scope: 'admin', mutates: true,
   http: { method: 'POST', path: '/staff/:name/disable' },
   input: Input({ name: Name, reason: Reason }), output: StaffSchema, object,
-  async run(i, _c, deps: AppDeps) { return plain(await need(deps, 'staff').disable(i.name)); },
+  async run(i, _c, deps: AppDeps) { return await need(deps, 'staff').disable(i.name); },
 });
 
 export const staffEnable = operation({
   name: 'staff.enable', summary: 'let a disabled console user sign in again', scope: 'admin', mutates: true,
   http: { method: 'POST', path: '/staff/:name/enable' },
   input: Input({ name: Name, reason: Reason }), output: StaffSchema, object,
-  async run(i, _c, deps: AppDeps) { return plain(await need(deps, 'staff').enable(i.name)); },
+  async run(i, _c, deps: AppDeps) { return await need(deps, 'staff').enable(i.name); },
 });
 
 export const staffPasswd = operation({
@@ -93,7 +92,7 @@ export const staffPasswd = operation({
   output: Type.Object({ ...StaffSchema.properties, password: Type.Optional(Type.String()) }), object,
   async run(i, _c, deps: AppDeps) {
     const r = await need(deps, 'staff').setPassword(i.name, i.password);
-    return { ...plain(r.info), ...(r.password ? { password: r.password } : {}) };
+    return { ...r.info, ...(r.password ? { password: r.password } : {}) };
   },
 });
 
@@ -103,7 +102,7 @@ export const staffTotpReset = operation({
   input: Input({ name: Name, reason: Reason }), output: Type.Object({ ...StaffSchema.properties, ...Totp }), object,
   async run(i, _c, deps: AppDeps) {
     const r = await need(deps, 'staff').resetTotp(i.name);
-    return { ...plain(r.info), secret: r.totp.secret, otpauthUri: r.totp.uri };
+    return { ...r.info, secret: r.totp.secret, otpauthUri: r.totp.uri };
   },
 });
 
@@ -124,7 +123,7 @@ export const staffRemove = operation({
   name: 'staff.remove', summary: 'delete a console user and end their sessions (the audit keeps their history)', scope: 'admin', mutates: true,
   http: { method: 'DELETE', path: '/staff/:name' },
   input: Input({ name: Name, reason: Reason }), output: StaffSchema, object,
-  async run(i, _c, deps: AppDeps) { return plain(await need(deps, 'staff').remove(i.name)); },
+  async run(i, _c, deps: AppDeps) { return await need(deps, 'staff').remove(i.name); },
 });
 
 export const STAFF_OPS = [staffAdd, staffList, staffShow, staffRole, staffDisable, staffEnable, staffPasswd, staffTotpReset, staffUnlock, staffRemove] as const;

@@ -10,8 +10,10 @@ import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fast
 import { TOTP } from 'otpauth';
 import { ManualClock, MemoryLogger } from '../../core/index.ts';
 import { openStore } from '../../store/index.ts';
-import { AUDIT_MIGRATIONS, AuditLog, STAFF_MIGRATIONS, StaffRepository, loadOperations, totpFor } from '../../app/index.ts';
+import { AUDIT_MIGRATIONS, AuditLog, STAFF_MIGRATIONS, StaffRepository, loadOperations, nameKey, totpFor } from '../../app/index.ts';
+import { configureHashing } from '../../auth/index.ts';
 import { tempDir } from '../../../test/lib/tools.ts';
+import { safeNext } from '../staff/signin.ts';
 import { CONSOLE_PAGES, ConsoleSessions, PAGE_HEADERS, consoleFrame, csrfField, html, sendPage, type ConsoleDeps } from '../index.ts';
 
 async function fixture(t: { after(fn: () => unknown): void }) {
@@ -264,10 +266,18 @@ test('a CONSOLE_PAGES module gets the ConsoleDeps behind the guard, its form bod
   t.after(() => { CONSOLE_PAGES.splice(CONSOLE_PAGES.indexOf(mod), 1); });
   const { app, staff, clock } = await fixture(t);
   const b = new Browser(app);
-  assert.equal((await b.req('GET', '/probe')).headers.location, '/signin', 'behind the guard');
-  assert.equal((await b.req('GET', '/nowhere')).headers.location, '/signin', 'an unknown path tells nothing before the sign-in');
+  assert.equal((await b.req('GET', '/probe?x=1')).headers.location, '/signin?next=%2Fprobe%3Fx%3D1', 'behind the guard; back there after the sign-in');
+  assert.equal((await b.req('GET', '/nowhere')).headers.location, '/signin?next=%2Fnowhere', 'an unknown path tells nothing before the sign-in');
   const { totp } = await staff.add({ name: 'ivy', role: 'netops', password: 'ivy passphrase!', createdBy: 'x' });
-  await signIn(b, 'ivy', 'ivy passphrase!', totp.secret, clock.now());
+  const start = await b.req('GET', '/signin?next=%2Fprobe%3Fx%3D1');
+  assert.match(start.body, /<form method="post" action="\/signin\?next=%2Fprobe%3Fx%3D1">/);
+  const step1 = await b.req('POST', '/signin?next=%2Fprobe%3Fx%3D1', { _csrf: csrfIn(start.body), name: 'ivy', password: 'ivy passphrase!' });
+  assert.equal(step1.headers.location, '/signin/code?next=%2Fprobe%3Fx%3D1');
+  const codePage = await b.req('GET', step1.headers.location as string);
+  const step2 = await b.req('POST', '/signin/code?next=%2Fprobe%3Fx%3D1', { _csrf: csrfIn(codePage.body), code: codeAt(totp.secret, clock.now()) });
+  assert.equal(step2.headers.location, '/probe?x=1');
+  for (const bad of ['//evil.example/', '/\\evil.example', 'https://evil.example/', '/signin', '/signout', '/a b', '/x\u0000']) assert.equal(safeNext(bad), null, bad);
+  assert.equal(safeNext('/cases/42?tab=evidence'), '/cases/42?tab=evidence');
   const form = await b.req('GET', '/probe');
   assert.equal((await b.req('POST', '/probe', { _csrf: csrfIn(form.body), note: 'hello' })).statusCode, 204);
   assert.deepEqual(seen, [{ _csrf: csrfIn(form.body), note: 'hello', ok: true, who: 'ivy', ops: true }]);
@@ -277,4 +287,19 @@ test('a CONSOLE_PAGES module gets the ConsoleDeps behind the guard, its form bod
   assert.equal(missing.statusCode, 404);
   assert.match(missing.body, /<p class="error" role="alert">There is no such page in the console\.<\/p>/);
   assert.match(String(missing.headers['content-type']), /^text\/html/);
+});
+
+test('every password slot busy: the sign-in answers 503 in words, counting no failure', async (t) => {
+  const { app, staff } = await fixture(t);
+  await staff.add({ name: 'jo', role: 'desk', password: 'jo passphrase!!', createdBy: 'x' });
+  configureHashing({ concurrency: 1, queue: 0 });
+  t.after(() => configureHashing({}));
+  const browsers = Array.from({ length: 4 }, (_, i) => new Browser(app, `192.0.2.${100 + i}`));
+  const forms = await Promise.all(browsers.map((b) => b.req('GET', '/signin')));
+  const answers = await Promise.all(browsers.map((b, i) => b.req('POST', '/signin', { _csrf: csrfIn(forms[i].body), name: 'jo', password: 'not it at all' })));
+  const busy = answers.filter((r) => r.statusCode === 503);
+  assert.ok(busy.length >= 1 && answers.some((r) => r.statusCode === 401), answers.map((r) => r.statusCode).join());
+  assert.match(busy[0].body, /checking many passwords at this moment/);
+  assert.equal(busy[0].headers['retry-after'], '5');
+  assert.equal((await staff.access.state(nameKey('jo'))).failures, answers.filter((r) => r.statusCode === 401).length, 'a busy answer is no failure');
 });

@@ -9,12 +9,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import { asAppError, isAppError, type LockPolicy, type StaffRepository } from '../../app/index.ts';
+import { HashBusyError } from '../../auth/index.ts';
 import { visible } from '../../core/index.ts';
 import { html } from '../html.ts';
 import { seeOther, sendPage } from '../respond.ts';
 import type { ConsoleDeps } from '../types.ts';
 import type { ConsoleSessions } from '../staff/gate.ts';
-import { signinRoutes } from '../staff/signin.ts';
+import { safeNext, signinRoutes, withNext } from '../staff/signin.ts';
 import { staffPage } from '../staff/page.ts';
 import { T } from '../staff/texts.ts';
 import { homePage } from './home.ts';
@@ -33,13 +34,14 @@ export async function consoleFrame(app: FastifyInstance, deps: ConsoleDeps & { g
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   await app.register(async (open) => {
     htmlErrors(open, deps);
-    signinRoutes(open, { gate: deps.gate, staff: o.staff, audit: deps.audit, clock: deps.clock, logger: deps.logger, lock: o.lock });
+    signinRoutes(open, { gate: deps.gate, staff: o.staff, audit: deps.audit, clock: deps.clock, lock: o.lock });
   });
 
   await app.register(async (scope) => {
     scope.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
       if (await deps.gate.current(req)) return;
-      if (SAFE.has(req.method)) return seeOther(reply, '/signin');
+      // Back where they were after the sign-in (a link to a case in a mail, a session that ran out).
+      if (SAFE.has(req.method)) return seeOther(reply, withNext('/signin', req.url === '/' ? null : safeNext(req.url)));
       return sendPage(reply, consolePage(null, { title: T.signin.title, status: 401, main: html`${alert(T.errors.signInFirst)}<p><a href="/signin">${T.signin.title}</a></p>` }));
     });
     scope.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
@@ -61,6 +63,10 @@ export async function consoleFrame(app: FastifyInstance, deps: ConsoleDeps & { g
 /** Errors of the console's routes as pages: an AppError's words, anything else a plain 500 (its detail goes to the log). */
 function htmlErrors(scope: FastifyInstance, deps: ConsoleDeps): void {
   scope.setErrorHandler(async (err, req, reply) => {
+    if (err instanceof HashBusyError) {
+      // Every password check slot is taken (a burst of sign-ins or SMTP logins): a moment's wait, not a failure.
+      return sendPage(reply.header('retry-after', '5'), consolePage(null, { title: T.signin.title, status: 503, main: alert(T.errors.busy) }));
+    }
     const e = asAppError(err);
     const known = isAppError(err) || (typeof (err as { statusCode?: unknown }).statusCode === 'number' && (err as { statusCode: number }).statusCode < 500);
     if (!known) deps.logger.error({ event: 'http', listener: 'console', method: req.method, path: visible(req.url).slice(0, 200), err: String(err) }, 'console: page failed');

@@ -13,7 +13,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../core/index.ts';
-import { sessionHash, type SessionRow, type StaffAccess } from '../../app/index.ts';
+import type { SessionRow, StaffAccess } from '../../app/index.ts';
 import type { SessionGate, StaffPrincipal } from '../types.ts';
 
 export const SESSION_COOKIE = '__Host-pw_console';
@@ -119,7 +119,4 @@ export class ConsoleSessions implements SessionGate<StaffPrincipal> {
     const now = this.o.clock.now();
     return this.access.prune(now - this.o.sessionMs, now - this.o.idleMs);
   }
-
-  /** The row's hash for an id (sign-out, rotation). */
-  static hashOf(id: string): string { return sessionHash(id); }
 }

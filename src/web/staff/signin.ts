@@ -7,7 +7,7 @@
 // Every sign-in, failure, lock and sign-out is an audit record (actor kind
 // "staff"; the name as typed when it is no staff name, cut to 64 characters).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Clock, Logger } from '../../core/index.ts';
+import type { Clock } from '../../core/index.ts';
 import {
   STAFF_PASSWORD_MAX, STAFF_PASSWORD_MIN, addressKey, nameKey, staffName, type AuditSink, type LockPolicy, type StaffRepository,
 } from '../../app/index.ts';
@@ -22,7 +22,6 @@ export interface SigninDeps {
   staff: StaffRepository;
   audit: AuditSink;
   clock: Clock;
-  logger: Logger;
   lock: LockPolicy;
 }
 
@@ -33,6 +32,14 @@ const field = (b: Body, k: string, max: number): string => {
 };
 const fieldError = (id: string, text: string | undefined): Html | '' => (text ? html`<p class="error" id="${id}-error">${text}</p>` : '');
 const described = (id: string, text: string | undefined): Html | '' => (text ? html` aria-describedby="${id}-error" aria-invalid="true"` : '');
+
+/** Where to go after the sign-in: a path of this console (not the sign-in's own), else null. */
+export function safeNext(v: unknown): string | null {
+  if (typeof v !== 'string' || v.length > 512 || !/^\/(?![\/\\])[\x21-\x7e]*$/.test(v)) return null;
+  return /^\/sign(in|out)(?![A-Za-z0-9_-])/.test(v) ? null : v;
+}
+export const withNext = (path: string, next: string | null): string => (next ? `${path}${path.includes('?') ? '&' : '?'}next=${encodeURIComponent(next)}` : path);
+const nextOf = (req: FastifyRequest): string | null => safeNext((req.query as Record<string, unknown> | undefined)?.next);
 
 export function signinRoutes(app: FastifyInstance, d: SigninDeps): void {
   const { gate, staff, clock } = d;
@@ -57,7 +64,7 @@ export function signinRoutes(app: FastifyInstance, d: SigninDeps): void {
     return sendPage(reply, consolePage(null, {
       title: T.signin.title, status: o.status, flash: o.flash,
       main: html`<p>${T.signin.intro}</p>
-<form method="post" action="/signin">
+<form method="post" action="${withNext('/signin', nextOf(req))}">
 <input type="hidden" name="_csrf" value="${token}">
 <label for="name">${T.signin.name}</label>
 <input id="name" name="name" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64" value="${o.name ?? ''}"${described('name', e.name)}>
@@ -70,10 +77,10 @@ ${fieldError('password', e.password)}
     }));
   };
 
-  const codeForm = (reply: FastifyReply, s: SessionAt, o: { status?: number; error?: string } = {}) => sendPage(reply, consolePage(null, {
+  const codeForm = (req: FastifyRequest, reply: FastifyReply, s: SessionAt, o: { status?: number; error?: string } = {}) => sendPage(reply, consolePage(null, {
     title: T.code.title, status: o.status,
     main: html`<p>${T.code.intro}</p>
-<form method="post" action="/signin/code">
+<form method="post" action="${withNext('/signin/code', nextOf(req))}">
 <input type="hidden" name="_csrf" value="${gate.csrfOf(s.id)}">
 <label for="code">${T.code.label}</label>
 <p class="muted" id="code-hint">${T.code.hint}</p>
@@ -81,15 +88,15 @@ ${fieldError('password', e.password)}
 ${fieldError('code', o.error)}
 <p><button type="submit">${T.code.submit}</button></p>
 </form>
-<p><a href="/signin">${T.code.startAgain}</a></p>`,
+<p><a href="${withNext('/signin', nextOf(req))}">${T.code.startAgain}</a></p>`,
   }));
 
-  const newPasswordForm = (reply: FastifyReply, s: SessionAt, o: { status?: number; errors?: { password?: string; again?: string } } = {}) => {
+  const newPasswordForm = (req: FastifyRequest, reply: FastifyReply, s: SessionAt, o: { status?: number; errors?: { password?: string; again?: string } } = {}) => {
     const e = o.errors ?? {};
     return sendPage(reply, consolePage(null, {
       title: T.password.title, status: o.status,
       main: html`<p>${T.password.intro}</p>
-<form method="post" action="/signin/password">
+<form method="post" action="${withNext('/signin/password', nextOf(req))}">
 <input type="hidden" name="_csrf" value="${gate.csrfOf(s.id)}">
 <input type="hidden" name="username" autocomplete="username" value="${s.row.name}">
 <label for="password">${T.password.label}</label>
@@ -109,8 +116,8 @@ ${fieldError('again', e.again)}
 
   app.get('/signin', async (req, reply) => {
     const s = await gate.session(req);
-    if (s?.row.stage === 'ok') return seeOther(reply, '/');
-    if (s?.row.stage === 'password') return seeOther(reply, '/signin/password');
+    if (s?.row.stage === 'ok') return seeOther(reply, nextOf(req) ?? '/');
+    if (s?.row.stage === 'password') return seeOther(reply, withNext('/signin/password', nextOf(req)));
     const out = (req.query as Record<string, unknown>)?.out === '1';
     return passwordForm(req, reply, { flash: out ? notice(T.signin.signedOut) : undefined });
   });
@@ -137,7 +144,7 @@ ${fieldError('again', e.again)}
     }
     const id = await access.createSession(r.user.name, 'code', req.ip);
     gate.setSession(reply, id);
-    return seeOther(reply, '/signin/code');
+    return seeOther(reply, withNext('/signin/code', nextOf(req)));
   });
 
   const pending = async (req: FastifyRequest, stage: 'code' | 'password'): Promise<SessionAt | null> => {
@@ -147,18 +154,18 @@ ${fieldError('again', e.again)}
 
   app.get('/signin/code', async (req, reply) => {
     const s = await pending(req, 'code');
-    if (!s) return seeOther(reply, '/signin');
-    return codeForm(reply, s);
+    if (!s) return seeOther(reply, withNext('/signin', nextOf(req)));
+    return codeForm(req, reply, s);
   });
 
   app.post('/signin/code', async (req, reply) => {
     const b = req.body as Body;
     const s = await pending(req, 'code');
     if (!s) return passwordForm(req, reply, { status: 401, flash: alert(T.signin.expired) });
-    if (!gate.csrfOkFor(s.id, b?._csrf)) return codeForm(reply, s, { status: 403, error: T.errors.csrf });
+    if (!gate.csrfOkFor(s.id, b?._csrf)) return codeForm(req, reply, s, { status: 403, error: T.errors.csrf });
     const name = s.row.name;
     const code = field(b, 'code', 16).replace(/\s+/g, '');
-    if (!code) return codeForm(reply, s, { status: 400, error: T.code.missing });
+    if (!code) return codeForm(req, reply, s, { status: 400, error: T.code.missing });
     const until = await access.lockedUntil([nameKey(name), addressKey(req.ip)]);
     if (until !== null) {
       await access.endSession(s.row.idHash);
@@ -173,7 +180,7 @@ ${fieldError('again', e.again)}
         await access.endSession(s.row.idHash);
         return lockedPage(req, reply, lockedNow, name);
       }
-      return codeForm(reply, s, { status: 401, error: T.code.wrong });
+      return codeForm(req, reply, s, { status: 401, error: T.code.wrong });
     }
     const user = await staff.get(name);
     const next = user?.mustChangePassword ? 'password' : 'ok';
@@ -184,31 +191,31 @@ ${fieldError('again', e.again)}
     await gate.prune();
     await audit(req, 'console.signin', name, 'ok', { role: user.role, stage: next });
     gate.setSession(reply, id);
-    return seeOther(reply, next === 'password' ? '/signin/password' : '/');
+    return seeOther(reply, next === 'password' ? withNext('/signin/password', nextOf(req)) : nextOf(req) ?? '/');
   });
 
   app.get('/signin/password', async (req, reply) => {
     const s = await pending(req, 'password');
-    if (!s) return seeOther(reply, '/signin');
-    return newPasswordForm(reply, s);
+    if (!s) return seeOther(reply, withNext('/signin', nextOf(req)));
+    return newPasswordForm(req, reply, s);
   });
 
   app.post('/signin/password', async (req, reply) => {
     const b = req.body as Body;
     const s = await pending(req, 'password');
     if (!s) return seeOther(reply, '/signin');
-    if (!gate.csrfOkFor(s.id, b?._csrf)) return newPasswordForm(reply, s, { status: 403, errors: { password: T.errors.csrf } });
+    if (!gate.csrfOkFor(s.id, b?._csrf)) return newPasswordForm(req, reply, s, { status: 403, errors: { password: T.errors.csrf } });
     const password = field(b, 'password', STAFF_PASSWORD_MAX + 1);
     const again = field(b, 'again', STAFF_PASSWORD_MAX + 1);
     const error = password.length < STAFF_PASSWORD_MIN ? T.password.short(STAFF_PASSWORD_MIN)
       : password.length > STAFF_PASSWORD_MAX ? T.password.long(STAFF_PASSWORD_MAX) : undefined;
-    if (error) return newPasswordForm(reply, s, { status: 400, errors: { password: error } });
-    if (again !== password) return newPasswordForm(reply, s, { status: 400, errors: { again: T.password.differ } });
-    if ((await staff.checkPassword(s.row.name, password)).ok) return newPasswordForm(reply, s, { status: 400, errors: { password: T.password.same } });
+    if (error) return newPasswordForm(req, reply, s, { status: 400, errors: { password: error } });
+    if (again !== password) return newPasswordForm(req, reply, s, { status: 400, errors: { again: T.password.differ } });
+    if ((await staff.checkPassword(s.row.name, password)).ok) return newPasswordForm(req, reply, s, { status: 400, errors: { password: T.password.same } });
     await staff.setPassword(s.row.name, password, { mustChange: false, endSessions: false });
     await access.setStage(s.row.idHash, 'ok');
     await audit(req, 'console.password', s.row.name, 'ok');
-    return seeOther(reply, '/');
+    return seeOther(reply, nextOf(req) ?? '/');
   });
 
   app.post('/signout', async (req, reply) => {

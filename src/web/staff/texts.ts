@@ -63,6 +63,7 @@ export const T = {
     signInFirst: 'Sign in first.',
     notFound: 'There is no such page in the console.',
     forbidden: 'Your role does not allow this.',
+    busy: 'The server is checking many passwords at this moment. Wait a few seconds and send the form again.',
     failed: 'Something went wrong on the server; the details are in its log. Try again, or tell an administrator.',
   },
 
