@@ -65,7 +65,7 @@ async function edgesPage(v: View): Promise<Html> {
     run<{ sources: Array<{ edge: string; source: string; packets: number; destinations: number; reportedAt: number }> }>(v, 'policy.blocked', { limit: 100 }),
   ]);
   const flash = v.query.done === 'settings' ? html`<p class="notice" role="status">${T.done.settings}</p>` : undefined;
-  return shell(v, T.edgesTitle, html`${await edgesSection(v, shown.version)}${await diffSection(v)}
+  return shell(v, T.edgesTitle, html`<p><a href="/policy">${T.toEntries}</a></p>${await edgesSection(v, shown.version)}${await diffSection(v)}
 <section aria-labelledby="blocked"><h2 id="blocked">${T.blocked}</h2>
 ${table(T.blocked, T.blockedHeads, blocked.sources.map((b) => [b.edge, b.source, b.packets, b.destinations, when(b.reportedAt)]))}</section>
 ${settingsSection(v, settings)}${await compileSection(v)}`, flash);

@@ -13,6 +13,7 @@ test('policy: entries of each kind added and removed with a reason, schema choic
   assert.deepEqual([pool.status, pool.location], [303, '/policy?done=add']);
   assert.equal((await post(`${r.url}/policy/exemptions/add`, { prefix: '198.51.100.9', customer: 'c-9', expiresAt: '2027-01-01T00:00', reason: 'premium' })).status, 303);
   const page = await get(`${r.url}/policy`);
+  assert.match(page.body, /<a href="\/policy\/edges">The edges, their applied versions/, 'the edges page is reached from the policy page');
   assert.match(page.body, /<td>198\.51\.100\.0\/24<\/td><td>dynamic<\/td><td>dsl<\/td>/);
   assert.match(page.body, /<td>198\.51\.100\.9<\/td><td>c-9<\/td><td>premium<\/td><td>staff:alice<\/td><td>[^<]+<\/td><td>2027-01-01 00:00:00 UTC<\/td>/);
   assert.match(page.body, /<select id="add-pools-class" name="class" required><option value="dynamic">dynamic<\/option><option value="static">/);

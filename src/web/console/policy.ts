@@ -64,7 +64,7 @@ ${postForm(form, `/policy/${kind}/add`, v, [field(form, 'prefix', v, { required:
 async function policyPage(v: View): Promise<Html> {
   const lists = await Promise.all(KINDS.map((k) => run<{ items: Item[] }>(v, `policy.${k}.list`, {})));
   const flash = v.query.done === 'add' || v.query.done === 'remove' ? html`<p class="notice" role="status">${T.done[v.query.done]}</p>` : undefined;
-  return shell(v, T.title, html`${KINDS.map((k, i) => kindSection(v, k, lists[i].items))}`, flash);
+  return shell(v, T.title, html`<p><a href="/policy/edges">${T.toEdges}</a></p>${KINDS.map((k, i) => kindSection(v, k, lists[i].items))}`, flash);
 }
 
 function addInput(kind: Kind, f: Form): Record<string, unknown> {

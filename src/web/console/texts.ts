@@ -178,6 +178,7 @@ export const EVIDENCE: Record<string, (amount: number, count: number, where: str
 
 export const POLICY = {
   title: 'Network policy', edgesTitle: 'Edges and their policy',
+  toEdges: 'The edges, their applied versions, the next changes, blocked attempts and settings', toEntries: 'The policy entries: pools, relays, exemptions, quarantine, walled garden',
   kinds: {
     pools: { title: 'Address pools', plural: 'address pools', heads: ['Prefix', 'Class', 'Note'], add: 'Add pool' },
     relays: { title: 'Relays (may send on port 25)', plural: 'relays', heads: ['Prefix', 'Kind', 'Customer', 'Note'], add: 'Add relay' },
