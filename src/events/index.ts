@@ -9,7 +9,8 @@
 // skipped (it never breaks the publisher or the other subscribers).
 import type { Logger } from '../core/index.ts';
 
-export type ReplyInfo = { code: number; enhanced?: string };
+/** A reply as events carry it; `key` names the reply catalogue's entry (core's REPLIES) of a refusal, when known. */
+export type ReplyInfo = { code: number; enhanced?: string; key?: string };
 
 /**
  * Every event, by name. Fields are plain data (strings, numbers, booleans, null).
