@@ -17,6 +17,7 @@ const DOMAINS: Record<string, Domain> = {
   tokens: async () => (await import('./tokens.ts')).TOKEN_OPERATIONS as unknown as OperationDef[],
   cases: async () => (await import('./ops/cases.ts')).CASE_OPS as unknown as OperationDef[],
   addresses: async () => (await import('./ops/directory.ts')).DIRECTORY_OPS as unknown as OperationDef[],
+  stats: async () => (await import('./ops/stats.ts')).STATS_OPS as unknown as OperationDef[],
 };
 
 /** All operations, once each, in a stable order. */
