@@ -38,7 +38,7 @@ limits:
   const swaks = async (user: string, pass: string, from = user): Promise<string> => (await run('swaks', ['--server', '127.0.0.1', '--port', String(pw.port('submission')),
     '--tls', '--auth', 'PLAIN', '--auth-user', user, '--auth-password', pass, '--from', from, '--to', 'bob@example.net', '--timeout', '15'])).stdout;
 
-  test('accepted, refused by a limit and by the sender binding, a wrong password: counted in their hour, read through the API', async () => {
+  test('accepted, refused by a limit and by the sender binding, a wrong password: counted in their hour, read through the API and `portwarden stats`', async () => {
     const start = Date.now();
     for (let i = 0; i < 2; i++) assert.match(await swaks('alice@isp.example', 'alice-pass-1'), /<~ {2}250 2\.0\.0 Ok: queued/);
     assert.match(await swaks('alice@isp.example', 'alice-pass-1'), /<~\* 450 4\.7\.1 Sending limit of 2 messages per hour/);
@@ -62,6 +62,11 @@ limits:
       'limit-hits': { 'residential/messages-hour': 1 },
       'auth-failures': { failure: 1 },
     });
+    // The API's read wrote what the server held: `portwarden stats` reads the same rows from the state store.
+    const cli = await pw.cli(['stats', '--series', 'refusals,auth-failures', '--since', new Date(since).toISOString()]);
+    assert.match(cli.stdout, /^refusals \(count per hour\)\nTIME\tlimited\tsenderNotOwned\n/);
+    assert.match(cli.stdout, /\nTOTAL\t1\t1\n\nauth-failures \(count per hour\)\nTIME\tfailure\n[^]*\nTOTAL\t1\n$/);
+    await assert.rejects(pw.cli(['stats', '--series', 'nope']), (e: { code?: number; stderr?: string }) => e.code === 2 && /--series: no series "nope"/.test(e.stderr ?? ''));
     if (Math.floor(end / HOUR) * HOUR === since) {
       // The counts sit in the hour they happened: the only bucket of the period.
       assert.deepEqual(body.times, [since]);
