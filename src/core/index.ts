@@ -16,3 +16,4 @@ export { type IpAddr, parseIp, formatIp, maskIp, prefixKey } from './ip.ts';
 export { type ClientKeys, clientKeys } from './netkey.ts';
 export { visible, terminalJson } from './terminal.ts';
 export { loadSecretFile, SECRET_SIZE } from './secret-file.ts';
+export { counterDelta } from './counter.ts';

@@ -4,10 +4,11 @@
 // Edge reports carry totals per (edge, source) since the edge's set element was
 // added, starting over when it expires: what is counted is the increase since
 // the last report of that edge and source, a total below the last one being a
-// fresh element whose whole total is new (as the abuse signals count them). The
+// fresh element whose whole total is new (core's counterDelta, as the abuse signals count them). The
 // last totals are kept in two generations of maxEdgeSources/2 and seeded from
 // the policy store's last stored report, so a restart does not count every
 // source's history again.
+import { counterDelta } from '../core/index.ts';
 import type { EventBus } from '../events/index.ts';
 import { cleanLabel } from './series.ts';
 import type { StatsRecorder } from './recorder.ts';
@@ -52,7 +53,7 @@ export function subscribeStats(bus: EventBus, rec: Pick<StatsRecorder, 'count'>,
       const prev = cur.get(key) ?? old.get(key);
       const now = total(e.packets);
       remember(key, now);
-      const delta = prev === undefined || now < prev ? now : now - prev;
+      const delta = counterDelta(prev, now);
       if (delta > 0) rec.count('edge-blocked', cleanLabel(e.edge), delta);
     }),
   ];
