@@ -5,10 +5,11 @@
 // it happened. The node's recorder writes what it holds before it reads.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaptureSink } from '../lib/sink.ts';
 import { Portwarden, run, startWithSink } from '../lib/portwarden.ts';
-import { needTools } from '../lib/tools.ts';
+import { needTools, tempDir, until } from '../lib/tools.ts';
 
 const skip = needTools('swaks', 'curl');
 const HOUR = 3_600_000;
@@ -72,5 +73,40 @@ limits:
       assert.deepEqual(body.times, [since]);
       assert.deepEqual(body.series.find((s) => s.series === 'messages')!.labels.map((l) => l.values), [[2], [2]]);
     }
+  });
+});
+
+describe('blocked port-25 packets from edge reports', { skip }, () => {
+  const T1 = 'edge1-token-0123456789abcdef';
+  let sink: CaptureSink, pw: Portwarden, dir: ReturnType<typeof tempDir>;
+  before(async () => {
+    dir = tempDir('pw-stats-edge-');
+    writeFileSync(join(dir.path, 'tokens'), `edge1 ${T1}\n`);
+    ({ sink, pw } = await startWithSink({ extraYaml: `netpolicy: {listen: "127.0.0.1:0", tokenFile: "${join(dir.path, 'tokens')}"}\nstats: {flushMs: 200}\n` }));
+  });
+  after(async () => {
+    await pw?.destroy();
+    await sink?.close();
+    dir?.remove();
+  });
+
+  test("the edge's cumulative counters become the packets blocked since its last report, written within flushMs", async () => {
+    const post = async (packets: number): Promise<void> => {
+      const f = join(dir.path, 'body');
+      writeFileSync(f, JSON.stringify({ edge: 'edge1', version: '', blocked: [{ source: '198.51.100.7', packets, destinations: 2 }, { source: '198.51.100.8', packets: 4, destinations: 1 }] }));
+      const r = await run('curl', ['-sS', '--cacert', join(pw.dir, 'data', 'tls', 'cert.pem'), '-H', `Authorization: Bearer ${T1}`, '-H', 'Content-Type: application/json',
+        '--data-binary', `@${f}`, '-w', '\n%{http_code}', `https://127.0.0.1:${pw.port('netpolicy')}/v1/netpolicy/report`]);
+      assert.match(r.stdout, /\n200$/, r.stdout + r.stderr);
+    };
+    await post(5);
+    await post(12); // 7 more from .7; .8 still at 4: nothing new
+    const since = Math.floor(Date.now() / HOUR) * HOUR - HOUR;
+    let out = '';
+    await until(async () => {
+      out = (await pw.cli(['stats', '--series', 'edge-blocked', '--since', new Date(since).toISOString(), '--json'])).stdout;
+      return JSON.parse(out).series[0].labels.length > 0;
+    }, 'the counts written by the server', 10_000, 200);
+    const labels = JSON.parse(out).series[0].labels as Array<{ label: string; total: number }>;
+    assert.deepEqual(labels.map((l) => [l.label, l.total]), [['edge1', 5 + 4 + 7]]);
   });
 });
