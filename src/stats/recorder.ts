@@ -20,6 +20,11 @@ export interface RecorderOptions {
 
 const SEP = '\u0000';
 
+interface HourCounts {
+  values: Map<string, number>;
+  labels: Map<string, number>;
+}
+
 export class StatsRecorder {
   private readonly store: StatsStore;
   private readonly clock: Clock;
@@ -27,11 +32,11 @@ export class StatsRecorder {
   private readonly flushMs: number;
   private readonly maxLabels: number;
   readonly retentionMs: number;
-  /** hour → "series\0label" → value. */
-  private pending = new Map<number, Map<string, number>>();
-  /** The map of the hour last counted into (almost every call is in the same hour). */
+  /** hour → "series\0label" → value, and the labels per series held for that hour. */
+  private pending = new Map<number, HourCounts>();
+  /** The hour last counted into (almost every call is in the same hour). */
   private curHour = -1;
-  private cur: Map<string, number> | null = null;
+  private cur: HourCounts | null = null;
   private timers: NodeJS.Timeout[] = [];
   private flushing: Promise<unknown> = Promise.resolve();
   private failures = 0;
@@ -50,21 +55,30 @@ export class StatsRecorder {
   /** Adds n to a counter series' label in the current hour. */
   count(series: SeriesName, label: string, n = 1): void {
     if (!(n > 0)) return;
-    const m = this.hourMap();
+    const h = this.hourCounts();
     const key = series + SEP + label;
-    const v = m.get(key);
-    if (v !== undefined) m.set(key, v + n);
-    else if (m.size < this.maxLabels * 4 || this.labelsOf(m, series) < this.maxLabels) m.set(key, n);
-    else m.set(series + SEP + 'other', (m.get(series + SEP + 'other') ?? 0) + n);
+    const v = h.values.get(key);
+    if (v !== undefined) { h.values.set(key, v + n); return; }
+    const k = this.admit(h, series, key);
+    h.values.set(k, (h.values.get(k) ?? 0) + n);
   }
 
   /** A gauge series' sample: the hour keeps the highest. */
   gauge(series: SeriesName, label: string, value: number): void {
     if (!Number.isFinite(value) || value < 0) return;
-    const m = this.hourMap();
-    const key = series + SEP + label;
-    const v = m.get(key);
-    if (v === undefined || value > v) m.set(key, value);
+    const h = this.hourCounts();
+    const key = this.admit(h, series, series + SEP + label);
+    const v = h.values.get(key);
+    if (v === undefined || value > v) h.values.set(key, value);
+  }
+
+  /** The key a new label is counted under: its own while the series has fewer than maxLabels this hour, else "other". */
+  private admit(h: HourCounts, series: string, key: string): string {
+    if (h.values.has(key)) return key;
+    const n = h.labels.get(series) ?? 0;
+    if (n >= this.maxLabels) return series + SEP + 'other';
+    h.labels.set(series, n + 1);
+    return key;
   }
 
   /** Starts the flush timer, the prune (at start and daily) and the gauge samplers. */
@@ -104,21 +118,17 @@ export class StatsRecorder {
     return this.store.prune(hourOf(this.clock.now() - this.retentionMs));
   }
 
-  private hourMap(): Map<string, number> {
-    const h = hourOf(this.clock.now());
-    if (h === this.curHour && this.cur) return this.cur;
-    let m = this.pending.get(h);
-    if (!m) this.pending.set(h, (m = new Map()));
-    this.curHour = h;
-    this.cur = m;
-    return m;
+  private hourCounts(): HourCounts {
+    const hour = hourOf(this.clock.now());
+    if (hour === this.curHour && this.cur) return this.cur;
+    this.curHour = hour;
+    return (this.cur = this.hourOfPending(hour));
   }
 
-  private labelsOf(m: Map<string, number>, series: string): number {
-    let n = 0;
-    const prefix = series + SEP;
-    for (const k of m.keys()) if (k.startsWith(prefix)) n++;
-    return n;
+  private hourOfPending(hour: number): HourCounts {
+    let h = this.pending.get(hour);
+    if (!h) this.pending.set(hour, (h = { values: new Map(), labels: new Map() }));
+    return h;
   }
 
   private async write(): Promise<void> {
@@ -128,8 +138,8 @@ export class StatsRecorder {
     this.cur = null;
     this.curHour = -1;
     const rows: StatsRow[] = [];
-    for (const [hour, m] of taken) {
-      for (const [key, value] of m) {
+    for (const [hour, h] of taken) {
+      for (const [key, value] of h.values) {
         const i = key.indexOf(SEP);
         rows.push({ hour, series: key.slice(0, i) as SeriesName, label: key.slice(i + 1), value });
       }
@@ -140,11 +150,10 @@ export class StatsRecorder {
     } catch (err) {
       // Back into what was counted meanwhile: counters add, gauges keep the larger.
       for (const r of rows) {
-        let m = this.pending.get(r.hour);
-        if (!m) this.pending.set(r.hour, (m = new Map()));
-        const key = r.series + SEP + r.label;
-        const v = m.get(key) ?? 0;
-        m.set(key, SERIES[r.series].kind === 'gauge' ? Math.max(v, r.value) : v + r.value);
+        const h = this.hourOfPending(r.hour);
+        const key = this.admit(h, r.series, r.series + SEP + r.label);
+        const v = h.values.get(key) ?? 0;
+        h.values.set(key, SERIES[r.series].kind === 'gauge' ? Math.max(v, r.value) : v + r.value);
       }
       this.cur = null;
       this.curHour = -1;
