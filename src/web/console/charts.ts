@@ -59,7 +59,7 @@ export function choosePeriod(f: PeriodForm, now: number): { ok: true; value: Cho
 
 function periodForm(f: PeriodForm, chosen: Period, errors: FieldErrors): Html {
   const field = (name: 'from' | 'to', text: string) => html`<p><label for="${name}">${text}</label>
-<input id="${name}" name="${name}" type="text" inputmode="numeric" placeholder="${CHARTS.dateHint}" value="${f[name]}" size="12"${errors[name] ? html` aria-invalid="true" aria-describedby="${name}-error"` : ''}>
+<input id="${name}" name="${name}" type="text" placeholder="${CHARTS.dateHint}" value="${f[name]}" size="12"${errors[name] ? html` aria-invalid="true" aria-describedby="${name}-error"` : ''}>
 ${errors[name] ? html`<span class="error" id="${name}-error">${errors[name]}</span>` : ''}</p>`;
   return html`<form method="get" action="/charts" class="period">
 <fieldset><legend>${CHARTS.periodLegend}</legend>
