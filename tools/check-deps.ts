@@ -21,13 +21,14 @@ const ALLOWED: Record<string, readonly string[]> = {
   config: ['core'],
   metrics: ['core', 'events'],
   accountability: ['core', 'store', 'events'],
+  stats: ['core', 'store', 'events'],
   directory: ['core', 'store', 'events'],
   abuse: ['core', 'store', 'events', 'directory', 'smtp', 'message'],
   postfix: ['core', 'limits', 'events'],
-  app: ['core', 'store', 'events', 'auth', 'limits', 'spool', 'relay', 'netpolicy', 'accountability', 'directory', 'abuse'],
+  app: ['core', 'store', 'events', 'auth', 'limits', 'spool', 'relay', 'netpolicy', 'accountability', 'directory', 'abuse', 'stats'],
   control: ['core', 'spool', 'relay', 'app'],
   http: ['core', 'events', 'app', 'metrics', 'netpolicy', 'abuse', 'autoconfig'],
-  web: ['core', 'store', 'events', 'auth', 'app'],
+  web: ['core', 'store', 'events', 'auth', 'app', 'stats'],
   cli: ['*'],
 };
 

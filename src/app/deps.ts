@@ -10,6 +10,7 @@ import type { PolicyStore } from '../netpolicy/index.ts';
 import type { DirectoryRepository } from '../directory/index.ts';
 import type { CaseService, ReportStore } from '../abuse/index.ts';
 import type { Spool } from '../spool/index.ts';
+import type { Points, PointsQuery } from '../stats/index.ts';
 import { AppError } from './errors.ts';
 import type { AuditLog } from './audit.ts';
 import type { TokenRepository } from './tokens.ts';
@@ -53,13 +54,15 @@ export interface AppDeps {
   reports?: Pick<ReportStore, 'list' | 'get' | 'raw' | 'fileOf'>;
   /** The console's staff users, their sign-in locks and sessions (staff.* operations). */
   staff?: StaffRepository;
+  /** The hourly statistics (the server's recorder, which writes what it holds before it reads; the CLI reads the store). */
+  stats?: { points(q: PointsQuery): Promise<Points> };
 }
 
 const WHAT: Record<string, string> = {
   audit: 'the audit log', accounts: 'the account store', policy: 'the network policy store', attribution: 'the attribution log',
   spool: 'the queue (only the running server has it)', relay: 'the relay (only the running server has it)',
   limits: 'the sending limits (only the running server has their state)',
-  directory: 'the subscriber directory', cases: 'the abuse cases', reports: 'the abuse mailbox\'s reports', staff: 'the staff users',
+  directory: 'the subscriber directory', stats: 'the hourly statistics', cases: 'the abuse cases', reports: 'the abuse mailbox\'s reports', staff: 'the staff users',
 };
 
 /** The dependency, or `unavailable` naming it. */

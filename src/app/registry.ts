@@ -18,6 +18,7 @@ const DOMAINS: Record<string, Domain> = {
   cases: async () => (await import('./ops/cases.ts')).CASE_OPS as unknown as OperationDef[],
   addresses: async () => (await import('./ops/directory.ts')).DIRECTORY_OPS as unknown as OperationDef[],
   staff: async () => (await import('./ops/staff.ts')).STAFF_OPS as unknown as OperationDef[],
+  stats: async () => (await import('./ops/stats.ts')).STATS_OPS as unknown as OperationDef[],
 };
 
 /** All operations, once each, in a stable order. */

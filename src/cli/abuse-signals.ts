@@ -16,7 +16,7 @@
 //
 // Times: the bus is synchronous, so the moment an event is heard is the moment
 // it happened; events carry no time of their own, the clock gives it.
-import { formatIp, parseIp, systemClock, type Clock } from '../core/index.ts';
+import { counterDelta, formatIp, parseIp, systemClock, type Clock } from '../core/index.ts';
 import type { EventBus, EventMap } from '../events/index.ts';
 import { normalizeLogin } from '../auth/index.ts';
 import type { Signal, SignalClass, SignalSink } from '../abuse/index.ts';
@@ -39,12 +39,7 @@ export function canonicalAddress(ip: string): string | null {
 
 const total = (n: number): number => (Number.isFinite(n) && n > 0 ? Math.floor(n) : 0);
 
-/** The increase of a counter that starts over when its element expires. */
-export function counterDelta(prev: number | undefined, now: number): number {
-  const n = total(now);
-  if (prev === undefined) return n;
-  return n >= prev ? n - prev : n;
-}
+export { counterDelta };
 
 /** Subscribes; returns the unsubscribe function. */
 export function subscribeSignals(o: SignalsOptions): () => void {

@@ -87,5 +87,6 @@ export const commands: Record<string, Command> = {
   address: lazy('who held ADDRESS[:PORT] when (who), history, assign, end: the subscriber directory', async () => (await import('./address.ts')).addressCommand),
   report: lazy('abuse complaints the mailbox stored (report list, report show ID)', async () => (await import('./report.ts')).reportCommand),
   staff: lazy('console users: add NAME --role desk|postmaster|netops|admin, list, show, role, disable, passwd, totp-reset, unlock', async () => (await import('./staff.ts')).staffCommand),
+  stats: lazy('hourly statistics: messages, refusals by reason, limit hits, blocked port 25, cases, queue', async () => (await import('./stats.ts')).statsCommand),
   policy: lazy('port-25 network policy: pools, relays, exemptions, quarantine, compile, apply, agent', async () => (await import('./policy.ts')).policyCommand),
 };

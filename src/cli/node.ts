@@ -38,6 +38,8 @@ import { abuseService, floodSubscriberRuns } from './abuse-wiring.ts';
 import { directoryService } from './directory-wiring.ts';
 import type { OpenedDirectory } from '../directory/index.ts';
 import { mailboxService } from './mailbox-wiring.ts';
+import { statsService } from './stats-wiring.ts';
+import type { StatsRecorder } from '../stats/index.ts';
 
 type Problems = Awaited<ReturnType<typeof configProblems>>;
 type BindError = (what: string, host: string, port: number, err: NodeJS.ErrnoException) => Error;
@@ -67,6 +69,8 @@ export class PortwardenNode {
   private directory: OpenedDirectory | undefined;
   private relayRunning = false;
   private readonly console: ConsoleService = consoleService(() => ({ cfg: this.cfg, logger: this.logger, tls: this.tls, app: this.app, bindError: this.bindError }));
+  private stats: StatsRecorder | undefined;
+  private policyStore: PolicyStore | undefined;
 
   constructor(o: { cfg: Config; logger: Logger; tls: TlsStore; problems: Problems; where: (path: Array<string | number>) => string; bindError: BindError }) {
     this.cfg = o.cfg;
@@ -87,6 +91,8 @@ export class PortwardenNode {
       { name: 'store', start: () => this.openStore(), stop: () => this.closeStore() },
       { name: 'spool', start: () => this.openSpool(), stop: () => this.spool.close() },
       { name: 'limits', start: () => this.startLimits(), stop: () => this.limitStore.close() },
+      // Before the listeners (every message counted), stopped after them (the last counts written).
+      statsService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, store: this.store, spool: this.spool, policy: this.policy() }), (r) => { this.stats = r; }),
       directoryService(() => ({ store: this.store, cfg: this.cfg, logger: this.logger, bus: this.bus }), (d) => { this.directory = d; }),
       { name: 'relay', start: () => this.buildRelay(), stop: () => { this.relayRunning = false; return this.relay.stop(); } },
       { name: 'smtp', start: () => this.listenSmtp(), stop: () => this.server.close({ drainMs: 10_000 }) },
@@ -204,21 +210,26 @@ export class PortwardenNode {
     });
   }
 
+  /** The policy store, made when first asked for (its changes published on the bus). */
+  private policy(): PolicyStore {
+    return (this.policyStore ??= new PolicyStore(this.store, systemClock, { changed: (e) => this.bus.publish('policy.changed', e) }));
+  }
+
   /** The operations' dependencies (one set for the control socket and the admin API) and the control socket. */
   private controlService(): Service {
     let close: (() => Promise<void>) | undefined;
     return {
       name: 'control',
       start: async () => {
-        const { cfg, logger, bus, store, limits, limitStore, accounts } = this;
-        let policyStore: PolicyStore | undefined;
+        const { cfg, logger, store, limits, limitStore, accounts } = this;
+        const policy = (): PolicyStore => this.policy();
         const limitsOn = cfg.limits.enabled;
         this.app = {
           clock: systemClock, logger, audit: new AuditLog(store.db), accounts, attribution: this.attribution, spool: this.spool, relay: this.relay,
-          get policy() { return (policyStore ??= new PolicyStore(store, systemClock, { changed: (e) => bus.publish('policy.changed', e) })); },
+          get policy() { return policy(); },
           tiers: { names: limits.tierNames, defaultTier: limits.defaultTier },
           limits: limitsOn ? (account) => limitsInEffect(limits, limitStore, accounts, account) : undefined, limitsEnabled: limitsOn,
-          directory: this.directory,
+          directory: this.directory, stats: this.stats,
           staff: new StaffRepository(store.db),
         };
         const control = await createControlServer({ spool: this.spool, relay: this.relay, logger, path: controlSocketPath(cfg.dataDir), audit: this.app.audit, app: this.app });

@@ -151,6 +151,11 @@ export const schema = obj({
   accounts: obj({ minPasswordLength: int({ min: 1, max: 128 }).default(12) }).default({ minPasswordLength: 12 }),
   // batchMs: attribution rows are written in one transaction per batchMs (a crash loses at most that much of the log).
   accountability: obj({ retentionDays: int({ min: 1 }).default(180), batchMs: int({ min: 0, max: 5000 }).default(50) }).default({ retentionDays: 180, batchMs: 50 }),
+  /** The hourly statistics of the console's charts and `stats.series`: kept retentionDays, written every flushMs, the queue sampled every queueSampleMs. */
+  stats: obj({
+    retentionDays: int({ min: 1, max: 3660 }).default(400), flushMs: int({ min: 100, max: 60_000 }).default(5000),
+    queueSampleMs: int({ min: 10_000, max: 3_600_000 }).default(300_000),
+  }).default({ retentionDays: 400, flushMs: 5000, queueSampleMs: 300_000 }),
   /** Prometheus /metrics on this address (off when absent). */
   metrics: obj({ listen: hostPort.optional() }).default({ listen: undefined }),
   /** Postfix policy delegation service on this address (off when absent). */

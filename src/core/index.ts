@@ -5,7 +5,7 @@
 // shown on a terminal.
 // Trusts nothing and imports nothing from other parts; every part may import it.
 export { type Reply, type ReplyCode, reply, formatReply, isPositive, isTransient, isPermanent } from './reply.ts';
-export { REPLIES, type ReplyKey, type LimitRuleInfo, replyLine, retryText, periodText } from './replies.ts';
+export { REPLIES, replyKeyOf, type ReplyKey, type LimitRuleInfo, replyLine, retryText, periodText } from './replies.ts';
 export { type Verdict, accept, refuse } from './verdict.ts';
 export { type Logger, silentLogger, MemoryLogger } from './log.ts';
 export { type Clock, systemClock, ManualClock } from './clock.ts';
@@ -16,3 +16,4 @@ export { type IpAddr, parseIp, formatIp, maskIp, prefixKey } from './ip.ts';
 export { type ClientKeys, clientKeys } from './netkey.ts';
 export { visible, terminalJson } from './terminal.ts';
 export { loadSecretFile, SECRET_SIZE } from './secret-file.ts';
+export { counterDelta } from './counter.ts';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
-import { REPLIES, replyLine, retryText, type ReplyKey } from './index.ts';
+import { REPLIES, replyKeyOf, replyLine, retryText, type ReplyKey } from './index.ts';
 
 const SRC = join(import.meta.dirname, '..');
 const CATALOGUE = new Set(['core/replies.ts', 'core/reply.ts']);
@@ -119,4 +119,11 @@ test('replyLine: one line, optionally another code of the same class; retryText 
   assert.equal(retryText(119 * 60_000), 'try again in 119 minutes');
   assert.equal(retryText(150 * 60_000), 'try again in 3 hours');
   assert.equal(retryText(Infinity), 'this request is larger than the limit allows');
+});
+
+test('replyKeyOf names the catalogue entry a reply was made from (refusals are counted by it)', () => {
+  assert.equal(replyKeyOf(REPLIES.authRequired), 'authRequired');
+  assert.equal(replyKeyOf(REPLIES.limited(undefined, 60_000, 'https://isp.example/help')), 'limited');
+  assert.equal(replyKeyOf(REPLIES.senderNotOwned('alice')), 'senderNotOwned');
+  assert.equal(replyKeyOf({ ...REPLIES.authRequired }), null, 'a copy is no catalogue reply');
 });

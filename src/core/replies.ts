@@ -42,7 +42,7 @@ function limitWords(rule: LimitRuleInfo | undefined): string {
 /** A reply the client may see: ASCII only (a non-SMTPUTF8 client must not get UTF-8 back). */
 const shown = (a: string): string => a.replace(/[^\x21-\x7e]/gu, '?');
 
-export const REPLIES = {
+const CATALOGUE = {
   // ---- the engine's own (src/smtp) ----
   ok: reply(250, '2.0.0', 'Ok'),
   mailOk: reply(250, '2.1.0', 'Ok'),
@@ -177,7 +177,33 @@ export const REPLIES = {
   relayConnection: (why: string): Reply => reply(451, '4.4.2', `Connection failed: ${why}`),
 } as const satisfies Record<string, Reply | ((...args: never[]) => Reply)>;
 
-export type ReplyKey = keyof typeof REPLIES;
+export type ReplyKey = keyof typeof CATALOGUE;
+
+// Which entry a reply came from, for counting refusals by reason (the stats part):
+// kept beside the reply objects, not in them, so a reply stays {code, enhanced, text}.
+const KEYS = new WeakMap<Reply, ReplyKey>();
+
+function keyed<T extends Record<string, Reply | ((...args: never[]) => Reply)>>(cat: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(cat)) {
+    const key = k as ReplyKey;
+    if (typeof v === 'function') {
+      const make = v as (...args: never[]) => Reply;
+      out[k] = (...args: never[]): Reply => { const r = make(...args); KEYS.set(r, key); return r; };
+    } else {
+      KEYS.set(v, key);
+      out[k] = v;
+    }
+  }
+  return out as T;
+}
+
+export const REPLIES = keyed(CATALOGUE);
+
+/** The catalogue key a reply was made from, or null (a reply from elsewhere: a test double, a copy). */
+export function replyKeyOf(r: Reply): ReplyKey | null {
+  return KEYS.get(r) ?? null;
+}
 
 /**
  * One line "code enhanced text" of a catalogue entry: a Postfix policy action

@@ -27,7 +27,7 @@ const TX: { [F in keyof TransactionEvent]-?: string } = {
   size: 'bytes after the fixer (as relayed), or null before data',
   messageId: 'the Message-ID (kept or generated), or null before data',
   repairs: 'header repairs the fixer made (J1–J4 names)',
-  reply: 'the final reply (code and enhanced code), or null for a 250',
+  reply: 'the final reply (code and enhanced code; for a refusal also `key`, the reply catalogue\'s entry, e.g. "senderNotOwned"), or null for a 250',
   ms: 'milliseconds from the start of the phase to the reply',
 };
 
@@ -94,7 +94,7 @@ export const EVENTS: { [K in EventName]: EventDoc<K> } = {
   },
   'recipient.answered': {
     summary: 'submission: every answer to RCPT, accepted or refused',
-    fields: { session: 'the session id', listener: 'the listener\'s name', reply: 'the reply\'s code and enhanced code' },
+    fields: { session: 'the session id', listener: 'the listener\'s name', reply: 'the reply\'s code and enhanced code (a refusal also its catalogue `key`, e.g. "limited")' },
     example: { session: 's1f', listener: 'submission', reply: { code: 250, enhanced: '2.1.5' } },
   },
   'message.accepted': {
@@ -105,7 +105,7 @@ export const EVENTS: { [K in EventName]: EventDoc<K> } = {
   'message.refused': {
     summary: 'submission: a transaction ended without a queued message: refused at MAIL, or at the end of data (content, binding, storage, decision)',
     fields: { ...TX, queueId: 'the queue id it would have had, or null when refused before data' },
-    example: { ...TX_EXAMPLE, queueId: null, size: null, messageId: null, recipients: 0, reply: { code: 550, enhanced: '5.7.1' } },
+    example: { ...TX_EXAMPLE, queueId: null, size: null, messageId: null, recipients: 0, reply: { code: 550, enhanced: '5.7.1', key: 'senderNotOwned' } },
   },
   'message.held': {
     summary: 'submission: a message was committed straight into hold/ (answered 250 as usual); it is relayed only after `portwarden queue release`',

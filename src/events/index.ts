@@ -1,5 +1,5 @@
 // events: the one bus on which parts say what happened. A part publishes a
-// typed event; metrics, logs, attribution and the abuse engine subscribe. No
+// typed event; metrics, logs, attribution, the statistics and the abuse engine subscribe. No
 // part reports through another part's closures. The bus is in-process by
 // default; the `EventBus` interface is what a fleet transport (Redis, between
 // nodes) implements later: events are plain JSON-safe data for that reason.
@@ -9,7 +9,8 @@
 // skipped (it never breaks the publisher or the other subscribers).
 import type { Logger } from '../core/index.ts';
 
-export type ReplyInfo = { code: number; enhanced?: string };
+/** A reply as events carry it; `key` names the reply catalogue's entry (core's REPLIES) of a refusal, when known. */
+export type ReplyInfo = { code: number; enhanced?: string; key?: string };
 
 /**
  * Every event, by name. Fields are plain data (strings, numbers, booleans, null).

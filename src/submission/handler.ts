@@ -2,11 +2,11 @@
 // AUTH before MAIL, envelope and header senders bound to the account, message
 // fixups, durable spool; every transaction logged with who sent it.
 import type { Readable } from 'node:stream';
-import { accept, pump, refuse, REPLIES, type Logger, type Reply, type Verdict, type Clock } from '../core/index.ts';
+import { accept, pump, refuse, REPLIES, replyKeyOf, type Logger, type Reply, type Verdict, type Clock } from '../core/index.ts';
 import { BodyError, RCPT_OK, type MailFrom, type RcptTo, type SaslExchange, type SessionInfo, type SmtpHandler, type Transaction } from '../smtp/index.ts';
 import type { OriginatorField } from '../message/index.ts';
 import { bindOriginators } from './binding.ts';
-import type { EventBus } from '../events/index.ts';
+import type { EventBus, ReplyInfo } from '../events/index.ts';
 import type { AccountsPort, DecisionPort, FixerPort, LimitContext, LimitsPort, PostmasterPort, SaslPort, SpoolPort, SpoolWriterPort, SubmissionDecision } from './ports.ts';
 
 export interface SubmissionOptions {
@@ -44,6 +44,12 @@ interface TxState {
   messageTaken: boolean;
   /** The postmaster exception charged this transaction already. */
   postmasterAdmitted: boolean;
+}
+
+/** A reply as the events carry it; a refusal names its catalogue entry (refusals counted by reason). */
+function replyInfo(r: Reply): ReplyInfo {
+  const key = r.code >= 400 ? replyKeyOf(r) : null;
+  return key ? { code: r.code, enhanced: r.enhanced, key } : { code: r.code, enhanced: r.enhanced };
 }
 
 export class SubmissionHandler implements SmtpHandler {
@@ -84,7 +90,7 @@ export class SubmissionHandler implements SmtpHandler {
   async rcptTo(session: SessionInfo, tx: Transaction, rcpt: RcptTo): Promise<Verdict> {
     const v = await this.rcptVerdict(session, tx, rcpt);
     const r = v.reply ?? RCPT_OK;
-    this.deps.bus?.publish('recipient.answered', { session: session.id, listener: session.listener, reply: { code: r.code, enhanced: r.enhanced } });
+    this.deps.bus?.publish('recipient.answered', { session: session.id, listener: session.listener, reply: replyInfo(r) });
     return v;
   }
 
@@ -294,7 +300,7 @@ export class SubmissionHandler implements SmtpHandler {
       account: session.auth?.identity ?? null, subscriber: state?.subscriber ?? null, mechanism: session.auth?.mechanism ?? null,
       tlsVersion: session.tls?.protocol ?? null, tlsCipher: session.tls?.cipher ?? null,
       sender: tx.mailFrom.address, recipients: tx.rcptTo.length, size: result?.size ?? null, messageId: result?.messageId ?? null,
-      repairs: result?.repairs ?? [], reply: r ? { code: r.code, enhanced: r.enhanced } : null, ms: this.deps.clock.now() - started,
+      repairs: result?.repairs ?? [], reply: r ? replyInfo(r) : null, ms: this.deps.clock.now() - started,
     };
     if (!verdict.ok) bus.publish('message.refused', { ...ev, queueId });
     else if (held !== undefined) bus.publish('message.held', { ...ev, queueId: queueId!, reason: held });
