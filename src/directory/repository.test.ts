@@ -216,24 +216,33 @@ for (const b of backends) {
       assert.deepEqual(await who(cold, '198.51.100.1', T0 + 1), ['cust-9'], 'past time from the database');
     });
 
-    test('another process\'s writes (the CLI, another node) reach the open index at the next sync; memory: false asks the store', async (t) => {
-      const { dir, clock, reopen } = await setup(b, t, { recentMs: H, syncMs: 0 });
-      const cli = await reopen({ memory: false });
+    test('another process\'s writes (the CLI, another node) reach the open index at the next sync, and its bus; memory: false asks the store', async (t) => {
+      const { dir, clock, reopen, events } = await setup(b, t, { recentMs: H, syncMs: 0 });
+      const cli = await reopen({ memory: false, bus: new InProcessBus() }); // another process: its own bus
       assert.equal(cli.indexSize, 0);
       await cli.assign({ subscriber: 'x', prefix: '198.51.100.50', start: T0, source: 'api', session: 'a1' });
       await cli.assign({ subscriber: 'y', prefix: '2001:db8:50::/48', start: T0, source: 'api', session: 'a2' });
       assert.deepEqual(await who(cli, '198.51.100.50', T0), ['x'], 'without memory, current time from the store');
       assert.deepEqual((await cli.currentOf('x')).map((a) => a.prefix), ['198.51.100.50']);
       assert.deepEqual(await who(dir, '198.51.100.50', T0), [], 'the server has not synced yet');
+      assert.deepEqual(events, [], 'nothing on the server\'s bus before it syncs');
       assert.equal(await dir.sync(), 2);
+      assert.deepEqual(events.map(([n, e]) => [n, (e as { subscriber: string }).subscriber]), [['directory.assigned', 'x'], ['directory.assigned', 'y']],
+        'the server\'s bus hears of the other process\'s leases (a quarantine follows them)');
       assert.deepEqual(await who(dir, '198.51.100.50', T0), ['x']);
       assert.deepEqual(await who(dir, '2001:db8:50:1::1', T0), ['y'], 'a prefix length first used elsewhere is learnt too');
       await cli.end({ source: 'api', session: 'a1' }, T0 + 10);
       clock.set(T0 + 20);
       assert.equal(await dir.sync(), 1);
+      assert.deepEqual(events.at(-1), ['directory.ended', { subscriber: 'x', prefix: '198.51.100.50', source: 'api', end: T0 + 10 }]);
       assert.deepEqual(await who(dir, '198.51.100.50', clock.now()), []);
       assert.deepEqual(await dir.currentOf('x'), []);
       assert.equal(await dir.sync(), 0);
+      // The server's own write, read back by the next sync, is not told twice.
+      await dir.assign({ subscriber: 'z', prefix: '198.51.100.51', start: T0 + 20, source: 'api', session: 'a3' });
+      const told = events.length;
+      assert.equal(await dir.sync(), 1);
+      assert.equal(events.length, told);
     });
 
     test('sync pages through many writes without losing the rows of a write that a page boundary cuts',

@@ -114,7 +114,11 @@ class SqlDirectory implements OpenedDirectory {
         const last = Number(rows[rows.length - 1].rev);
         if (full && Number(rows[0].rev) !== last) rows = rows.filter((r) => Number(r.rev) !== last);
         if (!n) await this.loadLengths();
-        for (const r of rows) this.index.put(toAssignment(r));
+        for (const r of rows) {
+          const a = toAssignment(r);
+          this.foreign(this.index.get(a.id), a);
+          this.index.put(a);
+        }
         this.seen = Number(rows[rows.length - 1].rev);
         n += rows.length;
         if (!full) break;
@@ -300,6 +304,21 @@ class SqlDirectory implements OpenedDirectory {
       this.index.pruned(before);
       return changes;
     });
+  }
+
+  /**
+   * A row another process wrote (the CLI, a fleet's other node), read by sync: the bus hears of it as of
+   * our own writes, so a quarantine follows a lease the command line assigned. A row the index holds
+   * unchanged is our own write read back, and is not told again.
+   */
+  private foreign(before: Assignment | undefined, a: Assignment): void {
+    if (!this.bus) return;
+    if (!before) {
+      this.bus.publish('directory.assigned', { subscriber: a.subscriber, prefix: a.prefix, portLo: a.portLo, portHi: a.portHi, source: a.source, start: a.start });
+      if (a.end !== null) this.bus.publish('directory.ended', { subscriber: a.subscriber, prefix: a.prefix, source: a.source, end: a.end });
+    } else if (before.end === null && a.end !== null) {
+      this.bus.publish('directory.ended', { subscriber: a.subscriber, prefix: a.prefix, source: a.source, end: a.end });
+    }
   }
 
   /** After the commit: the index follows, then the bus hears of it (ended before assigned: a moved lease reads in order). */
