@@ -8,7 +8,7 @@ import type { AttributionLog } from '../accountability/index.ts';
 import type { Clock, Logger } from '../core/index.ts';
 import type { PolicyStore } from '../netpolicy/index.ts';
 import type { DirectoryRepository } from '../directory/index.ts';
-import type { CaseService, ReportStore } from '../abuse/index.ts';
+import type { CaseService, DnsblListings, ReportStore } from '../abuse/index.ts';
 import type { Spool } from '../spool/index.ts';
 import { AppError } from './errors.ts';
 import type { AuditLog } from './audit.ts';
@@ -50,13 +50,15 @@ export interface AppDeps {
   cases?: CaseService;
   /** The abuse mailbox's stored reports (the state store's rows; the raw files on the node that took them). */
   reports?: Pick<ReportStore, 'list' | 'get' | 'raw' | 'fileOf'>;
+  /** Outside DNSBL listings of our addresses, as the DNSBL checker recorded them (only with abuse.dnsbl.zones). */
+  dnsbl?: DnsblListings;
 }
 
 const WHAT: Record<string, string> = {
   audit: 'the audit log', accounts: 'the account store', policy: 'the network policy store', attribution: 'the attribution log',
   spool: 'the queue (only the running server has it)', relay: 'the relay (only the running server has it)',
   limits: 'the sending limits (only the running server has their state)',
-  directory: 'the subscriber directory', cases: 'the abuse cases', reports: 'the abuse mailbox\'s reports',
+  directory: 'the subscriber directory', cases: 'the abuse cases', reports: 'the abuse mailbox\'s reports', dnsbl: 'the DNSBL checker\'s listings',
 };
 
 /** The dependency, or `unavailable` naming it. */

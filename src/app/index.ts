@@ -20,3 +20,4 @@ export { need, type AppDeps, type LimitsLookup, type RelayKick, type TierPolicy 
 export { loadOperation, loadOperations } from './registry.ts';
 export { actorRefusal, roleAllows } from './roles.ts';
 export { checkInput } from './check.ts';
+export { ADDRESS_CLASSES, PORT25_REASONS, explainPolicy, type Explanation } from './ops/explain.ts';
