@@ -10,7 +10,10 @@ import { openStore, type Store } from '../../src/store/index.ts';
 import { PolicyStore } from '../../src/netpolicy/index.ts';
 import { openDirectory, type OpenedDirectory } from '../../src/directory/index.ts';
 import { dnsblStateStore } from '../../src/abuse/index.ts';
-import { AUDIT_MIGRATIONS, AuditLog, type AppDeps } from '../../src/app/index.ts';
+import { AUDIT_MIGRATIONS, AuditLog, loadOperations, type AppDeps } from '../../src/app/index.ts';
+import { createHttpListener, type HttpListener } from '../../src/http/index.ts';
+import { PUBLIC_PAGES, type PortalSite, type PublicDeps } from '../../src/web/index.ts';
+import formbody from '@fastify/formbody';
 import { FakeCases } from './abuse-fakes.ts';
 import { tempDir } from './tools.ts';
 
@@ -82,4 +85,20 @@ export async function portalWorld(): Promise<PortalWorld> {
     store, policy, directory, cases, clock, app, audit,
     async close() { await directory.close(); await store.close(); tmp.remove(); },
   };
+}
+
+/** The public portal pages on a listener of the one HTTP factory, as the portal listener registers them. */
+export async function servePortal(w: PortalWorld, site: Partial<PortalSite> = {}, host = '127.0.0.1'): Promise<{ listener: HttpListener; port: number; site: PortalSite }> {
+  const full: PortalSite = {
+    displayName: 'ISP Mail', server: 'smtp.isp.example', starttlsPort: 587, tlsPort: 465, domains: ['isp.example'],
+    incoming: [{ type: 'imap', hostname: 'imap.isp.example', port: 993, socketType: 'SSL' }], appleProfile: true, trustedProxies: [],
+    noticeUrl: 'https://portal.isp.example/notice', exemptionPath: '/exemption', ...site,
+  };
+  const listener = createHttpListener({ name: 'portal', logger: w.app.logger });
+  await listener.app.register(formbody);
+  const operations = new Map((await loadOperations()).map((o) => [o.name, o]));
+  const deps: PublicDeps = { app: w.app, audit: w.audit, operations, clock: w.clock, logger: w.app.logger, site: full };
+  for (const m of PUBLIC_PAGES) await m(listener.app, deps);
+  const port = await listener.listen(host, 0);
+  return { listener, port, site: full };
 }

@@ -9,7 +9,7 @@
 // holding it (directory) names the open case, if any; outside listings are the
 // DNSBL checker's. Parts that are absent here are reported as not checked.
 import { Type } from 'typebox';
-import { parseIp, maskIp, type IpAddr } from '../../core/index.ts';
+import { inPrefix, parseIp, type IpAddr } from '../../core/index.ts';
 import { queryAddress } from '../../abuse/index.ts';
 import { parseEndpoint } from '../../accountability/index.ts';
 import { BLOCKED_CLASSES, POOL_CLASSES, RELAY_KINDS, type PolicySnapshot } from '../../netpolicy/index.ts';
@@ -46,18 +46,8 @@ export const ExplainSchema = Type.Object({
 });
 export type Explanation = import('typebox').Static<typeof ExplainSchema>;
 
-const SHARED = { v: 4, b: new Uint8Array([100, 64, 0, 0]) } as const;
-
-/** The prefix "a/len" (or a bare address) contains `a`. */
-function contains(prefix: string, a: IpAddr): boolean {
-  const [net, len] = prefix.split('/');
-  const n = parseIp(net);
-  if (!n || n.v !== a.v) return false;
-  const bits = len === undefined ? (a.v === 4 ? 32 : 128) : Number(len);
-  return sameBits(maskIp(n, bits), maskIp(a, bits));
-}
-const sameBits = (x: IpAddr, y: IpAddr): boolean => x.b.every((v, i) => v === y.b[i]);
-const inShared = (a: IpAddr): boolean => a.v === 4 && sameBits(maskIp(a, 10), SHARED);
+const inShared = (a: IpAddr): boolean => inPrefix('100.64.0.0/10', a);
+const contains = inPrefix;
 
 /** The facts that come from the policy alone (pure: unit-tested by class). */
 export function explainPolicy(snap: Pick<PolicySnapshot, 'pools' | 'relays' | 'exemptions' | 'quarantines'>, a: IpAddr) {
