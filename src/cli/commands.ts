@@ -86,5 +86,6 @@ export const commands: Record<string, Command> = {
   subscriber: lazy('the subscriber directory: put ID [--tier --contact --access], show ID', async () => (await import('./subscriber.ts')).subscriberCommand),
   address: lazy('who held ADDRESS[:PORT] when (who), history, assign, end: the subscriber directory', async () => (await import('./address.ts')).addressCommand),
   report: lazy('abuse complaints the mailbox stored (report list, report show ID)', async () => (await import('./report.ts')).reportCommand),
+  notice: lazy('notice snippets: the RFC 8910 captive-portal URI as DHCP (Kea, ISC dhcpd, networkd, IOS, Junos) and RA lines', async () => (await import('./notice-snippets.ts')).noticeCommand),
   policy: lazy('port-25 network policy: pools, relays, exemptions, quarantine, compile, apply, agent', async () => (await import('./policy.ts')).policyCommand),
 };
