@@ -100,12 +100,20 @@ export function guidePages(app: FastifyInstance, deps: PublicDeps): void {
       return errorPage(s, path);
     }
   };
-  app.get('/guides', async (_req, reply) => sendPage(reply, safe('/guides', () => index(s))));
+  // The pages depend on the config alone (the Apple one also on its query): rendered once.
+  const rendered = new Map<string, PageAnswer>();
+  const once = (key: string, fn: () => PageAnswer): PageAnswer => {
+    let a = rendered.get(key);
+    if (!a) { a = fn(); if ((a.status ?? 200) === 200) rendered.set(key, a); }
+    return a;
+  };
+  app.get('/guides', async (_req, reply) => sendPage(reply, once('/guides', () => safe('/guides', () => index(s)))));
   app.get<{ Params: { family: string } }>('/guides/:family', async (req, reply) => {
     const f = req.params.family as GuideFamily;
     if (!GUIDE_FAMILIES.includes(f)) {
       return sendPage(reply, portalPage(s, '/guides', PORTAL_TEXTS.notFoundTitle, html`<p>${PORTAL_TEXTS.notFoundText}</p>\n<p><a href="/guides">${T.back}</a></p>`, 404));
     }
-    return sendPage(reply, safe(`/guides/${f}`, () => guide(f, s, req)));
+    const render = () => safe(`/guides/${f}`, () => guide(f, s, req));
+    return sendPage(reply, f === 'apple' ? render() : once(f, render));
   });
 }
