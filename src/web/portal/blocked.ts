@@ -25,7 +25,8 @@ function todo(e: Explanation, s: PortalSite): Html {
   if (e.port25.reason === 'quarantine' || e.openCase?.open) items.push(link(s.noticeUrl, T.todo.notice));
   if (e.port25.reason === 'blocked-class' || e.port25.reason === 'quarantine') {
     items.push(link('/guides', T.todo.setup));
-    items.push(e.class === 'cgnat' ? html`<li>${T.todo.staticFirst}</li>` : link(s.exemptionPath, T.todo.exemption));
+    // No exemption while quarantined: the walled garden blocks port 25 even for exempt hosts.
+    if (e.port25.reason === 'blocked-class') items.push(e.class === 'cgnat' ? html`<li>${T.todo.staticFirst}</li>` : link(s.exemptionPath, T.todo.exemption));
     items.push(link('/guides#port-25', T.todo.why));
   } else if (e.port25.reason === 'exemption') {
     if (e.exemption?.expiresAt !== null) items.push(link(s.exemptionPath, T.todo.renew));

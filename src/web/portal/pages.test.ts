@@ -108,6 +108,8 @@ test('"Am I blocked?" through a trusted proxy: each class in words, without inte
   assert.match(q, /This connection is in a safe mode for now/);
   assert.match(q, /Yes: there is an open case about this connection/);
   assert.match(q, /on a block list kept by others: xbl\.example/);
+  assert.doesNotMatch(q, /Ask for a port-25 exemption/, 'no exemption offered while quarantined');
+  assert.match(q, /Read the notice about this connection/);
   const body = (await curl('/blocked', { port: proxied, headers: [`X-Forwarded-For: ${ADDR.quarantined}`] })).body;
   for (const secret of ['gina', 'case-30', '198.51.100.0/24', '127.0.0.4']) assert.ok(!body.includes(secret), `never shown: ${secret}`);
   assert.ok(body.includes('href="https://portal.isp.example/notice"'));
