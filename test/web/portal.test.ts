@@ -20,12 +20,14 @@ const skip = needTools('ip', '/usr/bin/chromium') || (canUseNetns() ? false : 'n
 const id = randomBytes(3).toString('hex');
 /** The portal's address on every pair's root end (a /32 with a peer route per subscriber). */
 const PORTAL = '192.0.2.254';
-const SUBSCRIBERS = { dynamic: ADDR.dynamic, static: ADDR.static, cgnat: ADDR.cgnat, exempt: ADDR.exempt, quarantined: ADDR.quarantined } as const;
+/** The portal's IPv6 address, on the IPv6 subscriber's link (its /64 is the subscriber's delegated prefix). */
+const PORTAL6 = '2001:db8:1:5::1';
+const SUBSCRIBERS = { dynamic: ADDR.dynamic, static: ADDR.static, cgnat: ADDR.cgnat, exempt: ADDR.exempt, quarantined: ADDR.quarantined, dynamic6: ADDR.dynamic6 } as const;
 type Who = keyof typeof SUBSCRIBERS;
 const sh = (...a: string[]): string => execFileSync(a[0], a.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const made: string[] = [];
 const ns = (w: Who): string => `pw-${id}-${w}`;
-let world: PortalWorld, portal: HttpListener, notice: HttpListener, portalPort: number, noticePort: number;
+let world: PortalWorld, portal: HttpListener, portal6: HttpListener, notice: HttpListener, portalPort: number, portal6Port: number, noticePort: number;
 
 before(async () => {
   if (skip) return;
@@ -38,13 +40,20 @@ before(async () => {
     // Made inside the namespace, the root end moved out: deleting the namespace removes the pair.
     sh('ip', 'netns', 'exec', n, 'ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', host);
     sh('ip', 'netns', 'exec', n, 'ip', 'link', 'set', host, 'netns', '1');
-    sh('ip', 'netns', 'exec', n, 'ip', 'addr', 'add', `${SUBSCRIBERS[w]}/32`, 'peer', `${PORTAL}/32`, 'dev', 'eth0');
+    if (w === 'dynamic6') {
+      sh('ip', 'netns', 'exec', n, 'ip', '-6', 'addr', 'add', `${SUBSCRIBERS[w]}/64`, 'dev', 'eth0', 'nodad');
+      sh('ip', '-6', 'addr', 'add', `${PORTAL6}/64`, 'dev', host, 'nodad');
+    } else {
+      sh('ip', 'netns', 'exec', n, 'ip', 'addr', 'add', `${SUBSCRIBERS[w]}/32`, 'peer', `${PORTAL}/32`, 'dev', 'eth0');
+      sh('ip', 'addr', 'add', `${PORTAL}/32`, 'peer', `${SUBSCRIBERS[w]}/32`, 'dev', host);
+    }
     sh('ip', 'netns', 'exec', n, 'ip', 'link', 'set', 'eth0', 'up');
-    sh('ip', 'addr', 'add', `${PORTAL}/32`, 'peer', `${SUBSCRIBERS[w]}/32`, 'dev', host);
     sh('ip', 'link', 'set', host, 'up');
   });
   const s = await servePortal(world, {}, PORTAL);
   portal = s.listener; portalPort = s.port;
+  const s6 = await servePortal(world, {}, PORTAL6);
+  portal6 = s6.listener; portal6Port = s6.port;
   // The walled garden's notice page as the garden serves it (abuse.noticeListen), for the quarantined subscriber.
   const evidence = (cls: Evidence['class'], amount: number): Evidence => ({ id: 1, caseId: 'case-30', class: cls, address: ADDR.quarantined, port: null, account: null,
     origin: 'edge:bng1', amount, count: 1, firstAt: NOW - 3_600_000, lastAt: NOW - 60_000, detail: {} });
@@ -60,18 +69,19 @@ before(async () => {
 after(async () => {
   if (skip) return;
   await portal?.close();
+  await portal6?.close();
   await notice?.close();
   for (const n of made) { try { sh('ip', 'netns', 'del', n); } catch { /* gone */ } }
   await world?.close();
 });
 
 /** Opens `path` in a Chromium inside `who`'s namespace; returns the page's text and saves the screenshot. */
-async function visit(who: Who, path: string, shot: string | null, port = portalPort): Promise<{ text: string; html: string }> {
+async function visit(who: Who, path: string, shot: string | null, port = who === 'dynamic6' ? portal6Port : portalPort): Promise<{ text: string; html: string }> {
   const b = await launchBrowser({ netns: ns(who) });
   try {
     const ctx = await b.context();
     const page = await ctx.newPage();
-    const r = await page.goto(`http://${PORTAL}:${port}${path}`, { waitUntil: 'load', timeout: 20_000 });
+    const r = await page.goto(`http://${who === 'dynamic6' ? `[${PORTAL6}]` : PORTAL}:${port}${path}`, { waitUntil: 'load', timeout: 20_000 });
     assert.equal(r?.status(), 200, `${who} ${path}`);
     const text = (await page.innerText('body')).replace(/\s+/g, ' ');
     const html = await page.content();
@@ -88,6 +98,14 @@ test('dynamic: "Am I blocked?" sees the subscriber\'s own address, blocked by cl
   assert.match(text, /No: there is no open case about this connection/);
   assert.match(text, /includes this address/);
   assert.match(text, /Set up your mail program to send through us/);
+});
+
+test('dynamic IPv6: the delegated prefix\'s address, blocked by class like IPv4', { skip }, async () => {
+  const { text } = await visit('dynamic6', '/blocked', 'portal-blocked-dynamic6');
+  assert.match(text, /You are connected from 2001:db8:1:5::10/);
+  assert.match(text, /One of our home internet addresses/);
+  assert.match(text, /Blocked\. Devices on this connection cannot deliver mail straight/);
+  assert.match(text, /No: there is no open case about this connection/, 'the holder of the /64 found');
 });
 
 test('static: not blocked', { skip }, async () => {
