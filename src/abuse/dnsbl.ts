@@ -28,12 +28,27 @@ export interface DnsblState {
   set(zone: string, address: string, listing: { answer: string; since: number } | null): Promise<void>;
 }
 
+/** One standing listing of one of our addresses in an outside zone. */
+export interface DnsblListing { zone: string; address: string; answer: string; since: number }
+
+/** The standing listings of some addresses (the "Am I blocked?" answer: policy.explain). */
+export interface DnsblListings {
+  of(addresses: readonly string[]): Promise<DnsblListing[]>;
+}
+
 /** The listings in the state store, so that a restart does not signal a listing it already signalled. */
-export async function dnsblStateStore(store: { readonly db: Db; migrate(m: readonly DbMigration[]): Promise<void> }): Promise<DnsblState> {
+export async function dnsblStateStore(store: { readonly db: Db; migrate(m: readonly DbMigration[]): Promise<void> }): Promise<DnsblState & DnsblListings> {
   await store.migrate(DNSBL_MIGRATIONS);
   const db = store.db;
   return {
     listed: async () => (await db.all<{ zone: string; address: string }>('SELECT zone, address FROM abuse_dnsbl_listings')).map((r) => ({ zone: r.zone, address: r.address })),
+    async of(addresses) {
+      const list = [...new Set(addresses)].slice(0, 16);
+      if (!list.length) return [];
+      const rows = await db.all<{ zone: string; address: string; answer: string; since: number }>(
+        `SELECT zone, address, answer, since FROM abuse_dnsbl_listings WHERE address IN (${list.map(() => '?').join(', ')}) ORDER BY zone, address`, list);
+      return rows.map((r) => ({ zone: r.zone, address: r.address, answer: r.answer, since: Number(r.since) }));
+    },
     async set(zone, address, l) {
       if (!l) { await db.run('DELETE FROM abuse_dnsbl_listings WHERE zone = ? AND address = ?', [zone, address]); return; }
       await db.run('INSERT INTO abuse_dnsbl_listings (zone, address, answer, since) VALUES (?, ?, ?, ?) ON CONFLICT (zone, address) DO UPDATE SET answer = excluded.answer',

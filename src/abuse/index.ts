@@ -25,4 +25,4 @@ export { NoticeDesk, type NoticeCaseView, type NoticeLookup, type NoticeAsk, typ
 export { openAbuseEngine, ABUSE_MIGRATIONS, CaseError, durationOf, type RunningAbuseEngine, type CaseErrorCode, type AbuseStats, type UnattributedReason } from './engine.ts';
 export { ReportStore, REPORT_MIGRATIONS, REPORT_PAGE_MAX, type ReportRow, type ReportQuery, type ReportDb } from './report/store.ts';
 export { AbuseMailbox, startMailbox, type MailboxOptions, type MailboxDeps, type MailboxListen } from './report/mailbox.ts';
-export { DnsblChecker, dnsblName, queryAddress, dnsblStateStore, DNSBL_MIGRATIONS, type DnsblState, type DnsblOptions, type DnsblAnswer, type RoundResult as DnsblRound } from './dnsbl.ts';
+export { DnsblChecker, dnsblName, queryAddress, dnsblStateStore, DNSBL_MIGRATIONS, type DnsblState, type DnsblListing, type DnsblListings, type DnsblOptions, type DnsblAnswer, type RoundResult as DnsblRound } from './dnsbl.ts';

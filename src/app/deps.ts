@@ -8,7 +8,7 @@ import type { AttributionLog } from '../accountability/index.ts';
 import type { Clock, Logger } from '../core/index.ts';
 import type { PolicyStore } from '../netpolicy/index.ts';
 import type { DirectoryRepository } from '../directory/index.ts';
-import type { CaseService, ReportStore } from '../abuse/index.ts';
+import type { CaseService, DnsblListings, ReportStore } from '../abuse/index.ts';
 import type { Spool } from '../spool/index.ts';
 import type { Points, PointsQuery } from '../stats/index.ts';
 import { AppError } from './errors.ts';
@@ -56,6 +56,8 @@ export interface AppDeps {
   staff?: StaffRepository;
   /** The hourly statistics (the server's recorder, which writes what it holds before it reads; the CLI reads the store). */
   stats?: { points(q: PointsQuery): Promise<Points> };
+  /** Outside DNSBL listings of our addresses, as the DNSBL checker recorded them (only with abuse.dnsbl.zones). */
+  dnsbl?: DnsblListings;
 }
 
 const WHAT: Record<string, string> = {
@@ -63,6 +65,7 @@ const WHAT: Record<string, string> = {
   spool: 'the queue (only the running server has it)', relay: 'the relay (only the running server has it)',
   limits: 'the sending limits (only the running server has their state)',
   directory: 'the subscriber directory', stats: 'the hourly statistics', cases: 'the abuse cases', reports: 'the abuse mailbox\'s reports', staff: 'the staff users',
+  dnsbl: 'the DNSBL checker\'s listings',
 };
 
 /** The dependency, or `unavailable` naming it. */

@@ -25,3 +25,4 @@ export {
   type CodeCheck, type NewTotp, type PasswordCheck, type StaffInfo,
 } from './staff.ts';
 export { StaffAccess, addressKey, nameKey, sessionHash, type LockPolicy, type SessionRow, type SessionStage } from './staff-access.ts';
+export { ADDRESS_CLASSES, PORT25_REASONS, explainPolicy, type Explanation } from './ops/explain.ts';

@@ -12,7 +12,7 @@ const DOMAINS: Record<string, Domain> = {
   accounts: async () => (await import('./ops/accounts.ts')).ACCOUNT_OPS as unknown as OperationDef[],
   subscribers: people, limits: people, trace: people, audit: people,
   queue: async () => (await import('./ops/queue.ts')).QUEUE_OPS as unknown as OperationDef[],
-  policy: async () => (await import('./ops/policy.ts')).POLICY_OPS,
+  policy: async () => [...(await import('./ops/policy.ts')).POLICY_OPS, ...(await import('./ops/explain.ts')).EXPLAIN_OPS as unknown as OperationDef[]],
   reports: async () => (await import('./ops/reports.ts')).REPORT_OPS as unknown as OperationDef[],
   tokens: async () => (await import('./tokens.ts')).TOKEN_OPERATIONS as unknown as OperationDef[],
   cases: async () => (await import('./ops/cases.ts')).CASE_OPS as unknown as OperationDef[],

@@ -88,5 +88,6 @@ export const commands: Record<string, Command> = {
   report: lazy('abuse complaints the mailbox stored (report list, report show ID)', async () => (await import('./report.ts')).reportCommand),
   staff: lazy('console users: add NAME --role desk|postmaster|netops|admin, list, show, role, disable, passwd, totp-reset, unlock', async () => (await import('./staff.ts')).staffCommand),
   stats: lazy('hourly statistics: messages, refusals by reason, limit hits, blocked port 25, cases, queue', async () => (await import('./stats.ts')).statsCommand),
+  notice: lazy('notice snippets: the RFC 8910 captive-portal URI as DHCP (Kea, ISC dhcpd, networkd, IOS, Junos) and RA lines', async () => (await import('./notice-snippets.ts')).noticeCommand),
   policy: lazy('port-25 network policy: pools, relays, exemptions, quarantine, compile, apply, agent', async () => (await import('./policy.ts')).policyCommand),
 };

@@ -157,8 +157,11 @@ async function startDnsbl(w: MailboxWiring, clock: Clock, stops: Array<() => Pro
     return;
   }
   const d = cfg.abuse.dnsbl;
+  const state = await dnsblStateStore(w.store);
+  // policy.explain ("Am I blocked?") reads the standing listings.
+  if (w.app) { const app = w.app; app.dnsbl = state; stops.push(() => { if (app.dnsbl === state) app.dnsbl = undefined; }); }
   const checker = new DnsblChecker({
-    zones: d.zones, servers: d.servers, intervalMs: d.intervalMinutes * 60_000, addresses: w.addressesInUse, state: await dnsblStateStore(w.store),
+    zones: d.zones, servers: d.servers, intervalMs: d.intervalMinutes * 60_000, addresses: w.addressesInUse, state,
     bus: w.bus, sink: w.sink, logger, clock,
   });
   checker.start();

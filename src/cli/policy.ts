@@ -54,11 +54,17 @@ export const policyCommand: Command = {
     if (argv.includes('--help') || argv.length === 0) {
       // Usage needs no config: answer from an empty in-memory store.
       const store = await openStore(':memory:');
-      try { return await runPolicyCommand(argv.length ? argv : ['--help'], { store, logger: createLogger('warn'), out: io.out, err: io.err }); } finally { await store.close(); }
+      if (argv[0] === 'explain') { io.out((await import('./policy-explain.ts')).EXPLAIN_USAGE); return 0; }
+      try {
+        const code = await runPolicyCommand(argv.length ? argv : ['--help'], { store, logger: createLogger('warn'), out: io.out, err: io.err });
+        if (argv.length === 0 || argv[0] === '--help' || argv[0] === 'help') io.out(`  ${(await import('./policy-explain.ts')).EXPLAIN_USAGE.split('\n')[0].replace(/^usage: portwarden /, '')}\n`);
+        return code;
+      } finally { await store.close(); }
     }
+    const rest = argv.filter((a, i) => a !== '--config' && argv[i - 1] !== '--config' && !a.startsWith('--config='));
+    if (rest[0] === 'explain') return (await import('./policy-explain.ts')).explainCommand(rest.slice(1), typeof values.config === 'string' ? values.config : undefined, io);
     const app = await openApp(typeof values.config === 'string' ? values.config : undefined, io, (store) => ({ policy: new PolicyStore(store, systemClock) }));
     if (!app) return 1;
-    const rest = argv.filter((a, i) => a !== '--config' && argv[i - 1] !== '--config' && !a.startsWith('--config='));
     // `policy agent` runs until SIGTERM/SIGINT.
     const stop = new AbortController();
     const onSignal = () => stop.abort();

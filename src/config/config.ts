@@ -202,7 +202,9 @@ export const schema = obj({
     /** The portal's public address as subscribers reach it (links in notices and guides); https://<hostname>/ when absent. */
     publicUrl: str().optional(),
     maxConnections: int({ min: 1 }).default(256),
-  }).default({ listen: undefined, publicUrl: undefined, maxConnections: 256 }),
+    /** Reverse proxies in front of the portal (networks): only from them is X-Forwarded-For believed, and then its right-most address outside them ("Am I blocked?" asks about the subscriber's own address). */
+    trustedProxies: list(cidr).default([]),
+  }).default({ listen: undefined, publicUrl: undefined, maxConnections: 256, trustedProxies: [] }),
   /** The staff console (docs/console.md): HTTPS with the server's certificate on listen (off when absent); staff users are `portwarden staff`'s. */
   console: obj({
     listen: hostPort.optional(),
@@ -364,6 +366,9 @@ export function parseConfigWithSource(text: string, file: string): { config: Con
     cross.push(`${where(locate(doc, ['api', 'tls']))}: api: tls: false is for a loopback address only (tokens would cross the network in clear)`);
   }
   if (value.netpolicy.listen && !value.netpolicy.tokenFile) cross.push(`${where(locate(doc, ['netpolicy']))}: netpolicy: listen needs a tokenFile`);
+  value.portal.trustedProxies.forEach((c, i) => {
+    if (!cidrOk(c)) cross.push(`${where(locate(doc, ['portal', 'trustedProxies', i]))}: portal.trustedProxies.${i}: invalid value ${JSON.stringify(c)}: ${cidrHint}`);
+  });
   value.policyService.allow.forEach((c, i) => {
     if (!cidrOk(c)) cross.push(`${where(locate(doc, ['policyService', 'allow', i]))}: policyService.allow.${i}: invalid value ${JSON.stringify(c)}: ${cidrHint}`);
   });

@@ -12,7 +12,7 @@ export { type Clock, systemClock, ManualClock } from './clock.ts';
 export { pump } from './pump.ts';
 export type { SaslStep, SaslExchange } from './sasl.ts';
 export { zeroRunStart, zeroRunLength } from './ipv6.ts';
-export { type IpAddr, parseIp, formatIp, maskIp, prefixKey } from './ip.ts';
+export { type IpAddr, parseIp, formatIp, maskIp, prefixKey, inPrefix } from './ip.ts';
 export { type ClientKeys, clientKeys } from './netkey.ts';
 export { visible, terminalJson } from './terminal.ts';
 export { loadSecretFile, SECRET_SIZE } from './secret-file.ts';

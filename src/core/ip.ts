@@ -77,3 +77,15 @@ export function prefixKey(a: IpAddr, v4len: number, v6len: number): string {
   const len = a.v === 4 ? v4len : v6len;
   return `${formatIp(maskIp(a, len))}/${len}`;
 }
+
+/** True when `a` lies in `prefix` ("192.0.2.0/24", "2001:db8::/32", or a bare address); false for a prefix that does not parse. */
+export function inPrefix(prefix: string, a: IpAddr): boolean {
+  const slash = prefix.indexOf('/');
+  const n = parseIp(slash < 0 ? prefix : prefix.slice(0, slash));
+  if (!n || n.v !== a.v) return false;
+  const max = a.v === 4 ? 32 : 128;
+  const bits = slash < 0 ? max : Number(prefix.slice(slash + 1));
+  if (!Number.isInteger(bits) || bits < 0 || bits > max) return false;
+  const x = maskIp(n, bits).b, y = maskIp(a, bits).b;
+  return x.every((v, i) => v === y[i]);
+}

@@ -225,7 +225,7 @@ for (const b of backends) {
       assert.deepEqual(await who(cli, '198.51.100.50', T0), ['x'], 'without memory, current time from the store');
       assert.deepEqual((await cli.currentOf('x')).map((a) => a.prefix), ['198.51.100.50']);
       assert.deepEqual(await who(dir, '198.51.100.50', T0), [], 'the server has not synced yet');
-      assert.deepEqual(events, [], 'nothing on the server\'s bus before it syncs');
+      assert.equal(events.length, 0, 'nothing on the server\'s bus before it syncs');
       assert.equal(await dir.sync(), 2);
       assert.deepEqual(events.map(([n, e]) => [n, (e as { subscriber: string }).subscriber]), [['directory.assigned', 'x'], ['directory.assigned', 'y']],
         'the server\'s bus hears of the other process\'s leases (a quarantine follows them)');

@@ -134,3 +134,32 @@ test('the OpenAPI 3.1 document passes an independent validator and names every o
   assert.deepEqual(show.o.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`).sort(), ['path:id', 'query:limit', 'query:reason']);
   assert.ok(JSON.stringify(doc.components.schemas).includes('unauthenticated'), 'the error codes are in the document');
 });
+
+test('policy.explain through the API: query in, the facts out as the output schema says; the OpenAPI document stays valid', async (t) => {
+  const { portalWorld, ADDR } = await import('../../test/lib/portal.ts');
+  const { loadOperation } = await import('../app/index.ts');
+  const w = await portalWorld();
+  await w.store.migrate(TOKEN_MIGRATIONS);
+  const tokens = new TokenRepository(w.store.db);
+  const l = createHttpListener({ name: 'api', logger: new MemoryLogger() });
+  await apiRoutes(l.app, { operations: [await loadOperation('policy.explain')], deps: { ...w.app, tokens }, audit: w.audit, tokens });
+  const port = await l.listen('127.0.0.1', 0);
+  t.after(async () => { await l.close(); await w.close(); });
+  const ro = (await tokens.add('ro', 'read', 'test')).secret;
+  const get = async (q: string) => {
+    const r = await fetch(`http://127.0.0.1:${port}/api/v1/policy/explain?${q}`, { headers: { authorization: `Bearer ${ro}` } });
+    return { status: r.status, body: await r.json() as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  };
+  const q = await get(`address=${ADDR.quarantined}`);
+  assert.equal(q.status, 200, JSON.stringify(q.body));
+  assert.deepEqual([q.body.family, q.body.class, q.body.port25, q.body.openCase.id, q.body.outsideDnsbl[0].zone, q.body.providerDnsbl.listed],
+    [4, 'dynamic', { blocked: true, reason: 'quarantine' }, 'case-30', 'xbl.example', true]);
+  const c = await get(`address=${ADDR.cgnat}&port=1500`);
+  assert.deepEqual([c.body.class, c.body.port, c.body.subscriber], ['cgnat', 1500, 'carol']);
+  const bad = await get('address=nonsense');
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error.code, 'invalid-prefix');
+  const doc = await (await fetch(`http://127.0.0.1:${port}/api/v1/openapi.json`)).json();
+  const res = await new Validator().validate(doc as never);
+  assert.ok(res.valid, JSON.stringify(res.errors));
+});

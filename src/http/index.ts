@@ -27,5 +27,5 @@ export { healthRoutes, type ReadinessCheck } from './health.ts';
 export { metricsRoutes } from './metrics.ts';
 export { edgeRoutes, type EdgeRouteOptions } from './edge.ts';
 export { apiRoutes, routeSchemas, API_BASE, type ApiOptions, type TokenAuthenticator } from './api.ts';
-export { noticeRoutes, type NoticeRouteOptions } from './notice.ts';
+export { noticeRoutes, CAPTIVE_API_PATH, type NoticeRouteOptions } from './notice.ts';
 export { autoconfigRoutes, POX_LIMIT, type AutoconfigRouteOptions } from './autoconfig.ts';

@@ -24,7 +24,9 @@ export interface NoticeRouteOptions {
 }
 
 const FORM_LIMIT = 4096;
-const CAPTIVE_PATHS = ['/.well-known/captive-portal', '/captive-portal/api'];
+/** The RFC 8908 API's path, the URI DHCP and RA hand out (RFC 8910; `portwarden notice snippets` prints them). */
+export const CAPTIVE_API_PATH = '/captive-portal/api';
+const CAPTIVE_PATHS = ['/.well-known/captive-portal', CAPTIVE_API_PATH];
 
 const HEADERS = {
   'cache-control': 'no-store',
@@ -80,7 +82,7 @@ export function noticeRoutes(app: FastifyInstance, o: NoticeRouteOptions): void 
   };
 
   app.get('/.well-known/captive-portal', (req, reply) => captive(req, reply));
-  app.get('/captive-portal/api', (req, reply) => captive(req, reply));
+  app.get(CAPTIVE_API_PATH, (req, reply) => captive(req, reply));
 
   app.get('/*', async (req, reply) => {
     try {

@@ -15,9 +15,9 @@ export { page, type NavItem, type PageShell } from './layout.ts';
 export { PAGE_HEADERS, seeOther, sendPage } from './respond.ts';
 export { actorOf, runAs } from './run.ts';
 export type {
-  ConsoleDeps, PageAnswer, PageHandler, PageModule, PortalDeps, Principal, SessionGate, StaffPrincipal, SubscriberPrincipal, WebDeps,
+  ConsoleDeps, IncomingServer, PageAnswer, PageHandler, PageModule, PortalDeps, PortalSite, Principal, PublicDeps, SessionGate, StaffPrincipal, SubscriberPrincipal, WebDeps,
 } from './types.ts';
-export { PUBLIC_PAGES, SUBSCRIBER_PAGES } from './portal/index.ts';
+export { PUBLIC_PAGES, SUBSCRIBER_PAGES, clientAddress } from './portal/index.ts';
 export { CONSOLE_PAGES } from './console/index.ts';
 export { consoleFrame, type ConsoleFrameOptions } from './console/frame.ts';
 export { CONSOLE_AREAS, areasFor, navFor, type ConsoleArea } from './console/nav.ts';

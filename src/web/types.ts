@@ -71,3 +71,33 @@ export interface ConsoleDeps extends WebDeps {
 export interface PortalDeps extends WebDeps {
   gate: SessionGate<SubscriberPrincipal>;
 }
+
+/** A mailbox server the guides name (autoconfig.incoming: someone else's IMAP/POP3; portwarden hosts none). */
+export interface IncomingServer { type: 'imap' | 'pop3'; hostname: string; port: number; socketType: 'SSL' | 'STARTTLS' }
+
+/** The provider's facts the public portal pages show, from the config (cli/portal-site.ts builds it). */
+export interface PortalSite {
+  /** The provider's name as the pages and mail clients show it (autoconfig.displayName, else the server name). */
+  displayName: string;
+  /** The submission server's public name (autoconfig.server, else hostname). */
+  server: string;
+  /** Public submission ports: STARTTLS (587) and implicit TLS (465). */
+  starttlsPort: number;
+  tlsPort: number;
+  /** The hosted mail domains (autoconfig.domains). */
+  domains: readonly string[];
+  incoming: readonly IncomingServer[];
+  /** The autoconfig listener serves the signed Apple profile at http://autoconfig.<domain>/mobileconfig (autoconfig.listen is set). */
+  appleProfile: boolean;
+  /** Networks of reverse proxies whose X-Forwarded-For is believed (portal.trustedProxies). */
+  trustedProxies: readonly string[];
+  /** The quarantine notice page subscribers are sent to (abuse.notices.pageUrl). */
+  noticeUrl: string;
+  /** Where a signed-in subscriber asks for a port-25 exemption (a SUBSCRIBER_PAGES path). */
+  exemptionPath: string;
+}
+
+/** What the public portal pages get: the site's facts besides the common dependencies. */
+export interface PublicDeps extends WebDeps {
+  site: PortalSite;
+}

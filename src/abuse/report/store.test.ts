@@ -75,8 +75,13 @@ for (const b of [{ name: 'sqlite', skip: false as string | false }, { name: 'pos
         await st.set('y', '2001:db8::', { answer: '127.0.0.3', since: 3 });
         assert.deepEqual((await st.listed()).sort((a, c) => a.zone.localeCompare(c.zone)), [{ zone: 'y', address: '2001:db8::' }, { zone: 'z', address: '192.0.2.1' }]);
         assert.deepEqual((await store.db.all<{ answer: string; since: number | string }>('SELECT answer, since FROM abuse_dnsbl_listings WHERE zone = ?', ['z'])).map((r) => [r.answer, Number(r.since)]), [['127.0.0.4', 1]]);
+        // The "Am I blocked?" lookup: the standing listings of the addresses asked, each zone's with its answer and since.
+        assert.deepEqual(await st.of(['192.0.2.1', '2001:db8::', '192.0.2.9']), [
+          { zone: 'y', address: '2001:db8::', answer: '127.0.0.3', since: 3 }, { zone: 'z', address: '192.0.2.1', answer: '127.0.0.4', since: 1 }]);
+        assert.deepEqual(await st.of([]), []);
         await st.set('z', '192.0.2.1', null);
         assert.deepEqual(await st.listed(), [{ zone: 'y', address: '2001:db8::' }]);
+        assert.deepEqual(await st.of(['192.0.2.1']), []);
         // The directory's prefixes held now (what the checker asks about): ended ones left out, each once.
         const d = await openDirectory(store, { clock: { now: () => 10_000 }, logger: new MemoryLogger(), syncMs: 0 });
         await d.putSubscriber({ id: 's1' });
