@@ -13,6 +13,7 @@ import type { Spool } from '../spool/index.ts';
 import { AppError } from './errors.ts';
 import type { AuditLog } from './audit.ts';
 import type { TokenRepository } from './tokens.ts';
+import type { ExemptionDesk } from './exemptions.ts';
 
 /** What the queue actions need from the relay: "deliver deferred mail now" (only inside the server). */
 export interface RelayKick {
@@ -50,13 +51,15 @@ export interface AppDeps {
   cases?: CaseService;
   /** The abuse mailbox's stored reports (the state store's rows; the raw files on the node that took them). */
   reports?: Pick<ReportStore, 'list' | 'get' | 'raw' | 'fileOf'>;
+  /** Port-25 exemption requests: their store, the checks' settings and DNS (exemptions.* operations). */
+  exemptions?: ExemptionDesk;
 }
 
 const WHAT: Record<string, string> = {
   audit: 'the audit log', accounts: 'the account store', policy: 'the network policy store', attribution: 'the attribution log',
   spool: 'the queue (only the running server has it)', relay: 'the relay (only the running server has it)',
   limits: 'the sending limits (only the running server has their state)',
-  directory: 'the subscriber directory', cases: 'the abuse cases', reports: 'the abuse mailbox\'s reports',
+  directory: 'the subscriber directory', cases: 'the abuse cases', reports: 'the abuse mailbox\'s reports', exemptions: 'the exemption requests',
 };
 
 /** The dependency, or `unavailable` naming it. */

@@ -20,3 +20,7 @@ export { need, type AppDeps, type LimitsLookup, type RelayKick, type TierPolicy 
 export { loadOperation, loadOperations } from './registry.ts';
 export { actorRefusal, roleAllows } from './roles.ts';
 export { checkInput } from './check.ts';
+export {
+  CHECK_NAMES, EXEMPTION_MIGRATIONS, EXEMPTION_STATES, ExemptionRepository, dnsResolver, runChecks,
+  type DnsAsk, type ExemptionCheck, type ExemptionDesk, type ExemptionRequest, type ExemptionSettings, type ExemptionState, type ExemptionStep,
+} from './exemptions.ts';

@@ -19,7 +19,7 @@ import { AttributionLog, subscribeAttribution } from '../accountability/index.ts
 import { createMetrics, subscribeMetrics, type Metrics } from '../metrics/index.ts';
 import { InProcessBus } from '../events/index.ts';
 import { createControlServer, controlServerRunning, controlSocketPath } from '../control/index.ts';
-import { AUDIT_MIGRATIONS, AuditLog, type AppDeps } from '../app/index.ts';
+import { AUDIT_MIGRATIONS, AuditLog, EXEMPTION_MIGRATIONS, ExemptionRepository, dnsResolver, type AppDeps } from '../app/index.ts';
 import { PolicyStore } from '../netpolicy/index.ts';
 import { buildLimitStore, bruteForce, limitsInEffect, limitsPort, postmasterGate, suspendOnFlood, throttledSasl, type LimitsGate } from './limits.ts';
 import type { BruteForceTracker, Limits, LimitStore } from '../limits/index.ts';
@@ -37,6 +37,7 @@ import { abuseService, floodSubscriberRuns } from './abuse-wiring.ts';
 import { directoryService } from './directory-wiring.ts';
 import type { OpenedDirectory } from '../directory/index.ts';
 import { mailboxService } from './mailbox-wiring.ts';
+import { portalService, type PortalHandle } from './portal-wiring.ts';
 
 type Problems = Awaited<ReturnType<typeof configProblems>>;
 type BindError = (what: string, host: string, port: number, err: NodeJS.ErrnoException) => Error;
@@ -65,6 +66,7 @@ export class PortwardenNode {
   private http: HttpLayer | undefined;
   private directory: OpenedDirectory | undefined;
   private relayRunning = false;
+  private portal: PortalHandle | undefined;
 
   constructor(o: { cfg: Config; logger: Logger; tls: TlsStore; problems: Problems; where: (path: Array<string | number>) => string; bindError: BindError }) {
     this.cfg = o.cfg;
@@ -93,6 +95,8 @@ export class PortwardenNode {
       { name: 'http', start: () => this.startHttp(), stop: () => this.http?.close() },
       noticeService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, cases: this.app.cases, directory: this.app.directory, bindError: this.bindError })),
       autoconfigService(() => ({ cfg: this.cfg, logger: this.logger, bindError: this.bindError })),
+      portalService(() => ({ cfg: this.cfg, logger: this.logger, tls: this.tls, store: this.store, bus: this.bus, app: this.app, accounts: this.accounts,
+        authenticator: this.authenticator, bf: this.bf, bindError: this.bindError }), (h) => { this.portal = h; }),
       sourcesService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, directory: this.directory, bindError: this.bindError })),
       // Seams (mailbox-wiring.ts): sink = the abuse engine; holders, ownPrefixes, addressesInUse = the directory.
       mailboxService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, store: this.store, secureContext: this.tls.context, app: this.app, pools: () => this.app.policy!.listPools(), holders: this.app.directory, sink: abuse.sink(), bindError: this.bindError })),
@@ -108,6 +112,7 @@ export class PortwardenNode {
   reloadTls(): void {
     this.tls.reload();
     this.http?.reload();
+    this.portal?.reload();
   }
 
   private async openStore(): Promise<void> {
@@ -122,7 +127,7 @@ export class PortwardenNode {
     this.attribution = await AttributionLog.open(this.store, { retentionDays: cfg.accountability.retentionDays, logger, batchMs: cfg.accountability.batchMs });
     this.pruneTimer = setInterval(() => void this.attribution.prune().catch((err: unknown) =>
       logger.error({ event: 'attribution', err: String(err) }, 'attribution prune failed')), 3_600_000).unref();
-    await this.store.migrate(AUDIT_MIGRATIONS);
+    await this.store.migrate([...AUDIT_MIGRATIONS, ...EXEMPTION_MIGRATIONS]);
   }
 
   private async closeStore(): Promise<void> {
@@ -215,6 +220,7 @@ export class PortwardenNode {
           tiers: { names: limits.tierNames, defaultTier: limits.defaultTier },
           limits: limitsOn ? (account) => limitsInEffect(limits, limitStore, accounts, account) : undefined, limitsEnabled: limitsOn,
           directory: this.directory,
+          exemptions: { repo: new ExemptionRepository(store.db, () => systemClock.now()), settings: cfg.exemptions, dns: dnsResolver(cfg.exemptions.resolvers) },
         };
         const control = await createControlServer({ spool: this.spool, relay: this.relay, logger, path: controlSocketPath(cfg.dataDir), audit: this.app.audit, app: this.app });
         close = () => control.close();

@@ -197,7 +197,28 @@ export const schema = obj({
     /** The portal's public address as subscribers reach it (links in notices and guides); https://<hostname>/ when absent. */
     publicUrl: str().optional(),
     maxConnections: int({ min: 1 }).default(256),
-  }).default({ listen: undefined, publicUrl: undefined, maxConnections: 256 }),
+    /** A subscriber's portal session ends this many hours after sign-in, however busy. */
+    sessionHours: int({ min: 1, max: 24 * 30 }).default(12),
+    /** …and after this many minutes without a request. */
+    idleMinutes: int({ min: 1, max: 24 * 60 }).default(30),
+  }).default({ listen: undefined, publicUrl: undefined, maxConnections: 256, sessionHours: 12, idleMinutes: 30 }),
+  /** Port-25 exemption requests (docs/exemptions.md): the automatic checks the desk sees, the grant's bounds, the renewal offer. */
+  exemptions: obj({
+    /** Tiers that may ask (the subscriber's tier in the directory, else the account's). */
+    tiers: list(str()).default(['premium', 'business']),
+    /** The account must be at least this old. */
+    minAccountAgeDays: int({ min: 0 }).default(30),
+    /** No abuse case opened in this many days, and none open. */
+    caseFreeDays: int({ min: 0 }).default(90),
+    /** Resolvers for the reverse and forward DNS check ("host:port" or an address); the system's when empty. */
+    resolvers: list(str()).default([]),
+    /** The longest grant the desk may give. */
+    maxDays: int({ min: 1, max: 3650 }).default(365),
+    /** A grant this many days from its end is offered for renewal (state renewal-offered, a notice to the contacts). */
+    renewBeforeDays: int({ min: 1 }).default(14),
+    /** How often the sweep marks expired grants and makes renewal offers. */
+    sweepMinutes: int({ min: 1, max: 24 * 60 }).default(60),
+  }).default({ tiers: ['premium', 'business'], minAccountAgeDays: 30, caseFreeDays: 90, resolvers: [], maxDays: 365, renewBeforeDays: 14, sweepMinutes: 60 }),
   /** The staff console (docs/console.md): HTTPS with the server's certificate on listen (off when absent); staff users are `portwarden staff`'s. */
   console: obj({
     listen: hostPort.optional(),

@@ -15,7 +15,8 @@ export { page, type NavItem, type PageShell } from './layout.ts';
 export { PAGE_HEADERS, seeOther, sendPage } from './respond.ts';
 export { actorOf, runAs } from './run.ts';
 export type {
-  ConsoleDeps, PageAnswer, PageHandler, PageModule, PortalDeps, Principal, SessionGate, StaffPrincipal, SubscriberPrincipal, WebDeps,
+  ConsoleDeps, PageAnswer, PageHandler, PageModule, PortalDeps, PortalSignIn, Principal, SessionGate, SignInOutcome, StaffPrincipal, SubscriberPrincipal, WebDeps,
 } from './types.ts';
 export { PUBLIC_PAGES, SUBSCRIBER_PAGES } from './portal/index.ts';
 export { CONSOLE_PAGES } from './console/index.ts';
+export { PORTAL_COOKIE, PORTAL_SESSION_MIGRATIONS, PortalSessions, type PortalSessionOptions } from './portal/sessions.ts';

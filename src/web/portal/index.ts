@@ -2,6 +2,7 @@
 // blocked?"); SUBSCRIBER_PAGES get the subscribers' sessions (sign-in with the
 // submission account, exemption requests). The portal listener (cli/) registers both.
 import type { PageModule, PortalDeps, WebDeps } from '../types.ts';
+import { accountPages } from './account.ts';
 
 export const PUBLIC_PAGES: PageModule<WebDeps>[] = [];
-export const SUBSCRIBER_PAGES: PageModule<PortalDeps>[] = [];
+export const SUBSCRIBER_PAGES: PageModule<PortalDeps>[] = [accountPages];
