@@ -56,7 +56,7 @@ const table = (id: string) => `
     expires_at BIGINT, checks TEXT NOT NULL, checked_at BIGINT NOT NULL);
   CREATE INDEX app_exemption_requests_subscriber ON app_exemption_requests (subscriber, id);
   CREATE INDEX app_exemption_requests_state ON app_exemption_requests (state, id);
-  CREATE TABLE app_exemption_steps (request_id BIGINT NOT NULL, at BIGINT NOT NULL, actor TEXT NOT NULL, step TEXT NOT NULL, reason TEXT NOT NULL);
+  CREATE TABLE app_exemption_steps (id ${id}, request_id BIGINT NOT NULL, at BIGINT NOT NULL, actor TEXT NOT NULL, step TEXT NOT NULL, reason TEXT NOT NULL);
   CREATE INDEX app_exemption_steps_request ON app_exemption_steps (request_id, at);
 `;
 
@@ -118,7 +118,7 @@ export class ExemptionRepository {
   async get(id: number): Promise<ExemptionRequest | null> {
     const r = await this.db.get<Row>('SELECT * FROM app_exemption_requests WHERE id = ?', [id]);
     if (!r) return null;
-    const steps = await this.db.all<Row>('SELECT at, actor, step, reason FROM app_exemption_steps WHERE request_id = ? ORDER BY at, step', [id]);
+    const steps = await this.db.all<Row>('SELECT at, actor, step, reason FROM app_exemption_steps WHERE request_id = ? ORDER BY id', [id]);
     return fromRow(r, steps.map((x) => ({ at: Number(x.at), actor: String(x.actor), step: String(x.step), reason: String(x.reason) })));
   }
 
@@ -181,7 +181,8 @@ export function dnsResolver(servers: readonly string[], timeoutMs = 2000): DnsAs
     throw err;
   };
   return {
-    reverse: (a) => r.reverse(a).catch(none),
+    // resolvePtr of the arpa name, not reverse(): reverse() calls an unreachable resolver ENOTFOUND, as if the name did not exist.
+    reverse: (a) => r.resolvePtr(arpaName(a)).catch(none),
     forward: async (name) => (await Promise.all([r.resolve4(name).catch(none), r.resolve6(name).catch(none)])).flat(),
   };
 }
@@ -197,17 +198,22 @@ export interface ExemptionDesk {
 
 const DAY = 86_400_000;
 const canonName = (h: string): string => h.trim().toLowerCase().replace(/\.$/, '');
+/** An IPv6 address with every group written out: 2001:0db8:0000:… */
+function fullV6(x: string): string {
+  const [h, t = ''] = x.toLowerCase().split('::');
+  const hs = h ? h.split(':') : [], ts = x.includes('::') && t ? t.split(':') : [];
+  const mid = x.includes('::') ? Array(8 - hs.length - ts.length).fill('0') : [];
+  return [...hs, ...mid, ...ts].map((g) => g.padStart(4, '0')).join(':');
+}
 const sameAddress = (a: string, b: string): boolean => {
   if (isIP(a) !== isIP(b) || !isIP(a)) return false;
-  if (isIP(a) === 4) return a === b;
-  const full = (x: string): string => {
-    const [h, t = ''] = x.toLowerCase().split('::');
-    const hs = h ? h.split(':') : [], ts = x.includes('::') && t ? t.split(':') : [];
-    const mid = x.includes('::') ? Array(8 - hs.length - ts.length).fill('0') : [];
-    return [...hs, ...mid, ...ts].map((g) => g.padStart(4, '0')).join(':');
-  };
-  return full(a) === full(b);
+  return isIP(a) === 4 ? a === b : fullV6(a) === fullV6(b);
 };
+/** The PTR owner name of an address (RFC 1035 §3.5, RFC 3596 §2.5). */
+export function arpaName(a: string): string {
+  if (isIP(a) === 4) return `${a.split('.').reverse().join('.')}.in-addr.arpa`;
+  return `${fullV6(a).replace(/:/g, '').split('').reverse().join('.')}.ip6.arpa`;
+}
 
 export interface CheckInput {
   prefix: string;

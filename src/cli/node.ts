@@ -38,6 +38,7 @@ import { directoryService } from './directory-wiring.ts';
 import type { OpenedDirectory } from '../directory/index.ts';
 import { mailboxService } from './mailbox-wiring.ts';
 import { portalService, type PortalHandle } from './portal-wiring.ts';
+import { exemptionsService } from './exemptions-wiring.ts';
 
 type Problems = Awaited<ReturnType<typeof configProblems>>;
 type BindError = (what: string, host: string, port: number, err: NodeJS.ErrnoException) => Error;
@@ -101,6 +102,7 @@ export class PortwardenNode {
       // Seams (mailbox-wiring.ts): sink = the abuse engine; holders, ownPrefixes, addressesInUse = the directory.
       mailboxService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, store: this.store, secureContext: this.tls.context, app: this.app, pools: () => this.app.policy!.listPools(), holders: this.app.directory, sink: abuse.sink(), bindError: this.bindError })),
       this.policyService(),
+      exemptionsService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, spool: this.spool, app: this.app })),
       { name: 'delivery', start: () => this.startDelivery(), stop: () => {} },
     ];
   }

@@ -296,7 +296,7 @@ export const schema = obj({
     /** Notices to subscribers, through portwarden's own spool and relay. */
     notices: obj({
       from: str().default('abuse@localhost'),
-      /** Templates (one file per action: quarantine.txt, suspend.txt, notify.txt, revoke-exemption.txt, released.txt); built-in ones when absent. */
+      /** Templates (one file per action: quarantine.txt, suspend.txt, notify.txt, revoke-exemption.txt, released.txt, exemption-renewal.txt); built-in ones when absent. */
       templateDir: str().optional(),
       /** The notice page's public URL; links carry a signed token that expires after tokenTtlHours. */
       pageUrl: str().default('https://portal.isp.example/notice'),

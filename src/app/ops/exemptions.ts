@@ -158,6 +158,7 @@ export const exemptionsGrant = operation({
   async run(i, c, deps: AppDeps) {
     const d = desk(deps);
     if (i.days > d.settings.maxDays) throw new AppError('invalid-value', `a grant lasts at most ${d.settings.maxDays} days`, { field: 'days' });
+    if (!i.reason.trim()) throw new AppError('invalid-value', 'give the reason for the grant', { field: 'reason' });
     const r = await visibleRequest(deps, c, i.id);
     if (r.state !== 'pending') throw new AppError('conflict', `exemption request ${r.id} is ${r.state}, not pending`, { id: r.id });
     const now = deps.clock.now();
@@ -178,6 +179,7 @@ export const exemptionsRefuse = operation({
   output: ExemptionRequestSchema,
   object: (i) => `exemption request ${i.id}`,
   async run(i, c, deps: AppDeps) {
+    if (!i.reason.trim()) throw new AppError('invalid-value', 'give the reason for the refusal: the subscriber reads it', { field: 'reason' });
     await visibleRequest(deps, c, i.id);
     return desk(deps).repo.transition(i.id, ['pending'], { state: 'refused', decidedBy: who(c), decidedAt: deps.clock.now(), decisionReason: i.reason },
       { actor: who(c), step: 'refused', reason: i.reason });
