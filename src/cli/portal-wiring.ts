@@ -88,7 +88,8 @@ export async function startPortal(w: PortalWiring, listen: string): Promise<Port
   const operations = new Map((await app.loadOperations()).map((o) => [o.name, o]));
   const deps = { app: w.app, audit, operations, clock: w.app.clock, logger };
   for (const m of web.PUBLIC_PAGES) await m(l.app, deps);
-  const signin: PortalSignIn = { check: portalPasswordCheck(w), open: (reply, login, sub) => sessions.open(reply, login, sub), close: (req, reply) => sessions.close(req, reply) };
+  const signin: PortalSignIn = { check: portalPasswordCheck(w), open: (reply, login, sub) => sessions.open(reply, login, sub), close: (req, reply) => sessions.close(req, reply),
+    formToken: (reply) => sessions.formToken(reply), formTokenOk: (req, t) => sessions.formTokenOk(req, t) };
   for (const m of web.SUBSCRIBER_PAGES) await m(l.app, { ...deps, gate: sessions, signin });
   const { host, port } = splitHostPort(listen);
   const bound = await l.listen(host, port).catch((err: NodeJS.ErrnoException) => { throw w.bindError ? w.bindError('portal', host, port, err) : err; });

@@ -19,4 +19,4 @@ export type {
 } from './types.ts';
 export { PUBLIC_PAGES, SUBSCRIBER_PAGES } from './portal/index.ts';
 export { CONSOLE_PAGES } from './console/index.ts';
-export { PORTAL_COOKIE, PORTAL_SESSION_MIGRATIONS, PortalSessions, type PortalSessionOptions } from './portal/sessions.ts';
+export { PORTAL_COOKIE, PORTAL_SESSION_MIGRATIONS, SIGNIN_COOKIE, PortalSessions, type PortalSessionOptions } from './portal/sessions.ts';

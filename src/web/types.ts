@@ -81,6 +81,9 @@ export type SignInOutcome =
 export interface PortalSignIn {
   check(ip: string, login: string, password: string): Promise<SignInOutcome>;
   open(reply: FastifyReply, login: string, subscriber: string | null): Promise<SubscriberPrincipal>;
+  /** The sign-in form's token before any session (a double-submit cookie: another site cannot sign a browser in to its own account). */
+  formToken(reply: FastifyReply): string;
+  formTokenOk(req: FastifyRequest, token: unknown): boolean;
   close(req: FastifyRequest, reply: FastifyReply): Promise<void>;
 }
 

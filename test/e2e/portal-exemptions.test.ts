@@ -184,6 +184,15 @@ describe('portal: sign-in with the submission account, exemption requests, the d
     assert.match(acc, /checks pass; business server/);
     assert.match(acc, new RegExp(`${new Date(grant.expiresAt).getUTCFullYear()}`));
     await screenshot(page, 'portal-account');
+
+    // The subscriber asks to renew: back in the desk's queue as a renewal, the grant running on.
+    await page.getByRole('link', { name: /^\d+$/ }).first().click();
+    await page.getByRole('button', { name: 'Ask to renew' }).click();
+    assert.match(await page.locator('[role=status]').innerText(), /renewal request was sent/);
+    assert.match(await page.locator('main').innerText(), /waiting for the desk \(renewal\)/);
+    await dp.goto(`${deskUrl}/exemptions`);
+    assert.match(await dp.locator('section', { hasText: '198.51.100.7' }).innerText(), /renewal of a running grant/);
+    assert.ok(JSON.stringify(JSON.parse((await pw.cli(['policy', 'show', '--json'])).stdout)).includes('198.51.100.7'), 'the grant runs on');
     await ctx.close();
   });
 
@@ -229,6 +238,12 @@ describe('portal: sign-in with the submission account, exemption requests, the d
       assert.ok(rows.includes('subscriber bob@isp.example exemptions.request ok'), rows.join('\n'));
       assert.ok(rows.includes('staff dora exemptions.refuse ok'), rows.join('\n'));
     } finally { db.close(); }
+  });
+
+  test('a sign-in form posted from elsewhere (no sign-in cookie) is refused before the password is looked at', async () => {
+    const r = await run('curl', ['-sk', '-o', '/dev/null', '-w', '%{http_code}', '-d', `login=alice@isp.example&password=${PW.alice}`, `${portal()}/signin`]);
+    assert.equal(r.stdout, '403');
+    assert.equal(await smtpAuth(pw.port('submission'), 'alice@isp.example', PW.alice), '235', 'and nothing was counted against the account');
   });
 
   test('five wrong passwords on the portal lock SMTP AUTH on 587 too, and five on 587 lock the portal', async () => {

@@ -39,10 +39,11 @@ async function auditSignIn(deps: PortalDeps, login: string, from: string, outcom
     reason: '', outcome, detail: '{}' }).catch((err: unknown) => deps.logger.error({ event: 'portal', err: String(err) }, 'audit of a portal sign-in failed'));
 }
 
-function signinForm(login: string, error?: string): Html {
+function signinForm(token: string, login: string, error?: string): Html {
   return html`<p>${T.signin.intro}</p>
 ${error ? html`<p class="error" role="alert" id="signin-error">${error}</p>` : ''}
 <form method="post" action="/signin">
+<input type="hidden" name="_csrf" value="${token}">
 <label for="login">${T.signin.login}</label>
 <input id="login" name="login" type="text" autocomplete="username" required maxlength="320" value="${login}"${error ? html` aria-describedby="signin-error"` : ''}>
 <label for="password">${T.signin.password}</label>
@@ -96,13 +97,16 @@ export function accountPages(app: FastifyInstance, deps: PortalDeps): void {
   app.get('/signin', async (req, reply) => {
     const p = await deps.gate.current(req);
     if (p) return seeOther(reply, '/account');
-    return send(reply, shell(req, null, T.signin.title, signinForm('')));
+    return send(reply, shell(req, null, T.signin.title, signinForm(deps.signin.formToken(reply), '')));
   });
 
   app.post('/signin', async (req, reply) => {
     const login = field(req, 'login', 320).trim();
     const password = field(req, 'password', 1025);
-    if (!login || !password) return send(reply, shell(req, null, T.signin.title, signinForm(login, T.signin.missing)), 400);
+    const again = (error: string, status: number) => send(reply, shell(req, null, T.signin.title, signinForm(deps.signin.formToken(reply), login, error)), status);
+    // Before the password is looked at: a form from another site (login CSRF) or an old tab.
+    if (!deps.signin.formTokenOk(req, field(req, '_csrf', 200))) return again(T.signin.badForm, 403);
+    if (!login || !password) return again(T.signin.missing, 400);
     const r = await deps.signin.check(req.ip, login, password);
     if (r.ok) {
       await deps.signin.open(reply, r.login, r.subscriber);
@@ -111,7 +115,7 @@ export function accountPages(app: FastifyInstance, deps: PortalDeps): void {
     }
     await auditSignIn(deps, login, req.ip, r.why);
     const status = r.why === 'locked' ? 429 : r.why === 'temporary' ? 503 : r.why === 'disabled' ? 403 : 401;
-    return send(reply, shell(req, null, T.signin.title, signinForm(login, T.signin[r.why === 'credentials' ? 'failed' : r.why])), status);
+    return again(T.signin[r.why === 'credentials' ? 'failed' : r.why], status);
   });
 
   app.post('/signout', async (req, reply) => {

@@ -11,7 +11,7 @@ import cookie from '@fastify/cookie';
 import { ManualClock } from '../../core/index.ts';
 import { openStore } from '../../store/index.ts';
 import { tempDir } from '../../../test/lib/tools.ts';
-import { PORTAL_COOKIE, PORTAL_SESSION_MIGRATIONS, PortalSessions } from './sessions.ts';
+import { PORTAL_COOKIE, PORTAL_SESSION_MIGRATIONS, PortalSessions, SIGNIN_COOKIE } from './sessions.ts';
 
 async function setup(t: { after(fn: () => unknown): void }) {
   const dir = tempDir('pw-sessions-');
@@ -25,6 +25,8 @@ async function setup(t: { after(fn: () => unknown): void }) {
   await app.register(cookie);
   app.post('/in', async (_req, reply) => { const p = await sessions.open(reply, 'alice@isp.example', 'cust-a'); return { csrf: p.csrf }; });
   app.get('/me', async (req) => { const p = await sessions.current(req); return p ? { login: p.login, subscriber: p.subscriber, csrf: p.csrf, ok: sessions.csrfOk(req, p, (req.query as { t?: string }).t) } : { none: true }; });
+  app.get('/form', async (_req, reply) => ({ token: sessions.formToken(reply) }));
+  app.post('/form', async (req) => ({ ok: sessions.formTokenOk(req, (req.query as { t?: string }).t) }));
   app.post('/out', async (req, reply) => { await sessions.close(req, reply); return {}; });
   t.after(() => app.close());
   return { store, clock, sessions, app };
@@ -84,4 +86,17 @@ test('a session ends after idleMs without a request and after lifetimeMs however
   assert.match(String(r.headers['set-cookie']), /__Host-pw_portal=;.*Expires=Thu, 01 Jan 1970/);
   assert.deepEqual(await me(out), { none: true });
   assert.equal((await store.db.all('SELECT 1 FROM web_portal_sessions')).length, 0);
+});
+
+test('the sign-in form\'s token is a double-submit cookie: only the same value in the form and the cookie passes', async (t) => {
+  const { app } = await setup(t);
+  const r = await app.inject({ url: '/form' });
+  assert.match(String(r.headers['set-cookie']), /^__Host-pw_signin=[A-Za-z0-9_-]{43}; Max-Age=3600; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
+  const tok = (r.json() as { token: string }).token;
+  const post = (cookieValue: string | undefined, q: string) => app.inject({ method: 'POST', url: `/form?t=${encodeURIComponent(q)}`, cookies: cookieValue === undefined ? {} : { [SIGNIN_COOKIE]: cookieValue } }).then((x) => (x.json() as { ok: boolean }).ok);
+  assert.equal(await post(tok, tok), true);
+  assert.equal(await post(undefined, tok), false, 'no cookie: a form posted from another site');
+  assert.equal(await post(tok, ''), false);
+  const other = (await app.inject({ url: '/form' }).then((x) => x.json())) as { token: string };
+  assert.equal(await post(tok, other.token), false);
 });

@@ -14,6 +14,8 @@ import type { Db, DbMigration } from '../../store/index.ts';
 import type { SessionGate, SubscriberPrincipal } from '../types.ts';
 
 export const PORTAL_COOKIE = '__Host-pw_portal';
+/** The sign-in form's double-submit token (before there is a session). */
+export const SIGNIN_COOKIE = '__Host-pw_signin';
 
 export const PORTAL_SESSION_MIGRATIONS: readonly DbMigration[] = [{
   id: 'web/001-portal-sessions',
@@ -83,6 +85,20 @@ export class PortalSessions implements SessionGate<SubscriberPrincipal> {
     const want = Buffer.from(this.csrfOf(principal.sessionId));
     const got = Buffer.from(token);
     return got.length === want.length && timingSafeEqual(got, want);
+  }
+
+  /** A token for the sign-in form, also set as a cookie; the POST must carry both, equal. */
+  formToken(reply: FastifyReply): string {
+    const t = randomBytes(32).toString('base64url');
+    reply.setCookie(SIGNIN_COOKIE, t, { httpOnly: true, secure: true, sameSite: 'strict', path: '/', maxAge: 3600 });
+    return t;
+  }
+
+  formTokenOk(req: FastifyRequest, token: unknown): boolean {
+    const c = req.cookies?.[SIGNIN_COOKIE];
+    if (typeof token !== 'string' || typeof c !== 'string' || !ID.test(c)) return false;
+    const a = Buffer.from(c), b = Buffer.from(token);
+    return a.length === b.length && timingSafeEqual(a, b);
   }
 
   /** A new session for a signed-in account; sets the cookie on `reply`. */
