@@ -14,6 +14,9 @@ import {
   AUDIT_MIGRATIONS, AppError, AuditLog, EXEMPTION_MIGRATIONS, ExemptionRepository, dnsResolver, invoke, loadOperations, runChecks,
   type Actor, type AppDeps, type ExemptionRequest, type OperationDef,
 } from '../../src/app/index.ts';
+import Fastify from 'fastify';
+import cookie from '@fastify/cookie';
+import { PORTAL_COOKIE, PORTAL_SESSION_MIGRATIONS, PortalSessions } from '../../src/web/index.ts';
 import { postgresBin, startPostgres, type TestPostgres } from '../lib/postgres.ts';
 import { TestDns } from '../lib/dns.ts';
 import { needTools, tempDir } from '../lib/tools.ts';
@@ -197,6 +200,33 @@ for (const b of backends) {
       await w.run(alice, 'exemptions.withdraw', { id: n.id });
       assert.deepEqual(await w.policy.listExemptions(), []);
     });
+  });
+}
+
+for (const b of backends) {
+  test(`portal sessions on ${b.name}: open, found by the cookie's id, idle expiry deletes the row, sign-out`, { skip: b.skip }, async (t) => {
+    const store = await openStore(await b.config());
+    t.after(() => store.close());
+    await store.migrate(PORTAL_SESSION_MIGRATIONS);
+    const clock = new ManualClock(Date.UTC(2026, 11, 2, 12));
+    const sessions = new PortalSessions({ db: store.db, secret: Buffer.alloc(32, 3), clock, lifetimeMs: 3_600_000, idleMs: 600_000 });
+    const app = Fastify();
+    t.after(() => app.close());
+    await app.register(cookie);
+    app.post('/in', async (_q, reply) => { await sessions.open(reply, 'alice@isp.example', null); return {}; });
+    app.get('/me', async (req) => ({ login: (await sessions.current(req))?.login ?? null, subscriber: (await sessions.current(req))?.subscriber }));
+    app.post('/out', async (req, reply) => { await sessions.close(req, reply); return {}; });
+    const id = /__Host-pw_portal=([^;]+)/.exec(String((await app.inject({ method: 'POST', url: '/in' })).headers['set-cookie']))![1];
+    const me = async () => (await app.inject({ url: '/me', cookies: { [PORTAL_COOKIE]: id } })).json() as { login: string | null; subscriber?: string | null };
+    assert.deepEqual(await me(), { login: 'alice@isp.example', subscriber: null });
+    clock.advance(300_000);
+    assert.equal((await me()).login, 'alice@isp.example');
+    await app.inject({ method: 'POST', url: '/out', cookies: { [PORTAL_COOKIE]: id } });
+    assert.equal((await me()).login, null);
+    const id2 = /__Host-pw_portal=([^;]+)/.exec(String((await app.inject({ method: 'POST', url: '/in' })).headers['set-cookie']))![1];
+    clock.advance(601_000);
+    assert.equal((await app.inject({ url: '/me', cookies: { [PORTAL_COOKIE]: id2 } }).then((r) => r.json() as { login: string | null })).login, null);
+    assert.equal((await store.db.all('SELECT id_hash FROM web_portal_sessions')).length, 0);
   });
 }
 
