@@ -133,6 +133,14 @@ export class ExemptionRepository {
     return rows.map((r) => fromRow(r, []));
   }
 
+  /** Whether the sweep has anything to do now: a grant at its end, or one within `renewBeforeMs` of it not yet offered. */
+  async sweepDue(now: number, renewBeforeMs: number): Promise<boolean> {
+    const r = await this.db.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM app_exemption_requests WHERE expires_at IS NOT NULL AND (
+      (state IN ('granted', 'renewal-offered') AND expires_at <= ?) OR (state = 'pending' AND renewal = 1 AND expires_at <= ?) OR (state = 'granted' AND expires_at <= ?))`,
+    [now, now, now + renewBeforeMs]);
+    return Number(r?.n ?? 0) > 0;
+  }
+
   /**
    * Moves a request from one of `from` to the patch's state and records the step, in one
    * transaction; `conflict` when another change got there first (two desk tabs).

@@ -39,7 +39,10 @@ export function renewalOffer(w: ExemptionsWiring): (r: ExemptionRequest) => Prom
   };
 }
 
+/** One sweep; the operation (and its audit record) only when something is due, so an idle hour writes nothing. */
 export async function sweepOnce(app: AppDeps): Promise<{ expired: number[]; offered: number[]; noticeFailures: string[] }> {
+  const d = app.exemptions!;
+  if (!(await d.repo.sweepDue(app.clock.now(), d.settings.renewBeforeDays * 86_400_000))) return { expired: [], offered: [], noticeFailures: [] };
   const op = await loadOperation('exemptions.sweep');
   return await invoke(op, {} as never, { actor: systemActor('exemptions') }, app, app.audit!, () => app.clock.now()) as never;
 }
