@@ -202,13 +202,16 @@ describe('portal: sign-in with the submission account, exemption requests, the d
     await signIn(page, 'bob@isp.example', PW.bob);
     await page.goto(`${portal()}/exemption`);
     await page.getByLabel(/Host name of your mail server/).fill('mx.cust-b.example');
-    await page.getByLabel('Why do you need port 25?').fill('testing a server');
+    await page.getByLabel('Why do you need port 25?').fill('testing a <b>server</b> & "more"');
     await page.getByRole('button', { name: 'Send the request' }).click();
     assert.match(await page.locator('table').first().innerText(), /Reverse DNS matches the server name\s+not passed\s+198\.51\.100\.8 has no reverse DNS name/);
 
     const dp = await (await browser.context()).newPage();
     await dp.goto(`${deskUrl}/exemptions`);
     const section = dp.locator('section', { hasText: '198.51.100.8' });
+    // The subscriber's words are text on the desk's page, never markup.
+    assert.match(await section.innerText(), /testing a <b>server<\/b> & "more"/);
+    assert.equal(await section.locator('b').count(), 0);
     // An empty reason is refused next to the form, nothing lost.
     await section.locator("form[action$=refuse] input[name=reason]").evaluate((i) => { (i as unknown as { required: boolean }).required = false; });
     await section.getByRole('button', { name: 'Refuse' }).click();
