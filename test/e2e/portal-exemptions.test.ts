@@ -7,7 +7,9 @@
 // listener of this test over the same state store, with a test gate standing
 // in for the staff sign-in (the console listener is another branch's); the
 // grant in `portwarden policy show` and the compiled nft policy with its
-// expiry; the refusal's reason on the subscriber's account page; and five
+// expiry; a renewal granted through the server's own operations (admin API)
+// logged as a policy change on its bus (what the edges' push waits for);
+// the refusal's reason on the subscriber's account page; and five
 // wrong passwords locking the portal and SMTP AUTH on 587 alike (python smtplib).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,7 +28,7 @@ import { CaptureSink } from '../lib/sink.ts';
 import { Portwarden, run } from '../lib/portwarden.ts';
 import { launchBrowser, screenshot, type TestBrowser } from '../lib/browser.ts';
 import { TestDns } from '../lib/dns.ts';
-import { needTools } from '../lib/tools.ts';
+import { needTools, until } from '../lib/tools.ts';
 import { loopbackCert } from '../lib/cert.ts';
 
 const skip = needTools('unbound', 'curl', 'python3', 'chromium');
@@ -78,6 +80,7 @@ describe('portal: sign-in with the submission account, exemption requests, the d
       ],
       extraYaml: [
         'portal: {listen: "127.0.0.1:0"}',
+        'api: {listen: "127.0.0.1:0", tls: false}',
         `exemptions: {resolvers: ["${dns.server}"], minAccountAgeDays: 0, sweepMinutes: 1}`,
         // Five failures lock the account; the address scopes stay out of the way (every client here is 127.0.0.1).
         'limits: {authFailureDelaysMs: [0], bruteForce: {account: {failures: 5, per: 900}, ip: {failures: 1000, per: 600}, prefix: {failures: 1000, per: 600}}}',
@@ -194,6 +197,19 @@ describe('portal: sign-in with the submission account, exemption requests, the d
     assert.match(await dp.locator('section', { hasText: '198.51.100.7' }).innerText(), /renewal of a running grant/);
     assert.ok(JSON.stringify(JSON.parse((await pw.cli(['policy', 'show', '--json'])).stdout)).includes('198.51.100.7'), 'the grant runs on');
     await ctx.close();
+  });
+
+  test('the same decision through the server\'s own operations (admin API) is a policy change on its bus: what the edges\' push waits for', async () => {
+    const token = (await pw.cli(['token', 'add', 'desk-api', '--scope', 'operate'])).stdout.trim();
+    const list = await run('curl', ['-sS', '-H', `Authorization: Bearer ${token}`, `http://127.0.0.1:${pw.port('api')}/api/v1/exemptions/requests?state=pending`]);
+    const pending = (JSON.parse(list.stdout) as { requests: Array<{ id: number; prefix: string; renewal: boolean }> }).requests;
+    const renewal = pending.find((r) => r.prefix === '198.51.100.7')!;
+    assert.equal(renewal.renewal, true);
+    const r = await run('curl', ['-sS', '-w', '\n%{http_code}', '-H', `Authorization: Bearer ${token}`, '-H', 'content-type: application/json',
+      '-d', JSON.stringify({ days: 10, reason: 'renewed over the API' }), `http://127.0.0.1:${pw.port('api')}/api/v1/exemptions/requests/${renewal.id}/grant`]);
+    assert.match(r.stdout, /\n200$/, r.stdout);
+    assert.equal((JSON.parse(r.stdout.slice(0, r.stdout.lastIndexOf('\n'))) as { state: string }).state, 'granted');
+    await until(() => pw.logs.some((l) => l.event === 'policy-change' && String(l.object).includes('198.51.100.7') && l.actor === 'token:desk-api'), 'the server logging the policy change', 10_000);
   });
 
   test('a refused request shows the desk\'s reason to the subscriber; sign-out ends the session', async () => {
