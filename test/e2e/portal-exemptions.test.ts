@@ -219,6 +219,11 @@ describe('portal: sign-in with the submission account, exemption requests, the d
     await page.goto(`${portal()}/exemption`);
     await page.getByLabel(/Host name of your mail server/).fill('mx.cust-b.example');
     await page.getByLabel('Why do you need port 25?').fill('testing a <b>server</b> & "more"');
+    // A form with a token that is not this session's is refused, and shown again with what was typed.
+    await page.locator('form[action="/exemption"] input[name=_csrf]').evaluate((i) => { (i as unknown as { value: string }).value = 'forged'; });
+    await page.getByRole('button', { name: 'Send the request' }).click();
+    assert.match(await page.locator('[role=alert]').innerText(), /too old or came from another page/);
+    assert.equal(await page.getByLabel(/Host name of your mail server/).inputValue(), 'mx.cust-b.example');
     await page.getByRole('button', { name: 'Send the request' }).click();
     assert.match(await page.locator('table').first().innerText(), /Reverse DNS matches the server name\s+not passed\s+198\.51\.100\.8 has no reverse DNS name/);
 

@@ -153,9 +153,11 @@ ${p.subscriber ? html`<p><a href="/exemption">${T.account.ask}</a></p>` : ''}`;
   });
 
   app.post('/exemption', async (req, reply) => {
-    const p = await posted(req, reply);
+    const p = await signedIn(req, reply);
     if (!p) return reply;
     const v = { address: field(req, 'address', 64).trim(), server: field(req, 'server', 253).trim(), reason: field(req, 'reason', 1000).trim() };
+    // An old or foreign form: shown again with what was typed and this session's token, nothing sent.
+    if (!deps.gate.csrfOk(req, p, field(req, '_csrf', 200))) return send(reply, shell(req, p, T.exemption.title, exemptionForm(p, v, { field: '', text: T.signin.badForm })), 403);
     try {
       const r = await runAs<ExemptionRequest>(deps, p, req.ip, 'exemptions.request', { server: v.server, reason: v.reason, ...(v.address ? { address: v.address } : {}) });
       return seeOther(reply, `/exemption/${r.id}?m=sent`);
