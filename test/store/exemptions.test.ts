@@ -147,6 +147,9 @@ for (const b of backends) {
       await assert.rejects(w.run(alice, 'exemptions.request', { server: 'mail.example.net', reason: 'again' }), code('conflict'));
       // A subscriber cannot ask for another one.
       await assert.rejects(w.run(alice, 'exemptions.request', { server: 'mail.example.net', reason: 'x', subscriber: 'cust-b' }), code('forbidden'));
+      // A disabled account (a suspension) asks nothing, even from a session opened before.
+      await w.deps.accounts!.disable('bob@isp.example', 'abuse case');
+      await assert.rejects(w.run(bob, 'exemptions.request', { server: 'mail.example.net', reason: 'x' }), code('forbidden'));
       // Withdrawn by its owner; then a new one may be asked.
       assert.equal((await w.run(alice, 'exemptions.withdraw', { id: r.id })).state, 'withdrawn');
       assert.equal((await w.run(alice, 'exemptions.request', { server: 'mail.example.net', reason: 'again' })).state, 'pending');

@@ -106,6 +106,8 @@ export const exemptionsRequest = operation({
     const subscriber = own ?? i.subscriber;
     if (!subscriber) throw new AppError('invalid-value', 'name the subscriber', { field: 'subscriber' });
     const account = own !== null ? c.actor.name : (i.account ?? '');
+    // A portal session outlives a suspension; the request does not.
+    if (own !== null && deps.accounts && (await deps.accounts.get(account))?.status !== 'active') throw new AppError('forbidden', 'your mail account is switched off: the desk can help');
     const server = i.server.trim().toLowerCase().replace(/\.$/, '');
     if (!SERVER_NAME.test(server)) throw new AppError('invalid-value', 'the server name is a host name such as mail.example.net', { field: 'server' });
     const reason = i.reason.trim();
