@@ -139,7 +139,7 @@ export interface Enforcer {
 
 /** A notice to the subscriber's contacts (through portwarden's own spool and relay). */
 export interface NoticeRequest {
-  kind: ActionKind | 'released';
+  kind: ActionKind | 'released' | 'exemption-renewal';
   caseId: string;
   subscriber: string;
   contacts: string[];
@@ -147,6 +147,8 @@ export interface NoticeRequest {
   evidence: string[];
   until: number | null;
   selfRelease: SelfReleaseCheck;
+  /** The link the notice carries instead of the case page's (the exemption renewal's portal page). */
+  link?: string;
 }
 export interface NoticeSender { send(n: NoticeRequest): Promise<{ queueIds: string[] }> }
 

@@ -15,6 +15,7 @@ import { AppError } from './errors.ts';
 import type { AuditLog } from './audit.ts';
 import type { TokenRepository } from './tokens.ts';
 import type { StaffRepository } from './staff.ts';
+import type { ExemptionDesk } from './exemptions.ts';
 
 /** What the queue actions need from the relay: "deliver deferred mail now" (only inside the server). */
 export interface RelayKick {
@@ -58,6 +59,8 @@ export interface AppDeps {
   stats?: { points(q: PointsQuery): Promise<Points> };
   /** Outside DNSBL listings of our addresses, as the DNSBL checker recorded them (only with abuse.dnsbl.zones). */
   dnsbl?: DnsblListings;
+  /** Port-25 exemption requests: their store, the checks' settings and DNS (exemptions.* operations). */
+  exemptions?: ExemptionDesk;
 }
 
 const WHAT: Record<string, string> = {
@@ -65,7 +68,7 @@ const WHAT: Record<string, string> = {
   spool: 'the queue (only the running server has it)', relay: 'the relay (only the running server has it)',
   limits: 'the sending limits (only the running server has their state)',
   directory: 'the subscriber directory', stats: 'the hourly statistics', cases: 'the abuse cases', reports: 'the abuse mailbox\'s reports', staff: 'the staff users',
-  dnsbl: 'the DNSBL checker\'s listings',
+  dnsbl: 'the DNSBL checker\'s listings', exemptions: 'the exemption requests',
 };
 
 /** The dependency, or `unavailable` naming it. */

@@ -26,3 +26,7 @@ export {
 } from './staff.ts';
 export { StaffAccess, addressKey, nameKey, sessionHash, type LockPolicy, type SessionRow, type SessionStage } from './staff-access.ts';
 export { ADDRESS_CLASSES, PORT25_REASONS, explainPolicy, type Explanation } from './ops/explain.ts';
+export {
+  CHECK_NAMES, EXEMPTION_MIGRATIONS, EXEMPTION_STATES, ExemptionRepository, dnsResolver, runChecks,
+  type DnsAsk, type ExemptionCheck, type ExemptionDesk, type ExemptionRequest, type ExemptionSettings, type ExemptionState, type ExemptionStep,
+} from './exemptions.ts';

@@ -16,6 +16,7 @@ const DOMAINS: Record<string, Domain> = {
   reports: async () => (await import('./ops/reports.ts')).REPORT_OPS as unknown as OperationDef[],
   tokens: async () => (await import('./tokens.ts')).TOKEN_OPERATIONS as unknown as OperationDef[],
   cases: async () => (await import('./ops/cases.ts')).CASE_OPS as unknown as OperationDef[],
+  exemptions: async () => (await import('./ops/exemptions.ts')).EXEMPTION_OPS as unknown as OperationDef[],
   addresses: async () => (await import('./ops/directory.ts')).DIRECTORY_OPS as unknown as OperationDef[],
   staff: async () => (await import('./ops/staff.ts')).STAFF_OPS as unknown as OperationDef[],
   stats: async () => (await import('./ops/stats.ts')).STATS_OPS as unknown as OperationDef[],

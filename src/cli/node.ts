@@ -19,7 +19,7 @@ import { AttributionLog, subscribeAttribution } from '../accountability/index.ts
 import { createMetrics, subscribeMetrics, type Metrics } from '../metrics/index.ts';
 import { InProcessBus } from '../events/index.ts';
 import { createControlServer, controlServerRunning, controlSocketPath } from '../control/index.ts';
-import { AUDIT_MIGRATIONS, AuditLog, STAFF_MIGRATIONS, StaffRepository, type AppDeps } from '../app/index.ts';
+import { AUDIT_MIGRATIONS, AuditLog, EXEMPTION_MIGRATIONS, ExemptionRepository, STAFF_MIGRATIONS, StaffRepository, dnsResolver, type AppDeps } from '../app/index.ts';
 import { PolicyStore } from '../netpolicy/index.ts';
 import { buildLimitStore, bruteForce, limitsInEffect, limitsPort, postmasterGate, suspendOnFlood, throttledSasl, type LimitsGate } from './limits.ts';
 import type { BruteForceTracker, Limits, LimitStore } from '../limits/index.ts';
@@ -40,6 +40,8 @@ import type { OpenedDirectory } from '../directory/index.ts';
 import { mailboxService } from './mailbox-wiring.ts';
 import { statsService } from './stats-wiring.ts';
 import type { StatsRecorder } from '../stats/index.ts';
+import { portalService, type PortalHandle } from './portal-wiring.ts';
+import { exemptionsService } from './exemptions-wiring.ts';
 
 type Problems = Awaited<ReturnType<typeof configProblems>>;
 type BindError = (what: string, host: string, port: number, err: NodeJS.ErrnoException) => Error;
@@ -71,6 +73,7 @@ export class PortwardenNode {
   private readonly console: ConsoleService = consoleService(() => ({ cfg: this.cfg, logger: this.logger, tls: this.tls, app: this.app, bindError: this.bindError }));
   private stats: StatsRecorder | undefined;
   private policyStore: PolicyStore | undefined;
+  private portal: PortalHandle | undefined;
 
   constructor(o: { cfg: Config; logger: Logger; tls: TlsStore; problems: Problems; where: (path: Array<string | number>) => string; bindError: BindError }) {
     this.cfg = o.cfg;
@@ -102,10 +105,13 @@ export class PortwardenNode {
       noticeService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, cases: this.app.cases, directory: this.app.directory, bindError: this.bindError })),
       autoconfigService(() => ({ cfg: this.cfg, logger: this.logger, bindError: this.bindError })),
       this.console,
+      portalService(() => ({ cfg: this.cfg, logger: this.logger, tls: this.tls, store: this.store, bus: this.bus, app: this.app, accounts: this.accounts,
+        authenticator: this.authenticator, bf: this.bf, bindError: this.bindError }), (h) => { this.portal = h; }),
       sourcesService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, directory: this.directory, bindError: this.bindError })),
       // Seams (mailbox-wiring.ts): sink = the abuse engine; holders, ownPrefixes, addressesInUse = the directory.
       mailboxService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, store: this.store, secureContext: this.tls.context, app: this.app, pools: () => this.app.policy!.listPools(), holders: this.app.directory, sink: abuse.sink(), bindError: this.bindError })),
       this.policyService(),
+      exemptionsService(() => ({ cfg: this.cfg, logger: this.logger, bus: this.bus, spool: this.spool, app: this.app })),
       { name: 'delivery', start: () => this.startDelivery(), stop: () => {} },
     ];
   }
@@ -118,6 +124,7 @@ export class PortwardenNode {
     this.tls.reload();
     this.http?.reload();
     this.console.reload();
+    this.portal?.reload();
   }
 
   private async openStore(): Promise<void> {
@@ -132,7 +139,7 @@ export class PortwardenNode {
     this.attribution = await AttributionLog.open(this.store, { retentionDays: cfg.accountability.retentionDays, logger, batchMs: cfg.accountability.batchMs });
     this.pruneTimer = setInterval(() => void this.attribution.prune().catch((err: unknown) =>
       logger.error({ event: 'attribution', err: String(err) }, 'attribution prune failed')), 3_600_000).unref();
-    await this.store.migrate([...AUDIT_MIGRATIONS, ...STAFF_MIGRATIONS]);
+    await this.store.migrate([...AUDIT_MIGRATIONS, ...STAFF_MIGRATIONS, ...EXEMPTION_MIGRATIONS]);
   }
 
   private async closeStore(): Promise<void> {
@@ -231,6 +238,7 @@ export class PortwardenNode {
           limits: limitsOn ? (account) => limitsInEffect(limits, limitStore, accounts, account) : undefined, limitsEnabled: limitsOn,
           directory: this.directory, stats: this.stats,
           staff: new StaffRepository(store.db),
+          exemptions: { repo: new ExemptionRepository(store.db, () => systemClock.now()), settings: cfg.exemptions, dns: dnsResolver(cfg.exemptions.resolvers) },
         };
         const control = await createControlServer({ spool: this.spool, relay: this.relay, logger, path: controlSocketPath(cfg.dataDir), audit: this.app.audit, app: this.app });
         close = () => control.close();

@@ -204,7 +204,28 @@ export const schema = obj({
     maxConnections: int({ min: 1 }).default(256),
     /** Reverse proxies in front of the portal (networks): only from them is X-Forwarded-For believed, and then its right-most address outside them ("Am I blocked?" asks about the subscriber's own address). */
     trustedProxies: list(cidr).default([]),
-  }).default({ listen: undefined, publicUrl: undefined, maxConnections: 256, trustedProxies: [] }),
+    /** A subscriber's portal session ends this many hours after sign-in, however busy. */
+    sessionHours: int({ min: 1, max: 24 * 30 }).default(12),
+    /** …and after this many minutes without a request. */
+    idleMinutes: int({ min: 1, max: 24 * 60 }).default(30),
+  }).default({ listen: undefined, publicUrl: undefined, maxConnections: 256, trustedProxies: [], sessionHours: 12, idleMinutes: 30 }),
+  /** Port-25 exemption requests (docs/exemptions.md): the automatic checks the desk sees, the grant's bounds, the renewal offer. */
+  exemptions: obj({
+    /** Tiers that may ask (the subscriber's tier in the directory, else the account's). */
+    tiers: list(str()).default(['premium', 'business']),
+    /** The account must be at least this old. */
+    minAccountAgeDays: int({ min: 0 }).default(30),
+    /** No abuse case opened in this many days, and none open. */
+    caseFreeDays: int({ min: 0 }).default(90),
+    /** Resolvers for the reverse and forward DNS check ("host:port" or an address); the system's when empty. */
+    resolvers: list(str()).default([]),
+    /** The longest grant the desk may give. */
+    maxDays: int({ min: 1, max: 3650 }).default(365),
+    /** A grant this many days from its end is offered for renewal (state renewal-offered, a notice to the contacts). */
+    renewBeforeDays: int({ min: 1 }).default(14),
+    /** How often the sweep marks expired grants and makes renewal offers. */
+    sweepMinutes: int({ min: 1, max: 24 * 60 }).default(60),
+  }).default({ tiers: ['premium', 'business'], minAccountAgeDays: 30, caseFreeDays: 90, resolvers: [], maxDays: 365, renewBeforeDays: 14, sweepMinutes: 60 }),
   /** The staff console (docs/console.md): HTTPS with the server's certificate on listen (off when absent); staff users are `portwarden staff`'s. */
   console: obj({
     listen: hostPort.optional(),
@@ -292,7 +313,7 @@ export const schema = obj({
     /** Notices to subscribers, through portwarden's own spool and relay. */
     notices: obj({
       from: str().default('abuse@localhost'),
-      /** Templates (one file per action: quarantine.txt, suspend.txt, notify.txt, revoke-exemption.txt, released.txt); built-in ones when absent. */
+      /** Templates (one file per action: quarantine.txt, suspend.txt, notify.txt, revoke-exemption.txt, released.txt, exemption-renewal.txt); built-in ones when absent. */
       templateDir: str().optional(),
       /** The notice page's public URL; links carry a signed token that expires after tokenTtlHours. */
       pageUrl: str().default('https://portal.isp.example/notice'),

@@ -49,12 +49,12 @@ export const EVENTS: { [K in EventName]: EventDoc<K> } = {
     example: { session: 's1f', listener: 'submission', clientIp: '192.0.2.7' },
   },
   'auth.succeeded': {
-    summary: 'the SASL port (cli/limits.ts throttledSasl): an AUTH exchange succeeded',
+    summary: 'the SASL port (cli/limits.ts throttledSasl): an AUTH exchange succeeded; also a portal sign-in with the submission account (listener portal, cli/portal-wiring.ts)',
     fields: { session: 'the session id', listener: 'the listener\'s name', clientIp: 'the client address', mechanism: 'the SASL mechanism', login: 'the authenticated identity' },
     example: { session: 's1f', listener: 'submission', clientIp: '192.0.2.7', mechanism: 'PLAIN', login: 'alice@isp.example' },
   },
   'auth.failed': {
-    summary: 'the SASL port: an AUTH exchange failed, or was refused before it began because the IP or prefix is locked out',
+    summary: 'the SASL port: an AUTH exchange failed, or was refused before it began because the IP or prefix is locked out; also a failed portal sign-in (listener portal), counted by the same brute-force tracker',
     fields: {
       session: 'the session id', listener: 'the listener\'s name', clientIp: 'the client address', mechanism: 'the SASL mechanism',
       login: 'the login the client claimed, as typed, or null when it got no further', why: 'failure (credentials or a malformed exchange), locked, disabled, error (a temporary failure)',

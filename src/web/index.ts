@@ -15,7 +15,7 @@ export { page, type NavItem, type PageShell } from './layout.ts';
 export { PAGE_HEADERS, seeOther, sendPage } from './respond.ts';
 export { actorOf, runAs } from './run.ts';
 export type {
-  ConsoleDeps, IncomingServer, PageAnswer, PageHandler, PageModule, PortalDeps, PortalSite, Principal, PublicDeps, SessionGate, StaffPrincipal, SubscriberPrincipal, WebDeps,
+  ConsoleDeps, IncomingServer, PageAnswer, PageHandler, PageModule, PortalDeps, PortalSignIn, PortalSite, Principal, PublicDeps, SessionGate, SignInOutcome, StaffPrincipal, SubscriberPrincipal, WebDeps,
 } from './types.ts';
 export { PUBLIC_PAGES, SUBSCRIBER_PAGES, clientAddress } from './portal/index.ts';
 export { CONSOLE_PAGES } from './console/index.ts';
@@ -23,3 +23,4 @@ export { consoleFrame, type ConsoleFrameOptions } from './console/frame.ts';
 export { CONSOLE_AREAS, areasFor, navFor, type ConsoleArea } from './console/nav.ts';
 export { alert, consolePage, csrfField, notice, type ConsolePage } from './console/shell.ts';
 export { ConsoleSessions, CODE_STAGE_MS, PRE_COOKIE, SESSION_COOKIE, type ConsoleSessionOptions } from './staff/gate.ts';
+export { PORTAL_COOKIE, PORTAL_SESSION_MIGRATIONS, SIGNIN_COOKIE, PortalSessions, type PortalSessionOptions } from './portal/sessions.ts';

@@ -67,9 +67,30 @@ export interface ConsoleDeps extends WebDeps {
   gate: SessionGate<StaffPrincipal>;
 }
 
+/** What a portal sign-in ends with: the account and its subscriber, or why not (never which of login and password was wrong). */
+export type SignInOutcome =
+  | { ok: true; login: string; subscriber: string | null }
+  | { ok: false; why: 'credentials' | 'locked' | 'disabled' | 'temporary' };
+
+/**
+ * The subscribers' sign-in with the submission account: `check` asks the same brute-force
+ * gate as SMTP AUTH before the password is looked at and reports the outcome to the same
+ * counters (cli/ wires it over the node's Authenticator and BruteForceTracker), so a lockout
+ * on 587 locks the portal and the other way round; `open` and `close` are the session's.
+ */
+export interface PortalSignIn {
+  check(ip: string, login: string, password: string): Promise<SignInOutcome>;
+  open(reply: FastifyReply, login: string, subscriber: string | null): Promise<SubscriberPrincipal>;
+  /** The sign-in form's token before any session (a double-submit cookie: another site cannot sign a browser in to its own account). */
+  formToken(reply: FastifyReply): string;
+  formTokenOk(req: FastifyRequest, token: unknown): boolean;
+  close(req: FastifyRequest, reply: FastifyReply): Promise<void>;
+}
+
 /** The portal's page modules get the subscribers' sessions (portal/; sign-in with the submission account). */
 export interface PortalDeps extends WebDeps {
   gate: SessionGate<SubscriberPrincipal>;
+  signin: PortalSignIn;
 }
 
 /** A mailbox server the guides name (autoconfig.incoming: someone else's IMAP/POP3; portwarden hosts none). */

@@ -100,6 +100,27 @@ ${STEPS}
 
 ${TAIL}
 `,
+  'exemption-renewal': `Subject: Your port 25 exemption ends soon ({{case}})
+
+Hello,
+
+the port 25 exemption of your connection (customer {{subscriber}}) lets
+your own mail server send mail directly to other mail servers. It runs
+{{until}}.
+
+The exemption
+{{evidence}}
+
+If you still need it, you can ask to renew it on your account page:
+  {{link}}
+
+If you do nothing, it ends by itself and your server should then send its
+mail through our mail service.
+
+Questions? Write to {{desk}} and give the number {{case}}.
+
+${SAFE}
+`,
   'released': `Subject: Your internet connection is back to normal (case {{case}})
 
 Hello,

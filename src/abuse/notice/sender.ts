@@ -86,7 +86,7 @@ export class NoticeMailer implements NoticeSender {
       subscriber: clean(n.subscriber),
       evidence,
       until: untilText(n.until),
-      link: this.link(n.caseId, n.subscriber),
+      link: n.link ?? this.link(n.caseId, n.subscriber),
       selfRelease: selfReleaseText(n.kind, n.selfRelease, fromAddress(this.o.from)),
       desk: fromAddress(this.o.from),
     };
@@ -99,7 +99,7 @@ export function untilText(until: number | null): string {
 }
 
 export function selfReleaseText(kind: NoticeKind, s: SelfReleaseCheck, desk: string): string {
-  if (kind === 'released') return '';
+  if (kind === 'released' || kind === 'exemption-renewal') return '';
   if (kind === 'notify') return 'Nothing has been restricted, so there is nothing to lift: cleaning your devices is enough.';
   if (s.allowed) return 'When your devices are clean, you can lift the restriction yourself with the button on the page above.';
   return `You cannot lift this yourself right now (${visible(s.why)}). Please write to ${desk} when your devices are clean.`;

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { ACTION_KINDS } from '../types.ts';
 import { BUILTIN } from './builtin.ts';
 
-export const NOTICE_KINDS = [...ACTION_KINDS, 'released'] as const;
+/** The abuse actions' notices, the release, and the port-25 exemption's renewal offer (app/ops/exemptions.ts's sweep). */
+export const NOTICE_KINDS = [...ACTION_KINDS, 'released', 'exemption-renewal'] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
 export const PLACEHOLDERS = ['case', 'subscriber', 'evidence', 'until', 'link', 'selfRelease', 'desk'] as const;

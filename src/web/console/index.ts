@@ -6,8 +6,9 @@ import { auditPages } from './audit.ts';
 import { casePages } from './cases.ts';
 import { chartPages } from './charts.ts';
 import { edgePages } from './edges.ts';
+import { exemptionDeskPages } from './exemptions.ts';
 import { policyPages } from './policy.ts';
 import { queuePages } from './queue.ts';
 import { subscriberPages } from './subscribers.ts';
 
-export const CONSOLE_PAGES: PageModule<ConsoleDeps>[] = [accountPages, subscriberPages, queuePages, casePages, policyPages, edgePages, auditPages, chartPages];
+export const CONSOLE_PAGES: PageModule<ConsoleDeps>[] = [accountPages, subscriberPages, queuePages, casePages, policyPages, edgePages, auditPages, exemptionDeskPages, chartPages];

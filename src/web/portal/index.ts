@@ -5,7 +5,8 @@
 import type { PageModule, PortalDeps, PublicDeps } from '../types.ts';
 import { guidePages } from './guides.ts';
 import { blockedPage } from './blocked.ts';
+import { accountPages } from './account.ts';
 
 export { clientAddress, type ClientAddress } from './client.ts';
 export const PUBLIC_PAGES: PageModule<PublicDeps>[] = [guidePages, blockedPage];
-export const SUBSCRIBER_PAGES: PageModule<PortalDeps>[] = [];
+export const SUBSCRIBER_PAGES: PageModule<PortalDeps>[] = [accountPages];
