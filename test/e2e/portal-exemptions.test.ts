@@ -3,9 +3,8 @@
 // submission account (made with `portwarden account add`, the subscriber and
 // its address with `subscriber put` and `address assign`), asking for an
 // exemption, the checks against a real DNS server on loopback (unbound); the
-// desk's console module (CONSOLE_PAGES) granting and refusing it — on a
-// listener of this test over the same state store, with a test gate standing
-// in for the staff sign-in (the console listener is another branch's); the
+// desk (a staff user made with `portwarden staff add`, signed in on the
+// server's own console with password and TOTP) granting and refusing it; the
 // grant in `portwarden policy show` and the compiled nft policy with its
 // expiry; a renewal granted through the server's own operations (admin API)
 // logged as a policy change on its bus (what the edges' push waits for);
@@ -15,21 +14,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import type { Page } from 'playwright-core';
-import { systemClock, silentLogger } from '../../src/core/index.ts';
-import { openStore, type Store } from '../../src/store/index.ts';
-import { AccountStore } from '../../src/auth/index.ts';
-import { PolicyStore } from '../../src/netpolicy/index.ts';
-import { openDirectory, type OpenedDirectory } from '../../src/directory/index.ts';
-import { AuditLog, ExemptionRepository, dnsResolver, loadOperations, type AppDeps } from '../../src/app/index.ts';
-import { createHttpListener, type HttpListener } from '../../src/http/index.ts';
-import { CONSOLE_PAGES, type SessionGate, type StaffPrincipal } from '../../src/web/index.ts';
+import type { BrowserContext, Page } from 'playwright-core';
+import { TOTP } from 'otpauth';
 import { CaptureSink } from '../lib/sink.ts';
 import { Portwarden, run } from '../lib/portwarden.ts';
 import { launchBrowser, screenshot, type TestBrowser } from '../lib/browser.ts';
 import { TestDns } from '../lib/dns.ts';
 import { needTools, until } from '../lib/tools.ts';
-import { loopbackCert } from '../lib/cert.ts';
 
 const skip = needTools('unbound', 'curl', 'python3', 'chromium');
 const PW = { alice: 'alice-password-1', bob: 'bob-password-22', carol: 'carol-password-3', dave: 'dave-password-44' };
@@ -57,11 +48,8 @@ describe('portal: sign-in with the submission account, exemption requests, the d
   let pw: Portwarden;
   let dns: TestDns;
   let browser: TestBrowser;
-  let store: Store;
-  let directory: OpenedDirectory;
-  let desk: HttpListener;
+  let deskContext: BrowserContext;
   let deskUrl = '';
-  let certRemove = (): void => {};
   const portal = () => `https://127.0.0.1:${pw.port('portal')}`;
 
   before(async () => {
@@ -80,6 +68,7 @@ describe('portal: sign-in with the submission account, exemption requests, the d
       ],
       extraYaml: [
         'portal: {listen: "127.0.0.1:0"}',
+        'console: {listen: "127.0.0.1:0"}',
         'api: {listen: "127.0.0.1:0", tls: false}',
         `exemptions: {resolvers: ["${dns.server}"], minAccountAgeDays: 0, sweepMinutes: 1}`,
         // Five failures lock the account; the address scopes stay out of the way (every client here is 127.0.0.1).
@@ -93,36 +82,31 @@ describe('portal: sign-in with the submission account, exemption requests, the d
     await pw.cli(['address', 'assign', 'cust-a', '198.51.100.7', '--start', '2026-11-01T00:00:00Z', '--reason', 'test']);
     await pw.cli(['address', 'assign', 'cust-b', '198.51.100.8', '--start', '2026-11-01T00:00:00Z', '--reason', 'test']);
 
-    // The desk's console module on a listener of this test, over the server's state store.
-    store = await openStore({ kind: 'sqlite', path: join(pw.dir, 'data', 'state.db') });
-    directory = await openDirectory(store, { clock: systemClock, logger: silentLogger, memory: false });
-    const app: AppDeps = {
-      clock: systemClock, logger: silentLogger, audit: new AuditLog(store.db), accounts: await AccountStore.open(store, { logger: silentLogger }),
-      policy: new PolicyStore(store, systemClock), directory,
-      exemptions: { repo: new ExemptionRepository(store.db), settings: { tiers: ['premium'], minAccountAgeDays: 0, caseFreeDays: 90, maxDays: 365, renewBeforeDays: 14 }, dns: dnsResolver([dns.server]) },
-    };
-    const staff: StaffPrincipal = { kind: 'staff', name: 'dora', role: 'desk', sessionId: 'test', csrf: 'test-csrf-token' };
-    const gate: SessionGate<StaffPrincipal> = { current: async () => staff, csrfOk: (_r, p, t) => t === p.csrf };
-    const cert = loopbackCert('console.isp.example');
-    certRemove = cert.remove;
-    desk = createHttpListener({ name: 'console-test', logger: silentLogger, tls: { cert: cert.cert, key: cert.key } });
-    await desk.app.register((await import('@fastify/formbody')).default);
-    await desk.app.register((await import('@fastify/cookie')).default);
-    const operations = new Map((await loadOperations()).map((o) => [o.name, o]));
-    for (const m of CONSOLE_PAGES) await m(desk.app, { app, audit: app.audit!, operations, clock: systemClock, logger: silentLogger, gate });
-    deskUrl = `https://127.0.0.1:${await desk.listen('127.0.0.1', 0)}`;
+    // The desk: dora, made with `portwarden staff add`, signed in on the server's own console with password and TOTP.
+    const made = (await pw.cli(['staff', 'add', 'dora', '--role', 'desk'])).stdout;
+    deskUrl = `https://127.0.0.1:${pw.port('console')}`;
     browser = await launchBrowser();
+    deskContext = await browser.context();
+    const dp = await deskContext.newPage();
+    await dp.goto(`${deskUrl}/signin`);
+    await dp.getByLabel('Staff name').fill('dora');
+    await dp.getByLabel('Password').fill(/^password:\s+(\S+)/m.exec(made)![1]);
+    await dp.getByRole('button', { name: 'Continue' }).click();
+    const secret = /^TOTP secret:\s+([A-Z2-7]+)/m.exec(made)![1];
+    await dp.getByLabel('Code').fill(TOTP.generate({ secret: new TOTP({ secret }).secret, algorithm: 'SHA1', digits: 6, period: 30 }));
+    await dp.getByRole('button', { name: 'Sign in' }).click();
+    await dp.getByLabel('New password').fill('dora reviews exemptions daily');
+    await dp.getByLabel('The same password again').fill('dora reviews exemptions daily');
+    await dp.getByRole('button', { name: 'Save and go on' }).click();
+    assert.match(await dp.locator('header').innerText(), /Signed in as dora \(desk\)/);
+    await dp.close();
   });
 
   after(async () => {
     await browser?.close();
-    await desk?.close();
-    await directory?.close();
-    await store?.close();
     await pw?.destroy();
     await dns?.stop();
     await sink.close();
-    certRemove();
   });
 
   const signIn = async (page: Page, login: string, password: string, shot?: string) => {
@@ -159,7 +143,7 @@ describe('portal: sign-in with the submission account, exemption requests, the d
     await screenshot(page, 'portal-exemption-request');
 
     // The desk reviews it in the console module and grants it for 30 days.
-    const dp = await (await browser.context()).newPage();
+    const dp = await deskContext.newPage();
     await dp.goto(`${deskUrl}/exemptions`);
     const section = dp.locator('section', { hasText: '198.51.100.7' });
     assert.match(await section.innerText(), /reverse DNS: pass/);
@@ -169,6 +153,8 @@ describe('portal: sign-in with the submission account, exemption requests, the d
     const before = Date.now();
     await section.getByRole('button', { name: 'Grant' }).click();
     assert.match(await dp.locator('[role=status]').innerText(), /granted/);
+    // Granted in the server itself: its bus hears the policy change (what the edges' push waits for), by dora.
+    await until(() => pw.logs.some((l) => l.event === 'policy-change' && String(l.object).includes('198.51.100.7') && String(l.actor).includes('dora')), 'the server logging the desk\'s policy change', 10_000);
 
     // The grant is policy: `portwarden policy show` and the compiled nft ruleset have it, with its expiry.
     const show = await pw.cli(['policy', 'show', '--json']);
@@ -227,7 +213,7 @@ describe('portal: sign-in with the submission account, exemption requests, the d
     await page.getByRole('button', { name: 'Send the request' }).click();
     assert.match(await page.locator('table').first().innerText(), /Reverse DNS matches the server name\s+not passed\s+198\.51\.100\.8 has no reverse DNS name/);
 
-    const dp = await (await browser.context()).newPage();
+    const dp = await deskContext.newPage();
     await dp.goto(`${deskUrl}/exemptions`);
     const section = dp.locator('section', { hasText: '198.51.100.8' });
     // The subscriber's words are text on the desk's page, never markup.

@@ -12,7 +12,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { MAIN, NODE, run } from '../lib/portwarden.ts';
-import { canUseNetns, needTools, tempDir, which } from '../lib/tools.ts';
+import { canUseNetns, needTools, tempDir } from '../lib/tools.ts';
 import { checkCaptiveUri, raOption } from '../../src/cli/notice-snippets.ts';
 
 const URI = 'https://portal.isp.example/captive-portal/api';
@@ -76,7 +76,7 @@ test('Kea: the printed option-data lines pass kea-dhcp4 -t and kea-dhcp6 -t; a w
   }
 });
 
-const dhcpdSkip = which('dhcpd') ? false : 'ISC dhcpd is not installed (isc-dhcp-server)';
+const dhcpdSkip = needTools('dhcpd');
 test('ISC dhcpd: the printed lines pass dhcpd -t for DHCPv4 and DHCPv6', { skip: dhcpdSkip }, async () => {
   for (const [v, head] of [[4, 'ISC dhcpd (dhcpd.conf)'], [6, 'ISC dhcpd -6']] as const) {
     const lines = section(head);
