@@ -54,6 +54,9 @@ test('a desk member signs in with TOTP and releases a quarantine case; the garde
   assert.match(await page.locator('header').innerText(), /Signed in as dora \(desk\)/);
 
   await page.goto(`${base}/cases`);
+  // Every area's pages carry the frame: the desk role's areas and the sign-out button.
+  assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 1);
+  assert.deepEqual(await page.locator('header nav a').allInnerTexts(), ['Home', 'Accounts', 'Subscribers', 'Queue', 'Cases', 'Exemptions', 'Network policy', 'Audit log', 'Charts']);
   await page.getByRole('link', { name: id }).click();
   await page.getByRole('textbox', { name: /^Reason/ }).fill('customer called back: the printer was the bot, unplugged');
   await page.getByRole('button', { name: 'Release the subscriber' }).click();

@@ -3,9 +3,6 @@
 import type { SeriesName } from '../../stats/index.ts';
 
 export const CHARTS = {
-  lang: 'en',
-  site: 'portwarden console',
-  skip: 'Skip to content',
   title: 'Charts',
   intro: 'What portwarden counted, hour by hour (UTC). Each chart is followed by its figures as a table.',
   periodLegend: 'Period',

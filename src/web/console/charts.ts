@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../../app/index.ts';
 import { SERIES_NAMES, type Points } from '../../stats/index.ts';
 import { html, type Html } from '../html.ts';
-import { page } from '../layout.ts';
+import { consolePage } from './shell.ts';
 import { sendPage } from '../respond.ts';
 import { runAs } from '../run.ts';
 import type { ConsoleDeps, PageAnswer, StaffPrincipal } from '../types.ts';
@@ -115,10 +115,10 @@ ${chartSections(points)}`;
   }
   return {
     status,
-    body: page({
-      lang: CHARTS.lang, site: CHARTS.site, title: CHARTS.title, path: '/charts', skipText: CHARTS.skip,
+    body: consolePage(me, {
+      title: CHARTS.title, path: '/charts',
       main: html`${STYLE}<p>${CHARTS.intro}</p>${periodForm(f, shownPeriod, chosen.ok ? {} : chosen.errors)}${body}`,
-    }),
+    }).body,
   };
 }
 
@@ -127,8 +127,8 @@ export function chartPages(app: FastifyInstance, deps: ConsoleDeps): void {
   app.get('/charts', async (req, reply) => {
     const me = await deps.gate.current(req);
     if (!me) {
-      return sendPage(reply, { status: 401, body: page({ lang: CHARTS.lang, site: CHARTS.site, title: CHARTS.notSignedInTitle, skipText: CHARTS.skip,
-        main: html`<p>${CHARTS.notSignedIn} <a href="/signin">${CHARTS.signIn}</a></p>` }) });
+      return sendPage(reply, consolePage(null, { status: 401, title: CHARTS.notSignedInTitle,
+        main: html`<p>${CHARTS.notSignedIn} <a href="/signin">${CHARTS.signIn}</a></p>` }));
     }
     return sendPage(reply, await chartsPage(req, deps, me));
   });

@@ -1,10 +1,6 @@
 // The texts of the console's exemption review page, in one place for translation.
 export const EXEMPTION_DESK_TEXTS = {
-  lang: 'en',
-  site: 'portwarden console',
-  skip: 'Skip to content',
   title: 'Exemption requests',
-  nav: 'Exemptions',
   signedInAs: (name: string, role: string) => `${name} (${role})`,
   intro: 'Port-25 exemption requests waiting for a decision, with the automatic checks. A grant reaches the edges like any policy change and ends by itself.',
   queue: 'Waiting for a decision',

@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ExemptionRequest } from '../../app/index.ts';
 import { html, type Html } from '../html.ts';
-import { page } from '../layout.ts';
+import { consolePage } from './shell.ts';
 import { seeOther, sendPage } from '../respond.ts';
 import { runAs } from '../run.ts';
 import { errorText, field, query, when } from '../form.ts';
@@ -50,10 +50,9 @@ ${decisionForms(p, r, err, defaultDays)}</section>`) : html`<p>${T.queueEmpty}</
 <h2>${T.recent}</h2>
 <table><caption>${T.recentCaption}</caption><thead><tr>${[c.id, c.subscriber, c.address, c.server, c.state, c.until, c.decision].map((h) => html`<th scope="col">${h}</th>`)}</tr></thead>
 <tbody>${all.map((r) => html`<tr><td>${r.id}</td><td>${r.subscriber}</td><td>${r.prefix}</td><td>${r.server}</td><td>${r.state}</td><td>${when(r.expiresAt)}</td><td>${r.decisionReason ?? ''}${r.decidedBy ? html` <span class="muted">(${r.decidedBy})</span>` : ''}</td></tr>`)}</tbody></table>`;
-    const account = html`<span class="muted">${T.signedInAs(p.name, p.role)}</span>`;
     const m = query(req, 'm'), id = Number(query(req, 'id')) || 0;
     const f = flash ?? (m === 'granted' ? html`<p class="notice" role="status">${T.granted(id)}</p>` : m === 'refused' ? html`<p class="notice" role="status">${T.refused(id)}</p>` : undefined);
-    return sendPage(reply, { status, body: page({ lang: T.lang, site: T.site, title: T.title, path: '/exemptions', nav: [{ href: '/exemptions', label: T.nav }], account, flash: f, main, skipText: T.skip }) });
+    return sendPage(reply, { status, body: consolePage(p, { title: T.title, path: '/exemptions', flash: f, main }).body });
   };
 
   app.get('/exemptions', async (req, reply) => {

@@ -5,11 +5,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, asAppError } from '../../app/index.ts';
 import { html, trusted, type Html } from '../html.ts';
-import { page } from '../layout.ts';
 import { seeOther, sendPage } from '../respond.ts';
 import { runAs } from '../run.ts';
 import type { ConsoleDeps, StaffPrincipal } from '../types.ts';
-import { COMMON, ERROR_WORDS, FIELDS, LANG, NAV, SITE, forbiddenWords } from './texts.ts';
+import { COMMON, ERROR_WORDS, FIELDS, forbiddenWords } from './texts.ts';
+import { navFor } from './nav.ts';
+import { consolePage } from './shell.ts';
 
 /** A form's fields as text (the first value of a repeated field). */
 export type Form = Record<string, string>;
@@ -203,16 +204,14 @@ export function flash(v: View, texts: Record<string, string>): Html | undefined 
 }
 
 export function shell(v: Pick<View, 'me' | 'req'>, title: string, main: Html, note?: Html): Html {
+  // The frame's shell (shell.ts): the role's areas, who is signed in, and the sign-out button.
   const path = v.req.url.split('?')[0];
-  const nav = NAV.filter((n) => path === n.href || path.startsWith(`${n.href}/`));
-  return page({
-    lang: LANG, site: SITE, title, path: nav.length ? nav[nav.length - 1].href : path, nav: NAV, flash: note, main, skipText: COMMON.skip,
-    account: html`<span class="muted">${COMMON.signedInAs(v.me.name, v.me.role)}</span>`,
-  });
+  const hit = navFor(v.me.role).filter((n) => n.href !== '/' && (path === n.href || path.startsWith(`${n.href}/`)));
+  return consolePage(v.me, { title, path: hit.length ? hit[hit.length - 1].href : path, main, flash: note }).body;
 }
 
 function bare(title: string, text: string): Html {
-  return page({ lang: LANG, site: SITE, title, main: html`<p class="error">${text}</p>`, nav: NAV, skipText: COMMON.skip });
+  return consolePage(null, { title, main: html`<p class="error">${text}</p>` }).body;
 }
 
 async function signedIn(req: FastifyRequest, reply: FastifyReply, deps: ConsoleDeps): Promise<StaffPrincipal | null> {

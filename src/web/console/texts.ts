@@ -5,22 +5,7 @@
 // escaped by the `html` tag wherever they are rendered.
 import type { ErrorCode } from '../../app/index.ts';
 
-export const LANG = 'en';
-export const SITE = 'portwarden console';
-
-export const NAV = [
-  { href: '/accounts', label: 'Accounts' },
-  { href: '/subscribers', label: 'Subscribers' },
-  { href: '/queue', label: 'Queue' },
-  { href: '/cases', label: 'Cases' },
-  { href: '/policy', label: 'Network policy' },
-  { href: '/policy/edges', label: 'Edges' },
-  { href: '/audit', label: 'Audit log' },
-] as const;
-
 export const COMMON = {
-  skip: 'Skip to content',
-  signedInAs: (name: string, role: string) => `Signed in as ${name} (${role})`,
   reason: 'Reason (recorded in the audit log)',
   reasonRequired: 'Reason (required; recorded in the audit log)',
   reasonCase: 'Reason (required; recorded in the audit log and the case)',
