@@ -140,12 +140,14 @@ export class Follower {
   private async drain(f: Open): Promise<number> {
     let handled = 0;
     let budget = this.maxRead;
-    const { mtimeMs } = await f.fh.stat();
     while (budget > 0) {
       const want = Math.min(budget, this.maxRecord * 2);
       const buf = Buffer.alloc(want);
       const { bytesRead } = await f.fh.read(buf, 0, want, f.offset);
       if (bytesRead === 0) break;
+      // After the read: every byte read was written by then (a stat before it could predate a record read
+      // here, and a release would be dated at the write before it — seen under load in the Kea test).
+      const { mtimeMs } = await f.fh.stat();
       budget -= bytesRead;
       const chunk = buf.subarray(0, bytesRead);
       const { records, used } = this.split(chunk, bytesRead < want);
