@@ -21,26 +21,21 @@ import { STAFF_ROLES, type StaffRole } from './actor.ts';
 import { AppError } from './errors.ts';
 import { StaffAccess } from './staff-access.ts';
 
+// The same DDL on both dialects (BIGINT and TEXT only).
+const STAFF_DDL = `
+    CREATE TABLE app_staff (name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL, must_change INTEGER NOT NULL,
+      totp_secret TEXT NOT NULL, totp_step BIGINT NOT NULL, created_at BIGINT NOT NULL, created_by TEXT NOT NULL,
+      disabled_at BIGINT, last_signin_at BIGINT, last_signin_from TEXT);
+    CREATE TABLE app_staff_sessions (id_hash TEXT PRIMARY KEY, name TEXT NOT NULL, stage TEXT NOT NULL,
+      created_at BIGINT NOT NULL, seen_at BIGINT NOT NULL, origin TEXT NOT NULL);
+    CREATE INDEX app_staff_sessions_name ON app_staff_sessions (name);
+    CREATE TABLE app_staff_throttle (key TEXT PRIMARY KEY, failures INTEGER NOT NULL, since BIGINT NOT NULL, locked_until BIGINT);
+  `;
+
 export const STAFF_MIGRATIONS: readonly DbMigration[] = [{
   id: 'app/003-staff',
-  sqlite: `
-    CREATE TABLE app_staff (name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL, must_change INTEGER NOT NULL,
-      totp_secret TEXT NOT NULL, totp_step BIGINT NOT NULL, created_at BIGINT NOT NULL, created_by TEXT NOT NULL,
-      disabled_at BIGINT, last_signin_at BIGINT, last_signin_from TEXT);
-    CREATE TABLE app_staff_sessions (id_hash TEXT PRIMARY KEY, name TEXT NOT NULL, stage TEXT NOT NULL,
-      created_at BIGINT NOT NULL, seen_at BIGINT NOT NULL, origin TEXT NOT NULL);
-    CREATE INDEX app_staff_sessions_name ON app_staff_sessions (name);
-    CREATE TABLE app_staff_throttle (key TEXT PRIMARY KEY, failures INTEGER NOT NULL, since BIGINT NOT NULL, locked_until BIGINT);
-  `,
-  postgres: `
-    CREATE TABLE app_staff (name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL, must_change INTEGER NOT NULL,
-      totp_secret TEXT NOT NULL, totp_step BIGINT NOT NULL, created_at BIGINT NOT NULL, created_by TEXT NOT NULL,
-      disabled_at BIGINT, last_signin_at BIGINT, last_signin_from TEXT);
-    CREATE TABLE app_staff_sessions (id_hash TEXT PRIMARY KEY, name TEXT NOT NULL, stage TEXT NOT NULL,
-      created_at BIGINT NOT NULL, seen_at BIGINT NOT NULL, origin TEXT NOT NULL);
-    CREATE INDEX app_staff_sessions_name ON app_staff_sessions (name);
-    CREATE TABLE app_staff_throttle (key TEXT PRIMARY KEY, failures INTEGER NOT NULL, since BIGINT NOT NULL, locked_until BIGINT);
-  `,
+  sqlite: STAFF_DDL,
+  postgres: STAFF_DDL,
 }];
 
 /** After lower-casing: a letter, then letters, digits, ".", "_" or "-"; 2 to 32 characters. */

@@ -2,29 +2,16 @@
 // PostgreSQL from test/lib/postgres.ts): the same cases, the same answers.
 // recentMs: 0 sends every past-time question to the database; the consistency
 // case asks the same questions of the in-memory index and of the database.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { ManualClock, MemoryLogger } from '../core/index.ts';
 import { InProcessBus } from '../events/index.ts';
 import { openStore, type Store, type StoreConfig } from '../store/index.ts';
-import { postgresBin, startPostgres, type TestPostgres } from '../../test/lib/postgres.ts';
-import { tempDir } from '../../test/lib/tools.ts';
 import { openDirectory, type DirectoryOptions, type OpenedDirectory } from './index.ts';
+import { storeBackends, type StoreBackend } from '../../test/lib/backends.ts';
 
-const found = postgresBin();
-const pgSkip = 'skip' in found ? found.skip : false;
-let server: TestPostgres | null = null;
-let seq = 0;
-const cleanups: Array<() => void> = [];
-before(async () => { if (!pgSkip) server = await startPostgres(); });
-after(async () => { await server?.stop(); for (const c of cleanups) c(); });
-
-interface Backend { name: string; skip: string | false; config(): Promise<StoreConfig> }
-const backends: Backend[] = [
-  { name: 'sqlite', skip: false, async config() { const d = tempDir('pw-dir-'); cleanups.push(() => d.remove()); return { kind: 'sqlite', path: join(d.path, 'state.db') }; } },
-  { name: 'postgres', skip: pgSkip, async config() { return { kind: 'postgres', url: await server!.createDatabase(`pw_dir_${++seq}`) }; } },
-];
+type Backend = StoreBackend;
+const backends = storeBackends('dir');
 
 const T0 = 1_764_633_600_000; // 2025-12-02
 const H = 3_600_000;

@@ -1,29 +1,14 @@
 // The statistics store and recorder on both stores (SQLite in a temp dir, a
 // private PostgreSQL), and every declared series fed by its real event.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { ManualClock } from '../core/index.ts';
 import { InProcessBus, type EventMap } from '../events/index.ts';
-import { openStore, type Store, type StoreConfig } from '../store/index.ts';
-import { postgresBin, startPostgres, type TestPostgres } from '../../test/lib/postgres.ts';
-import { tempDir } from '../../test/lib/tools.ts';
+import { openStore, type Store } from '../store/index.ts';
 import { HOUR_MS, SERIES_NAMES, StatsRecorder, StatsStore, subscribeStats, type SeriesName } from './index.ts';
+import { storeBackends } from '../../test/lib/backends.ts';
 
-const found = postgresBin();
-const pgSkip = 'skip' in found ? found.skip : false;
-let server: TestPostgres | null = null;
-let seq = 0;
-before(async () => { if (!pgSkip) server = await startPostgres(); });
-after(async () => { await server?.stop(); });
-const cleanups: Array<() => void> = [];
-after(() => { for (const c of cleanups) c(); });
-
-interface Backend { name: 'sqlite' | 'postgres'; skip: string | false; config(): Promise<StoreConfig> }
-const backends: Backend[] = [
-  { name: 'sqlite', skip: false, async config() { const d = tempDir('pw-stats-'); cleanups.push(() => d.remove()); return { kind: 'sqlite', path: join(d.path, 'state.db') }; } },
-  { name: 'postgres', skip: pgSkip, async config() { return { kind: 'postgres', url: await server!.createDatabase(`pw_stats_${++seq}`) }; } },
-];
+const backends = storeBackends('stats');
 
 const T0 = Date.UTC(2026, 11, 1, 10, 0, 0);
 const TX: EventMap['message.accepted'] = {

@@ -2,26 +2,12 @@
 // PostgreSQL (test/lib/postgres.ts). The same lifecycle, the same answers:
 // one open case per subscriber is the store's rule, ids and numbers come back
 // as numbers, and a restart continues on either.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import type { StoreConfig } from '../../src/store/index.ts';
-import { postgresBin, startPostgres, type TestPostgres } from '../lib/postgres.ts';
-import { tempDir } from '../lib/tools.ts';
 import { rig, runBot, signal, T0 } from '../lib/abuse-engine.ts';
+import { storeBackends } from '../lib/backends.ts';
 
-const found = postgresBin();
-const pgSkip = 'skip' in found ? found.skip : false;
-let server: TestPostgres | null = null;
-let seq = 0;
-const cleanups: Array<() => void> = [];
-before(async () => { if (!pgSkip) server = await startPostgres(); });
-after(async () => { await server?.stop(); for (const c of cleanups) c(); });
-
-const backends: Array<{ name: string; skip: string | false; config(): Promise<StoreConfig> }> = [
-  { name: 'sqlite', skip: false, async config() { const d = tempDir('pw-abuse-'); cleanups.push(() => d.remove()); return { kind: 'sqlite', path: join(d.path, 'state.db') }; } },
-  { name: 'postgres', skip: pgSkip, async config() { return { kind: 'postgres', url: await server!.createDatabase(`pw_abuse_${++seq}`) }; } },
-];
+const backends = storeBackends('abuse');
 
 const DAY = 86_400_000;
 

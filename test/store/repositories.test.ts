@@ -1,7 +1,7 @@
 // One repository suite, run against both stores: SQLite (a file in a temp dir) and a
 // private PostgreSQL (test/lib/postgres.ts; each test gets its own database). The same
 // cases, the same expected answers: what a part sees must not depend on the store.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/core/index.ts';
@@ -9,25 +9,12 @@ import { openStore, type Store, type StoreConfig, type DbMigration } from '../..
 import { AccountStore, KnownPrefixTable } from '../../src/auth/index.ts';
 import { AttributionLog } from '../../src/accountability/index.ts';
 import { PolicyStore } from '../../src/netpolicy/index.ts';
-import { postgresBin, startPostgres, type TestPostgres } from '../lib/postgres.ts';
 import { tempDir } from '../lib/tools.ts';
+import { storeBackends, type StoreBackend } from '../lib/backends.ts';
 
-const found = postgresBin();
-const pgSkip = 'skip' in found ? found.skip : false;
+type Backend = StoreBackend;
+const backends = storeBackends('repo');
 const by = { actor: 'alice', reason: 'ticket 7' };
-let server: TestPostgres | null = null;
-let seq = 0;
-
-before(async () => { if (!pgSkip) server = await startPostgres(); });
-after(async () => { await server?.stop(); });
-
-interface Backend { name: 'sqlite' | 'postgres'; skip: string | false; config(): Promise<StoreConfig> }
-const backends: Backend[] = [
-  { name: 'sqlite', skip: false, async config() { const d = tempDir('pw-repo-'); cleanups.push(() => d.remove()); return { kind: 'sqlite', path: join(d.path, 'state.db') }; } },
-  { name: 'postgres', skip: pgSkip, async config() { return { kind: 'postgres', url: await server!.createDatabase(`pw_repo_${++seq}`) }; } },
-];
-const cleanups: Array<() => void> = [];
-after(() => { for (const c of cleanups) c(); });
 
 async function opened(b: Backend, t: { after(fn: () => Promise<void>): void }): Promise<{ store: Store; cfg: StoreConfig }> {
   const cfg = await b.config();
@@ -243,9 +230,10 @@ describe('SQLite transaction serialisation', () => {
   });
 });
 
-describe('two nodes on one PostgreSQL database', { skip: pgSkip }, () => {
+describe('two nodes on one PostgreSQL database', { skip: backends[1].skip }, () => {
   test("each sees the other's accounts, policy and audit; migrating at once applies each migration once", async (t) => {
-    const url = await server!.createDatabase(`pw_nodes_${++seq}`);
+    const cfg = await backends[1].config();
+    const url = cfg.kind === 'postgres' ? cfg.url : '';
     const [a, bnode] = await Promise.all([openStore({ kind: 'postgres', url }), openStore({ kind: 'postgres', url, poolSize: 2 })]);
     t.after(async () => { await a.close(); await bnode.close(); });
     const clock = new ManualClock(1_700_000_000_000);

@@ -2,29 +2,16 @@
 // temp dir and a private PostgreSQL (test/lib/postgres.ts). Users, names normalised
 // once, TOTP with one step either side and replay refused, locks per name and per
 // address, sessions and their revocation.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { TOTP } from 'otpauth';
 import { ManualClock } from '../../src/core/index.ts';
-import { openStore, type Store, type StoreConfig } from '../../src/store/index.ts';
+import { openStore, type Store } from '../../src/store/index.ts';
 import { STAFF_MIGRATIONS, StaffRepository, addressKey, nameKey, totpFor } from '../../src/app/index.ts';
-import { postgresBin, startPostgres, type TestPostgres } from '../lib/postgres.ts';
-import { tempDir } from '../lib/tools.ts';
+import { storeBackends, type StoreBackend } from '../lib/backends.ts';
 
-const found = postgresBin();
-const pgSkip = 'skip' in found ? found.skip : false;
-let server: TestPostgres | null = null;
-let seq = 0;
-const cleanups: Array<() => void> = [];
-before(async () => { if (!pgSkip) server = await startPostgres(); });
-after(async () => { await server?.stop(); for (const c of cleanups) c(); });
-
-interface Backend { name: string; skip: string | false; config(): Promise<StoreConfig> }
-const backends: Backend[] = [
-  { name: 'sqlite', skip: false, async config() { const d = tempDir('pw-staff-'); cleanups.push(() => d.remove()); return { kind: 'sqlite', path: join(d.path, 'state.db') }; } },
-  { name: 'postgres', skip: pgSkip, async config() { return { kind: 'postgres', url: await server!.createDatabase(`pw_staff_${++seq}`) }; } },
-];
+type Backend = StoreBackend;
+const backends = storeBackends('staff');
 
 async function repo(b: Backend, t: { after(fn: () => Promise<void>): void }): Promise<{ store: Store; staff: StaffRepository; clock: ManualClock }> {
   const store = await openStore(await b.config());
