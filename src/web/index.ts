@@ -15,7 +15,7 @@ export { page, type NavItem, type PageShell } from './layout.ts';
 export { PAGE_HEADERS, seeOther, sendPage } from './respond.ts';
 export { actorOf, runAs } from './run.ts';
 export type {
-  ConsoleDeps, IncomingServer, PageAnswer, PageHandler, PageModule, PortalDeps, PortalSignIn, PortalSite, Principal, PublicDeps, SessionGate, SignInOutcome, StaffPrincipal, SubscriberPrincipal, WebDeps,
+  ConsoleDeps, IncomingServer, PageAnswer, PageModule, PortalDeps, PortalSignIn, PortalSite, Principal, PublicDeps, SessionGate, SignInOutcome, StaffPrincipal, SubscriberPrincipal, WebDeps,
 } from './types.ts';
 export { PUBLIC_PAGES, SUBSCRIBER_PAGES, clientAddress } from './portal/index.ts';
 export { CONSOLE_PAGES } from './console/index.ts';

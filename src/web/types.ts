@@ -60,7 +60,6 @@ export interface PageAnswer {
   body: Html;
 }
 
-export type PageHandler = (req: FastifyRequest, reply: FastifyReply) => Promise<PageAnswer>;
 
 /** The console's page modules get the staff sessions too (console/). */
 export interface ConsoleDeps extends WebDeps {
