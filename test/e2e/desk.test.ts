@@ -6,11 +6,11 @@
 // a change outside the desk's role, in words.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TOTP } from 'otpauth';
 import { startWithSink, type Portwarden } from '../lib/portwarden.ts';
 import type { CaptureSink } from '../lib/sink.ts';
 import { launchBrowser, screenshot, type TestBrowser } from '../lib/browser.ts';
 import { needTools, until } from '../lib/tools.ts';
+import { addStaff, firstSignIn } from '../lib/console.ts';
 
 const skip = needTools('chromium');
 let pw: Portwarden;
@@ -29,9 +29,7 @@ after(async () => { await browser?.close(); await pw?.destroy(); await sink?.clo
 const json = async <T>(args: string[]): Promise<T> => JSON.parse((await pw.cli([...args, '--json'])).stdout) as T;
 
 test('a desk member signs in with TOTP and releases a quarantine case; the garden empties; the audit names them', { skip }, async () => {
-  const made = (await pw.cli(['staff', 'add', 'Dora', '--role', 'desk'])).stdout;
-  const secret = /^TOTP secret:\s+([A-Z2-7]+)/m.exec(made)![1];
-  const password = /^password:\s+(\S+)/m.exec(made)![1];
+  const dora = await addStaff(pw, 'dora', 'desk');
   await pw.cli(['subscriber', 'put', 'sub-d', '--contact', 'd@home.example']);
   await pw.cli(['address', 'assign', 'sub-d', '198.51.100.40', '--static', '--reason', 'business line']);
   const q = (await pw.cli(['case', 'quarantine', 'sub-d', '--reason', 'spam complaint by phone', '--duration', '1h'])).stdout;
@@ -43,15 +41,7 @@ test('a desk member signs in with TOTP and releases a quarantine case; the garde
   const page = await (await browser.context()).newPage();
   await page.goto(`${base}/cases`);
   assert.equal(new URL(page.url()).pathname, '/signin');
-  await page.getByLabel('Staff name').fill('dora');
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByLabel('Code').fill(TOTP.generate({ secret: new TOTP({ secret }).secret, algorithm: 'SHA1', digits: 6, period: 30 }));
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByLabel('New password').fill('dora keeps the desk tidy');
-  await page.getByLabel('The same password again').fill('dora keeps the desk tidy');
-  await page.getByRole('button', { name: 'Save and go on' }).click();
-  assert.match(await page.locator('header').innerText(), /Signed in as dora \(desk\)/);
+  await firstSignIn(page, base, dora, 'dora keeps the desk tidy');
 
   await page.goto(`${base}/cases`);
   // Every area's pages carry the frame: the desk role's areas and the sign-out button.

@@ -15,12 +15,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { BrowserContext, Page } from 'playwright-core';
-import { TOTP } from 'otpauth';
 import { CaptureSink } from '../lib/sink.ts';
 import { Portwarden, run } from '../lib/portwarden.ts';
 import { launchBrowser, screenshot, type TestBrowser } from '../lib/browser.ts';
 import { TestDns } from '../lib/dns.ts';
 import { needTools, until } from '../lib/tools.ts';
+import { addStaff, firstSignIn } from '../lib/console.ts';
 
 const skip = needTools('unbound', 'curl', 'python3', 'chromium');
 const PW = { alice: 'alice-password-1', bob: 'bob-password-22', carol: 'carol-password-3', dave: 'dave-password-44' };
@@ -83,22 +83,12 @@ describe('portal: sign-in with the submission account, exemption requests, the d
     await pw.cli(['address', 'assign', 'cust-b', '198.51.100.8', '--start', '2026-11-01T00:00:00Z', '--reason', 'test']);
 
     // The desk: dora, made with `portwarden staff add`, signed in on the server's own console with password and TOTP.
-    const made = (await pw.cli(['staff', 'add', 'dora', '--role', 'desk'])).stdout;
+    const dora = await addStaff(pw, 'dora', 'desk');
     deskUrl = `https://127.0.0.1:${pw.port('console')}`;
     browser = await launchBrowser();
     deskContext = await browser.context();
     const dp = await deskContext.newPage();
-    await dp.goto(`${deskUrl}/signin`);
-    await dp.getByLabel('Staff name').fill('dora');
-    await dp.getByLabel('Password').fill(/^password:\s+(\S+)/m.exec(made)![1]);
-    await dp.getByRole('button', { name: 'Continue' }).click();
-    const secret = /^TOTP secret:\s+([A-Z2-7]+)/m.exec(made)![1];
-    await dp.getByLabel('Code').fill(TOTP.generate({ secret: new TOTP({ secret }).secret, algorithm: 'SHA1', digits: 6, period: 30 }));
-    await dp.getByRole('button', { name: 'Sign in' }).click();
-    await dp.getByLabel('New password').fill('dora reviews exemptions daily');
-    await dp.getByLabel('The same password again').fill('dora reviews exemptions daily');
-    await dp.getByRole('button', { name: 'Save and go on' }).click();
-    assert.match(await dp.locator('header').innerText(), /Signed in as dora \(desk\)/);
+    await firstSignIn(dp, deskUrl, dora, 'dora reviews exemptions daily');
     await dp.close();
   });
 
