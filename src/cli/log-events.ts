@@ -91,6 +91,16 @@ export const LOG_LINES: { [K in EventName]: LogLine<K> | null } = {
     level: 'warn', event: 'case-decision',
     build: (e) => ({ case: e.case, subscriber: visible(e.subscriber), decision: e.decision, action: e.action, rule: visible(e.rule), until: e.until, ...(e.immune ? { immune: true } : {}) }),
   },
+  'scan.verdict': {
+    level: (e) => (e.verdict === 'clean' ? 'debug' : e.verdict === 'failed' ? 'error' : 'warn'), event: 'scan',
+    build: (e) => ({ queueId: e.queueId, direction: e.direction, account: v(e.account), subscriber: v(e.subscriber), ip: e.clientIp,
+      scanner: visible(e.scanner), verdict: e.verdict, action: e.action, reason: visible(e.reason), score: e.score, host: v(e.host), ms: e.ms }),
+  },
+  'inbound.filtered': {
+    level: (e) => (e.outcome === 'forwarded' && !e.repairs.length ? 'info' : 'warn'), event: 'inbound',
+    build: (e) => ({ queueId: e.queueId, ip: v(e.clientIp), sender: visible(e.sender), recipients: e.recipients.map((r) => visible(r)), dkim: e.dkim,
+      ...(e.repairs.length ? { repairs: e.repairs } : {}), outcome: e.outcome, code: code(e.reply), size: e.size, spam: e.spam, ms: e.ms }),
+  },
   'case.enforced': { level: 'info', event: 'case-enforced', build: (e) => ({ case: e.case, decision: e.decision, edge: e.edge, ms: e.ms }) },
   'case.released': { level: 'info', event: 'case-released', build: (e) => ({ case: e.case, subscriber: visible(e.subscriber), actor: visible(e.actor), kind: e.kind }) },
   'case.closed': { level: 'info', event: 'case-closed', build: (e) => ({ case: e.case, subscriber: visible(e.subscriber) }) },

@@ -156,6 +156,24 @@ const CATALOGUE = {
   addressFields: (max: number): Reply => reply(552, '5.3.4', `Too many address header fields (limit ${max})`),
   addressFieldLong: (max: number): Reply => reply(552, '5.3.4', `Address header field too long (limit ${max} octets)`),
 
+  // ---- content scanning (src/scan; issue 14): the scanner's reason goes to the log, never to the client ----
+  /** A scanner's reject (rspamd reject, clamd FOUND): refused in the session, so nothing bounces. */
+  scanRejected: reply(554, '5.7.1', 'Message content rejected'),
+  /** rspamd soft reject (or greylist when mapped so): the client tries again later. */
+  scanSoftReject: reply(451, '4.7.1', 'Message content deferred; try again later'),
+  /** A scanner that failed (every host) under the tempfail policy, or an oversize message under tempfail. */
+  scanUnavailable: reply(451, '4.3.0', 'Content scanning temporarily unavailable; try again later'),
+  /** An oversize message under the reject policy. */
+  scanTooBig: reply(552, '5.3.4', 'Message too large to be scanned'),
+
+  // ---- retired alias domains (src/retire; issue 14, REQUIREMENTS K2): never names another address unless its user asked ----
+  /** Phase tempfail: senders see the delay in their queues before the cut. */
+  retiredSoon: (domain: string): Reply => reply(450, '4.1.6', `Recipient address rejected: the domain name ${shown(domain)} is being retired; ask the recipient for their current address`),
+  /** Phase refuse (a user who did not object) and gone. */
+  retiredRefused: (domain: string): Reply => reply(550, '5.1.1', `Recipient address rejected: the domain name ${shown(domain)} is retired`),
+  /** Phase refuse, a user who asked that senders be told where they are now (RFC 5321 §3.4, X.1.6). */
+  retiredMoved: (address: string): Reply => reply(551, '5.1.6', `User not local; please try <${shown(address)}>`),
+
   // ---- the relay's own outcomes (src/relay): what a DSN and the log say when no next hop answered ----
   relayLiteral: reply(550, '5.1.2', 'Address literals are not delivered to in MX mode'),
   relayBadMailbox: reply(553, '5.1.3', 'Bad destination mailbox address syntax'),

@@ -112,6 +112,27 @@ export const EVENTS: { [K in EventName]: EventDoc<K> } = {
     fields: { ...TX, queueId: 'the queue id', reason: 'why, e.g. "held: over limit residential/messages-hour"' },
     example: { ...TX_EXAMPLE, queueId: '01M8T7QR83A6AP7621', reason: 'held: over limit residential/messages-hour' },
   },
+  'scan.verdict': {
+    summary: 'scan pipeline (submission and the inbound filter): one scanner\'s result for one message, after the message\'s fate is decided',
+    fields: {
+      queueId: 'the queue id', direction: 'outbound (a submission) or inbound (the MX filter)', account: 'the authenticated login, or null',
+      subscriber: 'the customer owning the account, or null', clientIp: 'the client address', scanner: 'the scanner\'s name (rspamd, clamd)',
+      verdict: 'clean, reject, soft-reject, add-header, hold, oversize or failed', action: 'what the verdict maps to: accept, add-header, hold, tempfail or reject',
+      reason: 'the scanner\'s words: rspamd action and symbols, the clamd signature, or the failure', score: 'rspamd\'s score, or null',
+      host: 'the scanner host that answered, or null', ms: 'milliseconds the scan took',
+    },
+    example: { queueId: '01M8T7QR83A6AP7620', direction: 'outbound', account: 'alice@isp.example', subscriber: 'cust-1', clientIp: '198.51.100.7', scanner: 'clamd', verdict: 'reject', action: 'reject', reason: 'Portwarden.Test.Marker.UNOFFICIAL', score: null, host: '127.0.0.1:3310', ms: 4 },
+  },
+  'inbound.filtered': {
+    summary: 'inbound filter (Postfix before-queue content filter): one message finished — forwarded to the next hop, held for the desk, refused or deferred',
+    fields: {
+      queueId: 'our queue id when the message was held, else null', clientIp: 'the remote client Postfix saw (XFORWARD ADDR), or null',
+      sender: 'the envelope sender', recipients: 'the envelope recipients', dkim: 'the DKIM result checked on the raw bytes before any repair',
+      repairs: 'the repairs made (J1–J4), in order', outcome: 'forwarded, held, refused or deferred', reply: 'the reply given to Postfix',
+      size: 'the message size as received', spam: 'the inbound scan called it spam (true), clean (false), or it was not scanned (null)', ms: 'milliseconds from DATA to the reply',
+    },
+    example: { queueId: null, clientIp: '203.0.113.9', sender: 'news@example.com', recipients: ['bob@shell1.isp.example'], dkim: 'pass', repairs: ['header section ended early; empty line inserted'], outcome: 'forwarded', reply: { code: 250, enhanced: '2.0.0' }, size: 1834, spam: false, ms: 6 },
+  },
   'relay.outcome': {
     summary: 'relay: one recipient\'s outcome of one delivery attempt, as filed (a recipient deferred twice is two events)',
     fields: {

@@ -32,6 +32,24 @@ export interface EventMap {
   'message.accepted': TransactionEvent & { queueId: string };
   'message.refused': TransactionEvent & { queueId: string | null };
   'message.held': TransactionEvent & { queueId: string; reason: string };
+  /** One scanner's result for one message (submission or the inbound filter): the abuse engine scores rejects per subscriber. */
+  'scan.verdict': {
+    queueId: string; direction: 'outbound' | 'inbound'; account: string | null; subscriber: string | null; clientIp: string;
+    scanner: string; verdict: 'clean' | 'reject' | 'soft-reject' | 'add-header' | 'hold' | 'oversize' | 'failed';
+    action: 'accept' | 'add-header' | 'hold' | 'tempfail' | 'reject'; reason: string; score: number | null; host: string | null; ms: number;
+  };
+  /**
+   * The inbound filter (Postfix's before-queue content filter) finished one message: forwarded to the next hop (its reply),
+   * held for the desk (J5), refused or deferred. Recipients as the envelope gave them (lower-cased domain); the retired-domain
+   * measurement (K1) is made from these.
+   */
+  'inbound.filtered': {
+    queueId: string | null; clientIp: string | null; sender: string; recipients: string[];
+    dkim: 'pass' | 'fail' | 'none' | 'temperror' | 'permerror' | 'neutral' | 'policy';
+    repairs: string[]; outcome: 'forwarded' | 'held' | 'refused' | 'deferred'; reply: ReplyInfo; size: number;
+    /** The inbound scan's verdict when scanning is on: true for reject, hold, add-header or soft-reject; null when not scanned. */
+    spam: boolean | null; ms: number;
+  };
   /** One recipient's outcome of one delivery attempt, as filed. */
   'relay.outcome': { queueId: string; recipient: string; outcome: 'sent' | 'deferred' | 'bounced'; remote: string | null; reply: string; delayMs: number };
   /** One transaction with a next hop (connecting included), by its least final outcome. */
